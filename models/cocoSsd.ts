@@ -1,0 +1,115 @@
+/**
+ * The coco-ssd detector, in this thread. Everything about tensors stays in this file: callers hand in RGB bytes and
+ * get back `Detection[]`.
+ *
+ * coco-ssd's own `detect(img, maxBoxes, minScore)` uses minScore as the NMS IoU threshold too, so a low score
+ * threshold (which the tracker's second pass needs) would merge neighbouring people. Veil therefore loads the model
+ * through coco-ssd and runs its graph itself, with a class-aware NMS whose IoU threshold is independent.
+ */
+import * as cocoSsd from '@tensorflow-models/coco-ssd';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
+import * as tf from '@tensorflow/tfjs-core';
+import { chooseBackend, type BackendChoice, type ChosenBackend } from './backend.ts';
+import { type Box, type CountedClass, type Detection } from './detection.ts';
+import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, folderModelHandler } from './weights.ts';
+import { suppressOverlaps } from './nms.ts';
+
+/** COCO label map of the SSD graph: output column j is COCO id j + 1. Only the classes Veil can count. */
+const COCO_ID_TO_CLASS: Readonly<Record<number, CountedClass>> = {
+  1: 'person',
+  2: 'bicycle',
+  3: 'car',
+  4: 'motorcycle',
+  6: 'bus',
+  8: 'truck',
+};
+
+export interface DetectorOptions {
+  backend: BackendChoice;
+  /** coco-ssd's normal loading path (an http(s) URL to model.json, or a local folder); default: the bundled weights. */
+  modelUrl?: string;
+  /** Lowest score returned. The tracker's second pass uses the ones below the counting threshold. */
+  minScore: number;
+  /** Boxes of one category overlapping more than this are the same object. */
+  nmsIou: number;
+  maxDetections: number;
+}
+
+export interface DetectorDescription {
+  backend: ChosenBackend;
+  model: string;
+}
+
+export interface Detector {
+  readonly description: DetectorDescription;
+  /** Detect in one packed RGB24 frame. Does not keep or modify `pixels`. */
+  detect(pixels: Uint8Array, width: number, height: number): Promise<Detection[]>;
+  dispose(): void;
+}
+
+function isHttpUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+function modelSource(modelUrl: string | undefined) {
+  if (!modelUrl) return { source: folderModelHandler(BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, sha256 verified)' };
+  if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd from ${modelUrl}` };
+  const dir = modelUrl.replace(/\/model\.json$/, '');
+  return { source: folderModelHandler(dir), name: `coco-ssd from folder ${dir}` };
+}
+
+export async function loadCocoSsd(options: DetectorOptions): Promise<Detector> {
+  const backend = await chooseBackend(options.backend);
+  const { source, name } = modelSource(options.modelUrl);
+  // coco-ssd types modelUrl as a string, but passes it straight to loadGraphModel, which also takes an IOHandler.
+  const loaded = await cocoSsd.load({ base: 'lite_mobilenet_v2', modelUrl: source as unknown as string });
+  // The graph coco-ssd loaded; see the file comment for why Veil runs it directly.
+  const graph = (loaded as unknown as { model: GraphModel }).model;
+
+  return {
+    description: { backend, model: name },
+    async detect(pixels, width, height) {
+      const input = tf.tensor4d(Int32Array.from(pixels), [1, height, width, 3], 'int32');
+      let outputs: tf.Tensor[] = [];
+      try {
+        outputs = (await graph.executeAsync(input)) as tf.Tensor[];
+        const [scoresTensor, boxesTensor] = outputs;
+        if (!scoresTensor || !boxesTensor) throw new Error('coco-ssd graph returned fewer outputs than expected');
+        const [scores, boxes] = await Promise.all([scoresTensor.data<'float32'>(), boxesTensor.data<'float32'>()]);
+        const classCount = scoresTensor.shape[2] ?? 0;
+        return suppressOverlaps(candidates(scores, boxes, classCount, options.minScore), options.nmsIou).slice(0, options.maxDetections);
+      } finally {
+        input.dispose();
+        tf.dispose(outputs);
+      }
+    },
+    dispose() {
+      loaded.dispose();
+    },
+  };
+}
+
+/** Each anchor's best class; kept when that class is one Veil counts and its score reaches `minScore`. */
+function candidates(scores: Float32Array, boxes: Float32Array, classCount: number, minScore: number): Detection[] {
+  const found: Detection[] = [];
+  const anchorCount = scores.length / classCount;
+  for (let anchor = 0; anchor < anchorCount; anchor++) {
+    let bestColumn = 0;
+    let bestScore = -1;
+    for (let column = 0; column < classCount; column++) {
+      const score = scores[anchor * classCount + column]!;
+      if (score > bestScore) {
+        bestScore = score;
+        bestColumn = column;
+      }
+    }
+    const cocoClass = COCO_ID_TO_CLASS[bestColumn + 1];
+    if (!cocoClass || bestScore < minScore) continue;
+    // Graph boxes are [yMin, xMin, yMax, xMax], already normalised to the frame.
+    const [yMin, xMin, yMax, xMax] = [0, 1, 2, 3].map((k) => Math.min(1, Math.max(0, boxes[anchor * 4 + k]!)));
+    const box: Box = { x: xMin!, y: yMin!, width: xMax! - xMin!, height: yMax! - yMin! };
+    if (box.width > 0 && box.height > 0) found.push({ cocoClass, score: bestScore, box });
+  }
+  return found;
+}
+
