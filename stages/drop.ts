@@ -1,0 +1,19 @@
+/**
+ * The drop stage: where frames die. As soon as the detector has returned, the frame's pixel buffer is zero-filled
+ * and detached from the frame, and only its time and detections go on. Nothing downstream can reach a pixel: the
+ * type that leaves this stage has no field for one.
+ */
+import type { AnalysedFrame } from '../streams/frame.ts';
+import type { DetectedFrame } from './detect.ts';
+
+const NO_PIXELS = new Uint8Array(0);
+
+export function dropFrame({ frame, detections }: DetectedFrame): AnalysedFrame {
+  frame.pixels.fill(0);
+  frame.pixels = NO_PIXELS;
+  return { index: frame.index, ptsSeconds: frame.ptsSeconds, detections };
+}
+
+export async function* dropFrames(detected: AsyncIterable<DetectedFrame>): AsyncGenerator<AnalysedFrame> {
+  for await (const item of detected) yield dropFrame(item);
+}

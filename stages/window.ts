@@ -1,0 +1,107 @@
+/**
+ * The window stage: folds per-frame occupancy and crossings into fixed windows of stream time,
+ * [k·W, (k+1)·W). Windows are aligned to multiples of W (clip start in batch mode, the Unix epoch live, so a 900 s
+ * window runs 08:00–08:15), and only windows that analysed at least one frame are emitted.
+ */
+import { COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
+import type { CrossingCounts, OccupancyStats, WindowAggregate } from './aggregates.ts';
+import type { ClassCounts } from './zones.ts';
+
+export interface Crossing {
+  line: string;
+  cocoClass: CountedClass;
+  direction: 'forward' | 'backward';
+}
+
+interface OpenWindow {
+  index: number;
+  framesAnalysed: number;
+  lastFrameSeconds: number;
+  occupancySums: Record<string, ClassCounts>;
+  occupancyPeaks: Record<string, ClassCounts>;
+  crossings: Record<string, Record<CountedClass, CrossingCounts>>;
+}
+
+function perClass<T>(make: () => T): Record<CountedClass, T> {
+  return Object.fromEntries(COUNTED_CLASSES.map((name) => [name, make()])) as Record<CountedClass, T>;
+}
+
+function perName<T>(names: readonly string[], make: () => T): Record<string, T> {
+  return Object.fromEntries(names.map((name) => [name, make()]));
+}
+
+export class WindowAccumulator {
+  private open?: OpenWindow;
+
+  constructor(
+    private readonly windowSeconds: number,
+    private readonly zoneNames: readonly string[],
+    private readonly lineNames: readonly string[],
+    private readonly clock: WindowAggregate['clock'],
+  ) {
+    if (!(windowSeconds > 0)) throw new Error(`window length must be positive, got ${windowSeconds} s`);
+  }
+
+  /** Adds one analysed frame; returns the window it closed, if the frame starts a new one. */
+  add(ptsSeconds: number, occupancy: Record<string, ClassCounts>, crossings: readonly Crossing[]): WindowAggregate | undefined {
+    const index = Math.floor(ptsSeconds / this.windowSeconds);
+    const closed = this.open && this.open.index !== index ? this.close() : undefined;
+    const window = (this.open ??= this.start(index));
+    window.framesAnalysed += 1;
+    window.lastFrameSeconds = ptsSeconds;
+    for (const zone of this.zoneNames) {
+      for (const name of COUNTED_CLASSES) {
+        const present = occupancy[zone]?.[name] ?? 0;
+        window.occupancySums[zone]![name] += present;
+        window.occupancyPeaks[zone]![name] = Math.max(window.occupancyPeaks[zone]![name], present);
+      }
+    }
+    for (const crossing of crossings) {
+      const counts = window.crossings[crossing.line]?.[crossing.cocoClass];
+      if (!counts) throw new Error(`crossing reported for unknown line "${crossing.line}"`);
+      counts[crossing.direction] += 1;
+    }
+    return closed;
+  }
+
+  /**
+   * Closes the open window. At the end of a clip it ends at the clip's end rather than at the next boundary, so
+   * a report never claims time it did not watch.
+   */
+  close(endSeconds?: number): WindowAggregate | undefined {
+    const window = this.open;
+    if (!window) return undefined;
+    this.open = undefined;
+    const startSeconds = window.index * this.windowSeconds;
+    const boundary = startSeconds + this.windowSeconds;
+    const zones: WindowAggregate['zones'] = {};
+    for (const zone of this.zoneNames) {
+      zones[zone] = perClass<OccupancyStats>(() => ({ meanOccupancy: 0, peakOccupancy: 0 }));
+      for (const name of COUNTED_CLASSES) {
+        zones[zone]![name] = {
+          meanOccupancy: window.occupancySums[zone]![name] / window.framesAnalysed,
+          peakOccupancy: window.occupancyPeaks[zone]![name],
+        };
+      }
+    }
+    return {
+      startSeconds,
+      endSeconds: endSeconds === undefined ? boundary : Math.min(boundary, Math.max(endSeconds, window.lastFrameSeconds)),
+      clock: this.clock,
+      framesAnalysed: window.framesAnalysed,
+      zones,
+      lines: window.crossings,
+    };
+  }
+
+  private start(index: number): OpenWindow {
+    return {
+      index,
+      framesAnalysed: 0,
+      lastFrameSeconds: index * this.windowSeconds,
+      occupancySums: perName(this.zoneNames, () => perClass(() => 0)),
+      occupancyPeaks: perName(this.zoneNames, () => perClass(() => 0)),
+      crossings: perName(this.lineNames, () => perClass(() => ({ forward: 0, backward: 0 }))),
+    };
+  }
+}
