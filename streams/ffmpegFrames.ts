@@ -91,9 +91,14 @@ class HeaderQueue {
   }
 }
 
+/** Fails early, before a detector is loaded, for the commonest mistake: a clip path that does not exist. */
+export function assertInputExists(input: string): void {
+  if (!isNetworkOrDevice(input) && !existsSync(input)) throw new DecodeError(`clip not found: ${input}. Check the path (relative paths start from ${process.cwd()}).`);
+}
+
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Frame> {
   const { input } = options;
-  if (!isNetworkOrDevice(input) && !existsSync(input)) throw new DecodeError(`clip not found: ${input}`);
+  assertInputExists(input);
 
   const headers = new HeaderQueue();
   const recentStderr: string[] = [];

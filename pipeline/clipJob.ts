@@ -1,0 +1,115 @@
+/**
+ * What `veil batch` and `veil eval` share: the flags that describe the analysis and the detector, how they merge
+ * with `--config`, and starting the parts (ffmpeg, detector pool) with a log line that says which ones were found.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../models/backend.ts';
+import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
+import { COUNTED_CLASSES } from '../models/detection.ts';
+import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
+import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
+import type { Logger } from './log.ts';
+
+/** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
+export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
+
+/** Minimum score the detector returns: below the counting threshold, these only keep tracks alive (ByteTrack). */
+const LOW_SCORE = 0.1;
+/** Boxes of one category overlapping more than this are one object (duplicates from neighbouring anchors). */
+const NMS_IOU = 0.5;
+const MAX_DETECTIONS = 100;
+
+export const clipJobSchema = z.strictObject({
+  ...analysisShape,
+  detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+  /** Privacy settings; validated by the privacy stage's own schema. */
+  privacy: z.record(z.string(), z.unknown()).default({}),
+});
+export type ClipJobConfig = z.infer<typeof clipJobSchema>;
+
+export const CLIP_FLAGS = {
+  config: { type: 'string' },
+  fps: { type: 'string' },
+  window: { type: 'string' },
+  score: { type: 'string' },
+  classes: { type: 'string' },
+  'max-width': { type: 'string' },
+  backend: { type: 'string' },
+  'model-url': { type: 'string' },
+  workers: { type: 'string' },
+  ffmpeg: { type: 'string' },
+  start: { type: 'string' },
+  duration: { type: 'string' },
+  'log-format': { type: 'string' },
+} as const satisfies FlagSpec;
+
+export const CLIP_FLAGS_HELP = `Analysis:
+  --config FILE        JSON or YAML with zones, lines, classes, detector and privacy settings (see README)
+  --fps N              frames analysed per second of video (default 5; the tracker is tuned for 2–10)
+  --window SECONDS     length of each reported window in clip time (default 60)
+  --score S            detection score that counts, 0.1–0.95 (default 0.5)
+  --classes LIST       comma-separated: ${COUNTED_CLASSES.join(',')} (default all)
+  --max-width PX       frames are scaled down to this width inside ffmpeg (default 640)
+  --start SECONDS      analyse from this point of the clip
+  --duration SECONDS   analyse only this much of the clip
+Detector:
+  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default auto: the fastest that loads)
+  --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
+  --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
+Tools:
+  --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH)
+  --log-format F       text | json (default text)
+`;
+
+type ClipFlagValues = { [K in keyof typeof CLIP_FLAGS]?: string };
+
+/** `--config` first, then flags on top: a flag always wins over the file. */
+export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Record<string, unknown>): Promise<ClipJobConfig> {
+  const fromFile = flags.config ? ((await readConfigFile(flags.config)) ?? {}) : {};
+  if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UsageError(`config file ${flags.config} must hold an object of settings`);
+  const merged: Record<string, unknown> = { ...(fromFile as Record<string, unknown>) };
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) merged[key] = value;
+  };
+  set('fps', numberFlag(flags.fps, 'fps', 'frames per second, e.g. 5'));
+  set('windowSeconds', numberFlag(flags.window, 'window', 'seconds, e.g. 60'));
+  set('scoreThreshold', numberFlag(flags.score, 'score', 'a score between 0.1 and 0.95'));
+  set('maxWidth', numberFlag(flags['max-width'], 'max-width', 'a width in pixels, e.g. 640'));
+  set('classes', flags.classes?.split(',').map((name) => name.trim()));
+  const detector = { ...((merged.detector as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.backend) detector.backend = choiceFlag(flags.backend, 'backend', BACKEND_CHOICES);
+  if (flags['model-url']) detector.modelUrl = flags['model-url'];
+  if (flags.workers) detector.workers = flags.workers === 'auto' ? 'auto' : numberFlag(flags.workers, 'workers', '"auto" or a number of threads');
+  merged.detector = detector;
+  merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
+  return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
+}
+
+export interface StartedParts {
+  ffmpeg: FfmpegBinary;
+  detector: DetectorPool;
+}
+
+export async function startParts(config: ClipJobConfig, ffmpegFlag: string | undefined, log: Logger): Promise<StartedParts> {
+  const ffmpeg = await locateFfmpeg(ffmpegFlag);
+  log.info(`ffmpeg ${ffmpeg.version} from ${ffmpeg.foundVia}`, { path: ffmpeg.path });
+  const detector = await startDetectorPool(
+    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, minScore: LOW_SCORE, nmsIou: NMS_IOU, maxDetections: MAX_DETECTIONS },
+    config.detector.workers,
+  );
+  const { backend, model } = detector.description;
+  log.info(`detector: ${model} on the ${backend.name} backend, ${detector.workerCount} worker thread(s)`, { why: backend.reason });
+  return { ffmpeg, detector };
+}
+
+export function clipInput(positionals: string[], command: string): string {
+  if (positionals.length > 1) throw new UsageError(`one clip at a time, got ${positionals.length}: ${positionals.join(' ')}. See \`veil ${command} --help\`.`);
+  return positionals[0] ?? SAMPLE_CLIP;
+}
+
+export function displayName(input: string): string {
+  return input === SAMPLE_CLIP ? `bundled sample (${path.basename(input)})` : input;
+}

@@ -1,0 +1,91 @@
+/**
+ * Veil's configuration: what to analyse (zones, lines, rates, windows), with which detector, and for `veil run` which
+ * cameras and which feed. Everything that comes from a file or a flag passes through these zod schemas, and a bad
+ * value is reported with its path in the file, the value and the fix.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../models/backend.ts';
+import { COUNTED_CLASSES } from '../models/detection.ts';
+import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
+
+const unit = z.number().min(0, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)').max(1, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)');
+const point = z.tuple([unit, unit], { error: 'a point is [x, y] with both in 0–1, e.g. [0.5, 0.62]' });
+const name = z.string().regex(/^[\w.-]{1,64}$/, 'names are 1–64 letters, digits, "_", "-" or "."');
+
+export const zoneSchema = z.strictObject({
+  name,
+  polygon: z.array(point).min(3, 'a zone polygon needs at least 3 points [x, y]'),
+  areaSquareMetres: z.number().positive('the real ground area of the zone, in m², must be positive').optional(),
+});
+
+export const lineSchema = z
+  .strictObject({ name, from: point, to: point })
+  .refine((line) => line.from[0] !== line.to[0] || line.from[1] !== line.to[1], 'a counting line needs two different points (from ≠ to)');
+
+function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.RefinementCtx, what: string) {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    if (seen.has(item.name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: `two ${what} are named "${item.name}": give each a unique name` });
+    seen.add(item.name);
+  });
+}
+
+/** Settings of the analysis itself, shared by batch runs and each live camera. */
+export const analysisShape = {
+  /** Frames per second of stream time given to the detector; 2–10 is what the tracker is tuned for. */
+  fps: z.number().positive().max(30, 'analysing more than 30 frames/s adds nothing; 2–10 is typical').default(5),
+  /** Frames are scaled down to this width inside ffmpeg; the detector works at 300×300 anyway. */
+  maxWidth: z.number().int().min(160).max(3840).default(640),
+  windowSeconds: z.number().positive('the window length is in seconds and must be positive').default(60),
+  zones: z.array(zoneSchema).min(1).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).default([WHOLE_FRAME_ZONE]),
+  lines: z.array(lineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
+  classes: z.array(z.enum(COUNTED_CLASSES)).min(1, 'count at least one class').default([...COUNTED_CLASSES]),
+  /** A detection at or above this score counts (and may start a track); below it only keeps an existing track alive. */
+  scoreThreshold: z.number().min(0.1).max(0.95).default(0.5),
+};
+
+export const detectorSchema = z.strictObject({
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
+  /** coco-ssd's loading path for other weights: an http(s) URL to model.json or a local folder. */
+  modelUrl: z.string().min(1).optional(),
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
+});
+export type DetectorSettings = z.infer<typeof detectorSchema>;
+
+/** Reads a JSON or YAML file (by extension; YAML is a superset of JSON, so anything else is parsed as YAML). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError(`config file ${file} could not be read (${error.code === 'ENOENT' ? 'no such file' : error.message})`);
+  });
+  try {
+    return path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+export class ConfigError extends Error {}
+
+function formatPath(issuePath: readonly PropertyKey[]): string {
+  return issuePath.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
+}
+
+function valueAt(input: unknown, issuePath: readonly PropertyKey[]): unknown {
+  return issuePath.reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
+/** Validates `input`; on failure throws a ConfigError listing each bad field, its value and what to do. */
+export function parseConfig<T extends z.ZodType>(schema: T, input: unknown, source: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const where = formatPath(issue.path) || '(top level)';
+    const value = valueAt(input, issue.path);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    return `  ${where}: ${issue.message} (got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`;
+  });
+  throw new ConfigError(`${source} has ${lines.length === 1 ? 'an invalid setting' : `${lines.length} invalid settings`}:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * Progress of a long batch run. On a terminal: one bar redrawn in place with frames/s and ETA. In a pipe or a CI log:
+ * a plain line every 10% so the log stays readable.
+ */
+export interface ProgressReporter {
+  /** `clipSeconds`: how far into the clip the last analysed frame is. */
+  update(framesAnalysed: number, clipSeconds: number): void;
+  finish(): void;
+}
+
+const BAR_WIDTH = 30;
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const whole = Math.max(0, Math.round(seconds));
+  return whole >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
+}
+
+export function createProgress(totalSeconds: () => number | undefined, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  const startedMs = Date.now();
+  let lastDecile = -1;
+  let lastDrawMs = 0;
+  let drew = false;
+  return {
+    update(framesAnalysed, clipSeconds) {
+      const total = totalSeconds();
+      const elapsedSeconds = (Date.now() - startedMs) / 1000;
+      const framesPerSecond = framesAnalysed / Math.max(elapsedSeconds, 1e-3);
+      const fraction = total ? Math.min(1, clipSeconds / total) : undefined;
+      const etaSeconds = fraction ? (elapsedSeconds / fraction) * (1 - fraction) : Number.NaN;
+      const percent = fraction === undefined ? '' : `${Math.floor(fraction * 100)}%`;
+      const summary = `${framesAnalysed} frames · ${framesPerSecond.toFixed(1)} frames/s · clip ${formatDuration(clipSeconds)}${total ? `/${formatDuration(total)}` : ''} · ETA ${formatDuration(etaSeconds)}`;
+      if (stream.isTTY) {
+        // Redrawing more often than ~10 times a second only costs the pipeline time.
+        if (Date.now() - lastDrawMs < 100) return;
+        lastDrawMs = Date.now();
+        const filled = Math.round((fraction ?? 0) * BAR_WIDTH);
+        stream.write(`\r[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${percent.padStart(4)} ${summary}\x1b[K`);
+        drew = true;
+        return;
+      }
+      const decile = fraction === undefined ? Math.floor(framesAnalysed / 100) : Math.floor(fraction * 10);
+      if (decile > lastDecile) {
+        lastDecile = decile;
+        stream.write(`progress ${percent || `${framesAnalysed} frames`}: ${summary}\n`);
+      }
+    },
+    finish() {
+      if (drew) stream.write('\n');
+    },
+  };
+}
