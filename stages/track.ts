@@ -1,0 +1,297 @@
+/**
+ * Multi-object tracking over the analysed frames: SORT (a constant-velocity Kalman filter per track, optimal
+ * assignment against the predicted boxes) with ByteTrack's second pass, which lets low-score detections — a car
+ * half hidden behind a truck — keep an existing track alive instead of being thrown away.
+ *
+ *   frame ──▶ predict every track to the frame's time (dt from ptsSeconds)
+ *         ──▶ pass 1: high-score detections  ↔ all tracks             (Hungarian, IoU or Mahalanobis gate)
+ *         ──▶ pass 2: low-score detections   ↔ confirmed tracks left  (same gate)
+ *         ──▶ unmatched high-score detections start tentative tracks; tentative → confirmed after N hits
+ *         ──▶ tracks not matched for maxLostSeconds end, and their state is dropped
+ *
+ * Privacy: tracks live only in this object's memory. A track's identity is an opaque, empty, frozen object
+ * (`TrackHandle`): consumers can tell two tracks apart by object identity, but there is no number or string to
+ * log, serialise or publish — `JSON.stringify` of a handle is `{}` whatever the track.
+ *
+ * Example:
+ *   const tracker = new Tracker();
+ *   for await (const frame of analysedFrames) {
+ *     const { tracks, ended } = tracker.update(frame);
+ *     lineCounter.update({ tracks, ended });
+ *   }
+ */
+import { z } from 'zod';
+import { bottomCentre, type Box, type CountedClass, type Detection } from '../models/detection.ts';
+import type { AnalysedFrame } from '../streams/frame.ts';
+import { assignMinimumCost } from './assign.ts';
+import { BoxKalmanFilter } from './kalman.ts';
+
+export const trackerOptionsSchema = z
+  .strictObject({
+    /** Detections at or above this score are trusted: matched first, and the only ones that start tracks. */
+    highScoreThreshold: z.number().gt(0).lt(1).default(0.5),
+    /** Detections between this and `highScoreThreshold` may only continue a confirmed track (ByteTrack's pass 2). */
+    lowScoreThreshold: z.number().gt(0).lt(1).default(0.1),
+    /** Matched frames a new track needs before it is reported: filters one-frame false positives. */
+    minHitsToConfirm: z.number().int().min(1).default(3),
+    /** A confirmed track not matched for this long ends. Long enough to bridge a truck hiding a car. */
+    maxLostSeconds: z.number().positive().default(1),
+    /** Overlap between a predicted box and a detection that is enough to match them (ByteTrack: 0.2). */
+    minIou: z.number().gt(0).lt(1).default(0.2),
+    /**
+     * Which point of the box is the object's position for zones and lines: the bottom centre, where it meets the
+     * ground (side-on and oblique cameras), or the box centre (cameras looking straight down).
+     */
+    referencePoint: z.enum(['bottom-centre', 'centre']).default('bottom-centre'),
+    /** See BoxMotionNoise in stages/kalman.ts. */
+    measurementStdPerSize: z.number().positive().default(0.05),
+    accelerationStdPerSize: z.number().positive().default(2),
+    /**
+     * Large on purpose: at 2 fps a car crossing a junction moves 1–2 box lengths between frames, so a new track's
+     * second detection is far from its first and only a wide initial gate finds it.
+     */
+    initialVelocityStdPerSize: z.number().positive().default(4),
+  })
+  .refine((options) => options.lowScoreThreshold < options.highScoreThreshold, {
+    message: 'lowScoreThreshold must be below highScoreThreshold (detections between the two feed ByteTrack pass 2)',
+    path: ['lowScoreThreshold'],
+  });
+export type TrackerOptions = z.input<typeof trackerOptionsSchema>;
+type ResolvedTrackerOptions = z.output<typeof trackerOptionsSchema>;
+
+declare const trackHandleBrand: unique symbol;
+/** A track's identity: compare with `===`, use as a Map key; it holds nothing and serialises to `{}`. */
+export type TrackHandle = { readonly [trackHandleBrand]: true };
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** One confirmed track as seen in one frame. Nothing here identifies the object beyond this process's memory. */
+export interface TrackedObject {
+  handle: TrackHandle;
+  /** The class the detector gave this track most often (car/truck/bus flips are voted out). */
+  cocoClass: CountedClass;
+  /** The filtered box, normalised. */
+  box: Box;
+  /** The object's position now (see `referencePoint` in the options). */
+  referencePoint: Point;
+  /**
+   * Where the object was first detected, before the track was confirmed: a counting line that meets this track for
+   * the first time measures its movement from here, so an object that crosses while still tentative is counted.
+   */
+  originReferencePoint: Point;
+}
+
+export interface TrackerUpdate {
+  /** Confirmed tracks matched to a detection in this frame; tracks coasting on prediction alone are left out. */
+  tracks: TrackedObject[];
+  /** Confirmed tracks that ended in this frame: consumers must drop whatever they kept about them. */
+  ended: TrackHandle[];
+}
+
+/**
+ * Which classes may continue each other's track. The detector often calls one van a car in one frame and a truck
+ * in the next (and a bus is a big truck to it), and swaps bicycle and motorcycle the same way; but a person never
+ * becomes a car, nor a car a bicycle — such a match would be another object, so it is forbidden.
+ */
+const ASSOCIATION_GROUP = {
+  person: 'pedestrian',
+  bicycle: 'two-wheeler',
+  motorcycle: 'two-wheeler',
+  car: 'motor-vehicle',
+  bus: 'motor-vehicle',
+  truck: 'motor-vehicle',
+} as const satisfies Record<CountedClass, string>;
+
+// χ² with 4 degrees of freedom at 99 %: a true match lands outside the Mahalanobis gate once in a hundred frames
+// (and then usually still overlaps its prediction enough for the IoU gate).
+const MAHALANOBIS_GATE_CHI2_4DOF = 13.277;
+
+// Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
+const FORBIDDEN_COST = 1;
+
+interface Track {
+  handle: TrackHandle;
+  filter: BoxKalmanFilter;
+  group: (typeof ASSOCIATION_GROUP)[CountedClass];
+  /** Per class: how many matched detections said so, and their summed score (the tie-breaker). */
+  classVotes: Map<CountedClass, { hits: number; scoreSum: number }>;
+  hits: number;
+  confirmed: boolean;
+  lastMatchedSeconds: number;
+  originReferencePoint: Point;
+}
+
+export class Tracker {
+  readonly #options: ResolvedTrackerOptions;
+  #tracks: Track[] = [];
+  #lastPtsSeconds: number | undefined;
+
+  constructor(options: TrackerOptions = {}) {
+    this.#options = trackerOptionsSchema.parse(options);
+  }
+
+  update(frame: AnalysedFrame): TrackerUpdate {
+    const ended: TrackHandle[] = [];
+    const dtSeconds = frame.ptsSeconds - (this.#lastPtsSeconds ?? frame.ptsSeconds);
+    this.#lastPtsSeconds = frame.ptsSeconds;
+    if (dtSeconds < 0) {
+      // Time went backwards: a live camera restarted its clock. Nothing predicted across the jump can be trusted,
+      // so every track ends rather than matching against a nonsense prediction.
+      ended.push(...this.#endTracks(() => true));
+    }
+    for (const track of this.#tracks) track.filter.predict(Math.max(dtSeconds, 0));
+
+    const { highScoreThreshold, lowScoreThreshold } = this.#options;
+    const high = frame.detections.filter((d) => d.score >= highScoreThreshold);
+    const low = frame.detections.filter((d) => d.score >= lowScoreThreshold && d.score < highScoreThreshold);
+
+    const matched = new Set<Track>();
+    const unmatchedHigh = this.#associate(this.#tracks, high, matched, frame.ptsSeconds);
+    this.#associate(
+      this.#tracks.filter((track) => track.confirmed && !matched.has(track)),
+      low,
+      matched,
+      frame.ptsSeconds,
+    );
+
+    ended.push(
+      ...this.#endTracks(
+        (track) =>
+          !matched.has(track) &&
+          // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once.
+          (!track.confirmed || frame.ptsSeconds - track.lastMatchedSeconds > this.#options.maxLostSeconds),
+      ),
+    );
+    for (const detection of unmatchedHigh) {
+      const track = this.#startTrack(detection, frame.ptsSeconds);
+      this.#tracks.push(track);
+      matched.add(track);
+    }
+
+    const tracks = this.#tracks
+      .filter((track) => track.confirmed && matched.has(track))
+      .map((track) => this.#describe(track));
+    return { tracks, ended };
+  }
+
+  /**
+   * Matches detections to tracks (optimal assignment), updates the matched tracks and adds them to `matched`.
+   * @returns the detections left unmatched.
+   */
+  #associate(tracks: Track[], detections: Detection[], matched: Set<Track>, ptsSeconds: number): Detection[] {
+    const costs = tracks.map((track) => detections.map((detection) => this.#matchCost(track, detection)));
+    const columnOfRow = assignMinimumCost(costs, FORBIDDEN_COST);
+    const taken = new Set<number>();
+    columnOfRow.forEach((column, row) => {
+      const track = tracks[row];
+      const detection = detections[column];
+      if (track === undefined || detection === undefined) return;
+      taken.add(column);
+      matched.add(track);
+      track.filter.update(detection.box);
+      this.#recordHit(track, detection, ptsSeconds);
+    });
+    return detections.filter((_, column) => !taken.has(column));
+  }
+
+  /**
+   * How unlikely it is that `detection` is `track` now, below FORBIDDEN_COST when they may match at all.
+   *
+   *   cost 0 ──────────────── 1 − minIou ──────────────── 1 = FORBIDDEN_COST
+   *        │ overlaps the prediction │ no real overlap, but inside  │
+   *        │ cost = 1 − IoU          │ the Mahalanobis gate         │
+   *
+   * Overlap with the predicted box is the strongest evidence (SORT, ByteTrack) and always ranks first. At 2 fps a
+   * new track has no velocity yet and its object may already be a box length away, so the fallback accepts
+   * detections inside the Kalman filter's own uncertainty ellipse, ranked by their Mahalanobis distance.
+   */
+  #matchCost(track: Track, detection: Detection): number {
+    if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
+    const { minIou } = this.#options;
+    const overlap = iou(track.filter.box, detection.box);
+    if (overlap >= minIou) return 1 - overlap;
+    const distanceSquared = track.filter.mahalanobisSquared(detection.box);
+    if (distanceSquared < MAHALANOBIS_GATE_CHI2_4DOF) {
+      return 1 - minIou + (minIou * distanceSquared) / MAHALANOBIS_GATE_CHI2_4DOF;
+    }
+    return FORBIDDEN_COST;
+  }
+
+  /** Counts a detection towards the track's confirmation and class (the filter is updated by the caller). */
+  #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
+    track.hits += 1;
+    track.lastMatchedSeconds = ptsSeconds;
+    if (track.hits >= this.#options.minHitsToConfirm) track.confirmed = true;
+    const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
+    votes.hits += 1;
+    votes.scoreSum += detection.score;
+    track.classVotes.set(detection.cocoClass, votes);
+  }
+
+  #startTrack(detection: Detection, ptsSeconds: number): Track {
+    const track: Track = {
+      handle: Object.freeze(Object.create(null)) as TrackHandle,
+      filter: new BoxKalmanFilter(detection.box, this.#options),
+      group: ASSOCIATION_GROUP[detection.cocoClass],
+      classVotes: new Map(),
+      hits: 0,
+      confirmed: false,
+      lastMatchedSeconds: ptsSeconds,
+      originReferencePoint: this.#referencePoint(detection.box),
+    };
+    this.#recordHit(track, detection, ptsSeconds);
+    return track;
+  }
+
+  /** Removes the tracks that `shouldEnd` picks; returns the handles of the confirmed ones (the only ones ever seen). */
+  #endTracks(shouldEnd: (track: Track) => boolean): TrackHandle[] {
+    const ending = this.#tracks.filter(shouldEnd);
+    this.#tracks = this.#tracks.filter((track) => !shouldEnd(track));
+    return ending.filter((track) => track.confirmed).map((track) => track.handle);
+  }
+
+  #describe(track: Track): TrackedObject {
+    const box = track.filter.box;
+    return {
+      handle: track.handle,
+      cocoClass: majorityClass(track.classVotes),
+      box,
+      referencePoint: this.#referencePoint(box),
+      originReferencePoint: track.originReferencePoint,
+    };
+  }
+
+  #referencePoint(box: Box): Point {
+    return this.#options.referencePoint === 'bottom-centre'
+      ? bottomCentre(box)
+      : { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  }
+}
+
+function majorityClass(votes: Map<CountedClass, { hits: number; scoreSum: number }>): CountedClass {
+  let best: [CountedClass, { hits: number; scoreSum: number }] | undefined;
+  for (const entry of votes) {
+    const [, candidate] = entry;
+    if (
+      best === undefined ||
+      candidate.hits > best[1].hits ||
+      (candidate.hits === best[1].hits && candidate.scoreSum > best[1].scoreSum)
+    ) {
+      best = entry;
+    }
+  }
+  if (best === undefined) throw new Error('Tracker: a track without any detection has no class (internal error)');
+  return best[0];
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const overlapWidth = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const overlapHeight = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (overlapWidth <= 0 || overlapHeight <= 0) return 0;
+  const intersection = overlapWidth * overlapHeight;
+  return intersection / (a.width * a.height + b.width * b.height - intersection);
+}

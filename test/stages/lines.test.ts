@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import type { CountedClass } from '../../models/detection.ts';
+import { LineCounter, maxCrossingsPerObjectPerLine, type CountingLine } from '../../stages/lines.ts';
+import { Tracker, type Point, type TrackHandle, type TrackedObject } from '../../stages/track.ts';
+import { boxStandingAt, countCrossings, detection, sampleFrames, straightLine, type Trajectory } from './trajectories.ts';
+
+/** The acceptance clip's line: horizontal, drawn left to right, so moving down the frame is forward. */
+const horizontal: CountingLine = { name: 'road', from: [0.1, 0.6], to: [0.9, 0.6] };
+
+const newHandle = () => Object.freeze(Object.create(null)) as TrackHandle;
+
+/** Feeds one hand-made track along `path` (one point per frame) to the counter; returns the crossings. */
+function walk(counter: LineCounter, path: [number, number][], cocoClass: CountedClass = 'person') {
+  const handle = newHandle();
+  const [originX, originY] = path[0] ?? [0, 0];
+  const originReferencePoint: Point = { x: originX, y: originY };
+  return path.flatMap(([x, y]) => {
+    const tracked: TrackedObject = {
+      handle,
+      cocoClass,
+      box: boxStandingAt(x, y),
+      referencePoint: { x, y },
+      originReferencePoint,
+    };
+    return counter.update({ tracks: [tracked], ended: [] });
+  });
+}
+
+describe('LineCounter', () => {
+  it('counts a downward crossing of a left-to-right line as forward, with the class', () => {
+    expect(walk(new LineCounter([horizontal]), [[0.5, 0.4], [0.5, 0.5], [0.5, 0.7], [0.5, 0.8]], 'car')).toEqual([
+      { line: 'road', cocoClass: 'car', direction: 'forward' },
+    ]);
+  });
+
+  it('counts an upward crossing as backward, and swapping the ends swaps the directions', () => {
+    const upwards: [number, number][] = [[0.5, 0.8], [0.5, 0.65], [0.5, 0.55], [0.5, 0.4]];
+    expect(walk(new LineCounter([horizontal]), upwards).map((c) => c.direction)).toEqual(['backward']);
+    const reversed: CountingLine = { ...horizontal, from: horizontal.to, to: horizontal.from };
+    expect(walk(new LineCounter([reversed]), upwards).map((c) => c.direction)).toEqual(['forward']);
+  });
+
+  it('follows the same convention on a vertical line: walking down it, forward goes right to left', () => {
+    const vertical: CountingLine = { name: 'door', from: [0.5, 0.1], to: [0.5, 0.9] };
+    expect(walk(new LineCounter([vertical]), [[0.7, 0.5], [0.3, 0.5]]).map((c) => c.direction)).toEqual(['forward']);
+    expect(walk(new LineCounter([vertical]), [[0.3, 0.5], [0.7, 0.5]]).map((c) => c.direction)).toEqual(['backward']);
+  });
+
+  it('does not count jitter inside the hysteresis band, nor a point that stops on the line', () => {
+    const onTheLine: [number, number][] = [[0.5, 0.5], [0.5, 0.59], [0.5, 0.61], [0.5, 0.595], [0.5, 0.612], [0.5, 0.6]];
+    expect(walk(new LineCounter([horizontal]), onTheLine)).toEqual([]);
+  });
+
+  it('counts a track once per line however often it jitters back and forth across it', () => {
+    const jittering: [number, number][] = [[0.5, 0.4]];
+    for (let i = 0; i < 10; i++) jittering.push([0.5, i % 2 === 0 ? 0.65 : 0.55]);
+    expect(maxCrossingsPerObjectPerLine).toBe(1);
+    expect(walk(new LineCounter([horizontal]), jittering)).toHaveLength(maxCrossingsPerObjectPerLine);
+  });
+
+  it('counts only crossings through the segment, give or take the margin', () => {
+    const crossingAt = (x: number) => walk(new LineCounter([horizontal]), [[x, 0.5], [x, 0.7]]).length;
+    expect(crossingAt(0.11)).toBe(1);
+    expect(crossingAt(0.89)).toBe(1);
+    expect(crossingAt(0.09)).toBe(1);
+    expect(crossingAt(0.05)).toBe(0);
+    expect(crossingAt(0.95)).toBe(0);
+  });
+
+  it('uses where the crossing happened, not where the track ended up', () => {
+    // Crosses inside the segment, then walks off past its end: counted. Crosses outside, then walks under it: not.
+    expect(walk(new LineCounter([horizontal]), [[0.8, 0.5], [0.85, 0.7], [0.99, 0.75]])).toHaveLength(1);
+    expect(walk(new LineCounter([horizontal]), [[0.99, 0.5], [0.97, 0.7], [0.8, 0.75]])).toHaveLength(0);
+  });
+
+  it('counts a crossing made while the track was still tentative, from its origin', () => {
+    const counter = new LineCounter([horizontal]);
+    const handle = newHandle();
+    const seenFirstBelowTheLine: TrackedObject = {
+      handle,
+      cocoClass: 'car',
+      box: boxStandingAt(0.5, 0.7),
+      referencePoint: { x: 0.5, y: 0.7 },
+      originReferencePoint: { x: 0.5, y: 0.5 },
+    };
+    expect(counter.update({ tracks: [seenFirstBelowTheLine], ended: [] })).toHaveLength(1);
+  });
+
+  it('keeps lines independent and forgets ended tracks', () => {
+    const second: CountingLine = { name: 'second', from: [0.1, 0.8], to: [0.9, 0.8] };
+    const counter = new LineCounter([horizontal, second]);
+    const crossings = walk(counter, [[0.5, 0.5], [0.5, 0.7], [0.5, 0.9]]);
+    expect(crossings.map((c) => c.line)).toEqual(['road', 'second']);
+    expect(counter.tracksRemembered).toBe(1);
+
+    const handle = newHandle();
+    const point = { x: 0.2, y: 0.2 };
+    const tracked = { handle, cocoClass: 'person' as const, box: boxStandingAt(0.2, 0.2), referencePoint: point };
+    counter.update({ tracks: [{ ...tracked, originReferencePoint: point }], ended: [] });
+    expect(counter.tracksRemembered).toBe(2);
+    counter.update({ tracks: [], ended: [handle] });
+    expect(counter.tracksRemembered).toBe(1);
+  });
+
+  it('refuses a zero-length line, naming it', () => {
+    expect(() => new LineCounter([{ name: 'gate', from: [0.3, 0.3], to: [0.3, 0.3] }])).toThrow(
+      /counting line "gate".*same point/,
+    );
+  });
+
+  it('refuses two lines with the same name', () => {
+    expect(() => new LineCounter([horizontal, horizontal])).toThrow(/"road" is defined twice/);
+  });
+});
+
+describe('LineCounter on tracker output (synthetic trajectories)', () => {
+  const counter = () => new LineCounter([horizontal]);
+
+  it('counts one car driving down through the line at 5 and 10 fps', () => {
+    for (const fps of [5, 10]) {
+      const frames = sampleFrames([straightLine([0.5, 0.2], [0, 0.2])], fps, 3);
+      expect(countCrossings(frames, counter())).toEqual([{ line: 'road', cocoClass: 'car', direction: 'forward' }]);
+    }
+  });
+
+  it('counts a 2 fps car that jumps 15 % of the frame per step once', () => {
+    const frames = sampleFrames([straightLine([0.4, 0.1], [0, 0.3])], 2, 3);
+    expect(countCrossings(frames, counter())).toHaveLength(1);
+  });
+
+  it('counts two cars crossing side by side as two', () => {
+    const frames = sampleFrames([straightLine([0.4, 0.3], [0, 0.2]), straightLine([0.5, 0.3], [0, 0.2])], 5, 3);
+    expect(countCrossings(frames, counter())).toHaveLength(2);
+  });
+
+  it('counts crossings in both directions', () => {
+    const down = straightLine([0.3, 0.3], [0, 0.15], 'person');
+    const up = straightLine([0.7, 0.9], [0, -0.15], 'person');
+    const directions = countCrossings(sampleFrames([down, up], 5, 4), counter()).map((c) => c.direction);
+    expect(directions.sort()).toEqual(['backward', 'forward']);
+  });
+
+  it('counts once a person who dawdles on the line with detector jitter', () => {
+    const dawdling: Trajectory = (t) => {
+      const y = t < 1 ? 0.45 + 0.15 * t : t < 4 ? 0.6 + 0.012 * Math.sin(t * 17) : 0.6 + 0.15 * (t - 4);
+      return detection(boxStandingAt(0.5, y), 'person');
+    };
+    expect(countCrossings(sampleFrames([dawdling], 10, 5), counter())).toHaveLength(1);
+  });
+
+  it('counts once a car lost for a few frames right at the line, then found again', () => {
+    const car = straightLine([0.5, 0.3], [0, 0.2]);
+    const hidden: Trajectory = (t) => (t > 1.2 && t < 1.8 ? undefined : car(t));
+    const crossings = countCrossings(sampleFrames([hidden], 5, 3), counter(), new Tracker({ maxLostSeconds: 1 }));
+    expect(crossings).toHaveLength(1);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import type { Detection } from '../../models/detection.ts';
+import { Tracker, iou, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
+import { boxStandingAt, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
+
+/** Every distinct handle that appears in the updates, in order of first appearance. */
+function handlesSeen(updates: TrackerUpdate[]): TrackHandle[] {
+  return [...new Set(updates.flatMap((update) => update.tracks.map((t) => t.handle)))];
+}
+
+/** Replaces a trajectory's detections inside [fromSeconds, toSeconds) with `during(detection)`. */
+function alteredBetween(
+  trajectory: Trajectory,
+  fromSeconds: number,
+  toSeconds: number,
+  during: (d: Detection) => Detection | undefined,
+): Trajectory {
+  return (t) => {
+    const seen = trajectory(t);
+    return seen !== undefined && t >= fromSeconds - 1e-9 && t < toSeconds - 1e-9 ? during(seen) : seen;
+  };
+}
+
+describe('Tracker', () => {
+  it('reports a track only once it is confirmed, then keeps one identity for it', () => {
+    const updates = track(sampleFrames([straightLine([0.2, 0.3], [0.1, 0.05])], 5, 3));
+    expect(updates.slice(0, 2).every((u) => u.tracks.length === 0)).toBe(true);
+    expect(updates.slice(2).every((u) => u.tracks.length === 1)).toBe(true);
+    expect(handlesSeen(updates)).toHaveLength(1);
+  });
+
+  it('follows a 2 fps car that moves 15 % of the frame per step, from its very first frames', () => {
+    const updates = track(sampleFrames([straightLine([0.5, 0.15], [0, 0.3])], 2, 2.5));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    expect(updates.filter((u) => u.tracks.length === 1)).toHaveLength(updates.length - 2);
+    const last = updates.at(-1)?.tracks[0];
+    expect(last?.referencePoint.y).toBeCloseTo(0.15 + 0.3 * 2.5, 2);
+  });
+
+  it('keeps two objects moving side by side apart', () => {
+    const left = straightLine([0.4, 0.1], [0, 0.25]);
+    const right = straightLine([0.5, 0.1], [0, 0.25]);
+    const updates = track(sampleFrames([left, right], 5, 3));
+    const handles = handlesSeen(updates);
+    expect(handles).toHaveLength(2);
+    for (const update of updates.slice(2)) {
+      const [a, b] = [...update.tracks].sort((p, q) => p.referencePoint.x - q.referencePoint.x);
+      expect(a?.handle).toBe(handles[0]);
+      expect(b?.handle).toBe(handles[1]);
+    }
+  });
+
+  it('keeps identities through two objects whose paths cross', () => {
+    const rightwards = straightLine([0.2, 0.5], [0.2, 0]);
+    const leftwards = straightLine([0.8, 0.53], [-0.2, 0], 'car');
+    const updates = track(sampleFrames([rightwards, leftwards], 5, 3));
+    expect(handlesSeen(updates)).toHaveLength(2);
+    const first = updates[2]?.tracks.find((t) => t.referencePoint.x < 0.5)?.handle;
+    const last = updates.at(-1)?.tracks.find((t) => t.referencePoint.x > 0.5)?.handle;
+    expect(last).toBe(first);
+  });
+
+  it('bridges a short loss: the same track is found again and not reported while unseen', () => {
+    const flickering = alteredBetween(straightLine([0.2, 0.2], [0.1, 0.1]), 1, 1.6, () => undefined);
+    const updates = track(sampleFrames([flickering], 5, 3));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    expect(updates.flatMap((u) => u.ended)).toHaveLength(0);
+    const unseen = updates.filter((_, i) => i / 5 >= 1 && i / 5 < 1.6 - 1e-9);
+    expect(unseen.every((u) => u.tracks.length === 0)).toBe(true);
+  });
+
+  it('ends a track not matched for maxLostSeconds and reports its end once', () => {
+    const vanishing = alteredBetween(straightLine([0.2, 0.2], [0.1, 0]), 1, 99, () => undefined);
+    const updates = track(sampleFrames([vanishing], 5, 3), new Tracker({ maxLostSeconds: 0.5 }));
+    const [handle] = handlesSeen(updates);
+    const endings = updates.flatMap((u, i) => u.ended.map(() => i));
+    // Last seen in frame 4 (0.8 s); frame 7 (1.4 s) is the first one more than 0.5 s later.
+    expect(endings).toEqual([7]);
+    expect(updates[7]?.ended).toEqual([handle]);
+  });
+
+  it('keeps an occluded object on its track with low-score detections (ByteTrack pass 2)', () => {
+    const occluded = (score: number) =>
+      alteredBetween(straightLine([0.1, 0.4], [0.15, 0]), 1, 3, (d) => ({ ...d, score }));
+    const tracker = () => new Tracker({ maxLostSeconds: 0.5 });
+
+    const withLowScores = track(sampleFrames([occluded(0.3)], 5, 4), tracker());
+    expect(handlesSeen(withLowScores)).toHaveLength(1);
+    expect(withLowScores.every((u, i) => i < 2 || u.tracks.length === 1)).toBe(true);
+
+    const belowLowThreshold = track(sampleFrames([occluded(0.05)], 5, 4), tracker());
+    expect(handlesSeen(belowLowThreshold)).toHaveLength(2);
+  });
+
+  it('never starts a track from low-score detections', () => {
+    const faint = (t: number) => ({ ...detection(boxStandingAt(0.5, 0.5 + 0.05 * t)), score: 0.3 });
+    const updates = track(sampleFrames([faint], 5, 2));
+    expect(updates.every((u) => u.tracks.length === 0)).toBe(true);
+  });
+
+  it('lets car/truck/bus continue one track and reports the class seen most often', () => {
+    const flipping: Trajectory = (t) => {
+      const seen = straightLine([0.3, 0.3], [0.1, 0.05])(t);
+      const step = Math.round(t * 5);
+      return seen && { ...seen, cocoClass: step % 3 === 1 ? 'truck' : step % 5 === 4 ? 'bus' : 'car' };
+    };
+    const updates = track(sampleFrames([flipping], 5, 3));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    expect(updates.at(-1)?.tracks[0]?.cocoClass).toBe('car');
+  });
+
+  it('never lets a person continue a car track', () => {
+    const carThenPerson: Trajectory = (t) =>
+      detection(boxStandingAt(0.5 + 0.02 * t, 0.5), t < 1.5 - 1e-9 ? 'car' : 'person');
+    const updates = track(sampleFrames([carThenPerson], 5, 3));
+    const handles = handlesSeen(updates);
+    expect(handles).toHaveLength(2);
+    const classes = updates.flatMap((u) => u.tracks.map((t) => [handles.indexOf(t.handle), t.cocoClass]));
+    expect(new Set(classes.map(String))).toEqual(new Set(['0,car', '1,person']));
+  });
+
+  it('ends every track when time goes backwards (a live camera restarting its clock)', () => {
+    const tracker = new Tracker();
+    const updates = track(sampleFrames([straightLine([0.2, 0.2], [0.1, 0])], 5, 1), tracker);
+    const [handle] = handlesSeen(updates);
+    const restart = tracker.update({ index: 6, ptsSeconds: 0, detections: [detection(boxStandingAt(0.3, 0.2))] });
+    expect(restart.ended).toEqual([handle]);
+    expect(restart.tracks).toHaveLength(0);
+  });
+
+  it('gives nothing that identifies a track to JSON: the handle serialises to {} and no field holds an id', () => {
+    const updates = track(sampleFrames([straightLine([0.2, 0.2], [0.1, 0]), straightLine([0.2, 0.6], [0.1, 0])], 5, 1));
+    const last = updates.at(-1);
+    expect(last?.tracks).toHaveLength(2);
+    expect(JSON.stringify(last?.tracks.map((t) => t.handle))).toBe('[{},{}]');
+    const keys = new Set<string>();
+    JSON.parse(JSON.stringify(last), (key, value: unknown) => {
+      if (key !== '' && !/^\d+$/.test(key)) keys.add(key);
+      return value;
+    });
+    const geometry = ['x', 'y', 'width', 'height'];
+    expect([...keys].sort()).toEqual(
+      ['tracks', 'ended', 'handle', 'cocoClass', 'box', 'referencePoint', 'originReferencePoint', ...geometry].sort(),
+    );
+    expect(Reflect.ownKeys(last?.tracks[0]?.handle ?? { missing: true })).toEqual([]);
+  });
+
+  it('rejects contradictory options with the field to fix', () => {
+    expect(() => new Tracker({ lowScoreThreshold: 0.6, highScoreThreshold: 0.5 })).toThrow(/lowScoreThreshold/);
+  });
+
+  it('computes IoU', () => {
+    expect(iou({ x: 0, y: 0, width: 0.2, height: 0.2 }, { x: 0.1, y: 0, width: 0.2, height: 0.2 })).toBeCloseTo(1 / 3);
+    expect(iou({ x: 0, y: 0, width: 0.1, height: 0.1 }, { x: 0.5, y: 0.5, width: 0.1, height: 0.1 })).toBe(0);
+  });
+});
