@@ -12,7 +12,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import { LineCounter, type CountingLine } from '../stages/lines.ts';
 import { Tracker } from '../stages/track.ts';
 import { WindowAccumulator } from '../stages/window.ts';
-import { countInZones, type Zone } from '../stages/zones.ts';
+import { countInZones, type ClassCounts, type Zone } from '../stages/zones.ts';
 
 export interface AnalysisSettings {
   zones: Zone[];
@@ -36,13 +36,13 @@ export class CameraAnalysis {
     this.counted = new Set(settings.classes);
   }
 
-  /** Adds one frame; returns the window it closed, if any. */
-  add(frame: AnalysedFrame): WindowAggregate | undefined {
+  /** Adds one frame; returns this frame's zone occupancy and the window the frame closed, if any. */
+  add(frame: AnalysedFrame): { occupancy: Record<string, ClassCounts>; closed?: WindowAggregate } {
     const detections = frame.detections.filter((d) => this.counted.has(d.cocoClass));
     const update = this.tracker.update({ ...frame, detections });
     const crossings = this.lineCounter.update(update);
     const occupancy = countInZones(update.tracks, this.settings.zones);
-    return this.windows.add(frame.ptsSeconds, occupancy, crossings);
+    return { occupancy, closed: this.windows.add(frame.ptsSeconds, occupancy, crossings) };
   }
 
   /** Closes the open window at the end of the input. */

@@ -12,16 +12,19 @@ import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import { detectFrames } from '../stages/detect.ts';
 import { dropFrames } from '../stages/drop.ts';
-import type { ReleasedWindow } from '../stages/released.ts';
+import type { ClassCounts } from '../stages/zones.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import type { ProgressReporter } from './progress.ts';
 
-export interface BatchJob {
+export interface BatchJob<Released> {
   input: string;
   ffmpeg: FfmpegBinary;
   detector: DetectorPool;
   analysis: AnalysisSettings & { fps: number; maxWidth: number };
-  release: (aggregate: WindowAggregate) => ReleasedWindow;
+  /** What becomes of each closed window: the privacy release, or (in `veil eval`) the exact aggregate itself. */
+  release: (aggregate: WindowAggregate) => Released;
+  /** Sees each frame's zone occupancy; used by `veil eval` to compare instants with hand counts. */
+  onFrameOccupancy?: (ptsSeconds: number, occupancy: Record<string, ClassCounts>) => void;
   /** Decode only an excerpt (seconds), e.g. for a quick look at a long recording. */
   startSeconds?: number;
   durationSeconds?: number;
@@ -29,12 +32,12 @@ export interface BatchJob {
   onDuration?: (seconds: number) => void;
 }
 
-export interface BatchOutcome {
-  windows: ReleasedWindow[];
+export interface BatchOutcome<Released> {
+  windows: Released[];
   framesAnalysed: number;
 }
 
-export async function runBatch(job: BatchJob): Promise<BatchOutcome> {
+export async function runBatch<Released>(job: BatchJob<Released>): Promise<BatchOutcome<Released>> {
   const frames = decodeFrames({
     ffmpeg: job.ffmpeg,
     input: job.input,
@@ -46,13 +49,14 @@ export async function runBatch(job: BatchJob): Promise<BatchOutcome> {
   });
   const analysed = dropFrames(detectFrames(frames, job.detector, job.detector.workerCount));
   const analysis = new CameraAnalysis(job.analysis, 'clip');
-  const windows: ReleasedWindow[] = [];
+  const windows: Released[] = [];
   let framesAnalysed = 0;
   let lastPtsSeconds = 0;
   for await (const frame of analysed) {
     framesAnalysed += 1;
     lastPtsSeconds = frame.ptsSeconds;
-    const closed = analysis.add(frame);
+    const { occupancy, closed } = analysis.add(frame);
+    job.onFrameOccupancy?.(frame.ptsSeconds, occupancy);
     if (closed) windows.push(job.release(closed));
     job.progress?.update(framesAnalysed, frame.ptsSeconds);
   }

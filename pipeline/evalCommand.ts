@@ -1,0 +1,133 @@
+/**
+ * `veil eval --labels FILE [CLIP]`: how far Veil's exact, noise-free counts are from a person's hand counts. This is
+ * how an operator checks a camera placement before going live. Nothing is released: no noise, no budget spent,
+ * no file written; the comparison is printed (and with `--json`, printed as JSON).
+ */
+import { COCO_CLASS_CATEGORY, COUNTED_CLASSES, type Category } from '../models/detection.ts';
+import type { WindowAggregate } from '../stages/aggregates.ts';
+import type { ClassCounts } from '../stages/zones.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { runBatch } from './batch.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipJobConfig, displayName, startParts } from './clipJob.ts';
+import { labelledClip, readLabels, type Labels } from './labels.ts';
+import { createLogger } from './log.ts';
+import { createProgress } from './progress.ts';
+
+export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
+
+Runs the analysis with no noise on CLIP (default: the clip the labels file names) and compares it with hand counts:
+crossings of each labelled counting line, and objects visible at labelled instants. Prints the error of each and
+overall; --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not.
+
+  --labels FILE        hand counts (format: docs/eval.md, e.g. ../shared/labels/traffic_overpass.json)
+  --json               print the comparison as JSON
+${CLIP_FLAGS_HELP}`;
+
+const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' } } as const;
+const EXIT_OUTSIDE_TOLERANCE = 3;
+
+export interface LineComparison {
+  line: string;
+  category: Category;
+  expected: number;
+  counted: number;
+  forward: number;
+  backward: number;
+  error: number;
+  tolerance: number;
+  withinTolerance: boolean;
+}
+
+export interface InstantComparison {
+  t: number;
+  frameSeconds: number;
+  category: Category;
+  expected: number;
+  counted: number;
+  error: number;
+}
+
+function categoryTotal(counts: ClassCounts, category: Category): number {
+  return COUNTED_CLASSES.filter((name) => COCO_CLASS_CATEGORY[name] === category).reduce((sum, name) => sum + counts[name], 0);
+}
+
+export function compareLines(labels: Labels, windows: readonly WindowAggregate[]): LineComparison[] {
+  return labels.lines.flatMap((line) =>
+    (Object.entries(line.crossings) as Array<[Category, number | undefined]>)
+      .filter((entry): entry is [Category, number] => entry[1] !== undefined)
+      .map(([category, expected]) => {
+        let forward = 0;
+        let backward = 0;
+        for (const window of windows) {
+          for (const name of COUNTED_CLASSES.filter((n) => COCO_CLASS_CATEGORY[n] === category)) {
+            forward += window.lines[line.name]?.[name].forward ?? 0;
+            backward += window.lines[line.name]?.[name].backward ?? 0;
+          }
+        }
+        const counted = forward + backward;
+        return { line: line.name, category, expected, counted, forward, backward, error: counted - expected, tolerance: line.tolerance, withinTolerance: Math.abs(counted - expected) <= line.tolerance };
+      }),
+  );
+}
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, FLAGS, 'eval');
+  if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
+  const log = createLogger(values['log-format'] === 'json' ? 'json' : 'text');
+  const labels = await readLabels(values.labels);
+  if (positionals.length > 1) throw new UsageError(`one clip at a time, got ${positionals.length}`);
+  const input = positionals[0] ?? labelledClip(values.labels, labels);
+  if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
+
+  const config = await clipJobConfig(values, { epsilon: 'off' });
+  const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
+  const parts = await startParts(config, values.ffmpeg, log);
+  // Per labelled instant, the analysed frame nearest to it.
+  const nearest = labels.frames.map(() => ({ distance: Infinity, frameSeconds: 0, counts: undefined as ClassCounts | undefined }));
+  let durationSeconds: number | undefined;
+  try {
+    log.info(`evaluating ${displayName(input)} against ${values.labels}`, { fps: config.fps, lines: lines.length, instants: labels.frames.length });
+    const outcome = await runBatch({
+      input,
+      ffmpeg: parts.ffmpeg,
+      detector: parts.detector,
+      analysis: { ...config, zones: [{ name: 'frame', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] }], lines },
+      release: (aggregate) => aggregate,
+      onFrameOccupancy: (ptsSeconds, occupancy) => {
+        labels.frames.forEach((instant, index) => {
+          const distance = Math.abs(ptsSeconds - instant.t);
+          if (distance < nearest[index]!.distance) nearest[index] = { distance, frameSeconds: ptsSeconds, counts: occupancy.frame };
+        });
+      },
+      startSeconds: values.start === undefined ? undefined : Number(values.start),
+      durationSeconds: values.duration === undefined ? undefined : Number(values.duration),
+      onDuration: (seconds) => (durationSeconds = seconds),
+      progress: createProgress(() => durationSeconds),
+    });
+    const lineResults = compareLines(labels, outcome.windows);
+    const instantResults: InstantComparison[] = labels.frames.flatMap((instant, index) =>
+      (['person', 'vehicle'] as const)
+        .filter((category) => instant[category] !== undefined)
+        .map((category) => {
+          const found = nearest[index]!;
+          const counted = found.counts ? categoryTotal(found.counts, category) : 0;
+          return { t: instant.t, frameSeconds: found.frameSeconds, category, expected: instant[category]!, counted, error: counted - instant[category]! };
+        }),
+    );
+    const meanAbsoluteInstantError = instantResults.length ? instantResults.reduce((sum, r) => sum + Math.abs(r.error), 0) / instantResults.length : undefined;
+    const allWithin = lineResults.every((r) => r.withinTolerance);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin }, null, 2)}\n`);
+    } else {
+      const out: string[] = ['', `Veil eval — ${displayName(input)} at ${config.fps} frames/s (no noise: calibration only)`];
+      for (const r of lineResults) out.push(`  line ${r.line} ${r.category}: counted ${r.counted} (forward ${r.forward}, backward ${r.backward}), hand count ${r.expected} ± ${r.tolerance}, error ${r.error >= 0 ? '+' : ''}${r.error} ${r.withinTolerance ? 'OK' : 'OUTSIDE TOLERANCE'}`);
+      for (const r of instantResults) out.push(`  t=${r.t}s (frame at ${r.frameSeconds.toFixed(1)}s) ${r.category}: counted ${r.counted}, hand count ${r.expected}, error ${r.error >= 0 ? '+' : ''}${r.error}`);
+      if (meanAbsoluteInstantError !== undefined) out.push(`  instants: mean absolute error ${meanAbsoluteInstantError.toFixed(2)} over ${instantResults.length}`);
+      if (lineResults.length) out.push(`  lines: ${allWithin ? 'all within tolerance' : 'some OUTSIDE tolerance'}`);
+      process.stdout.write(`${out.join('\n')}\n`);
+    }
+    return allWithin ? 0 : EXIT_OUTSIDE_TOLERANCE;
+  } finally {
+    await parts.detector.close();
+  }
+}
