@@ -1,0 +1,99 @@
+/**
+ * Every message of the WebSocket feed, version 1. The feed carries two things only: released windows (noised
+ * aggregates with their privacy block) and camera states. There is deliberately no message type that could carry
+ * a box, a track, a frame time or a pixel.
+ *
+ *   server → client  {"v":1,"type":"hello","cameras":["gate","yard"]}
+ *                    {"v":1,"type":"status","camera":"gate","state":"streaming","since":"…","restarts":0}
+ *                    {"v":1,"type":"window","window":{…ReleasedWindow…}}
+ *   client → server  {"v":1,"type":"subscribe","cameras":["gate"]}   or   {"v":1,"type":"subscribe","cameras":"*"}
+ */
+import { z } from 'zod';
+import { releasedWindowSchema } from '../stages/released.ts';
+import { CAMERA_STATES } from './cameraState.ts';
+
+export const FEED_PROTOCOL_VERSION = 1;
+const version = z.literal(FEED_PROTOCOL_VERSION);
+const cameraName = z.string().min(1).max(128);
+
+/**
+ * A released window that may go on a feed: `privacy.private === false` marks `--epsilon off` calibration output,
+ * exact counts that must never leave the machine they were computed on.
+ */
+export const publishableWindowSchema = releasedWindowSchema.refine((window) => window.privacy.private, {
+  message: 'privacy.private is false: calibration output (--epsilon off) is never published on a feed',
+  path: ['privacy', 'private'],
+});
+
+export const helloMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('hello'),
+  /** Every camera the server knows, so a client can choose what to subscribe to. */
+  cameras: z.array(cameraName),
+});
+
+export const windowMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('window'),
+  window: publishableWindowSchema,
+});
+
+export const statusMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('status'),
+  camera: cameraName,
+  state: z.enum(CAMERA_STATES),
+  since: z.iso.datetime(),
+  restarts: z.number().int().nonnegative(),
+  /** Why the camera is reconnecting or failed; absent in the other states. */
+  detail: z.string().max(1000).optional(),
+});
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  helloMessageSchema,
+  windowMessageSchema,
+  statusMessageSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** A feed client names the cameras it wants; the bound keeps one subscribe from naming an unbounded list. */
+export const subscribeMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('subscribe'),
+  cameras: z.union([z.literal('*'), z.array(cameraName).max(256)]),
+});
+
+export const clientMessageSchema = z.discriminatedUnion('type', [subscribeMessageSchema]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/**
+ * Validates an outgoing message and serialises it once, so a broadcast encodes it once for every client.
+ * Throws with the offending field when the message breaks the schema (e.g. a non-private window).
+ */
+export function encodeServerMessage(message: ServerMessage): string {
+  const checked = serverMessageSchema.safeParse(message);
+  if (!checked.success) {
+    const camera = message.type === 'hello' ? '' : ` for camera "${message.type === 'window' ? message.window.camera : message.camera}"`;
+    throw new Error(`Refusing to send a feed "${message.type}" message${camera}: ${z.prettifyError(checked.error)}`);
+  }
+  return JSON.stringify(checked.data);
+}
+
+export type ClientMessageParse = { ok: true; message: ClientMessage } | { ok: false; problem: string };
+
+/** Parses one text frame from a client; `problem` is short enough for a WebSocket close reason. */
+export function parseClientMessage(text: string): ClientMessageParse {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'message is not JSON' };
+  }
+  const checked = clientMessageSchema.safeParse(json);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'message';
+    return { ok: false, problem: `invalid ${where}: ${issue?.message ?? 'unknown problem'}` };
+  }
+  return { ok: true, message: checked.data };
+}

@@ -1,0 +1,486 @@
+/**
+ * Veil's one listening port: the WebSocket feed of released windows and camera states (/feed), health (/healthz),
+ * Prometheus metrics (/metrics) and the reference dashboard (/). Only what feedMessages.ts defines ever goes out.
+ *
+ *   const feed = await startFeedServer({ host: '127.0.0.1', port: 8080, token, replayWindows: 60,
+ *                                        store, metrics, cameraStates });
+ *   feed.publishWindow(window);   // stored, then sent to every client subscribed to window.camera
+ *   await feed.close();           // clients get 1001 "going away"
+ *
+ * A client authenticates before the upgrade, with `Authorization: Bearer <token>` or, from a browser (which cannot
+ * set headers on a WebSocket), the subprotocol `veil.bearer.<base64url(token)>` offered next to `veil.v1`.
+ *
+ * Close codes the feed uses:
+ *   1001 server shutting down          1007 malformed or schema-invalid message
+ *   1003 binary message                1008 too many messages
+ *   1009 message over MAX_CLIENT_MESSAGE_BYTES (sent by ws itself)
+ *   1013 client too slow: its send buffer passed the bound (if the close frame cannot get through within
+ *        CLOSE_HANDSHAKE_TIMEOUT_MS, the socket is destroyed and the client sees 1006)
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { PROMETHEUS_CONTENT_TYPE, type VeilMetrics } from '../pipeline/metrics.ts';
+import type { ReleasedWindow } from '../stages/released.ts';
+import type { CameraState, CameraStateRegistry } from './cameraState.ts';
+import {
+  encodeServerMessage,
+  FEED_PROTOCOL_VERSION,
+  parseClientMessage,
+  publishableWindowSchema,
+  type ClientMessage,
+} from './feedMessages.ts';
+import type { ReleaseStore } from './releaseStore.ts';
+
+/** Clients only ever send a subscribe; one naming a hundred cameras is ~4 KiB. */
+export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+/**
+ * A window message is 1–10 KiB, so 1 MiB unsent is a client a hundred or more windows behind: it is no longer live,
+ * and holding more for it would only grow the process's memory.
+ */
+export const MAX_CLIENT_BUFFER_BYTES = 1 << 20;
+/** A dead peer (a closed laptop, a dropped NAT mapping) is noticed within two intervals. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/** A dashboard per operator, not a public broadcast: past this, connections are refused with 503. */
+export const DEFAULT_MAX_FEED_CLIENTS = 100;
+/** Subscribes replay history from SQLite; this keeps a client from making the server re-read it in a loop. */
+const MAX_CLIENT_MESSAGES_PER_MINUTE = 30;
+/** How long a closing client has to answer the close frame before its socket is destroyed. */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
+
+export const FEED_PATH = '/feed';
+export const FEED_SUBPROTOCOL = `veil.v${FEED_PROTOCOL_VERSION}`;
+export const TOKEN_SUBPROTOCOL_PREFIX = 'veil.bearer.';
+const MIN_TOKEN_LENGTH = 16;
+
+export const FEED_CLOSE_CODES = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  tryAgainLater: 1013,
+} as const;
+
+/** The part of a logger the feed uses; pipeline/log.ts's Logger fits it. */
+export interface FeedLogger {
+  info(message: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  warn(message: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  error(message: string, fields?: Record<string, string | number | boolean | undefined>): void;
+}
+
+export interface FeedServerOptions {
+  host: string;
+  /** 0 picks a free port (tests); the chosen one is in the returned `port` and `url`. */
+  port: number;
+  /** Bearer token every feed client must present; at least 16 characters. */
+  token: string;
+  /**
+   * Browser origins allowed to open the feed, e.g. `['https://ops.example.org']`. The dashboard's own origin is
+   * always allowed; a request without an Origin header (not a browser) is judged by its token alone.
+   * Undefined: any origin with the right token.
+   */
+  allowedOrigins?: string[];
+  /** Windows per camera replayed to a client when it connects or subscribes to the camera. */
+  replayWindows: number;
+  store: ReleaseStore;
+  metrics: VeilMetrics;
+  cameraStates: CameraStateRegistry;
+  heartbeatIntervalMs?: number;
+  maxClientBufferBytes?: number;
+  maxClients?: number;
+  log: FeedLogger;
+}
+
+export interface FeedServer {
+  /** `http://host:port`, without a trailing slash. */
+  url: string;
+  port: number;
+  /**
+   * Stores the window and sends it to every client subscribed to its camera. Throws, storing nothing, when the
+   * window is not publishable (schema-invalid, or `privacy.private === false`). Camera states need no call: the
+   * server listens to `cameraStates` and sends every change.
+   */
+  publishWindow(window: ReleasedWindow): void;
+  /** Feed clients currently receiving. */
+  clientCount(): number;
+  /** Closes every client with `code` (default 1001), then the port. The store stays open: its owner closes it. */
+  close(code?: number): Promise<void>;
+}
+
+interface FeedClient {
+  ws: WebSocket;
+  remoteAddress: string;
+  subscription: Set<string> | '*';
+  /** Cleared before each ping, set by the pong; still clear at the next heartbeat means the peer is gone. */
+  answeredPing: boolean;
+  recentMessageTimesMs: number[];
+}
+
+/** Hashing both sides first gives equal-length buffers, so neither the comparison nor a length check leaks the token. */
+function tokensMatch(presented: string | undefined, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(presented ?? ''), digest(expected)) && presented !== undefined;
+}
+
+function presentedToken(request: IncomingMessage): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (bearer) return bearer[1];
+  const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const tokenProtocol = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  return tokenProtocol === undefined
+    ? undefined
+    : Buffer.from(tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length), 'base64url').toString('utf8');
+}
+
+function originAllowed(request: IncomingMessage, allowedOrigins: string[] | undefined): boolean {
+  const origin = request.headers.origin;
+  if (allowedOrigins === undefined || origin === undefined) return true;
+  const host = request.headers.host;
+  const sameOrigin = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  return sameOrigin || allowedOrigins.includes(origin);
+}
+
+/** Answers an upgrade request with a plain HTTP error on the raw socket: the WebSocket never opens. */
+function refuseUpgrade(socket: Duplex, status: number, reason: string, body: string, headers: string[] = []): void {
+  socket.on('error', () => socket.destroy());
+  const lines = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Connection: close',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...headers,
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+function closeReason(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= 123 ? text : `${bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '')}...`;
+}
+
+interface StaticFile {
+  contentType: string;
+  body: Buffer;
+}
+
+/** The dashboard's files: an explicit list, read once, so no request path ever reaches the file system. */
+async function loadDashboardFiles(): Promise<Map<string, StaticFile>> {
+  const require = createRequire(import.meta.url);
+  const dashboard = (name: string) => fileURLToPath(new URL(`./dashboard/${name}`, import.meta.url));
+  const sources: [string, string, string][] = [
+    ['/', dashboard('index.html'), 'text/html; charset=utf-8'],
+    ['/app.js', dashboard('app.js'), 'text/javascript; charset=utf-8'],
+    ['/style.css', dashboard('style.css'), 'text/css; charset=utf-8'],
+    ['/vendor/uPlot.iife.min.js', require.resolve('uplot/dist/uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
+    ['/vendor/uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css'), 'text/css; charset=utf-8'],
+  ];
+  const files = new Map<string, StaticFile>();
+  for (const [urlPath, filePath, contentType] of sources) {
+    files.set(urlPath, { contentType, body: await readFile(filePath) });
+  }
+  return files;
+}
+
+const COMMON_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  // The dashboard's URL may carry ?token=; it must not travel to anyone in a Referer.
+  'Referrer-Policy': 'no-referrer',
+};
+
+const DASHBOARD_HEADERS = {
+  ...COMMON_HEADERS,
+  'Content-Security-Policy':
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'Cache-Control': 'no-cache',
+};
+
+export async function startFeedServer(options: FeedServerOptions): Promise<FeedServer> {
+  const { store, metrics, cameraStates } = options;
+  if (options.token.length < MIN_TOKEN_LENGTH) {
+    throw new Error(
+      `The feed token is ${options.token.length} characters; it needs at least ${MIN_TOKEN_LENGTH}. ` +
+        'Generate one with `openssl rand -base64url 32` and put it in the config (feed.token) or VEIL_FEED_TOKEN.',
+    );
+  }
+  if (!Number.isInteger(options.replayWindows) || options.replayWindows < 0) {
+    throw new Error(`feed replayWindows must be a whole number ≥ 0; got ${options.replayWindows}`);
+  }
+  const { log } = options;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const maxClientBufferBytes = options.maxClientBufferBytes ?? MAX_CLIENT_BUFFER_BYTES;
+  const maxClients = options.maxClients ?? DEFAULT_MAX_FEED_CLIENTS;
+  const dashboardFiles = await loadDashboardFiles();
+
+  /** Clients that receive publications; a client leaves it the moment it is being closed. */
+  const receiving = new Map<WebSocket, FeedClient>();
+  const updateClientGauge = () => metrics.feedClients.set({}, receiving.size);
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
+  });
+
+  /** Stops sending to the client at once; the close frame then has a short while to get through. */
+  const closeClient = (ws: WebSocket, code: number, reason: string) => {
+    receiving.delete(ws);
+    updateClientGauge();
+    ws.close(code, closeReason(reason));
+    setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
+  };
+
+  const send = (client: FeedClient, data: Buffer) => {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    if (client.ws.bufferedAmount > maxClientBufferBytes) {
+      log.warn('feed client too slow, disconnected', {
+        remoteAddress: client.remoteAddress,
+        bufferedBytes: client.ws.bufferedAmount,
+        maxClientBufferBytes,
+      });
+      closeClient(client.ws, FEED_CLOSE_CODES.tryAgainLater, 'too slow: send buffer full, reconnect when ready');
+      return;
+    }
+    client.ws.send(data, { binary: false });
+  };
+
+  const knownCameras = () =>
+    [...new Set([...cameraStates.all().map((s) => s.camera), ...store.cameras()])].sort();
+
+  const subscribed = (subscription: FeedClient['subscription'], camera: string) =>
+    subscription === '*' || subscription.has(camera);
+
+  const statusMessage = (state: CameraState) =>
+    Buffer.from(
+      encodeServerMessage({
+        v: FEED_PROTOCOL_VERSION,
+        type: 'status',
+        camera: state.camera,
+        state: state.state,
+        since: state.since,
+        restarts: state.restarts,
+        ...((state.state === 'reconnecting' || state.state === 'failed') && state.lastError !== undefined
+          ? { detail: state.lastError.slice(0, 1000) }
+          : {}),
+      }),
+    );
+
+  const windowMessage = (window: ReleasedWindow) =>
+    Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }));
+
+  /** What a client that just started watching these cameras needs: their state and their recent history. */
+  const sendCameraSnapshots = (client: FeedClient, cameras: string[]) => {
+    for (const camera of cameras) {
+      const state = cameraStates.get(camera);
+      if (state) send(client, statusMessage(state));
+      for (const window of store.latest(camera, options.replayWindows)) {
+        if (publishableWindowSchema.safeParse(window).success) send(client, windowMessage(window));
+      }
+    }
+  };
+
+  const onSubscribe = (client: FeedClient, cameras: ClientMessage['cameras']) => {
+    const before = client.subscription;
+    client.subscription = cameras === '*' ? '*' : new Set(cameras);
+    const newlyWatched = (cameras === '*' ? knownCameras() : [...new Set(cameras)]).filter(
+      (camera) => !subscribed(before, camera),
+    );
+    sendCameraSnapshots(client, newlyWatched);
+  };
+
+  const onClientMessage = (client: FeedClient, data: RawData, isBinary: boolean) => {
+    if (!receiving.has(client.ws)) return;
+    if (isBinary) {
+      closeClient(client.ws, FEED_CLOSE_CODES.unsupportedData, 'binary messages are not part of the feed; send JSON text');
+      return;
+    }
+    const nowMs = Date.now();
+    client.recentMessageTimesMs = client.recentMessageTimesMs.filter((t) => nowMs - t < 60_000);
+    client.recentMessageTimesMs.push(nowMs);
+    if (client.recentMessageTimesMs.length > MAX_CLIENT_MESSAGES_PER_MINUTE) {
+      closeClient(client.ws, FEED_CLOSE_CODES.policyViolation, `too many messages: at most ${MAX_CLIENT_MESSAGES_PER_MINUTE} a minute`);
+      return;
+    }
+    // With ws's default binaryType ('nodebuffer') a message is always one Buffer, fragments already joined.
+    const parsed = parseClientMessage((data as Buffer).toString('utf8'));
+    if (!parsed.ok) {
+      log.warn('feed client sent an invalid message', { remoteAddress: client.remoteAddress, problem: parsed.problem });
+      closeClient(client.ws, FEED_CLOSE_CODES.invalidPayload, parsed.problem);
+      return;
+    }
+    onSubscribe(client, parsed.message.cameras);
+  };
+
+  const onConnection = (ws: WebSocket, request: IncomingMessage) => {
+    const client: FeedClient = {
+      ws,
+      remoteAddress: request.socket.remoteAddress ?? 'unknown',
+      subscription: '*',
+      answeredPing: true,
+      recentMessageTimesMs: [],
+    };
+    receiving.set(ws, client);
+    updateClientGauge();
+    log.info('feed client connected', { remoteAddress: client.remoteAddress, clients: receiving.size });
+    ws.on('pong', () => {
+      client.answeredPing = true;
+    });
+    ws.on('message', (data, isBinary) => onClientMessage(client, data, isBinary));
+    // ws reports protocol errors (an oversized frame: 1009) here and closes the socket itself.
+    ws.on('error', (error) => {
+      log.warn('feed client protocol error', { remoteAddress: client.remoteAddress, error: error.message });
+    });
+    ws.on('close', (code) => {
+      receiving.delete(ws);
+      updateClientGauge();
+      log.info('feed client disconnected', { remoteAddress: client.remoteAddress, code, clients: receiving.size });
+    });
+    const cameras = knownCameras();
+    send(client, Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'hello', cameras })));
+    sendCameraSnapshots(client, cameras);
+  };
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://feed.invalid').pathname;
+    if (path !== FEED_PATH) {
+      refuseUpgrade(socket, 404, 'Not Found', `No WebSocket here; the feed is at ${FEED_PATH}\n`);
+      return;
+    }
+    if (!originAllowed(request, options.allowedOrigins)) {
+      log.warn('feed connection refused: origin not allowed', { origin: request.headers.origin });
+      refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not open the feed: add it to feed.allowedOrigins\n');
+      return;
+    }
+    if (!tokensMatch(presentedToken(request), options.token)) {
+      log.warn('feed connection refused: missing or wrong token', { remoteAddress: request.socket.remoteAddress });
+      refuseUpgrade(socket, 401, 'Unauthorized', 'A valid bearer token is required for the feed\n', [
+        'WWW-Authenticate: Bearer realm="veil-feed"',
+      ]);
+      return;
+    }
+    if (receiving.size >= maxClients) {
+      refuseUpgrade(socket, 503, 'Service Unavailable', `The feed is full (${maxClients} clients); try again later\n`);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
+  };
+
+  const respond = (response: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer) => {
+    response.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Length': Buffer.byteLength(body) });
+    response.end(body);
+  };
+
+  const healthBody = () => {
+    const cameras = cameraStates.all();
+    const anyFailed = cameras.some((c) => c.state === 'failed');
+    const allStreaming = cameras.every((c) => c.state === 'streaming');
+    // 503 only when a camera gave up: reconnecting is the supervisor doing its job, not a reason to restart Veil.
+    return {
+      status: anyFailed ? 503 : 200,
+      body: { status: anyFailed ? 'failed' : allStreaming ? 'ok' : 'degraded', feedClients: receiving.size, cameras },
+    };
+  };
+
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    const path = new URL(request.url ?? '/', 'http://feed.invalid').pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      respond(response, 405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }, 'Only GET and HEAD\n');
+      return;
+    }
+    if (path === '/healthz') {
+      const health = healthBody();
+      respond(response, health.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, JSON.stringify(health.body));
+      return;
+    }
+    if (path === '/metrics') {
+      respond(response, 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }, metrics.registry.render());
+      return;
+    }
+    if (path === FEED_PATH) {
+      respond(response, 426, { Upgrade: 'websocket', 'Content-Type': 'text/plain; charset=utf-8' }, 'The feed is a WebSocket\n');
+      return;
+    }
+    const file = dashboardFiles.get(path);
+    if (file) {
+      respond(response, 200, { ...DASHBOARD_HEADERS, 'Content-Type': file.contentType }, file.body);
+      return;
+    }
+    respond(response, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'Not found\n');
+  };
+
+  const server = createServer(onRequest);
+  server.on('upgrade', onUpgrade);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? ': another program uses it; choose another feed port in the config' : '';
+      reject(new Error(`The feed cannot listen on ${options.host}:${options.port}${hint} (${error.message})`));
+    });
+    server.listen(options.port, options.host, resolve);
+  });
+  server.on('error', (error) => log.error('feed server error', { error: error.message }));
+
+  const heartbeat = setInterval(() => {
+    for (const client of wss.clients) {
+      const feedClient = receiving.get(client);
+      if (feedClient && !feedClient.answeredPing) {
+        log.warn('feed client missed a heartbeat, disconnected', { remoteAddress: feedClient.remoteAddress });
+        receiving.delete(client);
+        updateClientGauge();
+        client.terminate();
+      } else if (feedClient) {
+        feedClient.answeredPing = false;
+        client.ping();
+      }
+    }
+  }, heartbeatIntervalMs);
+  heartbeat.unref();
+
+  for (const state of cameraStates.all()) metrics.cameraUp.set({ camera: state.camera }, state.state === 'streaming' ? 1 : 0);
+  const stopListening = cameraStates.onChange((state) => {
+    metrics.cameraUp.set({ camera: state.camera }, state.state === 'streaming' ? 1 : 0);
+    const message = statusMessage(state);
+    for (const client of receiving.values()) if (subscribed(client.subscription, state.camera)) send(client, message);
+  });
+  updateClientGauge();
+
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+
+    publishWindow(window) {
+      const message = windowMessage(window);
+      store.append(window);
+      for (const client of receiving.values()) if (subscribed(client.subscription, window.camera)) send(client, message);
+    },
+
+    clientCount: () => receiving.size,
+
+    async close(code = FEED_CLOSE_CODES.goingAway) {
+      clearInterval(heartbeat);
+      stopListening();
+      const closed = [...wss.clients].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+            closeClient(ws, code, 'server shutting down');
+          }),
+      );
+      await Promise.all(closed);
+      wss.close();
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await serverClosed;
+    },
+  };
+}
