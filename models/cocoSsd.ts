@@ -24,6 +24,12 @@ const COCO_ID_TO_CLASS: Readonly<Record<number, CountedClass>> = {
   8: 'truck',
 };
 
+/**
+ * minScore 0.1: detections below the counting threshold still reach the tracker, whose second (ByteTrack) pass uses
+ * them to keep occluded objects' tracks alive. nmsIou 0.5: boxes of one category overlapping more are one object.
+ */
+export const DETECTION_LIMITS = { minScore: 0.1, nmsIou: 0.5, maxDetections: 100 } as const;
+
 export interface DetectorOptions {
   backend: BackendChoice;
   /** coco-ssd's normal loading path (an http(s) URL to model.json, or a local folder); default: the bundled weights. */

@@ -45,6 +45,11 @@ export class CameraAnalysis {
     return { occupancy, closed: this.windows.add(frame.ptsSeconds, occupancy, crossings) };
   }
 
+  /** Live: closes the open window if its end has passed, even when no frame came to close it. */
+  closeIfEnded(nowSeconds: number): WindowAggregate | undefined {
+    return this.windows.closeIfEnded(nowSeconds);
+  }
+
   /** Closes the open window at the end of the input. */
   finish(endSeconds: number): WindowAggregate | undefined {
     return this.windows.close(endSeconds);

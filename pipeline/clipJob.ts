@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
+import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
@@ -16,11 +17,6 @@ import type { Logger } from './log.ts';
 /** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
 export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
 
-/** Minimum score the detector returns: below the counting threshold, these only keep tracks alive (ByteTrack). */
-const LOW_SCORE = 0.1;
-/** Boxes of one category overlapping more than this are one object (duplicates from neighbouring anchors). */
-const NMS_IOU = 0.5;
-const MAX_DETECTIONS = 100;
 
 export const clipJobSchema = z.strictObject({
   ...analysisShape,
@@ -97,7 +93,7 @@ export async function startParts(config: ClipJobConfig, ffmpegFlag: string | und
   const ffmpeg = await locateFfmpeg(ffmpegFlag);
   log.info(`ffmpeg ${ffmpeg.version} from ${ffmpeg.foundVia}`, { path: ffmpeg.path });
   const detector = await startDetectorPool(
-    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, minScore: LOW_SCORE, nmsIou: NMS_IOU, maxDetections: MAX_DETECTIONS },
+    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, ...DETECTION_LIMITS },
     config.detector.workers,
   );
   const { backend, model } = detector.description;

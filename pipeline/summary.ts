@@ -14,7 +14,8 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
     `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s, ${report.windows.length} window(s) of ${report.settings.windowSeconds} s` +
       (withheld ? `, ${withheld} withheld (privacy budget exhausted)` : ''),
   ];
-  const privacy = released[0]?.privacy ?? report.windows[0]?.privacy;
+  // The last window's block: the budget as it stands after the whole run.
+  const privacy = report.windows.at(-1)?.privacy;
   if (!report.private) lines.push('  !!! NOT PRIVATE: calibration run (--epsilon off), exact counts. Do not publish this report. !!!');
   else if (privacy) lines.push(`  privacy: ${privacy.mechanism}, ε = ${privacy.epsilon} per window, budget left ${round(privacy.budget.epsilonLeft)} of ${privacy.budget.epsilonPerPeriod} per ${privacy.budget.periodSeconds / 3600} h`);
   for (const zone of report.settings.zones) {

@@ -94,6 +94,15 @@ export class WindowAccumulator {
     };
   }
 
+  /**
+   * Closes the open window once `nowSeconds` has passed its end. Live, a camera that stalls sends no next frame to
+   * close its window; this lets the window go out on time anyway.
+   */
+  closeIfEnded(nowSeconds: number): WindowAggregate | undefined {
+    if (!this.open || nowSeconds < (this.open.index + 1) * this.windowSeconds) return undefined;
+    return this.close();
+  }
+
   private start(index: number): OpenWindow {
     return {
       index,

@@ -26,6 +26,8 @@ export interface DecodeOptions {
   durationSeconds?: number;
   /** Called once the input's duration is known (not for live streams). */
   onDuration?: (seconds: number) => void;
+  /** Stops decoding at once (ffmpeg is killed); the generator then ends without an error. */
+  signal?: AbortSignal;
 }
 
 export class DecodeError extends Error {}
@@ -129,6 +131,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Fram
     command.on('end', () => resolve(undefined)).on('error', (error: Error) => resolve(error));
   });
   const output = command.pipe();
+  const stop = () => command.kill('SIGKILL');
+  options.signal?.addEventListener('abort', stop, { once: true });
   let frameIndex = 0;
   let frame: Frame | undefined;
   let filled = 0;
@@ -158,11 +162,13 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Fram
     }
     stoppedByConsumer = false;
   } finally {
+    options.signal?.removeEventListener('abort', stop);
     frame?.pixels.fill(0);
     headers.close();
     if (stoppedByConsumer) command.kill('SIGKILL');
   }
   const failure = await finished;
+  if (options.signal?.aborted) return;
   if (failure) throw new DecodeError(explainFailure(input, recentStderr));
   if (damage.length) throw new DecodeError(explainFailure(input, damage));
 }

@@ -1,0 +1,166 @@
+/**
+ * One live camera, supervised. Its ffmpeg is started, watched and restarted on its own; nothing here can stop or
+ * slow another camera.
+ *
+ *   starting ─▶ streaming ─(ffmpeg dies / stream ends / no frame for stallSeconds)─▶ reconnecting ─(back-off)─▶ starting
+ *
+ * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ detect ─▶ drop ─▶ CameraAnalysis ─▶ release ─▶ publish.
+ * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DetectorPool } from '../models/detectorPool.ts';
+import type { CameraStateRegistry } from '../streams/cameraState.ts';
+import { liveInput, type CameraSource } from '../streams/cameraSource.ts';
+import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { decodeFrames } from '../streams/ffmpegFrames.ts';
+import { LatestFrameQueue } from '../streams/latestFrames.ts';
+import type { WindowAggregate } from '../stages/aggregates.ts';
+import { detectFrames } from '../stages/detect.ts';
+import { dropFrames } from '../stages/drop.ts';
+import type { ReleasedWindow } from '../stages/released.ts';
+import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import type { Logger } from './log.ts';
+import type { VeilMetrics } from './metrics.ts';
+
+export interface LiveCameraSettings extends AnalysisSettings {
+  id: string;
+  source: CameraSource;
+  fps: number;
+  maxWidth: number;
+  /** Frames held for a busy detector; more would only add latency. */
+  queueFrames: number;
+  /** No frame for this long means the camera is stalled: its ffmpeg is killed and restarted. */
+  stallSeconds: number;
+  backoff: { initialSeconds: number; maxSeconds: number };
+}
+
+export interface LiveCameraParts {
+  ffmpeg: FfmpegBinary;
+  detector: DetectorPool;
+  states: CameraStateRegistry;
+  metrics: VeilMetrics;
+  log: Logger;
+  release: (aggregate: WindowAggregate) => ReleasedWindow;
+  publish: (window: ReleasedWindow) => void;
+}
+
+/** How often the open window is checked for having ended without a frame to close it. */
+const WINDOW_CLOCK_TICK_MS = 1000;
+
+/** Exponential back-off with "equal jitter": half fixed, half random, so cameras that failed together don't retry in step. */
+export function backoffSeconds(failures: number, initialSeconds: number, maxSeconds: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxSeconds, initialSeconds * 2 ** Math.max(0, failures - 1));
+  return ceiling / 2 + (ceiling / 2) * random();
+}
+
+export class LiveCamera {
+  private readonly analysis: CameraAnalysis;
+  private readonly labels: { camera: string };
+
+  constructor(private readonly settings: LiveCameraSettings, private readonly parts: LiveCameraParts) {
+    this.analysis = new CameraAnalysis(settings, 'wall');
+    this.labels = { camera: settings.id };
+  }
+
+  /** Runs until `signal` aborts (or a non-looping file ends). Never throws: failures become restarts. */
+  async supervise(signal: AbortSignal): Promise<void> {
+    const { id } = this.settings;
+    const { states, log } = this.parts;
+    const clock = setInterval(() => this.releaseIfEnded(Date.now() / 1000), WINDOW_CLOCK_TICK_MS);
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        states.set(id, 'starting');
+        log.info('camera starting', { camera: id });
+        try {
+          const ended = await this.streamOnce(signal, () => {
+            failures = 0;
+            states.set(id, 'streaming');
+            this.parts.metrics.cameraUp.set(this.labels, 1);
+            log.info('camera streaming', { camera: id });
+          });
+          if (ended === 'source ended') {
+            log.info('camera source ended (file without loop)', { camera: id });
+            break;
+          }
+        } catch (error) {
+          if (signal.aborted) break;
+          failures += 1;
+          const delaySeconds = backoffSeconds(failures, this.settings.backoff.initialSeconds, this.settings.backoff.maxSeconds);
+          const reason = (error as Error).message;
+          states.set(id, 'reconnecting', reason);
+          this.parts.metrics.cameraUp.set(this.labels, 0);
+          log.warn('camera lost, reconnecting', { camera: id, reason, attempt: failures, retry_in_s: Number(delaySeconds.toFixed(1)) });
+          await sleep(delaySeconds * 1000, undefined, { signal }).catch(() => undefined);
+        }
+      }
+    } finally {
+      clearInterval(clock);
+      this.parts.metrics.cameraUp.set(this.labels, 0);
+      states.set(id, 'stopped');
+    }
+  }
+
+  /** One ffmpeg process, from start to its end. Throws when the camera failed; returns why it ended otherwise. */
+  private async streamOnce(signal: AbortSignal, onFirstFrame: () => void): Promise<'stopped' | 'source ended'> {
+    const { metrics, detector } = this.parts;
+    const source = liveInput(this.settings.source);
+    const attempt = new AbortController();
+    const stopAttempt = () => attempt.abort();
+    signal.addEventListener('abort', stopAttempt, { once: true });
+    const queue = new LatestFrameQueue(this.settings.queueFrames, () => metrics.framesDropped.inc(this.labels));
+    let lastFrameMs = Date.now();
+    let stalled = false;
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastFrameMs > this.settings.stallSeconds * 1000) {
+        stalled = true;
+        attempt.abort();
+      }
+    }, 250);
+
+    // The pump reads ffmpeg as fast as the camera sends; the queue, not ffmpeg, absorbs a slow detector.
+    const pump = (async () => {
+      let frames = 0;
+      try {
+        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal })) {
+          lastFrameMs = Date.now();
+          frame.ptsSeconds = lastFrameMs / 1000;
+          if (frames++ === 0) onFirstFrame();
+          metrics.framesDecoded.inc(this.labels);
+          queue.push(frame);
+        }
+        if (stalled) throw new Error(`no frame for ${this.settings.stallSeconds} s (stalled)`);
+        if (!signal.aborted && !source.endsNormally) throw new Error('the stream ended');
+        queue.end();
+      } catch (error) {
+        queue.discard();
+        throw error;
+      }
+    })();
+    pump.catch(() => undefined);
+
+    try {
+      for await (const frame of dropFrames(detectFrames(queue.drain(), detector, detector.workerCount))) {
+        metrics.framesAnalysed.inc(this.labels);
+        const { closed } = this.analysis.add(frame);
+        if (closed) this.publish(closed);
+      }
+      await pump;
+      return signal.aborted ? 'stopped' : 'source ended';
+    } finally {
+      clearInterval(watchdog);
+      signal.removeEventListener('abort', stopAttempt);
+      attempt.abort();
+      queue.discard();
+    }
+  }
+
+  private releaseIfEnded(nowSeconds: number) {
+    const closed = this.analysis.closeIfEnded(nowSeconds);
+    if (closed) this.publish(closed);
+  }
+
+  private publish(aggregate: WindowAggregate) {
+    this.parts.publish(this.parts.release(aggregate));
+  }
+}

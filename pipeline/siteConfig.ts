@@ -1,0 +1,63 @@
+/**
+ * The site config of `veil run`: the cameras one box supervises, the feed it serves and where it keeps its state.
+ * See the README's example site.yaml.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { cameraSourceSchema } from '../streams/cameraSource.ts';
+import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
+
+/** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
+export function defaultStateDir(): string {
+  return path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'veil');
+}
+
+export const cameraSchema = z.strictObject({
+  id: z.string().regex(/^[\w.-]{1,64}$/, 'a camera id is 1–64 letters, digits, "_", "-" or "."'),
+  source: cameraSourceSchema,
+  ...analysisShape,
+  privacy: z.record(z.string(), z.unknown()).default({}),
+  /** Frames held for a busy detector (1–2): more only adds latency on a live stream. */
+  queueFrames: z.number().int().min(1).max(2).default(2),
+  /** No frame for this long: the camera is stalled and its ffmpeg is restarted. */
+  stallSeconds: z.number().positive().default(15),
+  backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
+});
+export type CameraConfig = z.infer<typeof cameraSchema>;
+
+export const feedSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** The name of the environment variable holding the bearer token (keep tokens out of config files). */
+  tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name, e.g. VEIL_FEED_TOKEN').default('VEIL_FEED_TOKEN'),
+  allowedOrigins: z.array(z.url({ error: 'an origin is a URL like https://ops.example.org' })).optional(),
+  replayWindows: z.number().int().min(0).max(1000).default(20),
+  heartbeatSeconds: z.number().positive().default(30),
+});
+
+export const siteConfigSchema = z
+  .strictObject({
+    stateDir: z.string().min(1).optional(),
+    logFormat: z.enum(['text', 'json']).default('json'),
+    detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+    feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30 }),
+    cameras: z.array(cameraSchema).min(1, 'list at least one camera under `cameras:`'),
+  })
+  .superRefine((site, ctx) => {
+    const seen = new Set<string>();
+    site.cameras.forEach((camera, index) => {
+      if (seen.has(camera.id)) ctx.addIssue({ code: 'custom', path: ['cameras', index, 'id'], message: `camera id "${camera.id}" is used twice: ids name budgets and feeds, so each must be unique` });
+      seen.add(camera.id);
+    });
+  });
+export type SiteConfig = z.infer<typeof siteConfigSchema>;
+
+export async function readSiteConfig(file: string): Promise<SiteConfig> {
+  const site = parseConfig(siteConfigSchema, await readConfigFile(file), `config ${file}`);
+  // Relative paths are relative to the config file, as a reader of the file would expect.
+  const relativeToConfig = (target: string) => path.resolve(path.dirname(file), target);
+  if (site.stateDir) site.stateDir = relativeToConfig(site.stateDir);
+  for (const camera of site.cameras) if ('file' in camera.source) camera.source.file = relativeToConfig(camera.source.file);
+  return site;
+}
