@@ -17,6 +17,9 @@ const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 const VEHICLE_CLASSES = ['bicycle', 'car', 'motorcycle', 'bus', 'truck'];
 const PALETTE = ['#4cc9f0', '#f8961e', '#90e36b', '#f15bb5', '#a28bff', '#2ec4b6', '#ffd166', '#ef476f'];
 const DASHED = [6, 5];
+const AXIS_COLOUR = '#8a94a8';
+const GRID_COLOUR = 'rgba(138, 148, 168, 0.14)';
+const WITHHELD_COLOUR = 'rgba(255, 93, 115, 0.09)';
 
 const cameras = new Map();
 const connection = document.getElementById('connection');
@@ -150,31 +153,25 @@ function addWindow(view, releasedWindow) {
   }
 }
 
-function vehicleCrossings(classes) {
-  if (classes.vehicle) return classes.vehicle;
-  const present = VEHICLE_CLASSES.map((name) => classes[name]).filter(Boolean);
-  if (present.length === 0) return undefined;
-  return {
-    forward: present.reduce((sum, c) => sum + c.forward, 0),
-    backward: present.reduce((sum, c) => sum + c.backward, 0),
-  };
-}
-
-/** Columns for uPlot: x, then per name a solid series (first value) and a dashed one (second). */
-function pairedColumns(windows, names, valuesOf) {
-  const columns = [windows.map((w) => w.startSeconds)];
-  for (const name of names) {
-    const pairs = windows.map((w) => (w.status === 'released' ? valuesOf(w, name) : undefined));
-    columns.push(pairs.map((p) => (p ? p[0] : null)), pairs.map((p) => (p ? p[1] : null)));
-  }
-  return columns;
-}
+/**
+ * The two charts of a card. Each draws, per zone or line, a solid series and a dashed one: mean and peak occupancy,
+ * or crossings forward and backward. `describe` turns one window's pair into the legend's text.
+ */
+const CHART_KINDS = {
+  crowd: {
+    stepped: false,
+    describe: (mean, peak) => `${formatCount(mean)} avg · ${formatCount(peak)} peak`,
+  },
+  traffic: {
+    stepped: true,
+    describe: (forward, backward) => `${formatCount(forward)} fwd · ${formatCount(backward)} back`,
+  },
+};
 
 function render(view) {
   const windows = [...view.windows.values()].sort((a, b) => a.startSeconds - b.startSeconds);
   const latest = windows.at(-1);
   if (!latest) return;
-  const clock = latest.clock;
   const zoneNames = [...new Set(windows.flatMap((w) => Object.keys(w.zones)))].sort();
   const lineNames = [...new Set(windows.flatMap((w) => Object.keys(w.lines)))].sort();
 
@@ -186,25 +183,58 @@ function render(view) {
     const vehicles = w.lines[line] && vehicleCrossings(w.lines[line].classes);
     return vehicles && [vehicles.forward, vehicles.backward];
   });
-  drawChart(view.crowd, clock, zoneNames, ['mean', 'peak'], 'persons', crowdColumns, false);
-  drawChart(view.traffic, clock, lineNames, ['forward', 'backward'], 'vehicles', trafficColumns, true);
+  const withheld = windows.filter((w) => w.status === 'withheld').map((w) => [w.startSeconds, w.endSeconds]);
+  drawChart(view.crowd, CHART_KINDS.crowd, latest.clock, zoneNames, crowdColumns, withheld);
+  drawChart(view.traffic, CHART_KINDS.traffic, latest.clock, lineNames, trafficColumns, withheld);
 
-  const released = windows.filter((w) => w.status === 'released');
-  const lastReleased = released.at(-1);
-  view.card.querySelector('.crowd-headline').innerHTML = lastReleased
-    ? headline(sumOver(zoneNames, (z) => lastReleased.zones[z]?.classes.person?.meanOccupancy), 'persons on average',
-        `peak ${sumOver(zoneNames, (z) => lastReleased.zones[z]?.classes.person?.peakOccupancy)}`)
-    : '—';
-  view.card.querySelector('.traffic-headline').innerHTML = lastReleased
-    ? headline(sumOver(lineNames, (l) => crossingsTotal(lastReleased.lines[l])), 'vehicles crossed', 'in the last window')
-    : '—';
+  const lastReleased = windows.findLast((w) => w.status === 'released');
+  const busiest = lastReleased && busiestZone(lastReleased, zoneNames);
+  view.card.querySelector('.crowd-headline').replaceChildren(
+    ...(lastReleased
+      ? headline(
+          sumOver(zoneNames, (z) => lastReleased.zones[z]?.classes.person?.meanOccupancy),
+          'persons on average',
+          busiest ? `last window · busiest: ${busiest.zone}, peak ${busiest.peak}` : 'last window',
+        )
+      : headline('—', 'no released window yet', '')),
+  );
+  view.card.querySelector('.traffic-headline').replaceChildren(
+    ...(lastReleased
+      ? headline(
+          sumOver(lineNames, (l) => crossingsTotal(lastReleased.lines[l])),
+          'vehicles crossed',
+          'last window · all lines, both ways',
+        )
+      : headline('—', 'no released window yet', '')),
+  );
   showBudget(view, latest);
 
-  const withheld = windows.length - released.length;
-  const span = `${formatTime(latest.startSeconds, clock)}–${formatTime(latest.endSeconds, clock)}`;
-  const last = latest.status === 'released' ? `released` : `withheld${latest.withheldReason ? ` (${latest.withheldReason})` : ''}`;
+  const span = `${formatTime(latest.startSeconds, latest.clock)}–${formatTime(latest.endSeconds, latest.clock)}`;
+  const outcome =
+    latest.status === 'released' ? 'released' : `withheld${latest.withheldReason ? ` (${latest.withheldReason})` : ''}`;
   view.card.querySelector('.camera-footer').textContent =
-    `Last window ${span}, ${last} · ${windows.length} windows shown` + (withheld ? ` · ${withheld} withheld` : '');
+    `Last window ${span}, ${outcome} · ${windows.length} windows shown` +
+    (withheld.length ? ` · ${withheld.length} withheld` : '');
+}
+
+function vehicleCrossings(classes) {
+  if (classes.vehicle) return classes.vehicle;
+  const present = VEHICLE_CLASSES.map((name) => classes[name]).filter(Boolean);
+  if (present.length === 0) return undefined;
+  return {
+    forward: present.reduce((sum, c) => sum + c.forward, 0),
+    backward: present.reduce((sum, c) => sum + c.backward, 0),
+  };
+}
+
+/** Zone peaks happen at different moments, so they are not summed: the headline names the largest one. */
+function busiestZone(releasedWindow, zoneNames) {
+  let busiest;
+  for (const zone of zoneNames) {
+    const peak = releasedWindow.zones[zone]?.classes.person?.peakOccupancy;
+    if (peak !== undefined && (!busiest || peak > busiest.peak)) busiest = { zone, peak };
+  }
+  return busiest;
 }
 
 function crossingsTotal(line) {
@@ -212,72 +242,138 @@ function crossingsTotal(line) {
   return vehicles ? vehicles.forward + vehicles.backward : 0;
 }
 
+/** Columns for uPlot: window starts, then per name a solid series (first value) and a dashed one (second). */
+function pairedColumns(windows, names, valuesOf) {
+  const columns = [windows.map((w) => w.startSeconds)];
+  for (const name of names) {
+    const pairs = windows.map((w) => (w.status === 'released' ? valuesOf(w, name) : undefined));
+    columns.push(pairs.map((p) => (p ? p[0] : null)), pairs.map((p) => (p ? p[1] : null)));
+  }
+  return columns;
+}
+
 function sumOver(names, valueOf) {
-  const total = names.reduce((sum, name) => sum + (valueOf(name) ?? 0), 0);
-  return Number.isInteger(total) ? String(total) : total.toFixed(1);
+  return formatCount(names.reduce((sum, name) => sum + (valueOf(name) ?? 0), 0));
+}
+
+function formatCount(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
 function headline(value, unit, aside) {
-  return `<strong>${escapeHtml(value)}</strong> ${escapeHtml(unit)} <span class="aside">${escapeHtml(aside)}</span>`;
+  const strong = document.createElement('strong');
+  strong.textContent = value;
+  const note = document.createElement('span');
+  note.className = 'aside';
+  note.textContent = aside;
+  return [strong, ` ${unit} `, note];
 }
 
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function drawChart(chart, clock, names, variants, unit, columns, stepped) {
+function drawChart(chart, kind, clock, names, columns, withheld) {
   chart.element.dataset.points = String(columns[0].length);
+  chart.columns = columns;
+  chart.withheld = withheld;
   const seriesKey = `${clock}|${names.join('\u0000')}`;
   if (chart.plot && chart.seriesKey === seriesKey) {
     chart.plot.setData(columns);
-    return;
+  } else {
+    chart.plot?.destroy();
+    chart.seriesKey = seriesKey;
+    chart.legendItems = createLegend(chart, names);
+    chart.plot = createPlot(chart, kind, clock, names, columns);
   }
-  chart.plot?.destroy();
-  chart.seriesKey = seriesKey;
-  const paths = stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
-  const series = [{ label: clock === 'wall' ? 'time' : 'clip time', value: (_, x) => (x == null ? '—' : formatTime(x, clock)) }];
-  names.forEach((name, i) => {
+  updateLegend(chart, kind, clock, null);
+}
+
+function createPlot(chart, kind, clock, names, columns) {
+  const paths = kind.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
+  // Overlapping fills of several zones turn to mud: only a single zone gets one.
+  const filled = !kind.stepped && names.length === 1;
+  const series = [{}];
+  names.forEach((_, i) => {
     const colour = PALETTE[i % PALETTE.length];
-    variants.forEach((variant, v) => {
-      series.push({
-        label: `${name} · ${variant}`,
-        stroke: colour,
-        width: v === 0 ? 2 : 1.5,
-        dash: v === 0 ? undefined : DASHED,
-        fill: v === 0 && !stepped ? `${colour}22` : undefined,
-        paths,
-        points: { show: false },
-        spanGaps: false,
-        value: (_, y) => (y == null ? '—' : `${Number.isInteger(y) ? y : y.toFixed(1)} ${unit}`),
-      });
-    });
+    series.push(
+      { stroke: colour, width: 2, fill: filled ? `${colour}26` : undefined, paths, points: { show: false } },
+      { stroke: colour, width: 1.5, dash: DASHED, paths, points: { show: false } },
+    );
   });
-  const axisColour = '#8a94a8';
-  const gridColour = 'rgba(138, 148, 168, 0.14)';
-  chart.plot = new uPlot(
+  const axis = { stroke: AXIS_COLOUR, grid: { stroke: GRID_COLOUR, width: 1 }, ticks: { stroke: GRID_COLOUR, width: 1 } };
+  return new uPlot(
     {
       width: chart.element.clientWidth || 400,
       height: CHART_HEIGHT_PX,
       scales: {
         x: { time: clock === 'wall' },
-        y: { range: (_, __, max) => [0, Math.max(1, Math.ceil((max ?? 0) * 1.15))] },
+        y: { range: (_, __, max) => [0, Math.max(4, Math.ceil((max ?? 0) * 1.15))] },
       },
       axes: [
-        {
-          stroke: axisColour,
-          grid: { stroke: gridColour },
-          ticks: { stroke: gridColour },
-          ...(clock === 'clip' ? { values: (_, ticks) => ticks.map((t) => formatTime(t, 'clip')) } : {}),
-        },
-        { stroke: axisColour, grid: { stroke: gridColour }, ticks: { stroke: gridColour }, size: 44 },
+        { ...axis, ...(clock === 'clip' ? { values: (_, ticks) => ticks.map((t) => formatTime(t, 'clip')) } : {}) },
+        // Counts of people and vehicles: whole-number ticks only.
+        { ...axis, size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
       ],
-      cursor: { drag: { x: false, y: false } },
-      legend: { live: true },
+      cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+      legend: { show: false },
       series,
+      hooks: {
+        drawClear: [(plot) => shadeWithheld(plot, chart.withheld)],
+        setCursor: [(plot) => updateLegend(chart, kind, clock, plot.cursor.idx)],
+      },
     },
     columns,
     chart.element,
   );
+}
+
+/** Withheld windows have no values; a hatched band says "withheld" rather than leaving an unexplained gap. */
+function shadeWithheld(plot, withheld) {
+  const { ctx, bbox } = plot;
+  ctx.save();
+  ctx.fillStyle = WITHHELD_COLOUR;
+  for (const [startSeconds, endSeconds] of withheld) {
+    const left = plot.valToPos(startSeconds, 'x', true);
+    const right = plot.valToPos(endSeconds, 'x', true);
+    const from = Math.max(left, bbox.left);
+    const to = Math.min(right, bbox.left + bbox.width);
+    if (to > from) ctx.fillRect(from, bbox.top, to - from, bbox.height);
+  }
+  ctx.restore();
+}
+
+function createLegend(chart, names) {
+  const legend = chart.element.nextElementSibling;
+  const time = document.createElement('span');
+  time.className = 'legend-time';
+  const items = names.map((name, i) => {
+    const item = document.createElement('span');
+    item.className = 'legend-item';
+    item.style.setProperty('--swatch', PALETTE[i % PALETTE.length]);
+    const label = document.createElement('span');
+    label.className = 'legend-name';
+    label.textContent = name;
+    const value = document.createElement('span');
+    value.className = 'legend-value';
+    item.append(label, value);
+    return value;
+  });
+  const withheldKey = document.createElement('span');
+  withheldKey.className = 'legend-withheld';
+  withheldKey.textContent = 'withheld';
+  legend.replaceChildren(time, ...items.map((value) => value.parentElement), withheldKey);
+  return { time, values: items, withheldKey };
+}
+
+/** The legend shows the window under the cursor, or the latest window when the cursor is elsewhere. */
+function updateLegend(chart, kind, clock, cursorIndex) {
+  const columns = chart.columns;
+  const index = cursorIndex ?? columns[0].length - 1;
+  chart.legendItems.withheldKey.hidden = chart.withheld.length === 0;
+  if (index < 0) return;
+  chart.legendItems.time.textContent = cursorIndex == null ? 'latest' : formatTime(columns[0][index], clock);
+  chart.legendItems.values.forEach((value, i) => {
+    const solid = columns[1 + 2 * i][index];
+    const dashed = columns[2 + 2 * i][index];
+    value.textContent = solid == null ? 'withheld' : kind.describe(solid, dashed);
+  });
 }
 
 function showBudget(view, releasedWindow) {
