@@ -70,7 +70,7 @@ class SeriesTable<L extends string> {
     }
     for (const labelName of labelNames) {
       if (!LABEL_NAME.test(labelName) || labelName === 'le') {
-        throw new Error(`Label "${labelName}" of metric ${metricName} is not a valid, unreserved Prometheus label name`);
+        throw new Error(`Label "${labelName}" of ${metricName} is not a valid, unreserved Prometheus label name`);
       }
     }
     if (labelNames.length === 0) this.series({} as Labels<L>);
@@ -172,7 +172,8 @@ export class Histogram<L extends string = never> implements Metric {
     this.table = new SeriesTable(name, labelNames);
     const increasing = upperBounds.every((bound, i) => i === 0 || bound > (upperBounds[i - 1] as number));
     if (upperBounds.length === 0 || !increasing || upperBounds.some((b) => !Number.isFinite(b))) {
-      throw new Error(`Histogram ${name} needs finite, strictly increasing bucket bounds; got [${upperBounds.join(', ')}]`);
+      const got = upperBounds.join(', ');
+      throw new Error(`Histogram ${name} needs finite, strictly increasing bucket bounds; got [${got}]`);
     }
     this.upperBounds = [...upperBounds];
   }

@@ -14,7 +14,9 @@ import { CAMERA_STATES } from './cameraState.ts';
 
 export const FEED_PROTOCOL_VERSION = 1;
 const version = z.literal(FEED_PROTOCOL_VERSION);
-const cameraName = z.string().min(1).max(128);
+const cameraName = z.string().min(1);
+/** Bounds what one client message may name; camera names in config are far shorter. */
+const subscribedCameraName = cameraName.max(128);
 
 /**
  * A released window that may go on a feed: `privacy.private === false` marks `--epsilon off` calibration output,
@@ -60,7 +62,7 @@ export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export const subscribeMessageSchema = z.strictObject({
   v: version,
   type: z.literal('subscribe'),
-  cameras: z.union([z.literal('*'), z.array(cameraName).max(256)]),
+  cameras: z.union([z.literal('*'), z.array(subscribedCameraName).max(256)]),
 });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [subscribeMessageSchema]);
@@ -73,8 +75,9 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export function encodeServerMessage(message: ServerMessage): string {
   const checked = serverMessageSchema.safeParse(message);
   if (!checked.success) {
-    const camera = message.type === 'hello' ? '' : ` for camera "${message.type === 'window' ? message.window.camera : message.camera}"`;
-    throw new Error(`Refusing to send a feed "${message.type}" message${camera}: ${z.prettifyError(checked.error)}`);
+    const camera = message.type === 'window' ? message.window.camera : message.type === 'status' ? message.camera : '';
+    const forCamera = camera ? ` for camera "${camera}"` : '';
+    throw new Error(`Refusing to send a feed "${message.type}" message${forCamera}: ${z.prettifyError(checked.error)}`);
   }
   return JSON.stringify(checked.data);
 }

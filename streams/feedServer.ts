@@ -32,7 +32,6 @@ import {
   encodeServerMessage,
   FEED_PROTOCOL_VERSION,
   parseClientMessage,
-  publishableWindowSchema,
   type ClientMessage,
 } from './feedMessages.ts';
 import type { ReleaseStore } from './releaseStore.ts';
@@ -40,8 +39,8 @@ import type { ReleaseStore } from './releaseStore.ts';
 /** Clients only ever send a subscribe; one naming a hundred cameras is ~4 KiB. */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
 /**
- * A window message is 1–10 KiB, so 1 MiB unsent is a client a hundred or more windows behind: it is no longer live,
- * and holding more for it would only grow the process's memory.
+ * A window message with a few zones and lines is 1–3 KiB, so 1 MiB unsent is a client hundreds of windows behind:
+ * it is no longer live, and holding more for it would only grow the process's memory.
  */
 export const MAX_CLIENT_BUFFER_BYTES = 1 << 20;
 /** A dead peer (a closed laptop, a dropped NAT mapping) is noticed within two intervals. */
@@ -49,7 +48,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 /** A dashboard per operator, not a public broadcast: past this, connections are refused with 503. */
 export const DEFAULT_MAX_FEED_CLIENTS = 100;
 /** Subscribes replay history from SQLite; this keeps a client from making the server re-read it in a loop. */
-const MAX_CLIENT_MESSAGES_PER_MINUTE = 30;
+const CLIENT_MESSAGE_LIMIT = { messages: 30, perMs: 60_000 };
 /** How long a closing client has to answer the close frame before its socket is destroyed. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
@@ -122,7 +121,7 @@ interface FeedClient {
   recentMessageTimesMs: number[];
 }
 
-/** Hashing both sides first gives equal-length buffers, so neither the comparison nor a length check leaks the token. */
+/** Hashing both sides gives equal-length buffers: neither the comparison nor a length check leaks the token. */
 function tokensMatch(presented: string | undefined, expected: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
   return timingSafeEqual(digest(presented ?? ''), digest(expected)) && presented !== undefined;
@@ -194,10 +193,17 @@ const COMMON_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
+const TEXT = 'text/plain; charset=utf-8';
+const NO_STORE = { 'Cache-Control': 'no-store' };
 const DASHBOARD_HEADERS = {
-  ...COMMON_HEADERS,
-  'Content-Security-Policy':
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy': [
+    "default-src 'self'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
   'Cache-Control': 'no-cache',
 };
 
@@ -251,8 +257,19 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     client.ws.send(data, { binary: false });
   };
 
-  const knownCameras = () =>
-    [...new Set([...cameraStates.all().map((s) => s.camera), ...store.cameras()])].sort();
+  const broadcast = (camera: string, message: Buffer) => {
+    for (const client of receiving.values()) if (subscribed(client.subscription, camera)) send(client, message);
+  };
+
+  const knownCameras = () => {
+    const cameras = new Set(cameraStates.all().map((s) => s.camera));
+    try {
+      for (const camera of store.cameras()) cameras.add(camera);
+    } catch (error) {
+      log.error('feed could not list the stored cameras', { error: (error as Error).message });
+    }
+    return [...cameras].sort();
+  };
 
   const subscribed = (subscription: FeedClient['subscription'], camera: string) =>
     subscription === '*' || subscription.has(camera);
@@ -275,13 +292,22 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const windowMessage = (window: ReleasedWindow) =>
     Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }));
 
-  /** What a client that just started watching these cameras needs: their state and their recent history. */
+  /**
+   * What a client that just started watching these cameras needs: their state and their recent history. A store
+   * that cannot be read costs the client its history, never the process: this runs inside socket events.
+   */
   const sendCameraSnapshots = (client: FeedClient, cameras: string[]) => {
     for (const camera of cameras) {
       const state = cameraStates.get(camera);
       if (state) send(client, statusMessage(state));
-      for (const window of store.latest(camera, options.replayWindows)) {
-        if (publishableWindowSchema.safeParse(window).success) send(client, windowMessage(window));
+      try {
+        // A store shared with a calibration run may hold non-private windows; those are never replayed.
+        for (const window of store.latest(camera, options.replayWindows)) {
+          if (window.privacy.private) send(client, windowMessage(window));
+        }
+      } catch (error) {
+        const reason = (error as Error).message;
+        log.error('feed replay failed: the release store could not be read', { camera, error: reason });
       }
     }
   };
@@ -298,14 +324,16 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const onClientMessage = (client: FeedClient, data: RawData, isBinary: boolean) => {
     if (!receiving.has(client.ws)) return;
     if (isBinary) {
-      closeClient(client.ws, FEED_CLOSE_CODES.unsupportedData, 'binary messages are not part of the feed; send JSON text');
+      const reason = 'binary messages are not part of the feed; send JSON text';
+      closeClient(client.ws, FEED_CLOSE_CODES.unsupportedData, reason);
       return;
     }
     const nowMs = Date.now();
-    client.recentMessageTimesMs = client.recentMessageTimesMs.filter((t) => nowMs - t < 60_000);
+    client.recentMessageTimesMs = client.recentMessageTimesMs.filter((t) => nowMs - t < CLIENT_MESSAGE_LIMIT.perMs);
     client.recentMessageTimesMs.push(nowMs);
-    if (client.recentMessageTimesMs.length > MAX_CLIENT_MESSAGES_PER_MINUTE) {
-      closeClient(client.ws, FEED_CLOSE_CODES.policyViolation, `too many messages: at most ${MAX_CLIENT_MESSAGES_PER_MINUTE} a minute`);
+    if (client.recentMessageTimesMs.length > CLIENT_MESSAGE_LIMIT.messages) {
+      const limit = `at most ${CLIENT_MESSAGE_LIMIT.messages} in ${CLIENT_MESSAGE_LIMIT.perMs / 1000} s`;
+      closeClient(client.ws, FEED_CLOSE_CODES.policyViolation, `too many messages: ${limit}`);
       return;
     }
     // With ws's default binaryType ('nodebuffer') a message is always one Buffer, fragments already joined.
@@ -372,54 +400,58 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
   };
 
-  const respond = (response: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer) => {
-    response.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Length': Buffer.byteLength(body) });
+  const respond = (
+    response: ServerResponse,
+    status: number,
+    contentType: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+  ) => {
+    response.writeHead(status, {
+      ...COMMON_HEADERS,
+      ...headers,
+      'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(body),
+    });
     response.end(body);
   };
 
-  const healthBody = () => {
+  const healthReport = () => {
     const cameras = cameraStates.all();
     const anyFailed = cameras.some((c) => c.state === 'failed');
     const allStreaming = cameras.every((c) => c.state === 'streaming');
     // 503 only when a camera gave up: reconnecting is the supervisor doing its job, not a reason to restart Veil.
     return {
-      status: anyFailed ? 503 : 200,
+      httpStatus: anyFailed ? 503 : 200,
       body: { status: anyFailed ? 'failed' : allStreaming ? 'ok' : 'degraded', feedClients: receiving.size, cameras },
     };
   };
 
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? '/', 'http://feed.invalid').pathname;
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      respond(response, 405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }, 'Only GET and HEAD\n');
-      return;
-    }
-    if (path === '/healthz') {
-      const health = healthBody();
-      respond(response, health.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, JSON.stringify(health.body));
-      return;
-    }
-    if (path === '/metrics') {
-      respond(response, 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }, metrics.registry.render());
-      return;
-    }
-    if (path === FEED_PATH) {
-      respond(response, 426, { Upgrade: 'websocket', 'Content-Type': 'text/plain; charset=utf-8' }, 'The feed is a WebSocket\n');
-      return;
-    }
     const file = dashboardFiles.get(path);
-    if (file) {
-      respond(response, 200, { ...DASHBOARD_HEADERS, 'Content-Type': file.contentType }, file.body);
-      return;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      respond(response, 405, TEXT, 'Only GET and HEAD\n', { Allow: 'GET, HEAD' });
+    } else if (path === '/healthz') {
+      const health = healthReport();
+      respond(response, health.httpStatus, 'application/json', JSON.stringify(health.body), NO_STORE);
+    } else if (path === '/metrics') {
+      respond(response, 200, PROMETHEUS_CONTENT_TYPE, metrics.registry.render(), NO_STORE);
+    } else if (path === FEED_PATH) {
+      respond(response, 426, TEXT, 'The feed is a WebSocket: connect with ws:// or wss://\n', { Upgrade: 'websocket' });
+    } else if (file) {
+      respond(response, 200, file.contentType, file.body, DASHBOARD_HEADERS);
+    } else {
+      respond(response, 404, TEXT, 'Not found\n');
     }
-    respond(response, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'Not found\n');
   };
 
   const server = createServer(onRequest);
   server.on('upgrade', onUpgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EADDRINUSE' ? ': another program uses it; choose another feed port in the config' : '';
+      const hint =
+        error.code === 'EADDRINUSE' ? ': another program uses it; choose another feed port in the config' : '';
       reject(new Error(`The feed cannot listen on ${options.host}:${options.port}${hint} (${error.message})`));
     });
     server.listen(options.port, options.host, resolve);
@@ -442,11 +474,17 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   }, heartbeatIntervalMs);
   heartbeat.unref();
 
-  for (const state of cameraStates.all()) metrics.cameraUp.set({ camera: state.camera }, state.state === 'streaming' ? 1 : 0);
-  const stopListening = cameraStates.onChange((state) => {
+  const mirrorCameraUp = (state: CameraState) =>
     metrics.cameraUp.set({ camera: state.camera }, state.state === 'streaming' ? 1 : 0);
-    const message = statusMessage(state);
-    for (const client of receiving.values()) if (subscribed(client.subscription, state.camera)) send(client, message);
+  cameraStates.all().forEach(mirrorCameraUp);
+  const stopListening = cameraStates.onChange((state) => {
+    mirrorCameraUp(state);
+    // The supervisor calls set(); a feed problem must not become the supervisor's exception.
+    try {
+      broadcast(state.camera, statusMessage(state));
+    } catch (error) {
+      log.error('camera status not sent on the feed', { camera: state.camera, error: (error as Error).message });
+    }
   });
   updateClientGauge();
 
@@ -459,8 +497,16 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
 
     publishWindow(window) {
       const message = windowMessage(window);
-      store.append(window);
-      for (const client of receiving.values()) if (subscribed(client.subscription, window.camera)) send(client, message);
+      // The window is valid (windowMessage checked it), so a failure here is the disk: live clients still get it.
+      try {
+        store.append(window);
+      } catch (error) {
+        log.error('released window not stored; it will be missing from replays', {
+          camera: window.camera,
+          error: (error as Error).message,
+        });
+      }
+      broadcast(window.camera, message);
     },
 
     clientCount: () => receiving.size,

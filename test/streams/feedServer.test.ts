@@ -250,6 +250,28 @@ describe('publishing', () => {
   });
 });
 
+describe('a release store that fails', () => {
+  it('costs replays, never the process or the live feed', async () => {
+    const cameraStates = new CameraStateRegistry();
+    cameraStates.set('gate', 'streaming');
+    const { wsUrl, feed, store, log } = await feedForTest({ cameraStates });
+    feed.publishWindow(releasedWindow({ index: 0 }));
+    store.close();
+    const watcher = await client(wsUrl);
+    await until(() => watcher.messages.length === 2, 'hello and the gate status');
+    expect(watcher.messages[0]).toEqual({ v: 1, type: 'hello', cameras: ['gate'] });
+    feed.publishWindow(releasedWindow({ index: 1 }));
+    await until(() => watcher.windows().length === 1, 'the live window');
+    expect(watcher.windows()).toEqual([releasedWindow({ index: 1 })]);
+    const errors = (log as ReturnType<typeof recordingLogger>).lines.filter((line) => line.level === 'error');
+    expect(errors.map((line) => line.message)).toEqual([
+      'feed could not list the stored cameras',
+      'feed replay failed: the release store could not be read',
+      'released window not stored; it will be missing from replays',
+    ]);
+  });
+});
+
 /** A client that completes the WebSocket handshake and then never reads: its server-side buffer only grows. */
 async function neverReadingClient(port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
