@@ -32,6 +32,8 @@ export interface LiveCameraSettings extends AnalysisSettings {
   /** No frame for this long means the camera is stalled: its ffmpeg is killed and restarted. */
   stallSeconds: number;
   backoff: { initialSeconds: number; maxSeconds: number };
+  /** Consecutive failures after which the camera is marked `failed` and left alone; undefined: retry for ever. */
+  giveUpAfterFailures?: number;
 }
 
 export interface LiveCameraParts {
@@ -86,18 +88,23 @@ export class LiveCamera {
         } catch (error) {
           if (signal.aborted) break;
           failures += 1;
-          const delaySeconds = backoffSeconds(failures, this.settings.backoff.initialSeconds, this.settings.backoff.maxSeconds);
           const reason = (error as Error).message;
-          states.set(id, 'reconnecting', reason);
           this.parts.metrics.cameraUp.set(this.labels, 0);
+          if (this.settings.giveUpAfterFailures !== undefined && failures >= this.settings.giveUpAfterFailures) {
+            states.set(id, 'failed', `gave up after ${failures} consecutive failures: ${reason}`);
+            log.error('camera failed, giving up', { camera: id, reason, failures });
+            return;
+          }
+          const delaySeconds = backoffSeconds(failures, this.settings.backoff.initialSeconds, this.settings.backoff.maxSeconds);
+          states.set(id, 'reconnecting', reason);
           log.warn('camera lost, reconnecting', { camera: id, reason, attempt: failures, retry_in_s: Number(delaySeconds.toFixed(1)) });
           await sleep(delaySeconds * 1000, undefined, { signal }).catch(() => undefined);
         }
       }
+      states.set(id, 'stopped');
     } finally {
       clearInterval(clock);
       this.parts.metrics.cameraUp.set(this.labels, 0);
-      states.set(id, 'stopped');
     }
   }
 

@@ -22,6 +22,8 @@ export const cameraSchema = z.strictObject({
   queueFrames: z.number().int().min(1).max(2).default(2),
   /** No frame for this long: the camera is stalled and its ffmpeg is restarted. */
   stallSeconds: z.number().positive().default(15),
+  /** Consecutive failures after which the camera is marked failed and no longer retried; leave out to retry for ever. */
+  giveUpAfterFailures: z.number().int().min(1).optional(),
   backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
 });
 export type CameraConfig = z.infer<typeof cameraSchema>;

@@ -1,0 +1,62 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backoffSeconds } from '../../pipeline/liveCamera.ts';
+import { readSiteConfig } from '../../pipeline/siteConfig.ts';
+import { liveInput } from '../../streams/cameraSource.ts';
+
+async function siteFile(yaml: string) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'veil-site-'));
+  const file = path.join(dir, 'site.yaml');
+  await writeFile(file, yaml);
+  return file;
+}
+
+describe('site config', () => {
+  it('fills defaults and resolves relative paths against the config file', async () => {
+    const file = await siteFile('stateDir: state\ncameras:\n  - id: demo\n    source: { file: demo.mp4, loop: true }\n');
+    const site = await readSiteConfig(file);
+    expect(site.stateDir).toBe(path.join(path.dirname(file), 'state'));
+    const [camera] = site.cameras;
+    expect(camera).toMatchObject({ id: 'demo', fps: 5, windowSeconds: 60, queueFrames: 2, source: { file: path.join(path.dirname(file), 'demo.mp4'), loop: true } });
+    expect(site.feed).toMatchObject({ host: '127.0.0.1', tokenEnv: 'VEIL_FEED_TOKEN' });
+  });
+
+  it('names the path in the file, the value and the fix for each bad setting', async () => {
+    const file = await siteFile(
+      'cameras:\n  - id: a\n    source: { rtsp: "http://not-rtsp" }\n    zones: [{ name: z, polygon: [[0, 0], [1.5, 0]] }]\n  - id: a\n    source: { file: x.mp4 }\n',
+    );
+    const error = await readSiteConfig(file).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(error).toContain(file);
+    expect(error).toMatch(/cameras\[0\]\.source\.rtsp: an RTSP source is a URL starting rtsp:\/\/ .*\(got "http:\/\/not-rtsp"\)/);
+    expect(error).toMatch(/cameras\[0\]\.zones\[0\]\.polygon\[1\]\[0\]: coordinates are normalised.*\(got 1\.5\)/);
+    expect(error).toMatch(/cameras\[0\]\.zones\[0\]\.polygon: a zone polygon needs at least 3 points/);
+    expect(error).toMatch(/cameras\[1\]\.id: camera id "a" is used twice/);
+  });
+});
+
+describe('camera sources', () => {
+  it('reads RTSP over TCP by default, with a socket timeout so a dead camera is noticed', () => {
+    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'tcp' }).inputOptions).toEqual(expect.arrayContaining(['-rtsp_transport', 'tcp', '-timeout']));
+    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'udp' }).inputOptions).toContain('udp');
+  });
+
+  it('paces files like a camera and loops them only when asked', () => {
+    expect(liveInput({ file: 'a.mp4', loop: true })).toMatchObject({ inputOptions: ['-re', '-stream_loop', '-1'], endsNormally: false });
+    expect(liveInput({ file: 'a.mp4', loop: false })).toMatchObject({ inputOptions: ['-re'], endsNormally: true });
+  });
+});
+
+describe('restart back-off', () => {
+  it('doubles per failure up to the cap, with jitter in the upper half', () => {
+    expect(backoffSeconds(1, 1, 60, () => 0)).toBe(0.5);
+    expect(backoffSeconds(1, 1, 60, () => 1)).toBe(1);
+    expect(backoffSeconds(4, 1, 60, () => 1)).toBe(8);
+    expect(backoffSeconds(20, 1, 60, () => 0)).toBe(30);
+    expect(backoffSeconds(20, 1, 60, () => 1)).toBe(60);
+  });
+});
