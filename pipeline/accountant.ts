@@ -195,10 +195,19 @@ function periodsContaining(spends: readonly RecordedSpend[], atSeconds: number, 
       { pureEpsilon: subtract(through.pureEpsilon, before.pureEpsilon), zcdpRho: subtract(through.zcdpRho, before.zcdpRho) },
       extra,
     );
+    if (total.zcdpRho.numerator > 0n && !(policy.delta > 0)) throw gaussianSpendWithoutDelta(policy);
     fits &&= fitsBudget(total, policy.epsilonPerPeriod, policy.delta);
     heaviestEpsilon = Math.max(heaviestEpsilon, composedEpsilon(total, policy.delta).epsilon);
   }
   return { fits, heaviestEpsilon };
+}
+
+function gaussianSpendWithoutDelta(policy: BudgetPolicy): LedgerError {
+  return new LedgerError(
+    `this camera spent discrete-Gaussian (zCDP) budget within the last ${policy.periodSeconds} s, which only converts ` +
+      'to ε at some δ > 0, but the current settings have no δ (discrete Laplace): keep mechanism "discrete-gaussian" ' +
+      'with its delta until that period has passed',
+  );
 }
 
 function budgetState(policy: BudgetPolicy, epsilonSpent: number): BudgetState {

@@ -137,6 +137,13 @@ describe('spending', () => {
     expect(last!.budget.epsilonSpent).toBeLessThan((100 * zcdpToEpsilon(0.001, delta)) / 5);
   });
 
+  it('refuses to convert earlier Gaussian spending when the settings now have no δ, rather than guess one', () => {
+    const ledger = open(true);
+    const gaussian: ReleaseCost = { pureEpsilon: rational(0n), zcdpRho: rational(1n, 100n) };
+    ledger.spend({ camera: 'gate', atSeconds: 60, cost: gaussian, policy: policy(10n, DAY, 1e-6) });
+    expect(() => ledger.spend({ camera: 'gate', atSeconds: 120, cost: pure(1n), policy: policy(10n) })).toThrow(/keep mechanism "discrete-gaussian"/);
+  });
+
   it('records a granted spend before returning: another connection sees it at once', () => {
     open(true).spend({ camera: 'gate', atSeconds: 60, cost: pure(1n), policy: policy(10n) });
     const other = openLedger(ledgerPath, { createIfMissing: false });
