@@ -49,7 +49,7 @@ async function readChecked(dir: string, name: string, expectedSha256: Record<str
 }
 
 /** An IOHandler reading model.json and its shards from `dir`, verifying checksums when given. */
-export function folderModelHandler(dir: string, expectedSha256?: Record<string, string>): io.IOHandler {
+export function folderModelHandler(dir: string, expectedSha256?: Record<string, string>): io.IOHandler & Required<Pick<io.IOHandler, 'load'>> {
   return {
     async load() {
       const json = await readChecked(dir, 'model.json', expectedSha256);
