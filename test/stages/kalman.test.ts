@@ -57,11 +57,11 @@ describe('BoxKalmanFilter', () => {
     expect(longer.mahalanobisSquared(farBox)).toBeLessThan(briefly.mahalanobisSquared(farBox) / 10);
   });
 
-  it('is uncertain about a new track: a jump of 1.5 box heights in 0.5 s is inside the 99 % gate, 10 are not', () => {
+  it('is uncertain about a new track: a jump of 1.5 box heights in 0.5 s is inside the 95 % gate, 10 are not', () => {
     const height = 0.05;
     const filter = new BoxKalmanFilter(boxStandingAt(0.5, 0.3, 0.05, height), noise);
     filter.predict(0.5);
-    const gate = 13.277;
+    const gate = 9.4877;
     expect(filter.mahalanobisSquared(boxStandingAt(0.5, 0.3 + 1.5 * height, 0.05, height))).toBeLessThan(gate);
     expect(filter.mahalanobisSquared(boxStandingAt(0.5, 0.3 + 10 * height, 0.05, height))).toBeGreaterThan(gate);
   });

@@ -50,6 +50,21 @@ describe('Tracker', () => {
     }
   });
 
+  it('keeps two 2 fps cars in one lane apart when the follower drives into the leader\'s old place', () => {
+    // Each step the follower reaches exactly where the leader was: a new track (predicted where it was seen) overlaps
+    // the follower perfectly, and only the motion model says that the leader is the box further on.
+    const leader = straightLine([0.5, 0.3], [0, 0.3]);
+    const follower = straightLine([0.5, 0.15], [0, 0.3]);
+    const updates = track(sampleFrames([leader, follower], 2, 2), new Tracker({ minHitsToConfirm: 1 }));
+    expect(handlesSeen(updates)).toHaveLength(2);
+    const handleAt = (update: TrackerUpdate | undefined, front: boolean) =>
+      [...(update?.tracks ?? [])].sort((a, b) => b.referencePoint.y - a.referencePoint.y)[front ? 0 : 1]?.handle;
+    for (const update of updates.slice(1)) {
+      expect(handleAt(update, true)).toBe(handleAt(updates[0], true));
+      expect(handleAt(update, false)).toBe(handleAt(updates[0], false));
+    }
+  });
+
   it('keeps identities through two objects whose paths cross', () => {
     const rightwards = straightLine([0.2, 0.5], [0.2, 0]);
     const leftwards = straightLine([0.8, 0.53], [-0.2, 0], 'car');
@@ -90,6 +105,33 @@ describe('Tracker', () => {
 
     const belowLowThreshold = track(sampleFrames([occluded(0.05)], 5, 4), tracker());
     expect(handlesSeen(belowLowThreshold)).toHaveLength(2);
+  });
+
+  it('confirms a track born from one high-score detection and continued by low-score ones', () => {
+    const faintAfterBirth: Trajectory = (t) => {
+      const seen = straightLine([0.3, 0.3], [0.1, 0.1])(t);
+      return seen && { ...seen, score: t === 0 ? 0.9 : 0.3 };
+    };
+    const updates = track(sampleFrames([faintAfterBirth], 5, 2));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    expect(updates.slice(2).every((u) => u.tracks.length === 1)).toBe(true);
+  });
+
+  it('does not let a lost track take over a much smaller object far away', () => {
+    // A big near car waits at the bottom edge, then is gone; 1.5 s later a small far car appears at the top. After
+    // that long unseen, the big track's motion gate spans the frame: only the size says it is another object.
+    const waiting: Trajectory = (t) => (t < 1 ? detection(boxStandingAt(0.4, 1, 0.3, 0.3)) : undefined);
+    const arriving: Trajectory = (t) => (t >= 2.4 ? detection(boxStandingAt(0.5, 0.12, 0.06, 0.06)) : undefined);
+    const updates = track(sampleFrames([waiting, arriving], 5, 3.5), new Tracker({ maxLostSeconds: 2 }));
+    expect(handlesSeen(updates)).toHaveLength(2);
+  });
+
+  it('ends a track gone longer than maxLostSeconds before it can match again', () => {
+    // Last seen at 0.6 s and back at 1.8 s, 1.2 s later: the old track must end, and the object start a new one.
+    const returning: Trajectory = (t) => (t > 0.7 && t < 1.7 ? undefined : straightLine([0.3, 0.5], [0.05, 0])(t));
+    const updates = track(sampleFrames([returning], 5, 3), new Tracker({ maxLostSeconds: 1 }));
+    expect(handlesSeen(updates)).toHaveLength(2);
+    expect(updates.findIndex((u) => u.ended.length > 0)).toBe(9);
   });
 
   it('never starts a track from low-score detections', () => {
