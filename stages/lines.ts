@@ -20,13 +20,33 @@ export const maxCrossingsPerObjectPerLine = 1;
 const normalisedCoordinate = z.number().min(0).max(1);
 const normalisedPoint = z.tuple([normalisedCoordinate, normalisedCoordinate]);
 
-export const countingLineSchema = z.strictObject({
-  name: z.string().min(1),
-  /** Where the line starts, [x, y] normalised (0 = left/top edge, 1 = right/bottom edge). */
-  from: normalisedPoint,
-  /** Where it ends. Walking from `from` to `to`, crossing from your left to your right is `forward`. */
-  to: normalisedPoint,
-});
+// Shorter than 1 % of the frame a line has no usable orientation, and zero length has none at all.
+const MIN_LINE_LENGTH = 0.01;
+
+function lineLength({ from, to }: { from: readonly number[]; to: readonly number[] }): number {
+  return Math.hypot((to[0] ?? 0) - (from[0] ?? 0), (to[1] ?? 0) - (from[1] ?? 0));
+}
+
+function tooShortMessage(line: { name: string; from: readonly number[]; to: readonly number[] }): string {
+  const length = lineLength(line);
+  return (
+    `counting line "${line.name}": from [${line.from.join(', ')}] and to [${line.to.join(', ')}] are ` +
+    `${length === 0 ? 'the same point' : 'almost the same point'}; a line needs two points at least ` +
+    `${MIN_LINE_LENGTH} apart (normalised) to have a direction — move one of its ends`
+  );
+}
+
+export const countingLineSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    /** Where the line starts, [x, y] normalised (0 = left/top edge, 1 = right/bottom edge). */
+    from: normalisedPoint,
+    /** Where it ends. Walking from `from` to `to`, crossing from your left to your right is `forward`. */
+    to: normalisedPoint,
+  })
+  .superRefine((line, context) => {
+    if (!(lineLength(line) >= MIN_LINE_LENGTH)) context.addIssue({ code: 'custom', message: tooShortMessage(line), path: ['to'] });
+  });
 export type CountingLine = z.infer<typeof countingLineSchema>;
 
 export const lineCounterOptionsSchema = z.strictObject({
@@ -48,9 +68,6 @@ export interface LineCrossing {
   cocoClass: CountedClass;
   direction: CrossingDirection;
 }
-
-// Shorter than 1 % of the frame a line has no usable orientation, and zero length has none at all.
-const MIN_LINE_LENGTH = 0.01;
 
 type Side = -1 | 1;
 
@@ -91,14 +108,8 @@ class LineGeometry {
   constructor(line: CountingLine) {
     const [fromX, fromY] = line.from;
     const [toX, toY] = line.to;
-    this.#length = Math.hypot(toX - fromX, toY - fromY);
-    if (!(this.#length >= MIN_LINE_LENGTH)) {
-      throw new RangeError(
-        `counting line "${line.name}": from [${line.from.join(', ')}] and to [${line.to.join(', ')}] are ` +
-          `${this.#length === 0 ? 'the same point' : 'almost the same point'}; a line needs two points at least ` +
-          `${MIN_LINE_LENGTH} apart (normalised) to have a direction — move one of its ends`,
-      );
-    }
+    this.#length = lineLength(line);
+    if (!(this.#length >= MIN_LINE_LENGTH)) throw new RangeError(tooShortMessage(line));
     this.name = line.name;
     this.#from = { x: fromX, y: fromY };
     this.#along = { x: (toX - fromX) / this.#length, y: (toY - fromY) / this.#length };

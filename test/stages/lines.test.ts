@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CountedClass } from '../../models/detection.ts';
-import { LineCounter, maxCrossingsPerObjectPerLine, type CountingLine } from '../../stages/lines.ts';
+import {
+  countingLineSchema,
+  LineCounter,
+  maxCrossingsPerObjectPerLine,
+  type CountingLine,
+} from '../../stages/lines.ts';
 import { Tracker, type Point, type TrackHandle, type TrackedObject } from '../../stages/track.ts';
 import { boxStandingAt, countCrossings, detection, sampleFrames, straightLine, type Trajectory } from './trajectories.ts';
 
@@ -106,6 +111,13 @@ describe('LineCounter', () => {
     expect(() => new LineCounter([{ name: 'gate', from: [0.3, 0.3], to: [0.3, 0.3] }])).toThrow(
       /counting line "gate".*same point/,
     );
+  });
+
+  it('rejects a zero-length or too short line when the configuration is parsed, naming it', () => {
+    const parsed = countingLineSchema.safeParse({ name: 'gate', from: [0.3, 0.3], to: [0.301, 0.3] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(/counting line "gate".*almost the same point/);
+    expect(countingLineSchema.safeParse(horizontal).success).toBe(true);
   });
 
   it('refuses two lines with the same name', () => {
