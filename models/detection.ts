@@ -40,3 +40,11 @@ export interface Detection {
 export function bottomCentre(box: Box): { x: number; y: number } {
   return { x: box.x + box.width / 2, y: box.y + box.height };
 }
+
+export function intersectionOverUnion(a: Box, b: Box): number {
+  const overlapWidth = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const overlapHeight = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (overlapWidth <= 0 || overlapHeight <= 0) return 0;
+  const overlap = overlapWidth * overlapHeight;
+  return overlap / (a.width * a.height + b.width * b.height - overlap);
+}

@@ -2,15 +2,7 @@
  * Greedy non-maximum suppression, per category: a car box and a truck box on the same vehicle are one object
  * (the detector often hesitates between the two), a person and a bicycle they ride are two.
  */
-import { COCO_CLASS_CATEGORY, type Box, type Detection } from './detection.ts';
-
-export function intersectionOverUnion(a: Box, b: Box): number {
-  const overlapWidth = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const overlapHeight = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (overlapWidth <= 0 || overlapHeight <= 0) return 0;
-  const overlap = overlapWidth * overlapHeight;
-  return overlap / (a.width * a.height + b.width * b.height - overlap);
-}
+import { COCO_CLASS_CATEGORY, intersectionOverUnion, type Detection } from './detection.ts';
 
 export function suppressOverlaps(detections: Detection[], maxIou: number): Detection[] {
   const kept: Detection[] = [];

@@ -44,7 +44,7 @@ export const analysisShape = {
   lines: z.array(lineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
   classes: z.array(z.enum(COUNTED_CLASSES)).min(1, 'count at least one class').default([...COUNTED_CLASSES]),
   /** A detection at or above this score counts (and may start a track); below it only keeps an existing track alive. */
-  scoreThreshold: z.number().min(0.1).max(0.95).default(0.5),
+  scoreThreshold: z.number().min(0.15, 'the score threshold must be at least 0.15: detections from 0.1 up to it keep tracks alive').max(0.95).default(0.5),
 };
 
 export const detectorSchema = z.strictObject({

@@ -28,7 +28,7 @@
  *   }
  */
 import { z } from 'zod';
-import { bottomCentre, type Box, type CountedClass, type Detection } from '../models/detection.ts';
+import { bottomCentre, intersectionOverUnion, type Box, type CountedClass, type Detection } from '../models/detection.ts';
 import type { AnalysedFrame } from '../streams/frame.ts';
 import { assignMinimumCost } from './assign.ts';
 import { BoxKalmanFilter } from './kalman.ts';
@@ -230,7 +230,7 @@ export class Tracker {
   #matchCost(track: Track, detection: Detection): number {
     if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
     const predicted = track.filter.box;
-    const overlapCost = 1 - iou(predicted, detection.box);
+    const overlapCost = 1 - intersectionOverUnion(predicted, detection.box);
     const sizeRatio = Math.max(
       predicted.width / detection.box.width,
       detection.box.width / predicted.width,
@@ -310,13 +310,4 @@ function majorityClass(votes: Map<CountedClass, { hits: number; scoreSum: number
   }
   if (best === undefined) throw new Error('Tracker: a track without any detection has no class (internal error)');
   return best[0];
-}
-
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const overlapWidth = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const overlapHeight = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (overlapWidth <= 0 || overlapHeight <= 0) return 0;
-  const intersection = overlapWidth * overlapHeight;
-  return intersection / (a.width * a.height + b.width * b.height - intersection);
 }

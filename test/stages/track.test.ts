@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../models/detection.ts';
-import { Tracker, iou, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
+import { Tracker, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
 import { boxStandingAt, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
 
 /** Every distinct handle that appears in the updates, in order of first appearance. */
@@ -189,10 +189,5 @@ describe('Tracker', () => {
 
   it('rejects contradictory options with the field to fix', () => {
     expect(() => new Tracker({ lowScoreThreshold: 0.6, highScoreThreshold: 0.5 })).toThrow(/lowScoreThreshold/);
-  });
-
-  it('computes IoU', () => {
-    expect(iou({ x: 0, y: 0, width: 0.2, height: 0.2 }, { x: 0.1, y: 0, width: 0.2, height: 0.2 })).toBeCloseTo(1 / 3);
-    expect(iou({ x: 0, y: 0, width: 0.1, height: 0.1 }, { x: 0.5, y: 0.5, width: 0.1, height: 0.1 })).toBe(0);
   });
 });
