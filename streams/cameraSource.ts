@@ -28,7 +28,9 @@ export interface LiveInput {
 
 export function liveInput(source: CameraSource): LiveInput {
   if ('rtsp' in source) return { input: source.rtsp, inputOptions: ['-rtsp_transport', source.transport, '-timeout', String(SOCKET_TIMEOUT_MICROSECONDS)], endsNormally: false };
-  if ('http' in source) return { input: source.http, inputOptions: ['-rw_timeout', String(SOCKET_TIMEOUT_MICROSECONDS), '-reconnect', '0'], endsNormally: false };
+  // MJPEG over HTTP carries no timestamps and ffmpeg assumes 25 frames/s, so `fps` would sample a 60 fps camera 2.4×
+  // too often and a 10 fps one 2.5× too rarely; arrival time is the only clock such a stream has.
+  if ('http' in source) return { input: source.http, inputOptions: ['-rw_timeout', String(SOCKET_TIMEOUT_MICROSECONDS), '-reconnect', '0', '-use_wallclock_as_timestamps', '1'], endsNormally: false };
   if ('device' in source) return { input: source.device, inputOptions: ['-f', 'v4l2'], endsNormally: false };
   // -re paces a file at its native rate, so a demo file behaves like a camera rather than a batch job.
   return { input: source.file, inputOptions: ['-re', ...(source.loop ? ['-stream_loop', '-1'] : [])], endsNormally: !source.loop };
