@@ -1,0 +1,196 @@
+/** The decoder against the real ffmpeg on this machine and the real clips in ../shared/footage. */
+import { copyFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts';
+import { DecodeError, decodeFrames, type DecodeOptions } from '../../streams/ffmpegFrames.ts';
+import type { Frame } from '../../streams/frame.ts';
+import { decodeExcerpt, testFfmpeg } from '../helpers/frames.ts';
+import { FOOTAGE } from '../helpers/paths.ts';
+
+let scratchDir: string;
+
+beforeAll(async () => {
+  scratchDir = await mkdtemp(path.join(os.tmpdir(), 'veil-decoder-'));
+});
+
+afterAll(() => rm(scratchDir, { recursive: true, force: true }));
+
+async function decodeAll(options: Omit<DecodeOptions, 'ffmpeg'>): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for await (const frame of decodeFrames({ ...options, ffmpeg: await testFfmpeg() })) frames.push(frame);
+  return frames;
+}
+
+/** The first `fraction` of a clip's bytes, as an interrupted copy leaves it. */
+async function truncatedCopy(clip: string, fraction: number, name: string) {
+  const bytes = await readFile(clip);
+  const file = path.join(scratchDir, name);
+  await writeFile(file, bytes.subarray(0, Math.floor(bytes.length * fraction)));
+  return file;
+}
+
+/** ffmpeg processes whose parent is this process (zombies included: they are not gone until reaped). */
+function ffmpegChildren(): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (comm === 'ffmpeg' && parentPid === process.pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+describe('decodeFrames timestamps', () => {
+  it('takes times from the stream: the overpass clip (stored at an odd ~60 fps, 28.3 s) at 5 fps is 0.2 s apart to the end', async () => {
+    let durationSeconds: number | undefined;
+    const frames = await decodeAll({ input: FOOTAGE.overpass, fps: 5, maxWidth: 640, onDuration: (seconds) => (durationSeconds = seconds) });
+    expect(durationSeconds).toBeCloseTo(28.33, 1);
+    // 28.33 s at 5 frames/s: frames at 0, 0.2, ..., 28.2.
+    expect(frames).toHaveLength(142);
+    expect(frames[0]!.ptsSeconds).toBe(0);
+    frames.forEach((frame, index) => {
+      expect(frame.index).toBe(index);
+      if (index > 0) expect(frame.ptsSeconds - frames[index - 1]!.ptsSeconds).toBeCloseTo(0.2, 6);
+    });
+    expect(frames.at(-1)!.ptsSeconds).toBeCloseTo(28.2, 6);
+  });
+
+  it('decodes only the excerpt asked for: 6 s at 2 fps is 12 frames', async () => {
+    const frames = await decodeExcerpt(FOOTAGE.indoor, { startSeconds: 20, durationSeconds: 6, fps: 2 });
+    expect(frames).toHaveLength(12);
+    expect(frames.at(-1)!.ptsSeconds - frames[0]!.ptsSeconds).toBeCloseTo(5.5, 6);
+  });
+
+  // KNOWN BUG, reported to the integrator (not fixed here: the file is mid-edit and the batch progress bar relies on
+  // the current behaviour). After an input seek ffmpeg restarts timestamps at 0, so `--start 20` reports windows
+  // from 0:00. When fixed, turn `it.fails` into `it`.
+  it.fails('keeps the clip’s own timestamps for an excerpt that starts later (--start)', async () => {
+    const [first] = await decodeExcerpt(FOOTAGE.indoor, { startSeconds: 20, durationSeconds: 1, fps: 2 });
+    expect(first!.ptsSeconds).toBeCloseTo(20, 1);
+  });
+});
+
+describe('decodeFrames pixels', () => {
+  it('scales frames down to maxWidth inside ffmpeg, keeping the aspect ratio', async () => {
+    const [frame] = await decodeExcerpt(FOOTAGE.indoor, { durationSeconds: 0.5, fps: 2, maxWidth: 320 });
+    // 768×432 scaled to width 320: height 432 · 320 / 768 = 180.
+    expect([frame!.width, frame!.height]).toEqual([320, 180]);
+    expect(frame!.pixels).toHaveLength(320 * 180 * 3);
+  });
+
+  it('never scales a small camera up', async () => {
+    const [frame] = await decodeExcerpt(FOOTAGE.overpass, { durationSeconds: 0.5, fps: 2, maxWidth: 640 });
+    expect([frame!.width, frame!.height]).toEqual([320, 240]);
+  });
+
+  it('hands out packed RGB with the picture in it, one buffer per frame', async () => {
+    const [a, b] = await decodeExcerpt(FOOTAGE.overpass, { durationSeconds: 1, fps: 2 });
+    expect(a!.pixels.buffer).not.toBe(b!.pixels.buffer);
+    // The overpass is a sunlit grey road under green trees: neither black nor saturated.
+    const mean = a!.pixels.reduce((sum, value) => sum + value, 0) / a!.pixels.length;
+    expect(mean).toBeGreaterThan(60);
+    expect(mean).toBeLessThan(200);
+  });
+});
+
+describe('decodeFrames stopping', () => {
+  afterEach(() => expect(ffmpegChildren()).toEqual([]));
+
+  it('kills ffmpeg when the consumer stops early, and zero-fills nothing it already handed out', async () => {
+    let seen = 0;
+    let kept: Frame | undefined;
+    for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.indoor, fps: 5, maxWidth: 640 })) {
+      seen += 1;
+      kept = frame;
+      expect(ffmpegChildren()).toHaveLength(1);
+      if (seen === 3) break;
+    }
+    expect(seen).toBe(3);
+    await vi.waitFor(() => expect(ffmpegChildren()).toEqual([]), { timeout: 10_000, interval: 50 });
+    expect(kept!.pixels.some((value) => value !== 0)).toBe(true);
+  });
+
+  it('kills ffmpeg when the consumer throws', async () => {
+    const consume = async () => {
+      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.overpass, fps: 5, maxWidth: 640 })) {
+        throw new Error(`consumer failed on frame ${frame.index}`);
+      }
+    };
+    await expect(consume()).rejects.toThrow('consumer failed on frame 0');
+    await vi.waitFor(() => expect(ffmpegChildren()).toEqual([]), { timeout: 10_000, interval: 50 });
+  });
+});
+
+describe('decodeFrames bad input', () => {
+  it('a missing file fails before ffmpeg starts, naming the path', async () => {
+    const missing = path.join(scratchDir, 'no-such-clip.mp4');
+    await expect(decodeAll({ input: missing, fps: 2, maxWidth: 640 })).rejects.toThrow(new DecodeError(`clip not found: ${missing}. Check the path (relative paths start from ${process.cwd()}).`));
+  });
+
+  it('a text file named .mp4 is "not a video"', async () => {
+    const file = path.join(scratchDir, 'notes.mp4');
+    await writeFile(file, 'meeting notes, definitely not a video\n');
+    await expect(decodeAll({ input: file, fps: 2, maxWidth: 640 })).rejects.toThrow(/notes\.mp4 is not a video ffmpeg can read .*Check that it is a video file/);
+  });
+
+  it('a truncated mp4 (index first) yields the frames it has, then says it is truncated', async () => {
+    // The indoor clip keeps its index (moov) at the front: a cut copy still opens and fails where the data ends.
+    const file = await truncatedCopy(FOOTAGE.indoor, 1 / 40, 'cut-indoor.mp4');
+    const frames: Frame[] = [];
+    const consume = async () => {
+      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: file, fps: 2, maxWidth: 640 })) frames.push(frame);
+    };
+    await expect(consume()).rejects.toThrow(/cut-indoor\.mp4 is truncated or damaged .*Re-copy or re-export the clip/);
+    expect(frames.length).toBeGreaterThan(0);
+  });
+
+  it('a truncated mp4 (index last) is "truncated or damaged", not "not a video"', async () => {
+    // The parking-lot clip keeps its index at the end, as a recording interrupted mid-copy loses it.
+    const file = await truncatedCopy(FOOTAGE.parkinglot, 1 / 2, 'cut-parkinglot.mp4');
+    await expect(decodeAll({ input: file, fps: 2, maxWidth: 640 })).rejects.toThrow(/cut-parkinglot\.mp4 is truncated or damaged/);
+  });
+});
+
+describe('locateFfmpeg', () => {
+  const savedPath = process.env.FFMPEG_PATH;
+  afterEach(() => {
+    if (savedPath === undefined) delete process.env.FFMPEG_PATH;
+    else process.env.FFMPEG_PATH = savedPath;
+  });
+
+  it('FFMPEG_PATH pointing at a non-executable file gives the install help', async () => {
+    const notExecutable = path.join(scratchDir, 'ffmpeg');
+    await copyFile(FOOTAGE.overpass, notExecutable);
+    await chmod(notExecutable, 0o644);
+    process.env.FFMPEG_PATH = notExecutable;
+    const error = await locateFfmpeg().catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(`FFMPEG_PATH points to ${notExecutable}, which is not an executable file. ${FFMPEG_MISSING_HELP}`);
+    expect(FFMPEG_MISSING_HELP).toContain('sudo apt-get install -y ffmpeg');
+  });
+
+  it('--ffmpeg wins over FFMPEG_PATH and is named in its own error', async () => {
+    process.env.FFMPEG_PATH = '/usr/bin/env';
+    await expect(locateFfmpeg(path.join(scratchDir, 'nowhere', 'ffmpeg'))).rejects.toThrow(/^--ffmpeg points to .*nowhere\/ffmpeg, which is not an executable file/);
+  });
+
+  it('finds the real ffmpeg on PATH and reads its version', async () => {
+    delete process.env.FFMPEG_PATH;
+    const found = await locateFfmpeg();
+    expect(found.foundVia).toBe('PATH');
+    expect(path.basename(found.path)).toBe('ffmpeg');
+    expect(found.version).toMatch(/^\S+$/);
+    expect(found.version).not.toBe('unknown');
+  });
+});
