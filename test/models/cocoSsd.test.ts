@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCocoSsd, type Detector } from '../../models/cocoSsd.ts';
+import { DETECTION_LIMITS, loadCocoSsd, type Detector } from '../../models/cocoSsd.ts';
 import { COCO_CLASS_CATEGORY, bottomCentre, type Box, type Detection } from '../../models/detection.ts';
 import { decodeExcerpt, decodeFrameAt } from '../helpers/frames.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
@@ -14,7 +14,7 @@ const COUNTING_SCORE = 0.5;
 let detector: Detector;
 
 beforeAll(async () => {
-  detector = await loadCocoSsd({ backend: 'auto', minScore: 0.1, nmsIou: 0.5, maxDetections: 100 });
+  detector = await loadCocoSsd({ backend: 'auto', ...DETECTION_LIMITS });
 });
 
 afterAll(() => detector?.dispose());
@@ -69,7 +69,7 @@ describe('coco-ssd detector on real frames', () => {
     const detections = await detector.detect(frame.pixels, frame.width, frame.height);
     expect(detections.length).toBeGreaterThan(0);
     for (const { score, box } of detections) {
-      expect(score).toBeGreaterThanOrEqual(0.1);
+      expect(score).toBeGreaterThanOrEqual(DETECTION_LIMITS.minScore);
       expect(score).toBeLessThanOrEqual(1);
       expect(box.x).toBeGreaterThanOrEqual(0);
       expect(box.y).toBeGreaterThanOrEqual(0);

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { Box, CountedClass } from '../../models/detection.ts';
+import { countInZones, pointInPolygon, WHOLE_FRAME_ZONE, zeroCounts, type Zone } from '../../stages/zones.ts';
+
+/**
+ *   (0,0) ──────────────────────────── x
+ *     │   square           L-shape
+ *     │   ┌──────┐         ┌──┐
+ *     │   │      │         │  │  ← the notch (0.5–0.9, 0.2–0.5) is outside
+ *     │   │      │         │  └─────┐
+ *     │   └──────┘         │        │
+ *     │                    └────────┘
+ *     y
+ */
+const square: Zone = { name: 'square', polygon: [[0.2, 0.2], [0.6, 0.2], [0.6, 0.6], [0.2, 0.6]] };
+const lShape: Array<[number, number]> = [[0.3, 0.2], [0.5, 0.2], [0.5, 0.5], [0.9, 0.5], [0.9, 0.8], [0.3, 0.8]];
+
+/** A box whose bottom-centre (its reference point) is at (x, groundY). */
+function standingAt(x: number, groundY: number, width = 0.1, height = 0.3): Box {
+  return { x: x - width / 2, y: groundY - height, width, height };
+}
+
+const object = (cocoClass: CountedClass, box: Box) => ({ cocoClass, box });
+
+describe('pointInPolygon', () => {
+  it('tells inside from outside for a square', () => {
+    expect(pointInPolygon(0.4, 0.4, square.polygon)).toBe(true);
+    expect(pointInPolygon(0.1, 0.4, square.polygon)).toBe(false);
+    expect(pointInPolygon(0.4, 0.7, square.polygon)).toBe(false);
+    expect(pointInPolygon(0.7, 0.3, square.polygon)).toBe(false);
+  });
+
+  it('handles a concave polygon: the notch of an L is outside', () => {
+    expect(pointInPolygon(0.4, 0.3, lShape)).toBe(true);
+    expect(pointInPolygon(0.8, 0.7, lShape)).toBe(true);
+    expect(pointInPolygon(0.7, 0.3, lShape)).toBe(false);
+  });
+
+  it('does not depend on the winding direction', () => {
+    const reversed = [...lShape].reverse();
+    for (const [x, y] of [[0.4, 0.3], [0.8, 0.7], [0.7, 0.3], [0.95, 0.9]] as const) {
+      expect(pointInPolygon(x, y, reversed)).toBe(pointInPolygon(x, y, lShape));
+    }
+  });
+
+  it('handles a triangle, the smallest zone the config accepts', () => {
+    const triangle: Array<[number, number]> = [[0.5, 0.1], [0.9, 0.9], [0.1, 0.9]];
+    expect(pointInPolygon(0.5, 0.5, triangle)).toBe(true);
+    expect(pointInPolygon(0.2, 0.3, triangle)).toBe(false);
+  });
+});
+
+describe('countInZones', () => {
+  it('counts by the bottom-centre of the box, where the object meets the ground', () => {
+    // Standing below the square with its head inside it: the feet are outside, so not in the zone.
+    const headInside = object('person', standingAt(0.4, 0.75, 0.1, 0.4));
+    // Standing inside the square with most of its box above it: the feet are inside, so in the zone.
+    const feetInside = object('person', standingAt(0.3, 0.55, 0.1, 0.5));
+    expect(countInZones([headInside], [square]).square!.person).toBe(0);
+    expect(countInZones([feetInside], [square]).square!.person).toBe(1);
+  });
+
+  it('counts per class, with every counted class present (zeros included), per zone', () => {
+    const counts = countInZones(
+      [object('person', standingAt(0.3, 0.5)), object('person', standingAt(0.4, 0.5)), object('car', standingAt(0.5, 0.5)), object('truck', standingAt(0.8, 0.9))],
+      [square, WHOLE_FRAME_ZONE],
+    );
+    expect(counts.square).toEqual({ ...zeroCounts(), person: 2, car: 1 });
+    expect(counts.frame).toEqual({ ...zeroCounts(), person: 2, car: 1, truck: 1 });
+    expect(Object.keys(counts.square!).sort()).toEqual(['bicycle', 'bus', 'car', 'motorcycle', 'person', 'truck']);
+  });
+
+  it('counts an object in each of two overlapping zones', () => {
+    const overlapping: Zone = { name: 'overlap', polygon: [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]] };
+    const counts = countInZones([object('bicycle', standingAt(0.55, 0.55))], [square, overlapping]);
+    expect(counts.square!.bicycle).toBe(1);
+    expect(counts.overlap!.bicycle).toBe(1);
+  });
+
+  it('gives all-zero counts for every zone when nothing is seen', () => {
+    expect(countInZones([], [square, WHOLE_FRAME_ZONE])).toEqual({ square: zeroCounts(), frame: zeroCounts() });
+  });
+
+  describe('the whole-frame zone', () => {
+    it('counts a box touching the bottom edge of the frame (reference point at y = 1)', () => {
+      const atBottomEdge = object('car', { x: 0.3, y: 0.7, width: 0.2, height: 0.3 });
+      expect(atBottomEdge.box.y + atBottomEdge.box.height).toBe(1);
+      expect(countInZones([atBottomEdge], [WHOLE_FRAME_ZONE]).frame!.car).toBe(1);
+    });
+
+    it('counts boxes touching the left and right edges and the top-left corner', () => {
+      const left = object('person', { x: 0, y: 0.2, width: 0.1, height: 0.3 });
+      const right = object('person', { x: 0.9, y: 0.2, width: 0.1, height: 0.3 });
+      const tiny = object('person', { x: 0, y: 0, width: 0.01, height: 0.01 });
+      expect(countInZones([left, right, tiny], [WHOLE_FRAME_ZONE]).frame!.person).toBe(3);
+    });
+
+    it('counts a box that fills the whole frame', () => {
+      expect(countInZones([object('bus', { x: 0, y: 0, width: 1, height: 1 })], [WHOLE_FRAME_ZONE]).frame!.bus).toBe(1);
+    });
+  });
+
+  it('a zone drawn along the bottom edge also counts objects standing on that edge', () => {
+    const pavement: Zone = { name: 'pavement', polygon: [[0, 0.8], [1, 0.8], [1, 1], [0, 1]] };
+    expect(countInZones([object('person', standingAt(0.5, 1))], [pavement]).pavement!.person).toBe(1);
+  });
+});
