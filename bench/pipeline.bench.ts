@@ -1,0 +1,173 @@
+/**
+ * `npm run bench [-- CLIP] [--fps N] [--workers N|auto] [--duration SECONDS] [--rounds N]`: where a batch run's time
+ * goes, on one clip in one process (default: the bundled sample that `veil batch` analyses).
+ *
+ *   decode only        ffmpeg → frames, nothing else                      (what the decoder can feed)
+ *   detector only      frames already in memory → the worker pool          (the ceiling for the whole pipeline)
+ *   whole pipeline     runBatch: decode → detect → drop → track/zones/lines → windows → privacy release
+ *   pipeline/detector  the share of the detector's speed the pipeline keeps; the goal is ≥ 0.9
+ *
+ * Detector-only and pipeline use the same worker pool, warmed up first, and alternate over several rounds in ABBA
+ * order, so that other load on the machine falls on both alike; the ratio is the median of each round's ratio.
+ * Only rates and ratios are printed; nothing here asserts a time, since rates depend on the machine.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DetectorPool } from '../models/detectorPool.ts';
+import { runBatch } from '../pipeline/batch.ts';
+import { clipJobConfig, SAMPLE_CLIP, startParts } from '../pipeline/clipJob.ts';
+import { createLogger } from '../pipeline/log.ts';
+import { openPrivacy, type PrivacyRuntime } from '../pipeline/privacySetup.ts';
+import { detectFrames } from '../stages/detect.ts';
+import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { decodeFrames } from '../streams/ffmpegFrames.ts';
+import type { Frame } from '../streams/frame.ts';
+
+/** Frames detected before timing: the first inferences of a wasm worker are slower (compilation, allocation). */
+const WARM_UP_FRAMES_PER_WORKER = 3;
+const PIPELINE_GOAL_RATIO = 0.9;
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { fps: { type: 'string' }, workers: { type: 'string' }, duration: { type: 'string' }, rounds: { type: 'string', default: '3' } },
+  allowPositionals: true,
+});
+const clip = positionals[0] ?? SAMPLE_CLIP;
+const durationSeconds = values.duration === undefined ? undefined : Number(values.duration);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: expected a whole number of rounds, e.g. 3`);
+const quiet = createLogger('text', () => undefined);
+
+interface Rate {
+  frames: number;
+  seconds: number;
+  perSecond: number;
+}
+
+async function timed(work: () => Promise<number>): Promise<Rate> {
+  const startedNs = process.hrtime.bigint();
+  const frames = await work();
+  const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
+  return { frames, seconds, perSecond: frames / seconds };
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** resourceUsage().maxRSS is in kilobytes: the high-water mark of this process, detector threads included. */
+function peakRssMegabytes(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+async function* inMemory(frames: Frame[]): AsyncGenerator<Frame> {
+  yield* frames;
+}
+
+class Bench {
+  constructor(
+    private readonly ffmpeg: FfmpegBinary,
+    private readonly pool: DetectorPool,
+    private readonly config: Awaited<ReturnType<typeof clipJobConfig>>,
+    private readonly privacy: PrivacyRuntime,
+  ) {}
+
+  private frames() {
+    return decodeFrames({ ffmpeg: this.ffmpeg, input: clip, fps: this.config.fps, maxWidth: this.config.maxWidth, durationSeconds });
+  }
+
+  private async detect(frames: Frame[]): Promise<number> {
+    let count = 0;
+    for await (const _ of detectFrames(inMemory(frames), this.pool, this.pool.workerCount)) count += 1;
+    return count;
+  }
+
+  async warmUp() {
+    const frames: Frame[] = [];
+    for await (const frame of this.frames()) {
+      frames.push(frame);
+      if (frames.length === WARM_UP_FRAMES_PER_WORKER * this.pool.workerCount) break;
+    }
+    await this.detect(frames);
+  }
+
+  decodeOnly(): Promise<Rate> {
+    return timed(async () => {
+      let count = 0;
+      for await (const _ of this.frames()) count += 1;
+      return count;
+    });
+  }
+
+  /** Decodes every frame first (not timed), so that only the pool's work is measured. */
+  async detectorOnly(): Promise<Rate> {
+    const frames: Frame[] = [];
+    for await (const frame of this.frames()) frames.push(frame);
+    return timed(() => this.detect(frames));
+  }
+
+  pipeline(round: number): Promise<Rate> {
+    // A camera id per round: each round is a fresh clip for the privacy budget, as a first `veil batch` run is.
+    const release = this.privacy.releaserFor({ id: `bench-${round}`, ...this.config });
+    return timed(async () => {
+      const outcome = await runBatch({ input: clip, ffmpeg: this.ffmpeg, detector: this.pool, analysis: this.config, release: release.release, durationSeconds });
+      return outcome.framesAnalysed;
+    });
+  }
+}
+
+const stateDir = await mkdtemp(path.join(os.tmpdir(), 'veil-bench-'));
+const config = await clipJobConfig({ fps: values.fps, workers: values.workers }, {});
+const privacy = openPrivacy(stateDir, true, quiet);
+const parts = await startParts(config, undefined, quiet);
+try {
+  const { ffmpeg, detector: pool } = parts;
+  const startRss = peakRssMegabytes();
+  process.stdout.write(
+    `Veil pipeline benchmark: ${path.basename(clip)}${durationSeconds ? ` (first ${durationSeconds} s)` : ''}, ` +
+      `${config.fps} frames/s analysed, max width ${config.maxWidth} px, ${rounds} round(s)\n` +
+      `  detector: ${pool.description.backend.name} backend × ${pool.workerCount} worker thread(s); ${os.availableParallelism()} cores; ` +
+      `Node ${process.version}; load average ${os.loadavg()[0]!.toFixed(1)}\n`,
+  );
+  const bench = new Bench(ffmpeg, pool, config, privacy);
+  await bench.warmUp();
+  const decode = await bench.decodeOnly();
+  const detector: Rate[] = [];
+  const pipeline: Rate[] = [];
+  let streamingPeakRss = 0;
+  for (let round = 0; round < rounds; round++) {
+    // ABBA: pipeline first in even rounds, detector first in odd ones.
+    if (round % 2 === 0) {
+      pipeline.push(await bench.pipeline(round));
+      // Before any detector-only phase has held a whole clip's frames in memory.
+      if (round === 0) streamingPeakRss = peakRssMegabytes();
+      detector.push(await bench.detectorOnly());
+    } else {
+      detector.push(await bench.detectorOnly());
+      pipeline.push(await bench.pipeline(round));
+    }
+  }
+
+  const ratio = median(pipeline.map((p, round) => p.perSecond / detector[round]!.perSecond));
+  const detectorRate = median(detector.map((d) => d.perSecond));
+  const rates = (list: Rate[]) => `rounds: ${list.map((r) => r.perSecond.toFixed(1)).join(', ')}`;
+  const row = (label: string, value: string, note = '') => `  ${label.padEnd(20)}${value.padStart(12)}  ${note}\n`;
+  process.stdout.write(
+    row('decode only', `${decode.perSecond.toFixed(1)} f/s`, `${decode.frames} frames in ${decode.seconds.toFixed(2)} s`) +
+      row('detector only', `${detectorRate.toFixed(1)} f/s`, `median; ${rates(detector)}`) +
+      row('whole pipeline', `${median(pipeline.map((p) => p.perSecond)).toFixed(1)} f/s`, `median; ${rates(pipeline)}`) +
+      row('pipeline/detector', ratio.toFixed(2), `median of the rounds' ratios; goal ≥ ${PIPELINE_GOAL_RATIO}: ${ratio >= PIPELINE_GOAL_RATIO ? 'met' : 'NOT met'}`) +
+      row('decoder/detector', (decode.perSecond / detectorRate).toFixed(1), 'how far the decoder outruns the detector') +
+      row('RSS after start', `${startRss.toFixed(0)} MB`, 'peak so far: Node, tsx and the loaded detector threads') +
+      row('peak RSS', `${streamingPeakRss.toFixed(0)} MB`, 'through a whole pipeline run; this process and its detector threads, not ffmpeg') +
+      row('peak RSS, overall', `${peakRssMegabytes().toFixed(0)} MB`, `with a whole clip's ${detector[0]!.frames} frames held in memory for detector-only`),
+  );
+} finally {
+  privacy.close();
+  await parts.detector.close();
+  await rm(stateDir, { recursive: true, force: true });
+}
