@@ -1,0 +1,67 @@
+/**
+ * `veil run` as an operator starts it: the real CLI in its own Node process, a site config file on disk, the feed
+ * token in the environment, JSON logs on stderr. The test learns the port (the config asks for port 0) from the
+ * "listening" log line, as a supervisor script would.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { VEIL_BIN } from './paths.ts';
+import { spawnTracked, type TrackedChild } from './liveChildren.ts';
+import { eventually } from './liveWait.ts';
+
+/** Long enough for `veil run`'s minimum (16 characters). */
+export const FEED_TOKEN = 'live-test-feed-token-4f9c2e';
+
+const logEntrySchema = z.looseObject({ time: z.iso.datetime(), level: z.enum(['info', 'warn', 'error']), message: z.string() });
+export type LogEntry = z.infer<typeof logEntrySchema>;
+
+/** Writes `site` as `dir/name` in YAML, the format the README shows; returns the file's path. */
+export async function writeSiteConfig(dir: string, name: string, site: Record<string, unknown>): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, stringify(site));
+  return file;
+}
+
+export interface VeilRun {
+  child: TrackedChild;
+  /** Everything written on stderr so far. */
+  stderr(): string;
+  /** The JSON log lines so far, schema-checked; other stderr lines (a fatal error's message) are left out. */
+  log(): LogEntry[];
+  /** Resolves with `http://127.0.0.1:PORT` once the feed listens; rejects if veil exits first. */
+  listening(timeoutSeconds: number): Promise<string>;
+}
+
+export interface VeilRunOptions {
+  /** The sandbox's HOME and working directory. */
+  home: string;
+  newLedger: boolean;
+}
+
+export function startVeilRun(configFile: string, options: VeilRunOptions): VeilRun {
+  const args = [VEIL_BIN, 'run', '--config', configFile, '--log-format', 'json', ...(options.newLedger ? ['--new-ledger'] : [])];
+  const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: options.home, XDG_STATE_HOME: path.join(options.home, 'state'), VEIL_FEED_TOKEN: FEED_TOKEN };
+  const child = spawnTracked(process.execPath, args, { cwd: options.home, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.process.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+
+  const log = () =>
+    stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => logEntrySchema.parse(JSON.parse(line)));
+
+  const listening = async (timeoutSeconds: number) => {
+    const found = await eventually('veil run to log that it is listening', timeoutSeconds, () => {
+      const entry = log().find((e) => e.message.includes('listening'));
+      if (entry !== undefined) return { port: z.number().int().positive().parse(entry.port) };
+      return child.running() ? undefined : { port: undefined };
+    });
+    if (found.port === undefined) throw new Error(`veil run exited before listening:\n${stderr}`);
+    return `http://127.0.0.1:${found.port}`;
+  };
+
+  return { child, stderr: () => stderr, log, listening };
+}
