@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Box, CountedClass, Detection } from '../../models/detection.ts';
-import { intersectionOverUnion, suppressOverlaps } from '../../models/nms.ts';
+import { intersectionOverUnion, type Box, type CountedClass, type Detection } from '../../models/detection.ts';
+import { suppressOverlaps } from '../../models/nms.ts';
 
 const box = (x: number, y: number, width: number, height: number): Box => ({ x, y, width, height });
 const detection = (cocoClass: CountedClass, score: number, at: Box): Detection => ({ cocoClass, score, box: at });
