@@ -9,6 +9,7 @@ import { NATIVE_INSTALL_COMMAND } from '../../models/backend.ts';
 import { COCO_CLASS_CATEGORY, COUNTED_CLASSES } from '../../models/detection.ts';
 import { FFMPEG_MISSING_HELP } from '../../streams/ffmpegBinary.ts';
 import { reportSchema, type Report } from '../../streams/report.ts';
+import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
@@ -195,7 +196,7 @@ describe('veil batch refuses bad input with a clear error', () => {
     await expectCleanFailure(await runVeil(['batch', FOOTAGE.overpass, '--colour', 'red'], sandbox), 2, /--colour.*See `veil batch --help`/);
   });
 
-  it('a forced --backend tensorflow that is not installed: exit 1, naming the install command', async () => {
+  it.skipIf(packageInstalled('@tensorflow/tfjs-node'))('a forced --backend tensorflow that is not installed: exit 1, naming the install command', async () => {
     const run = await runVeil(['batch', FOOTAGE.overpass, ...EXCERPT, '--backend', 'tensorflow', '--epsilon', 'off'], sandbox);
     await expectCleanFailure(run, 1, `--backend tensorflow is not usable here: not installed (to add it: ${NATIVE_INSTALL_COMMAND.tensorflow})`);
   });
