@@ -1,6 +1,6 @@
 /**
  * The real detector (bundled coco-ssd lite weights, in this thread) on real frames whose content was checked by eye.
- * Counting uses the CLI's default score threshold, 0.5.
+ * A detection counts here from score 0.5: what a person would call a clear sighting.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -81,7 +81,7 @@ describe('veil batch on real footage', () => {
     expect(report.private).toBe(false);
     expect(report.clip.input).toBe(FOOTAGE.overpass);
     expect(report.clip.durationSeconds).toBeCloseTo(28.33, 1);
-    expect(report.settings).toMatchObject({ fps: 2, windowSeconds: 2, maxWidth: 640, scoreThreshold: 0.5, classes: COUNTED_CLASSES, ...config });
+    expect(report.settings).toMatchObject({ fps: 2, windowSeconds: 2, maxWidth: 640, classes: COUNTED_CLASSES, ...config });
     expect(report.settings.detector.workers).toBeGreaterThanOrEqual(1);
     expect(report.settings.detector.model).toContain('sha256 verified');
     expect(report.framesAnalysed).toBe(12);
