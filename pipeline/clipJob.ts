@@ -46,7 +46,7 @@ export const CLIP_FLAGS_HELP = `Analysis:
   --config FILE        JSON or YAML with zones, lines, classes, detector and privacy settings (see README)
   --fps N              frames analysed per second of video (default 5; the tracker is tuned for 2–10)
   --window SECONDS     length of each reported window in clip time (default 60)
-  --score S            detection score that counts, 0.15–0.95 (default 0.5)
+  --score S            detection score that counts, 0.15–0.95 (default 0.4)
   --classes LIST       comma-separated: ${COUNTED_CLASSES.join(',')} (default all)
   --max-width PX       frames are scaled down to this width inside ffmpeg (default 640)
   --start SECONDS      analyse from this point of the clip

@@ -72,8 +72,9 @@ export class LiveCamera {
     let failures = 0;
     try {
       while (!signal.aborted) {
-        states.set(id, 'starting');
-        log.info('camera starting', { camera: id });
+        // A retry stays 'reconnecting' until frames flow: flickering to 'starting' would hide an outage on /healthz.
+        if (failures === 0) states.set(id, 'starting');
+        log.info(failures === 0 ? 'camera starting' : 'camera retrying', { camera: id, attempt: failures + 1 });
         try {
           const ended = await this.streamOnce(signal, () => {
             failures = 0;

@@ -50,6 +50,7 @@ export function explainFailure(input: string, stderrLines: string[]): string {
   if (/No such file or directory/.test(said)) return `${input}: no such file or device.`;
   const damaged = /moov atom not found|Truncat|partial file/i.test(said);
   if (damaged && (isNetworkOrDevice(input) || startsLikeVideo(input))) return `${input} is truncated or damaged (ffmpeg: ${last}). Re-copy or re-export the clip.`;
+  if (isNetworkOrDevice(input) && /Invalid data found|End of file|Connection reset|Broken pipe/.test(said)) return `the stream ${input} was cut off or sent data ffmpeg could not read (ffmpeg: ${last}).`;
   if (/Invalid data found when processing input/.test(said)) return `${input} is not a video ffmpeg can read (ffmpeg: Invalid data found when processing input). Check that it is a video file and not something renamed.`;
   if (/matches no streams|does not contain any stream/.test(said)) return `${input} has no video stream.`;
   if (/Connection refused|Connection timed out|Server returned|Network is unreachable|401 Unauthorized|404 Not Found/.test(said)) return `could not read the stream ${input} (ffmpeg: ${last}).`;
