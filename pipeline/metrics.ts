@@ -99,54 +99,47 @@ class SeriesTable<L extends string> {
   }
 }
 
-export class Counter<L extends string = never> implements Metric {
-  private readonly table: SeriesTable<L>;
+/** A metric with one number per label set; counters and gauges differ only in how the number may change. */
+abstract class SingleValueMetric<L extends string> implements Metric {
+  protected readonly table: SeriesTable<L>;
 
   constructor(
     readonly name: string,
     private readonly help: string,
-    labelNames: readonly L[] = [],
+    labelNames: readonly L[],
+    private readonly type: 'counter' | 'gauge',
   ) {
     this.table = new SeriesTable(name, labelNames);
+  }
+
+  get(labels: Labels<L>): number {
+    return this.table.series(labels).value;
+  }
+
+  render(): string {
+    const samples = this.table.all().map((s) => `${this.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`);
+    return header(this.name, this.help, this.type) + samples.join('');
+  }
+}
+
+export class Counter<L extends string = never> extends SingleValueMetric<L> {
+  constructor(name: string, help: string, labelNames: readonly L[] = []) {
+    super(name, help, labelNames, 'counter');
   }
 
   inc(labels: Labels<L>, by = 1): void {
     if (!(by >= 0)) throw new Error(`Counter ${this.name} can only go up; got an increment of ${by}`);
     this.table.series(labels).value += by;
   }
-
-  get(labels: Labels<L>): number {
-    return this.table.series(labels).value;
-  }
-
-  render(): string {
-    const samples = this.table.all().map((s) => `${this.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`);
-    return header(this.name, this.help, 'counter') + samples.join('');
-  }
 }
 
-export class Gauge<L extends string = never> implements Metric {
-  private readonly table: SeriesTable<L>;
-
-  constructor(
-    readonly name: string,
-    private readonly help: string,
-    labelNames: readonly L[] = [],
-  ) {
-    this.table = new SeriesTable(name, labelNames);
+export class Gauge<L extends string = never> extends SingleValueMetric<L> {
+  constructor(name: string, help: string, labelNames: readonly L[] = []) {
+    super(name, help, labelNames, 'gauge');
   }
 
   set(labels: Labels<L>, value: number): void {
     this.table.series(labels).value = value;
-  }
-
-  get(labels: Labels<L>): number {
-    return this.table.series(labels).value;
-  }
-
-  render(): string {
-    const samples = this.table.all().map((s) => `${this.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`);
-    return header(this.name, this.help, 'gauge') + samples.join('');
   }
 }
 
