@@ -29,10 +29,10 @@ export class CameraAnalysis {
   private readonly windows: WindowAccumulator;
   private readonly counted: ReadonlySet<CountedClass>;
 
-  constructor(private readonly settings: AnalysisSettings, clock: WindowAggregate['clock']) {
+  constructor(private readonly settings: AnalysisSettings, clock: WindowAggregate['clock'], inputStartSeconds = 0) {
     this.tracker = new Tracker({ highScoreThreshold: settings.scoreThreshold });
     this.lineCounter = new LineCounter(settings.lines);
-    this.windows = new WindowAccumulator(settings.windowSeconds, settings.zones.map((z) => z.name), settings.lines.map((l) => l.name), clock);
+    this.windows = new WindowAccumulator(settings.windowSeconds, settings.zones.map((z) => z.name), settings.lines.map((l) => l.name), clock, inputStartSeconds);
     this.counted = new Set(settings.classes);
   }
 

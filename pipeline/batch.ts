@@ -48,7 +48,8 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     onDuration: job.onDuration,
   });
   const analysed = dropFrames(detectFrames(frames, job.detector, job.detector.workerCount));
-  const analysis = new CameraAnalysis(job.analysis, 'clip');
+  const startSeconds = job.startSeconds ?? 0;
+  const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];
   let framesAnalysed = 0;
   let lastPtsSeconds = 0;
@@ -58,7 +59,7 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     const { occupancy, closed } = analysis.add(frame);
     job.onFrameOccupancy?.(frame.ptsSeconds, occupancy);
     if (closed) windows.push(job.release(closed));
-    job.progress?.update(framesAnalysed, frame.ptsSeconds);
+    job.progress?.update(framesAnalysed, frame.ptsSeconds - startSeconds);
   }
   // The last frame stands for one sampling interval of the clip.
   const last = analysis.finish(lastPtsSeconds + 1 / job.analysis.fps);

@@ -38,6 +38,8 @@ export class WindowAccumulator {
     private readonly zoneNames: readonly string[],
     private readonly lineNames: readonly string[],
     private readonly clock: WindowAggregate['clock'],
+    /** Where the input starts (an excerpt from mid-clip): the first window never claims time before it. */
+    private readonly inputStartSeconds = 0,
   ) {
     if (!(windowSeconds > 0)) throw new Error(`window length must be positive, got ${windowSeconds} s`);
   }
@@ -72,8 +74,8 @@ export class WindowAccumulator {
     const window = this.open;
     if (!window) return undefined;
     this.open = undefined;
-    const startSeconds = window.index * this.windowSeconds;
-    const boundary = startSeconds + this.windowSeconds;
+    const boundary = (window.index + 1) * this.windowSeconds;
+    const startSeconds = Math.max(window.index * this.windowSeconds, this.inputStartSeconds);
     const zones: WindowAggregate['zones'] = {};
     for (const zone of this.zoneNames) {
       zones[zone] = perClass<OccupancyStats>(() => ({ meanOccupancy: 0, peakOccupancy: 0 }));

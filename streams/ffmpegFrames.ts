@@ -103,6 +103,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Fram
   const { input } = options;
   assertInputExists(input);
 
+  // An input seek (-ss before -i) restarts ffmpeg's timestamps at 0; frames keep the clip's own time.
+  const startOffsetSeconds = options.startSeconds ?? 0;
   const headers = new HeaderQueue();
   const recentStderr: string[] = [];
   const damage: string[] = [];
@@ -145,7 +147,7 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Fram
         if (!frame) {
           const header = await headers.next();
           if (!header) throw new DecodeError(`ffmpeg sent frame bytes without a frame header for ${input}`);
-          frame = { index: frameIndex++, ptsSeconds: header.ptsSeconds, width: header.width, height: header.height, pixels: new Uint8Array(header.width * header.height * 3) };
+          frame = { index: frameIndex++, ptsSeconds: startOffsetSeconds + header.ptsSeconds, width: header.width, height: header.height, pixels: new Uint8Array(header.width * header.height * 3) };
           filled = 0;
         }
         const take = Math.min(frame.pixels.length - filled, chunk.length - offset);

@@ -40,6 +40,19 @@ describe('WindowAccumulator', () => {
     expect(closed?.framesAnalysed).toBe(2);
   });
 
+  it('never claims time before the input starts (an excerpt from mid-clip), nor lets a window stall past its end live', () => {
+    const excerpt = new WindowAccumulator(10, ZONES, LINES, 'clip', 25);
+    excerpt.add(25, occupancy({}), []);
+    const first = excerpt.add(31, occupancy({}), []);
+    expect([first?.startSeconds, first?.endSeconds]).toEqual([25, 30]);
+
+    const live = new WindowAccumulator(10, ZONES, LINES, 'wall');
+    live.add(100, occupancy({}), []);
+    expect(live.closeIfEnded(109.9)).toBeUndefined();
+    expect(live.closeIfEnded(110)).toMatchObject({ startSeconds: 100, endSeconds: 110, framesAnalysed: 1 });
+    expect(live.closeIfEnded(200)).toBeUndefined();
+  });
+
   it('gives the mean over the window’s analysed frames and the peak of any one frame, per zone and class', () => {
     const accumulator = new WindowAccumulator(60, ZONES, LINES, 'clip');
     accumulator.add(0, occupancy({ door: { person: 1 }, frame: { person: 3, car: 2 } }), []);

@@ -72,11 +72,8 @@ describe('decodeFrames timestamps', () => {
     expect(frames.at(-1)!.ptsSeconds - frames[0]!.ptsSeconds).toBeCloseTo(5.5, 6);
   });
 
-  // KNOWN BUG, left to the decoder's owner: after an input seek ffmpeg restarts timestamps at 0, so `veil batch
-  // --start 20` reports windows from 0:00 and `veil eval --start` matches labels to the wrong frames. The fix spans the
-  // decoder (add the start back), runBatch's progress (which expects excerpt times) and the first window's start.
-  // When fixed, turn `it.fails` into `it`.
-  it.fails('keeps the clip’s own timestamps for an excerpt that starts later (--start)', async () => {
+  // After an input seek ffmpeg restarts timestamps at 0; the decoder adds the start back.
+  it('keeps the clip’s own timestamps for an excerpt that starts later (--start)', async () => {
     const [first] = await decodeExcerpt(FOOTAGE.indoor, { startSeconds: 20, durationSeconds: 1, fps: 2 });
     expect(first!.ptsSeconds).toBeCloseTo(20, 1);
   });
