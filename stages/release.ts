@@ -7,7 +7,8 @@
  *
  * For each window: spend its cost in the ledger first (write-ahead: on disk before anything is returned), and if
  * the period's budget cannot cover it, withhold it; otherwise add exact integer noise to every statistic, then
- * post-process (clamp at 0, the optional minimum count, vehicle totals as sums, densities), which costs no ε.
+ * post-process (clamp at 0, the optional minimum count, mean ≤ peak, vehicle totals as sums, densities), which costs
+ * no ε.
  */
 import { COCO_CLASS_CATEGORY, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
 import type { Ledger, BudgetState } from '../pipeline/accountant.ts';
@@ -116,10 +117,11 @@ export function createReleaser(options: ReleaserOptions): Releaser {
     const exact = aggregate.zones[zone.name]!;
     const released = new Map<CountedClass, { meanSteps: bigint; peak: bigint }>();
     for (const name of classes) {
-      released.set(name, {
-        meanSteps: releaseValue(quantiseMeanOccupancy(exact[name].meanOccupancy, aggregate.framesAnalysed), meanPolicy),
-        peak: releaseValue(BigInt(exact[name].peakOccupancy), countPolicy),
-      });
+      const meanSteps = releaseValue(quantiseMeanOccupancy(exact[name].meanOccupancy, aggregate.framesAnalysed), meanPolicy);
+      const peak = releaseValue(BigInt(exact[name].peakOccupancy), countPolicy);
+      // Consistency, as post-processing of two released values (no ε): a mean never exceeds its own peak.
+      const peakSteps = peak * STEPS;
+      released.set(name, { meanSteps: meanSteps < peakSteps ? meanSteps : peakSteps, peak });
     }
     const result: ZoneRelease = { classes: {} };
     if (area !== undefined) result.areaSquareMetres = area;

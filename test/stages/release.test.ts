@@ -118,7 +118,8 @@ describe('private releases', () => {
   });
 
   it('add noise calibrated to the window’s sensitivity: peaks and mean occupancy spread as the discrete Laplace predicts', () => {
-    // 10 zones × 6 classes × 40 windows = 2400 noise draws per statistic, on values far from 0 so nothing is clamped.
+    // 10 zones × 6 classes × 40 windows = 2400 noise draws per statistic, on values far from 0 and a mean far below its
+    // peak, so neither clamp (≥ 0, mean ≤ peak) touches them.
     const zones = Array.from({ length: 10 }, (_, i) => `zone-${i}`);
     const release = releaser(
       { epsilon: 2, epsilonPerPeriod: 1000 },
@@ -129,13 +130,13 @@ describe('private releases', () => {
     for (let index = 0; index < 40; index++) {
       const exact: WindowAggregate = {
         ...windowAggregate(index, zones, []),
-        zones: Object.fromEntries(zones.map((zone) => [zone, perClass<OccupancyStats>(() => ({ meanOccupancy: 1000, peakOccupancy: 1000 }))])),
+        zones: Object.fromEntries(zones.map((zone) => [zone, perClass<OccupancyStats>(() => ({ meanOccupancy: 500, peakOccupancy: 1000 }))])),
       };
       const window = release.release(exact);
       for (const zone of zones) {
         for (const name of COUNTED_CLASSES) {
           peakNoise.push(window.zones[zone]!.classes[name]!.peakOccupancy - 1000);
-          meanNoiseSteps.push(window.zones[zone]!.classes[name]!.meanOccupancy * 100 - 100_000);
+          meanNoiseSteps.push(window.zones[zone]!.classes[name]!.meanOccupancy * 100 - 50_000);
         }
       }
     }
@@ -155,6 +156,20 @@ describe('private releases', () => {
       expect(ratio).toBeGreaterThan(0.7);
       expect(ratio).toBeLessThan(1.4);
     }
+  });
+
+  it('never release a mean occupancy above its own peak (free post-processing)', () => {
+    const release = releaser({ epsilon: 0.05, epsilonPerPeriod: 100 });
+    let clamped = 0;
+    for (let index = 0; index < 20; index++) {
+      const window = release.release(windowAggregate(index % 3));
+      for (const stats of Object.values(window.zones.pavement!.classes)) {
+        expect(stats.meanOccupancy).toBeLessThanOrEqual(stats.peakOccupancy);
+        if (stats.peakOccupancy > 0 && stats.meanOccupancy === stats.peakOccupancy) clamped++;
+      }
+    }
+    // At ε = 0.05 the noise is far wider than the gap between mean and peak: the clamp must have acted.
+    expect(clamped).toBeGreaterThan(0);
   });
 
   it('keep vehicle totals equal to the sum of the noised classes, and never release a negative value', () => {
