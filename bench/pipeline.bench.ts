@@ -6,6 +6,7 @@
  *   detector only      frames already in memory → the worker pool          (the ceiling for the whole pipeline)
  *   whole pipeline     runBatch: decode → detect → drop → track/zones/lines → windows → privacy release
  *   pipeline/detector  the share of the detector's speed the pipeline keeps; the goal is ≥ 0.9
+ *   tracker/detector   tracking + zones + a counting line per frame, against one inference per frame; goal < 2 %
  *
  * Detector-only and pipeline use the same worker pool, warmed up first, and alternate over several rounds in ABBA
  * order, so that other load on the machine falls on both alike; the ratio is the median of each round's ratio.
@@ -23,11 +24,18 @@ import { openPrivacy, type PrivacyRuntime } from '../pipeline/privacySetup.ts';
 import { detectFrames } from '../stages/detect.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
-import type { Frame } from '../streams/frame.ts';
+import type { AnalysedFrame, Frame } from '../streams/frame.ts';
+import { CameraAnalysis } from '../pipeline/analysis.ts';
+import type { CountingLine } from '../stages/lines.ts';
 
 /** Frames detected before timing: the first inferences of a wasm worker are slower (compilation, allocation). */
 const WARM_UP_FRAMES_PER_WORKER = 3;
 const PIPELINE_GOAL_RATIO = 0.9;
+const TRACKER_GOAL_FRACTION = 0.02;
+/** The analysis of one frame takes microseconds: repeat it so the clock's resolution and jitter don't matter. */
+const ANALYSIS_REPEATS = 50;
+/** A line across the middle, so the tracker's cost is measured with line counting in it even when the config has none. */
+const BENCH_LINE: CountingLine = { name: 'bench-midline', from: [0, 0.5], to: [1, 0.5] };
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -80,10 +88,25 @@ class Bench {
     return decodeFrames({ ffmpeg: this.ffmpeg, input: clip, fps: this.config.fps, maxWidth: this.config.maxWidth, durationSeconds });
   }
 
+  /** What the last detector-only pass saw, for timing the analysis on real detections. */
+  analysed: AnalysedFrame[] = [];
+
   private async detect(frames: Frame[]): Promise<number> {
-    let count = 0;
-    for await (const _ of detectFrames(inMemory(frames), this.pool, this.pool.workerCount)) count += 1;
-    return count;
+    this.analysed = [];
+    for await (const { frame, detections } of detectFrames(inMemory(frames), this.pool, this.pool.workerCount)) {
+      this.analysed.push({ index: frame.index, ptsSeconds: frame.ptsSeconds, detections });
+    }
+    return this.analysed.length;
+  }
+
+  /** Seconds per frame that tracking, zones, lines and windows take, on the detections of a real pass. */
+  analysisSecondsPerFrame(): number {
+    const startedNs = process.hrtime.bigint();
+    for (let repeat = 0; repeat < ANALYSIS_REPEATS; repeat++) {
+      const analysis = new CameraAnalysis({ ...this.config, lines: [...this.config.lines, BENCH_LINE] }, 'clip');
+      for (const frame of this.analysed) analysis.add(frame);
+    }
+    return Number(process.hrtime.bigint() - startedNs) / 1e9 / (ANALYSIS_REPEATS * this.analysed.length);
   }
 
   async warmUp() {
@@ -135,6 +158,9 @@ try {
   );
   const bench = new Bench(ffmpeg, pool, config, privacy);
   await bench.warmUp();
+  // Inference time per frame inside the workers: the cost the tracker's is compared with.
+  const inferenceSeconds: number[] = [];
+  pool.onInference = (seconds) => inferenceSeconds.push(seconds);
   const decode = await bench.decodeOnly();
   const detector: Rate[] = [];
   const pipeline: Rate[] = [];
@@ -153,6 +179,7 @@ try {
   }
 
   const ratio = median(pipeline.map((p, round) => p.perSecond / detector[round]!.perSecond));
+  const trackerFraction = bench.analysisSecondsPerFrame() / median(inferenceSeconds);
   const detectorRate = median(detector.map((d) => d.perSecond));
   const rates = (list: Rate[]) => `rounds: ${list.map((r) => r.perSecond.toFixed(1)).join(', ')}`;
   const row = (label: string, value: string, note = '') => `  ${label.padEnd(20)}${value.padStart(12)}  ${note}\n`;
@@ -161,6 +188,7 @@ try {
       row('detector only', `${detectorRate.toFixed(1)} f/s`, `median; ${rates(detector)}`) +
       row('whole pipeline', `${median(pipeline.map((p) => p.perSecond)).toFixed(1)} f/s`, `median; ${rates(pipeline)}`) +
       row('pipeline/detector', ratio.toFixed(2), `median of the rounds' ratios; goal ≥ ${PIPELINE_GOAL_RATIO}: ${ratio >= PIPELINE_GOAL_RATIO ? 'met' : 'NOT met'}`) +
+      row('tracker/detector', `${(trackerFraction * 100).toFixed(2)} %`, `tracking, zones and a line per frame vs one inference; goal < ${TRACKER_GOAL_FRACTION * 100} %: ${trackerFraction < TRACKER_GOAL_FRACTION ? 'met' : 'NOT met'}`) +
       row('decoder/detector', (decode.perSecond / detectorRate).toFixed(1), 'how far the decoder outruns the detector') +
       row('RSS after start', `${startRss.toFixed(0)} MB`, 'peak so far: Node, tsx and the loaded detector threads') +
       row('peak RSS', `${streamingPeakRss.toFixed(0)} MB`, 'through a whole pipeline run; this process and its detector threads, not ffmpeg') +

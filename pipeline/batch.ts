@@ -1,7 +1,7 @@
 /**
  * `veil batch`: one recorded clip through the whole pipeline, start to finish.
  *
- *   ffmpeg frames ─▶ detect (worker pool) ─▶ drop ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
+ *   ffmpeg frames ─▶ read ahead (1 frame) ─▶ detect (worker pool) ─▶ drop ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
  *
  * A recorded clip may wait for the detector: the decoder is pulled, never pushed, so memory stays flat however long
  * the clip is.
@@ -9,12 +9,16 @@
 import type { DetectorPool } from '../models/detectorPool.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
+import { readAhead } from '../streams/readAhead.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import { detectFrames } from '../stages/detect.ts';
 import { dropFrames } from '../stages/drop.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import type { ProgressReporter } from './progress.ts';
+
+/** One decoded frame waiting for a free detector worker hides ffmpeg's hand-over time (see streams/readAhead.ts). */
+const READ_AHEAD_FRAMES = 1;
 
 export interface BatchJob<Released> {
   input: string;
@@ -47,7 +51,7 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     durationSeconds: job.durationSeconds,
     onDuration: job.onDuration,
   });
-  const analysed = dropFrames(detectFrames(frames, job.detector, job.detector.workerCount));
+  const analysed = dropFrames(detectFrames(readAhead(frames, READ_AHEAD_FRAMES, (frame) => frame.pixels.fill(0)), job.detector, job.detector.workerCount));
   const startSeconds = job.startSeconds ?? 0;
   const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];

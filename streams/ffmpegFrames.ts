@@ -72,7 +72,7 @@ function startsLikeVideo(file: string): boolean {
 
 function scaleFilter(maxWidth: number) {
   // -2 keeps the aspect ratio with an even height; min() never upscales a small camera.
-  return `scale='min(${maxWidth},iw)':-2`;
+  return `scale='min(${maxWidth},iw)':-2:flags=fast_bilinear`;
 }
 
 /** A queue of frame headers parsed from stderr, awaited by the byte reader. */
