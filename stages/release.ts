@@ -7,8 +7,8 @@
  *
  * For each window: spend its cost in the ledger first (write-ahead: on disk before anything is returned), and if
  * the period's budget cannot cover it, withhold it; otherwise add exact integer noise to every statistic, then
- * post-process (clamp at 0, the optional minimum count, mean ≤ peak, vehicle totals as sums, densities), which costs
- * no ε.
+ * post-process (vehicle totals as sums of the noised classes, clamp at 0, the optional minimum count, mean ≤ peak,
+ * densities), which costs no ε.
  */
 import { COCO_CLASS_CATEGORY, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
 import type { Ledger, BudgetState } from '../pipeline/accountant.ts';
@@ -54,9 +54,24 @@ interface ValuePolicy {
   floor: bigint;
 }
 
-function releaseValue(exact: bigint, policy: ValuePolicy): bigint {
-  const noised = policy.noise ? exact + policy.noise.calibration.sample(policy.noise.parameter) : exact;
+function addNoise(exact: bigint, policy: ValuePolicy): bigint {
+  return policy.noise ? exact + policy.noise.calibration.sample(policy.noise.parameter) : exact;
+}
+
+/** Post-processing of a noised value: below zero or the minimum count it is released as 0. */
+function clampForRelease(noised: bigint, policy: ValuePolicy): bigint {
   return noised < policy.floor || noised < 0n ? 0n : noised;
+}
+
+/**
+ * Vehicle totals add the classes' noised values BEFORE each is clamped at 0: clamping first would add the positive
+ * part of every class's noise (five classes' worth, per window) to the total, a bias far larger than the counts on a
+ * quiet road. Summing released values is post-processing either way and costs no ε.
+ */
+function sumOfNoised(values: Iterable<bigint>): bigint {
+  let total = 0n;
+  for (const value of values) total += value;
+  return total;
 }
 
 function sensitivityRecord(sensitivity: ReleaseSensitivity, norm: 'L1' | 'L2'): Record<string, number> {
@@ -115,43 +130,43 @@ export function createReleaser(options: ReleaserOptions): Releaser {
         : { meanOccupancy, peakOccupancy, meanDensityPerSquareMetre: meanOccupancy / area, peakDensityPerSquareMetre: peakOccupancy / area };
     };
     const exact = aggregate.zones[zone.name]!;
-    const released = new Map<CountedClass, { meanSteps: bigint; peak: bigint }>();
+    const noised = new Map<CountedClass, { meanSteps: bigint; peak: bigint }>();
     for (const name of classes) {
-      const meanSteps = releaseValue(quantiseMeanOccupancy(exact[name].meanOccupancy, aggregate.framesAnalysed), meanPolicy);
-      const peak = releaseValue(BigInt(exact[name].peakOccupancy), countPolicy);
-      // Consistency, as post-processing of two released values (no ε): a mean never exceeds its own peak.
-      const peakSteps = peak * STEPS;
-      released.set(name, { meanSteps: meanSteps < peakSteps ? meanSteps : peakSteps, peak });
+      noised.set(name, {
+        meanSteps: addNoise(quantiseMeanOccupancy(exact[name].meanOccupancy, aggregate.framesAnalysed), meanPolicy),
+        peak: addNoise(BigInt(exact[name].peakOccupancy), countPolicy),
+      });
     }
+    // Post-processing only (no ε): clamp, then a mean never exceeds its own peak.
+    const release = (value: { meanSteps: bigint; peak: bigint }) => {
+      const peak = clampForRelease(value.peak, countPolicy);
+      const meanSteps = clampForRelease(value.meanSteps, meanPolicy);
+      return occupancy(meanSteps < peak * STEPS ? meanSteps : peak * STEPS, peak);
+    };
     const result: ZoneRelease = { classes: {} };
     if (area !== undefined) result.areaSquareMetres = area;
-    for (const [name, value] of released) result.classes[name] = occupancy(value.meanSteps, value.peak);
+    for (const [name, value] of noised) result.classes[name] = release(value);
     if (vehicleClasses.length > 0) {
-      // Post-processing of released values: the total adds up by construction and costs no ε. For the peak it
-      // is the sum of per-class peaks, an upper bound on the peak of the total.
-      const sum = (pick: (value: { meanSteps: bigint; peak: bigint }) => bigint) =>
-        vehicleClasses.reduce((total, name) => total + pick(released.get(name)!), 0n);
-      result.classes.vehicle = occupancy(sum((value) => value.meanSteps), sum((value) => value.peak));
+      // The peak total is the sum of per-class peaks: an upper bound on the peak of the total.
+      const vehicles = vehicleClasses.map((name) => noised.get(name)!);
+      result.classes.vehicle = release({ meanSteps: sumOfNoised(vehicles.map((v) => v.meanSteps)), peak: sumOfNoised(vehicles.map((v) => v.peak)) });
     }
     return result;
   }
 
   function releaseLine(aggregate: WindowAggregate, line: string): LineRelease {
     const exact = aggregate.lines[line]!;
+    const noised = new Map(classes.map((name) => [name, { forward: addNoise(BigInt(exact[name].forward), countPolicy), backward: addNoise(BigInt(exact[name].backward), countPolicy) }]));
+    const release = (value: { forward: bigint; backward: bigint }): CrossingRelease => ({
+      forward: Number(clampForRelease(value.forward, countPolicy)),
+      backward: Number(clampForRelease(value.backward, countPolicy)),
+    });
     const result: LineRelease = { classes: {} };
-    const vehicle: CrossingRelease = { forward: 0, backward: 0 };
-    for (const name of classes) {
-      const counts: CrossingRelease = {
-        forward: Number(releaseValue(BigInt(exact[name].forward), countPolicy)),
-        backward: Number(releaseValue(BigInt(exact[name].backward), countPolicy)),
-      };
-      result.classes[name] = counts;
-      if (COCO_CLASS_CATEGORY[name] === 'vehicle') {
-        vehicle.forward += counts.forward;
-        vehicle.backward += counts.backward;
-      }
+    for (const [name, value] of noised) result.classes[name] = release(value);
+    if (vehicleClasses.length > 0) {
+      const vehicles = vehicleClasses.map((name) => noised.get(name)!);
+      result.classes.vehicle = release({ forward: sumOfNoised(vehicles.map((v) => v.forward)), backward: sumOfNoised(vehicles.map((v) => v.backward)) });
     }
-    if (vehicleClasses.length > 0) result.classes.vehicle = vehicle;
     return result;
   }
 

@@ -74,7 +74,8 @@ describe('calibration runs (epsilon "off")', () => {
     expect(zoneClass(window, 'person')).toMatchObject({ meanOccupancy: 0, peakOccupancy: 0 });
     expect(zoneClass(window, 'bicycle')).toMatchObject({ meanOccupancy: 0, peakOccupancy: 3 });
     expect(zoneClass(window, 'motorcycle')).toMatchObject({ meanOccupancy: 3.25, peakOccupancy: 7 });
-    expect(zoneClass(window, 'vehicle')).toMatchObject({ meanOccupancy: 3.25 + 4.25 + 5.25, peakOccupancy: 3 + 5 + 7 + 9 + 11 });
+    // The total is its own statistic: the threshold applies to it, not to the classes it adds up.
+    expect(zoneClass(window, 'vehicle')).toMatchObject({ meanOccupancy: 1.25 + 2.25 + 3.25 + 4.25 + 5.25, peakOccupancy: 3 + 5 + 7 + 9 + 11 });
     expect(window.privacy.minimumCount).toBe(3);
   });
 });
@@ -172,10 +173,14 @@ describe('private releases', () => {
     expect(clamped).toBeGreaterThan(0);
   });
 
-  it('keep vehicle totals equal to the sum of the noised classes, and never release a negative value', () => {
-    const release = releaser({ epsilon: 0.05, epsilonPerPeriod: 100 });
+  it('add vehicle totals up from the noised classes exactly when nothing was clamped, and never release a negative value', () => {
+    const release = releaser({ epsilon: 0.5, epsilonPerPeriod: 100 });
     for (let index = 0; index < 5; index++) {
-      const window = release.release(windowAggregate(index));
+      const exact = windowAggregate(index);
+      // Far from 0, so no class is clamped and the total is exactly the sum of what was released.
+      for (const stats of Object.values(exact.zones.pavement!)) Object.assign(stats, { meanOccupancy: 5000, peakOccupancy: 9000 });
+      for (const counts of Object.values(exact.lines.door!)) Object.assign(counts, { forward: 7000, backward: 7000 });
+      const window = release.release(exact);
       const pavement = window.zones.pavement!.classes;
       const sum = (pick: (value: NonNullable<(typeof pavement)['car']>) => number) => VEHICLES.reduce((total, name) => total + pick(pavement[name]!), 0);
       expect(pavement.vehicle!.peakOccupancy).toBe(sum((value) => value.peakOccupancy));
@@ -184,6 +189,26 @@ describe('private releases', () => {
       expect(door.vehicle!.forward).toBe(VEHICLES.reduce((total, name) => total + door[name]!.forward, 0));
       expect(() => releasedWindowSchema.parse(window)).not.toThrow(); // the schema forbids negatives
     }
+  });
+
+  it('sum vehicle totals before clamping, so an empty road is not reported as busy', () => {
+    // Every class exactly 0: clamping each class at 0 and then adding would report the positive half of five classes'
+    // noise as traffic. Summing first leaves one clamp, on a total whose noise has mean 0.
+    const release = releaser({ epsilon: 1, epsilonPerPeriod: 1000 });
+    const empty: WindowAggregate = {
+      ...windowAggregate(0),
+      zones: { pavement: perClass<OccupancyStats>(() => ({ meanOccupancy: 0, peakOccupancy: 0 })) },
+      lines: { door: perClass<CrossingCounts>(() => ({ forward: 0, backward: 0 })) },
+    };
+    let totals = 0;
+    let sumsOfClampedClasses = 0;
+    for (let index = 0; index < 200; index++) {
+      const door = release.release({ ...empty, startSeconds: index * WINDOW_SECONDS, endSeconds: (index + 1) * WINDOW_SECONDS }).lines.door!.classes;
+      totals += door.vehicle!.forward;
+      sumsOfClampedClasses += VEHICLES.reduce((total, name) => total + door[name]!.forward, 0);
+    }
+    // For 5 i.i.d. symmetric noises, E[max(0, ΣX)] ≈ E[ΣX⁺]/√5 ≈ 0.45 × E[ΣX⁺]; 200 windows put 0.7 far out of reach.
+    expect(totals).toBeLessThan(0.7 * sumsOfClampedClasses);
   });
 
   it('with the discrete Gaussian, report L2 sensitivities and a budget composed in zCDP', () => {
