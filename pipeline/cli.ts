@@ -7,6 +7,7 @@ import { UsageError } from './args.ts';
 import { batchCommand, BATCH_HELP } from './batchCommand.ts';
 import { ConfigError } from './config.ts';
 import { evalCommand, EVAL_HELP } from './evalCommand.ts';
+import { PrivacyConfigError } from './privacyConfig.ts';
 import { runCommand, RUN_HELP } from './runCommand.ts';
 
 const COMMANDS = {
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof PrivacyConfigError) {
       process.stderr.write(`veil ${name}: ${error.message}\n`);
       return 2;
     }

@@ -36,9 +36,9 @@ function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.Refineme
 /** Settings of the analysis itself, shared by batch runs and each live camera. */
 export const analysisShape = {
   /** Frames per second of stream time given to the detector; 2–10 is what the tracker is tuned for. */
-  fps: z.number().positive().max(30, 'analysing more than 30 frames/s adds nothing; 2–10 is typical').default(5),
+  fps: z.number().positive('fps is the number of frames analysed per second of video, e.g. 5 (2–10 is typical)').max(30, 'analysing more than 30 frames/s adds nothing; 2–10 is typical').default(5),
   /** Frames are scaled down to this width inside ffmpeg; the detector works at 300×300 anyway. */
-  maxWidth: z.number().int().min(160).max(3840).default(640),
+  maxWidth: z.number().int().min(160, 'maxWidth is a width in pixels, at least 160 (default 640)').max(3840, 'maxWidth above 3840 px only costs time: the detector works at 300×300').default(640),
   windowSeconds: z.number().positive('the window length is in seconds and must be positive').default(60),
   zones: z.array(zoneSchema).min(1).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).default([WHOLE_FRAME_ZONE]),
   lines: z.array(lineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),

@@ -180,6 +180,12 @@ describe('veil batch refuses bad input with a clear error', () => {
     expect(run.stderr).toMatch(/zones\[0\]\.polygon\[1\]\[0\]: coordinates are normalised: use 0–1 .*\(got 1\.5\)/);
   });
 
+  it('a privacy budget that cannot pay for one window: exit 2, naming the field and the fix, no ledger started', async () => {
+    const config = await input('site.yaml', 'privacy: { epsilon: 1, epsilonPerPeriod: 0.5 }\n');
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--config', config], sandbox);
+    await expectCleanFailure(run, 2, /privacy\.epsilonPerPeriod: .*raise epsilonPerPeriod to at least 1.*\(got 0\.5\)/);
+  });
+
   it('a config that is not valid YAML: exit 2', async () => {
     const config = await input('site.yaml', 'zones: [[[\n');
     const run = await runVeil(['batch', FOOTAGE.overpass, '--config', config, '--epsilon', 'off'], sandbox);
