@@ -21,8 +21,13 @@ export function createProgress(totalSeconds: () => number | undefined, stream: N
   let lastDecile = -1;
   let lastDrawMs = 0;
   let drew = false;
-  return {
+  let last: [number, number] | undefined;
+  const reporter: ProgressReporter & { draw(framesAnalysed: number, clipSeconds: number, force: boolean): void } = {
     update(framesAnalysed, clipSeconds) {
+      last = [framesAnalysed, clipSeconds];
+      reporter.draw(framesAnalysed, clipSeconds, false);
+    },
+    draw(framesAnalysed, clipSeconds, force) {
       const total = totalSeconds();
       const elapsedSeconds = (Date.now() - startedMs) / 1000;
       const framesPerSecond = framesAnalysed / Math.max(elapsedSeconds, 1e-3);
@@ -32,7 +37,7 @@ export function createProgress(totalSeconds: () => number | undefined, stream: N
       const summary = `${framesAnalysed} frames · ${framesPerSecond.toFixed(1)} frames/s · clip ${formatDuration(clipSeconds)}${total ? `/${formatDuration(total)}` : ''} · ETA ${formatDuration(etaSeconds)}`;
       if (stream.isTTY) {
         // Redrawing more often than ~10 times a second only costs the pipeline time.
-        if (Date.now() - lastDrawMs < 100) return;
+        if (!force && Date.now() - lastDrawMs < 100) return;
         lastDrawMs = Date.now();
         const filled = Math.round((fraction ?? 0) * BAR_WIDTH);
         stream.write(`\r[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${percent.padStart(4)} ${summary}\x1b[K`);
@@ -46,7 +51,11 @@ export function createProgress(totalSeconds: () => number | undefined, stream: N
       }
     },
     finish() {
+      // The last update may have fallen between two redraws, and the last frame stands one sampling interval before
+      // the end: a finished run shows 100 %.
+      if (drew && last) reporter.draw(last[0], totalSeconds() ?? last[1], true);
       if (drew) stream.write('\n');
     },
   };
+  return reporter;
 }
