@@ -12,7 +12,9 @@ export function parseFlags<T extends FlagSpec>(argv: string[], options: T, comma
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional.*$/s, '')}. See \`veil ${command} --help\`.`);
+    // node:util's hint about positionals after `--` is noise for a user; its sentences keep their own full stop.
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, '').replace(/\.$/, '');
+    throw new UsageError(`${message}. See \`veil ${command} --help\`.`);
   }
 }
 

@@ -10,7 +10,7 @@ import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipInput, clipJobConfig, displayName, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, startParts } from './clipJob.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -50,8 +50,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const input = clipInput(positionals, 'batch');
   const config = await clipJobConfig(values, privacyFlagOverrides(values));
   const outDir = path.resolve(values.out ?? 'veil-report');
-  const start = values.start === undefined ? undefined : Number(values.start);
-  const duration = values.duration === undefined ? undefined : Number(values.duration);
+  const { startSeconds: start, durationSeconds: duration } = clipExcerpt(values);
 
   assertInputExists(input);
   const camera = await clipIdentity(input);
@@ -79,7 +78,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
     const report: Report = {
       veilVersion: await packageVersion(),
       private: release.private,
-      clip: { input: input, durationSeconds },
+      clip: { input, durationSeconds },
       settings: {
         fps: config.fps,
         windowSeconds: config.windowSeconds,

@@ -84,6 +84,15 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
 }
 
+/** `--start` and `--duration`: which part of the clip to analyse. */
+export function clipExcerpt(flags: ClipFlagValues): { startSeconds?: number; durationSeconds?: number } {
+  const startSeconds = numberFlag(flags.start, 'start', 'seconds from the start of the clip, e.g. 90');
+  const durationSeconds = numberFlag(flags.duration, 'duration', 'seconds of clip to analyse, e.g. 60');
+  if (startSeconds !== undefined && startSeconds < 0) throw new UsageError(`--start ${flags.start}: expected seconds from the start of the clip, 0 or more`);
+  if (durationSeconds !== undefined && durationSeconds <= 0) throw new UsageError(`--duration ${flags.duration}: expected a positive number of seconds`);
+  return { startSeconds, durationSeconds };
+}
+
 export interface StartedParts {
   ffmpeg: FfmpegBinary;
   detector: DetectorPool;

@@ -8,7 +8,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipJobConfig, displayName, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipJobConfig, displayName, startParts } from './clipJob.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
 import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
@@ -99,8 +99,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
           if (distance < nearest[index]!.distance) nearest[index] = { distance, frameSeconds: ptsSeconds, counts: occupancy.frame };
         });
       },
-      startSeconds: values.start === undefined ? undefined : Number(values.start),
-      durationSeconds: values.duration === undefined ? undefined : Number(values.duration),
+      ...clipExcerpt(values),
       onDuration: (seconds) => (durationSeconds = seconds),
       progress: createProgress(() => durationSeconds),
     });
