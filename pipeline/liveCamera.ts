@@ -48,6 +48,11 @@ export interface LiveCameraParts {
 
 /** How often the open window is checked for having ended without a frame to close it. */
 const WINDOW_CLOCK_TICK_MS = 1000;
+/**
+ * The clock closes a window this long after its end: frames stamped just before the boundary may still be in the
+ * queue (≤ 2 frames) or the detector (≤ a second even on a slow box). A later frame of a closed window is dropped.
+ */
+const WINDOW_CLOSE_GRACE_SECONDS = 3;
 
 /** Exponential back-off with "equal jitter": half fixed, half random, so cameras that failed together don't retry in step. */
 export function backoffSeconds(failures: number, initialSeconds: number, maxSeconds: number, random: () => number = Math.random): number {
@@ -68,7 +73,7 @@ export class LiveCamera {
   async supervise(signal: AbortSignal): Promise<void> {
     const { id } = this.settings;
     const { states, log } = this.parts;
-    const clock = setInterval(() => this.releaseIfEnded(Date.now() / 1000), WINDOW_CLOCK_TICK_MS);
+    const clock = setInterval(() => this.releaseIfEnded(Date.now() / 1000 - WINDOW_CLOSE_GRACE_SECONDS), WINDOW_CLOCK_TICK_MS);
     let failures = 0;
     try {
       while (!signal.aborted) {
@@ -168,7 +173,15 @@ export class LiveCamera {
     if (closed) this.publish(closed);
   }
 
+  /**
+   * A failed release (the ledger refuses, the disk is full) is this window's problem, not the camera's: it is logged
+   * and the camera goes on, rather than being restarted as if the stream had failed or crashing the process.
+   */
   private publish(aggregate: WindowAggregate) {
-    this.parts.publish(this.parts.release(aggregate));
+    try {
+      this.parts.publish(this.parts.release(aggregate));
+    } catch (error) {
+      this.parts.log.error('window not released', { camera: this.settings.id, start: aggregate.startSeconds, end: aggregate.endSeconds, reason: (error as Error).message });
+    }
   }
 }

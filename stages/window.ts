@@ -32,6 +32,10 @@ function perName<T>(names: readonly string[], make: () => T): Record<string, T> 
 
 export class WindowAccumulator {
   private open?: OpenWindow;
+  /** The last window closed: a frame that belongs to it or earlier arrived too late, and must not reopen it. */
+  private lastClosedIndex = -Infinity;
+  /** Frames that arrived after their window was closed (live: the clock closed it while they were being detected). */
+  framesTooLate = 0;
 
   constructor(
     private readonly windowSeconds: number,
@@ -47,6 +51,11 @@ export class WindowAccumulator {
   /** Adds one analysed frame; returns the window it closed, if the frame starts a new one. */
   add(ptsSeconds: number, occupancy: Record<string, ClassCounts>, crossings: readonly Crossing[]): WindowAggregate | undefined {
     const index = Math.floor(ptsSeconds / this.windowSeconds);
+    if (index <= this.lastClosedIndex) {
+      // Reopening would release the same window twice (and spend its budget twice).
+      this.framesTooLate += 1;
+      return undefined;
+    }
     const closed = this.open && this.open.index !== index ? this.close() : undefined;
     const window = (this.open ??= this.start(index));
     window.framesAnalysed += 1;
@@ -74,6 +83,7 @@ export class WindowAccumulator {
     const window = this.open;
     if (!window) return undefined;
     this.open = undefined;
+    this.lastClosedIndex = window.index;
     const boundary = (window.index + 1) * this.windowSeconds;
     const startSeconds = Math.max(window.index * this.windowSeconds, this.inputStartSeconds);
     const zones: WindowAggregate['zones'] = {};

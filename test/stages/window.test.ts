@@ -53,6 +53,16 @@ describe('WindowAccumulator', () => {
     expect(live.closeIfEnded(200)).toBeUndefined();
   });
 
+  it('never reopens a closed window for a frame that arrives late, so no window is released twice', () => {
+    const live = new WindowAccumulator(60, ZONES, LINES, 'wall');
+    live.add(59.8, occupancy({}), []);
+    expect(live.closeIfEnded(60.1)).toMatchObject({ startSeconds: 0, endSeconds: 60 });
+    expect(live.add(59.9, occupancy({}), [])).toBeUndefined();
+    expect(live.framesTooLate).toBe(1);
+    live.add(60.2, occupancy({}), []);
+    expect(live.close()).toMatchObject({ startSeconds: 60, framesAnalysed: 1 });
+  });
+
   it('gives the mean over the window’s analysed frames and the peak of any one frame, per zone and class', () => {
     const accumulator = new WindowAccumulator(60, ZONES, LINES, 'clip');
     accumulator.add(0, occupancy({ door: { person: 1 }, frame: { person: 3, car: 2 } }), []);
