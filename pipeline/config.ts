@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
+import { countingLineSchema } from '../stages/lines.ts';
 import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 
 const unit = z.number().min(0, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)').max(1, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)');
@@ -21,9 +22,6 @@ export const zoneSchema = z.strictObject({
   areaSquareMetres: z.number().positive('the real ground area of the zone, in m², must be positive').optional(),
 });
 
-export const lineSchema = z
-  .strictObject({ name, from: point, to: point })
-  .refine((line) => line.from[0] !== line.to[0] || line.from[1] !== line.to[1], 'a counting line needs two different points (from ≠ to)');
 
 function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.RefinementCtx, what: string) {
   const seen = new Set<string>();
@@ -41,7 +39,7 @@ export const analysisShape = {
   maxWidth: z.number().int().min(160, 'maxWidth is a width in pixels, at least 160 (default 640)').max(3840, 'maxWidth above 3840 px only costs time: the detector works at 300×300').default(640),
   windowSeconds: z.number().positive('the window length is in seconds and must be positive').default(60),
   zones: z.array(zoneSchema).min(1).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).default([WHOLE_FRAME_ZONE]),
-  lines: z.array(lineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
+  lines: z.array(countingLineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
   classes: z.array(z.enum(COUNTED_CLASSES)).min(1, 'count at least one class').default([...COUNTED_CLASSES]),
   /**
    * A detection at or above this score counts (and may start a track); below it only keeps an existing track alive.

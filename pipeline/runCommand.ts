@@ -13,9 +13,9 @@ import { startDetectorPool } from '../models/detectorPool.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
-import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
+import { FEED_CLOSE_CODES, MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { choiceFlag, numberFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { createLogger } from './log.ts';
@@ -48,87 +48,96 @@ const FLAGS = {
   'log-format': { type: 'string' },
 } as const;
 
-/** Shorter tokens can be guessed by anyone who can reach the port. */
-const MIN_TOKEN_LENGTH = 16;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, FLAGS, 'run');
   if (!values.config) throw new UsageError('--config FILE is required: the site config with your cameras. See `veil run --help`.');
   const site = await readSiteConfig(values.config);
-  const log = createLogger(values['log-format'] === 'text' || (values['log-format'] === undefined && site.logFormat === 'text') ? 'text' : 'json');
+  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
   const token = process.env[site.feed.tokenEnv];
   if (!token || token.length < MIN_TOKEN_LENGTH) {
     throw new ConfigError(`the feed token is ${token ? 'too short' : 'not set'}: set the environment variable ${site.feed.tokenEnv} to a secret of at least ${MIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 24\`)`);
   }
-  const port = values.port === undefined ? site.feed.port : Number(values.port);
+  const port = numberFlag(values.port, 'port', 'a port number 0–65535') ?? site.feed.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: expected a port number 0–65535`);
   const stateDir = site.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
 
-  const privacy = openPrivacy(stateDir, values['new-ledger'] === true, log);
-  const releasers = new Map(
-    site.cameras.map((camera) => {
-      const releaser = privacy.releaserFor({ ...camera });
-      if (!releaser.private) throw new ConfigError(`cameras[${camera.id}].privacy.epsilon is "off": calibration output must never be published; use \`veil eval\` for calibration`);
-      return [camera.id, releaser] as const;
-    }),
-  );
-  const store = openReleaseStore(path.join(stateDir, 'releases.sqlite'));
-  const metrics = createVeilMetrics();
-  const states = new CameraStateRegistry();
-  const ffmpeg = await locateFfmpeg(values.ffmpeg);
-  log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
-  const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, ...DETECTION_LIMITS }, site.detector.workers);
-  detector.onInference = (seconds) => metrics.inferenceSeconds.observe({}, seconds);
-  log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
+  // Whatever has been started is stopped again on the way out, whether the run ends by a signal or by an error.
+  const running: Array<() => unknown> = [];
+  try {
+    const privacy = openPrivacy(stateDir, values['new-ledger'] === true, log);
+    running.push(() => privacy.close());
+    const releasers = new Map(
+      site.cameras.map((camera) => {
+        const releaser = privacy.releaserFor({ ...camera });
+        if (!releaser.private) throw new ConfigError(`cameras[${camera.id}].privacy.epsilon is "off": calibration output must never be published; use \`veil eval\` for calibration`);
+        return [camera.id, releaser] as const;
+      }),
+    );
+    const store = openReleaseStore(path.join(stateDir, 'releases.sqlite'));
+    running.push(() => store.close());
+    const metrics = createVeilMetrics();
+    const states = new CameraStateRegistry();
+    const ffmpeg = await locateFfmpeg(values.ffmpeg);
+    log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
+    const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, ...DETECTION_LIMITS }, site.detector.workers);
+    running.push(() => detector.close());
+    detector.onInference = (seconds) => metrics.inferenceSeconds.observe({}, seconds);
+    log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
 
-  const feed = await startFeedServer({
-    host: values.host ?? site.feed.host,
-    port,
-    token,
-    allowedOrigins: site.feed.allowedOrigins,
-    replayWindows: site.feed.replayWindows,
-    heartbeatIntervalMs: site.feed.heartbeatSeconds * 1000,
-    store,
-    metrics,
-    cameraStates: states,
-    log,
-  });
-  log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
-
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info('stopping', { signal });
-    stop.abort();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-
-  const cameras = site.cameras.map((camera) => {
-    log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, window_s: camera.windowSeconds });
-    return new LiveCamera(camera, {
-      ffmpeg,
-      detector,
-      states,
+    const feed = await startFeedServer({
+      host: values.host ?? site.feed.host,
+      port,
+      token,
+      allowedOrigins: site.feed.allowedOrigins,
+      replayWindows: site.feed.replayWindows,
+      heartbeatIntervalMs: site.feed.heartbeatSeconds * 1000,
+      store,
       metrics,
+      cameraStates: states,
       log,
-      release: releasers.get(camera.id)!.release,
-      publish: (window) => {
-        recordWindowRelease(metrics, window);
-        feed.publishWindow(window);
-        log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, start: window.startSeconds, end: window.endSeconds, reason: window.withheldReason, epsilon_left: window.privacy.budget.epsilonLeft });
-      },
     });
-  });
-  await Promise.all(cameras.map((camera) => camera.supervise(stop.signal)));
-  if (!stop.signal.aborted) {
-    log.info('every camera source has ended; still serving the feed until stopped');
-    await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+    running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));
+    log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
+
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('stopping', { signal });
+      stop.abort();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    running.push(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    });
+
+    const cameras = site.cameras.map((camera) => {
+      log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, window_s: camera.windowSeconds });
+      return new LiveCamera(camera, {
+        ffmpeg,
+        detector,
+        states,
+        metrics,
+        log,
+        release: releasers.get(camera.id)!.release,
+        publish: (window) => {
+          recordWindowRelease(metrics, window);
+          feed.publishWindow(window);
+          log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, start: window.startSeconds, end: window.endSeconds, reason: window.withheldReason, epsilon_left: window.privacy.budget.epsilonLeft });
+        },
+      });
+    });
+    await Promise.all(cameras.map((camera) => camera.supervise(stop.signal)));
+    if (!stop.signal.aborted) {
+      log.info('every camera source has ended; still serving the feed until stopped');
+      await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+    }
+  } finally {
+    // The reverse of starting: the feed first (clients get 1001), the ledger last.
+    for (const stopPart of running.reverse()) await stopPart();
   }
-  await feed.close(FEED_CLOSE_CODES.goingAway);
-  store.close();
-  privacy.close();
-  await detector.close();
   log.info('stopped cleanly');
   return 0;
 }

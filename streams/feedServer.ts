@@ -55,7 +55,8 @@ const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 export const FEED_PATH = '/feed';
 export const FEED_SUBPROTOCOL = `veil.v${FEED_PROTOCOL_VERSION}`;
 export const TOKEN_SUBPROTOCOL_PREFIX = 'veil.bearer.';
-const MIN_TOKEN_LENGTH = 16;
+/** Shorter tokens can be guessed by anyone who can reach the port. */
+export const MIN_TOKEN_LENGTH = 16;
 
 export const FEED_CLOSE_CODES = {
   goingAway: 1001,
@@ -212,7 +213,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   if (options.token.length < MIN_TOKEN_LENGTH) {
     throw new Error(
       `The feed token is ${options.token.length} characters; it needs at least ${MIN_TOKEN_LENGTH}. ` +
-        'Generate one with `openssl rand -base64url 32` and put it in the config (feed.token) or VEIL_FEED_TOKEN.',
+        'Generate one with `openssl rand -hex 24` and put it in the environment variable named by feed.tokenEnv (VEIL_FEED_TOKEN by default).',
     );
   }
   if (!Number.isInteger(options.replayWindows) || options.replayWindows < 0) {
