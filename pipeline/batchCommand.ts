@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { redactCredentials } from '../streams/redact.ts';
 import { writeReport, type Report } from '../streams/report.ts';
 import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
@@ -38,7 +39,7 @@ async function packageVersion(): Promise<string> {
  * Streams have no content to hash, so their URL names them.
  */
 async function clipIdentity(input: string): Promise<string> {
-  if (isNetworkOrDevice(input)) return `stream:${input.replace(/\/\/[^@/]*@/, '//')}`;
+  if (isNetworkOrDevice(input)) return `stream:${redactCredentials(input)}`;
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(input)) hash.update(chunk as Buffer);
   return `clip:sha256:${hash.digest('hex').slice(0, 32)}`;
@@ -78,7 +79,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
     const report: Report = {
       veilVersion: await packageVersion(),
       private: release.private,
-      clip: { input, durationSeconds },
+      clip: { input: redactCredentials(input), durationSeconds },
       settings: {
         fps: config.fps,
         windowSeconds: config.windowSeconds,

@@ -10,6 +10,7 @@ import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { redactCredentials } from '../streams/redact.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
 import type { Logger } from './log.ts';
@@ -116,5 +117,5 @@ export function clipInput(positionals: string[], command: string): string {
 }
 
 export function displayName(input: string): string {
-  return input === SAMPLE_CLIP ? `bundled sample (${path.basename(input)})` : input;
+  return input === SAMPLE_CLIP ? `bundled sample (${path.basename(input)})` : redactCredentials(input);
 }

@@ -7,6 +7,7 @@
  *   file:  { file: "clip.mp4", loop: true }                       read at its own speed, as a camera would send it
  */
 import { z } from 'zod';
+import { redactCredentials } from './redact.ts';
 
 /** ffmpeg waits this long on a silent network socket before failing, so a dead camera is noticed (µs for ffmpeg). */
 const SOCKET_TIMEOUT_MICROSECONDS = 10_000_000;
@@ -38,6 +39,5 @@ export function liveInput(source: CameraSource): LiveInput {
 
 /** A source for logs and /healthz: the URL without credentials. */
 export function describeSource(source: CameraSource): string {
-  const { input } = liveInput(source);
-  return input.replace(/(\/\/)[^/@]*@/, '$1***@');
+  return redactCredentials(liveInput(source).input);
 }

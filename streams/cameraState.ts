@@ -12,6 +12,8 @@
  *                                   └──▶ failed (gave up)        any ──▶ stopped (shutdown)
  */
 
+import { redactCredentials } from './redact.ts';
+
 export const CAMERA_STATES = ['starting', 'streaming', 'reconnecting', 'failed', 'stopped'] as const;
 export type CameraStateName = (typeof CAMERA_STATES)[number];
 
@@ -28,13 +30,6 @@ export interface CameraState {
 
 export type CameraStateListener = (state: Readonly<CameraState>) => void;
 
-/**
- * Source URLs (rtsp://user:password@host/…) end up in ffmpeg's error text; the state goes out on /healthz and the
- * feed, so the user-info part of any URL is masked before it is stored.
- */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
-}
 
 export class CameraStateRegistry {
   private readonly statesByCamera = new Map<string, CameraState>();

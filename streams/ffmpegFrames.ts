@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Frame } from './frame.ts';
 import type { FfmpegBinary } from './ffmpegBinary.ts';
+import { redactCredentials } from './redact.ts';
 
 export interface DecodeOptions {
   ffmpeg: FfmpegBinary;
@@ -35,6 +36,7 @@ export class DecodeError extends Error {}
 const SHOWINFO = /\] n:\s*\d+ .*?pts_time:(-?[\d.]+).*? s:(\d+)x(\d+)/;
 const DURATION = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/;
 /** Lines in which ffmpeg reports a damaged or unreadable input, as opposed to progress chatter. */
+const MAX_DAMAGE_LINES = 50;
 const DAMAGE = /(partial file|Invalid NAL|error while decoding|Invalid data found|corrupt|moov atom not found|Truncat)/i;
 
 export function isNetworkOrDevice(input: string) {
@@ -43,6 +45,10 @@ export function isNetworkOrDevice(input: string) {
 
 /** Turns ffmpeg's last words into a sentence for a person: what is wrong with which input, and what to do. */
 export function explainFailure(input: string, stderrLines: string[]): string {
+  return redactCredentials(explainUnredacted(input, stderrLines));
+}
+
+function explainUnredacted(input: string, stderrLines: string[]): string {
   const said = stderrLines.join('\n');
   const lastLine = stderrLines.filter((line) => !SHOWINFO.test(line) && line.trim()).slice(-1)[0] ?? 'no output';
   // Drop ffmpeg's "[demuxer @ 0x…]" prefix: the address means nothing to a person.
@@ -125,7 +131,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Fram
       }
       recentStderr.push(line);
       if (recentStderr.length > 50) recentStderr.shift();
-      if (DAMAGE.test(line)) damage.push(line.trim());
+      // Kept like recentStderr: a lossy RTSP stream reports damage all day long.
+      if (DAMAGE.test(line) && damage.length < MAX_DAMAGE_LINES) damage.push(line.trim());
       const duration = DURATION.exec(line);
       if (duration && options.onDuration) options.onDuration(Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]));
     });

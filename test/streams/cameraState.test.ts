@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CameraStateRegistry, redactCredentials, type CameraState } from '../../streams/cameraState.ts';
+import { CameraStateRegistry, type CameraState } from '../../streams/cameraState.ts';
+import { redactCredentials } from '../../streams/redact.ts';
 
 /** A clock the test moves by hand, one second per reading. */
 function steppingClock() {

@@ -192,3 +192,21 @@ describe('locateFfmpeg', () => {
     expect(found.version).not.toBe('unknown');
   });
 });
+
+describe('decodeFrames errors about a camera URL', () => {
+  it('never repeat the credentials in the URL (they reach logs, /healthz and the feed)', async () => {
+    const ffmpeg = await testFfmpeg();
+    // Port 9 (discard) on loopback: nothing listens, so ffmpeg fails at once with the URL in its message.
+    const frames = decodeFrames({ ffmpeg, input: 'http://operator:s3cret-pass@127.0.0.1:9/mjpeg', fps: 2, maxWidth: 320 });
+    const error = await (async () => {
+      for await (const _ of frames) return undefined;
+      return undefined;
+    })().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(DecodeError);
+    expect(error!.message).toContain('http://***@127.0.0.1:9/mjpeg');
+    expect(error!.message).not.toContain('s3cret');
+  });
+});
