@@ -2,6 +2,12 @@
  * A pool of detector worker threads behind one `detect(frame)`. Frames are handed to whichever worker is free;
  * the caller keeps order (see stages/detect.ts). After `detect` resolves, `frame.pixels` holds the buffer the worker
  * returned, already zero-filled there, for the drop stage to release.
+ *
+ * A worker can die (an uncaught error, out of memory, terminate): Node then drops every message posted to it without
+ * a word and without taking the transferred buffer, so a frame sent there would never settle and its pixels would
+ * stay in memory. A thread therefore remembers that it has exited, refuses frames from then on (zeroing their pixels
+ * itself), and the pool sends frames only to live threads, failing every frame once none is left so the camera errors
+ * out and restarts rather than stalling on a promise that never settles.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -18,7 +24,10 @@ export type WorkerReply =
 
 export interface DetectorPool {
   readonly description: DetectorDescription;
+  /** Workers started; the number of frames worth keeping in flight. */
   readonly workerCount: number;
+  /** Workers that have not exited. Frames go only to these; with none left, `detect` rejects. */
+  readonly liveWorkerCount: number;
   detect(frame: Frame): Promise<Detection[]>;
   /** Called with each frame's inference time, for the latency histogram. */
   onInference?: (seconds: number) => void;
@@ -38,30 +47,52 @@ interface PendingFrame {
   reject: (error: Error) => void;
 }
 
+function describeExit(code: number, uncaught: Error | undefined) {
+  return new Error(`detector worker exited with code ${code}${uncaught ? ` after an uncaught error: ${uncaught.message}` : ''}`);
+}
+
 class DetectorThread {
   private readonly pending = new Map<number, PendingFrame>();
   private nextId = 0;
+  private exitedBecause: Error | undefined;
 
   private constructor(private readonly worker: Worker, private readonly onInference: (seconds: number) => void) {
+    let uncaught: Error | undefined;
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
-    worker.on('error', (error) => this.failAll(error));
-    worker.on('exit', (code) => this.failAll(new Error(`detector worker exited with code ${code}`)));
+    // An 'error' event is always followed by 'exit'; the frames fail there, with both the code and the cause.
+    worker.on('error', (error) => (uncaught = error));
+    worker.on('exit', (code) => {
+      this.exitedBecause = describeExit(code, uncaught);
+      this.failAll(this.exitedBecause);
+    });
   }
 
   static start(options: DetectorOptions, onInference: (seconds: number) => void) {
     const worker = new Worker(WORKER_ENTRY, { workerData: options });
     return new Promise<{ thread: DetectorThread; description: DetectorDescription }>((resolve, reject) => {
+      let uncaught: Error | undefined;
+      const onError = (error: Error) => (uncaught = error);
+      // A worker that exits while loading (process.exit, out of memory) never answers at all.
+      const onExit = (code: number) => reject(describeExit(code, uncaught));
       const onFirst = (reply: WorkerReply) => {
-        worker.off('error', reject);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
         if (reply.kind === 'ready') resolve({ thread: new DetectorThread(worker, onInference), description: reply.description });
         else {
-          void worker.terminate();
-          reject(new Error(reply.kind === 'failed' ? reply.message : 'detector worker answered before it was ready'));
+          // Ended before the caller hears of the failure, so a failed start leaves no thread behind.
+          const failure = new Error(reply.kind === 'failed' ? reply.message : 'detector worker answered before it was ready');
+          void worker.terminate().finally(() => reject(failure));
         }
       };
       worker.once('message', onFirst);
-      worker.once('error', reject);
+      worker.on('error', onError);
+      worker.once('exit', onExit);
     });
+  }
+
+  /** Set once the worker has exited: why it can take no more frames. */
+  get exited() {
+    return this.exitedBecause;
   }
 
   get busy() {
@@ -69,6 +100,7 @@ class DetectorThread {
   }
 
   detect(frame: Frame): Promise<Detection[]> {
+    if (this.exited) return refuse(frame, this.exited);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { frame, resolve, reject });
@@ -90,13 +122,24 @@ class DetectorThread {
   }
 
   private failAll(error: Error) {
-    for (const waiting of this.pending.values()) waiting.reject(error);
+    for (const waiting of this.pending.values()) {
+      // A frame posted after the thread died but before 'exit' arrived was never taken: its pixels are still here.
+      // A frame the worker did take is detached here (zero length); its bytes went with the worker's memory.
+      waiting.frame.pixels.fill(0);
+      waiting.reject(error);
+    }
     this.pending.clear();
   }
 
   close() {
     return this.worker.terminate();
   }
+}
+
+/** Fails a frame no worker will see, so that its pixels are gone as surely as if it had been detected. */
+function refuse(frame: Frame, error: Error): Promise<never> {
+  frame.pixels.fill(0);
+  return Promise.reject(error);
 }
 
 class WorkerDetectorPool implements DetectorPool {
@@ -108,6 +151,10 @@ class WorkerDetectorPool implements DetectorPool {
     return this.threads.length;
   }
 
+  get liveWorkerCount() {
+    return this.threads.filter((thread) => !thread.exited).length;
+  }
+
   async grow(options: DetectorOptions, workers: WorkerCount) {
     const report = (seconds: number) => this.onInference?.(seconds);
     // The first worker tells which backend this box has; the size of the pool depends on it.
@@ -116,12 +163,20 @@ class WorkerDetectorPool implements DetectorPool {
     this.description = first.description;
     const selfThreaded = first.description.backend.tfjsBackend === 'tensorflow';
     const wanted = workers === 'auto' ? (selfThreaded ? 1 : Math.min(MAX_AUTO_WORKERS, os.availableParallelism())) : workers;
-    const rest = await Promise.all(Array.from({ length: wanted - 1 }, () => DetectorThread.start(options, report)));
-    this.threads.push(...rest.map((started) => started.thread));
+    // allSettled, not all: when one fails the others may already run, and they join the pool so close() ends them.
+    const rest = await Promise.allSettled(Array.from({ length: wanted - 1 }, () => DetectorThread.start(options, report)));
+    for (const started of rest) if (started.status === 'fulfilled') this.threads.push(started.value.thread);
+    const failed = rest.find((started) => started.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   detect(frame: Frame) {
-    const idlest = this.threads.reduce((best, thread) => (thread.busy < best.busy ? thread : best));
+    const live = this.threads.filter((thread) => !thread.exited);
+    if (live.length === 0) {
+      const causes = this.threads.map((thread) => thread.exited?.message).join('; ');
+      return refuse(frame, new Error(`no detector worker is left: all ${this.threads.length} have exited (${causes}); restart Veil`));
+    }
+    const idlest = live.reduce((best, thread) => (thread.busy < best.busy ? thread : best));
     return idlest.detect(frame);
   }
 
