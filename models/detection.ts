@@ -18,8 +18,9 @@ export const COCO_CLASS_CATEGORY = {
 export type CountedClass = keyof typeof COCO_CLASS_CATEGORY;
 export const COUNTED_CLASSES = Object.keys(COCO_CLASS_CATEGORY) as CountedClass[];
 
-export function isCountedClass(name: string): name is CountedClass {
-  return Object.hasOwn(COCO_CLASS_CATEGORY, name);
+/** The classes (of `among`, default all) that are summed into `category`. */
+export function classesOf(category: Category, among: readonly CountedClass[] = COUNTED_CLASSES): CountedClass[] {
+  return among.filter((name) => COCO_CLASS_CATEGORY[name] === category);
 }
 
 /** An axis-aligned box in normalised frame coordinates: 0 is the left/top edge, 1 the right/bottom. */

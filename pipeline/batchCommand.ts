@@ -11,7 +11,7 @@ import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, progressTotalSeconds, SAMPLE_CLIP, startParts } from './clipJob.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -48,7 +48,7 @@ async function clipIdentity(input: string): Promise<string> {
 export async function batchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'batch');
   const log = createLogger(values['log-format'] === 'json' ? 'json' : 'text');
-  const input = clipInput(positionals, 'batch');
+  const input = clipInput(positionals, 'batch', SAMPLE_CLIP)!;
   const config = await clipJobConfig(values, privacyFlagOverrides(values));
   const outDir = path.resolve(values.out ?? 'veil-report');
   const { startSeconds: start, durationSeconds: duration } = clipExcerpt(values);
@@ -74,7 +74,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
       startSeconds: start,
       durationSeconds: duration,
       onDuration: (seconds) => (durationSeconds = seconds),
-      progress: createProgress(() => (durationSeconds === undefined ? duration : Math.min(duration ?? Infinity, durationSeconds - (start ?? 0)))),
+      progress: createProgress(() => progressTotalSeconds(durationSeconds, { startSeconds: start, durationSeconds: duration })),
     });
     const report: Report = {
       veilVersion: await packageVersion(),

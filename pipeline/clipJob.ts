@@ -111,9 +111,16 @@ export async function startParts(config: ClipJobConfig, ffmpegFlag: string | und
   return { ffmpeg, detector };
 }
 
-export function clipInput(positionals: string[], command: string): string {
+/** The clip to analyse: the one positional argument, else `fallback` (batch: the bundled sample). */
+export function clipInput(positionals: string[], command: string, fallback: string | undefined): string | undefined {
   if (positionals.length > 1) throw new UsageError(`one clip at a time, got ${positionals.length}: ${positionals.join(' ')}. See \`veil ${command} --help\`.`);
-  return positionals[0] ?? SAMPLE_CLIP;
+  return positionals[0] ?? fallback;
+}
+
+/** The total a progress bar counts towards: the excerpt when one is given, else the rest of the clip. */
+export function progressTotalSeconds(clipSeconds: number | undefined, excerpt: { startSeconds?: number; durationSeconds?: number }): number | undefined {
+  if (clipSeconds === undefined) return excerpt.durationSeconds;
+  return Math.min(excerpt.durationSeconds ?? Infinity, clipSeconds - (excerpt.startSeconds ?? 0));
 }
 
 export function displayName(input: string): string {

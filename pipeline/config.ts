@@ -55,7 +55,6 @@ export const detectorSchema = z.strictObject({
   modelUrl: z.string().min(1).optional(),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
 });
-export type DetectorSettings = z.infer<typeof detectorSchema>;
 
 /** Reads a JSON or YAML file (by extension; YAML is a superset of JSON, so anything else is parsed as YAML). */
 export async function readConfigFile(file: string): Promise<unknown> {

@@ -3,12 +3,14 @@
  * how an operator checks a camera placement before going live. Nothing is released: no noise, no budget spent,
  * no file written; the comparison is printed (and with `--json`, printed as JSON).
  */
-import { COCO_CLASS_CATEGORY, COUNTED_CLASSES, type Category } from '../models/detection.ts';
+import { classesOf, type Category } from '../models/detection.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipJobConfig, displayName, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, progressTotalSeconds, startParts } from './clipJob.ts';
+import { assertInputExists } from '../streams/ffmpegFrames.ts';
+import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
 import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
@@ -48,7 +50,7 @@ export interface InstantComparison {
 }
 
 function categoryTotal(counts: ClassCounts, category: Category): number {
-  return COUNTED_CLASSES.filter((name) => COCO_CLASS_CATEGORY[name] === category).reduce((sum, name) => sum + counts[name], 0);
+  return classesOf(category).reduce((sum, name) => sum + counts[name], 0);
 }
 
 export function compareLines(labels: Labels, windows: readonly WindowAggregate[]): LineComparison[] {
@@ -58,8 +60,9 @@ export function compareLines(labels: Labels, windows: readonly WindowAggregate[]
       .map(([category, expected]) => {
         let forward = 0;
         let backward = 0;
+        const inCategory = classesOf(category);
         for (const window of windows) {
-          for (const name of COUNTED_CLASSES.filter((n) => COCO_CLASS_CATEGORY[n] === category)) {
+          for (const name of inCategory) {
             forward += window.lines[line.name]?.[name].forward ?? 0;
             backward += window.lines[line.name]?.[name].backward ?? 0;
           }
@@ -75,10 +78,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
   const log = createLogger(values['log-format'] === 'json' ? 'json' : 'text');
   const labels = await readLabels(values.labels);
-  if (positionals.length > 1) throw new UsageError(`one clip at a time, got ${positionals.length}`);
-  const input = positionals[0] ?? labelledClip(values.labels, labels);
+  const input = clipInput(positionals, 'eval', labelledClip(values.labels, labels));
   if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
-
+  assertInputExists(input);
+  const excerpt = clipExcerpt(values);
   const config = await clipJobConfig(values, { epsilon: 'off' });
   const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
   const parts = await startParts(config, values.ffmpeg, log);
@@ -91,17 +94,17 @@ export async function evalCommand(argv: string[]): Promise<number> {
       input,
       ffmpeg: parts.ffmpeg,
       detector: parts.detector,
-      analysis: { ...config, zones: [{ name: 'frame', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] }], lines },
+      analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines },
       release: (aggregate) => aggregate,
       onFrameOccupancy: (ptsSeconds, occupancy) => {
         labels.frames.forEach((instant, index) => {
           const distance = Math.abs(ptsSeconds - instant.t);
-          if (distance < nearest[index]!.distance) nearest[index] = { distance, frameSeconds: ptsSeconds, counts: occupancy.frame };
+          if (distance < nearest[index]!.distance) nearest[index] = { distance, frameSeconds: ptsSeconds, counts: occupancy[WHOLE_FRAME_ZONE.name] };
         });
       },
-      ...clipExcerpt(values),
+      ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
-      progress: createProgress(() => durationSeconds),
+      progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const lineResults = compareLines(labels, outcome.windows);
     const instantResults: InstantComparison[] = labels.frames.flatMap((instant, index) =>

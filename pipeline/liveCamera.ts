@@ -84,7 +84,6 @@ export class LiveCamera {
           const ended = await this.streamOnce(signal, () => {
             failures = 0;
             states.set(id, 'streaming');
-            this.parts.metrics.cameraUp.set(this.labels, 1);
             log.info('camera streaming', { camera: id });
           });
           if (ended === 'source ended') {
@@ -95,7 +94,6 @@ export class LiveCamera {
           if (signal.aborted) break;
           failures += 1;
           const reason = (error as Error).message;
-          this.parts.metrics.cameraUp.set(this.labels, 0);
           if (this.settings.giveUpAfterFailures !== undefined && failures >= this.settings.giveUpAfterFailures) {
             states.set(id, 'failed', `gave up after ${failures} consecutive failures: ${reason}`);
             log.error('camera failed, giving up', { camera: id, reason, failures });
@@ -110,7 +108,6 @@ export class LiveCamera {
       states.set(id, 'stopped');
     } finally {
       clearInterval(clock);
-      this.parts.metrics.cameraUp.set(this.labels, 0);
     }
   }
 

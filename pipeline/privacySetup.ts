@@ -10,7 +10,7 @@ import { createReleaser, type Releaser } from '../stages/release.ts';
 import { openLedger, type Ledger } from './accountant.ts';
 import { choiceFlag, numberFlag, type FlagSpec } from './args.ts';
 import type { Logger } from './log.ts';
-import { describePrivacySettings, resolvePrivacySettings } from './privacyConfig.ts';
+import { describePrivacySettings, PrivacyConfigError, resolvePrivacySettings } from './privacyConfig.ts';
 
 /**
  * The tracker votes a track's class over its life, and within one window that vote can move between car, bus and
@@ -50,6 +50,17 @@ export interface CameraPrivacy {
   classes: readonly CountedClass[];
   /** The camera's `privacy` settings as written in the config (validated here). */
   privacy: unknown;
+  /** Where the settings come from, for errors: e.g. 'config site.yaml, camera "gate"'. */
+  source?: string;
+}
+
+function withSource<T>(source: string | undefined, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (source && error instanceof PrivacyConfigError) throw new PrivacyConfigError(`${source}: ${error.message}`);
+    throw error;
+  }
 }
 
 export interface PrivacyRuntime {
@@ -74,7 +85,7 @@ export function openPrivacy(stateDir: string, createLedger: boolean, log: Logger
   };
   return {
     releaserFor(camera) {
-      const settings = resolvePrivacySettings(camera.privacy, { windowSeconds: camera.windowSeconds });
+      const settings = withSource(camera.source, () => resolvePrivacySettings(camera.privacy, { windowSeconds: camera.windowSeconds }));
       (settings.private ? log.info : log.warn)(describePrivacySettings(settings), { camera: camera.id });
       const releaser = createReleaser({
         settings,

@@ -70,7 +70,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     running.push(() => privacy.close());
     const releasers = new Map(
       site.cameras.map((camera) => {
-        const releaser = privacy.releaserFor({ ...camera });
+        const releaser = privacy.releaserFor({ ...camera, source: `config ${values.config}, camera "${camera.id}"` });
         if (!releaser.private) throw new ConfigError(`cameras[${camera.id}].privacy.epsilon is "off": calibration output must never be published; use \`veil eval\` for calibration`);
         return [camera.id, releaser] as const;
       }),

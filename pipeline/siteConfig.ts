@@ -26,7 +26,6 @@ export const cameraSchema = z.strictObject({
   giveUpAfterFailures: z.number().int().min(1).optional(),
   backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
 });
-export type CameraConfig = z.infer<typeof cameraSchema>;
 
 export const feedSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),

@@ -1,4 +1,5 @@
 /** The one-screen summary printed at the end of a batch run: totals over the clip, from the released windows only. */
+import path from 'node:path';
 import type { Report } from '../streams/report.ts';
 
 function round(value: number) {
@@ -10,7 +11,7 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   const withheld = report.windows.length - released.length;
   const lines: string[] = [
     '',
-    `Veil report — ${report.clip.input.split('/').pop()}`,
+    `Veil report — ${path.basename(report.clip.input)}`,
     `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s, ${report.windows.length} window(s) of ${report.settings.windowSeconds} s` +
       (withheld ? `, ${withheld} withheld (privacy budget exhausted)` : ''),
   ];

@@ -10,7 +10,7 @@
  * post-process (vehicle totals as sums of the noised classes, clamp at 0, the optional minimum count, mean ≤ peak,
  * densities), which costs no ε.
  */
-import { COCO_CLASS_CATEGORY, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
+import { classesOf, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
 import type { Ledger, BudgetState } from '../pipeline/accountant.ts';
 import type { PrivacySettings } from '../pipeline/privacyConfig.ts';
 import type { WindowAggregate } from './aggregates.ts';
@@ -100,7 +100,7 @@ export function createReleaser(options: ReleaserOptions): Releaser {
   if (camera.length === 0) throw new Error('createReleaser: a camera id is needed; the budget is kept per camera');
   if (zones.length + lines.length === 0) throw new Error('createReleaser: nothing to release; configure at least one zone or counting line');
   if (classes.length === 0) throw new Error('createReleaser: no classes to release; configure at least one counted class');
-  const vehicleClasses = classes.filter((name) => COCO_CLASS_CATEGORY[name] === 'vehicle');
+  const vehicleClasses = classesOf('vehicle', classes);
   const sensitivity = releaseSensitivity({
     zoneCount: zones.length,
     lineCount: lines.length,

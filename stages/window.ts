@@ -5,13 +5,8 @@
  */
 import { COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
 import type { CrossingCounts, OccupancyStats, WindowAggregate } from './aggregates.ts';
+import type { LineCrossing } from './lines.ts';
 import type { ClassCounts } from './zones.ts';
-
-export interface Crossing {
-  line: string;
-  cocoClass: CountedClass;
-  direction: 'forward' | 'backward';
-}
 
 interface OpenWindow {
   index: number;
@@ -49,7 +44,7 @@ export class WindowAccumulator {
   }
 
   /** Adds one analysed frame; returns the window it closed, if the frame starts a new one. */
-  add(ptsSeconds: number, occupancy: Record<string, ClassCounts>, crossings: readonly Crossing[]): WindowAggregate | undefined {
+  add(ptsSeconds: number, occupancy: Record<string, ClassCounts>, crossings: readonly LineCrossing[]): WindowAggregate | undefined {
     const index = Math.floor(ptsSeconds / this.windowSeconds);
     if (index <= this.lastClosedIndex) {
       // Reopening would release the same window twice (and spend its budget twice).

@@ -9,7 +9,6 @@ export class LatestFrameQueue {
   private readonly frames: Frame[] = [];
   private waiter?: () => void;
   private ended = false;
-  private failure?: Error;
 
   constructor(private readonly capacity: number, private readonly onDropped: () => void) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`a live frame queue holds at least one frame, got ${capacity}`);
@@ -32,10 +31,9 @@ export class LatestFrameQueue {
     this.wake();
   }
 
-  /** No more frames: the consumer finishes what is queued, then stops (with `failure`, if given). */
-  end(failure?: Error): void {
+  /** No more frames: the consumer finishes what is queued, then stops. */
+  end(): void {
     this.ended = true;
-    this.failure ??= failure;
     this.wake();
   }
 
@@ -52,10 +50,7 @@ export class LatestFrameQueue {
         yield next;
         continue;
       }
-      if (this.ended) {
-        if (this.failure) throw this.failure;
-        return;
-      }
+      if (this.ended) return;
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
   }

@@ -3,6 +3,7 @@
  * light band) and vehicles — crossings per counting line when there are lines, occupancy otherwise. Plain SVG
  * (opens in any browser), plus a PNG rendered from it by sharp for places that show only images.
  */
+import path from 'node:path';
 import sharp from 'sharp';
 import type { ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
@@ -117,7 +118,7 @@ export function renderChartSvg(report: Report): string {
       (windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget exhausted).' : '')
     : 'NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.';
   const body = [
-    panel(`People per zone (line: mean, band: peak) — ${report.clip.input.split('/').pop()}`, 'people', 0, windows, crowdSeries(windows, report.settings.zones.map((z) => z.name))),
+    panel(`People per zone (line: mean, band: peak) — ${path.basename(report.clip.input)}`, 'people', 0, windows, crowdSeries(windows, report.settings.zones.map((z) => z.name))),
     panel(report.settings.lines.length ? 'Vehicles crossing each line, per window' : 'Vehicles per zone', report.settings.lines.length ? 'vehicles' : 'vehicles (mean)', PANEL_HEIGHT, windows, trafficSeries(windows, report)),
   ];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">

@@ -14,7 +14,8 @@ import {
   type ReleaseSensitivity,
   type ReleaseStructure,
 } from '../../stages/sensitivity.ts';
-import { WindowAccumulator, type Crossing } from '../../stages/window.ts';
+import type { LineCrossing as Crossing } from '../../stages/lines.ts';
+import { WindowAccumulator } from '../../stages/window.ts';
 import { zeroCounts } from '../../stages/zones.ts';
 
 interface Sighting {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CountedClass } from '../../models/detection.ts';
 import type { WindowAggregate } from '../../stages/aggregates.ts';
-import { WindowAccumulator, type Crossing } from '../../stages/window.ts';
+import type { LineCrossing as Crossing } from '../../stages/lines.ts';
+import { WindowAccumulator } from '../../stages/window.ts';
 import { zeroCounts, type ClassCounts } from '../../stages/zones.ts';
 
 const ZONES = ['door', 'frame'];
