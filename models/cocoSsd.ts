@@ -50,6 +50,8 @@ export interface Detector {
   readonly description: DetectorDescription;
   /** Detect in one packed RGB24 frame. Does not keep or modify `pixels`. */
   detect(pixels: Uint8Array, width: number, height: number): Promise<Detection[]>;
+  /** The int32 copy of the frame that the graph's input is built from: all zeros whenever no detection runs. */
+  readonly inputScratch: Int32Array;
   dispose(): void;
 }
 
@@ -72,22 +74,44 @@ export async function loadCocoSsd(options: DetectorOptions): Promise<Detector> {
   // The graph coco-ssd loaded; see the file comment for why Veil runs it directly.
   const graph = (loaded as unknown as { model: GraphModel }).model;
 
+  // The graph takes int32, so each frame is widened into this buffer, kept across frames (a 640x480 frame would
+  // otherwise cost 3.7 MB of garbage each) and zeroed after each detection, so no copy of the pixels outlives it.
+  // The backend's own copy of the input (wasm heap, native TensorFlow memory) is released by dispose(), not zeroed:
+  // Veil cannot reach it. The cpu backend keeps no copy: its input tensor is a view of this buffer.
+  let inputScratch = new Int32Array(0);
+  // Detections that share the buffer must not overlap; in one thread they could not run in parallel anyway.
+  let previousDetection: Promise<unknown> = Promise.resolve();
+
+  async function detectOne(pixels: Uint8Array, width: number, height: number) {
+    if (inputScratch.length < pixels.length) inputScratch = new Int32Array(pixels.length);
+    const widened = inputScratch.subarray(0, pixels.length);
+    let input: tf.Tensor | undefined;
+    let outputs: tf.Tensor[] = [];
+    try {
+      widened.set(pixels);
+      input = tf.tensor4d(widened, [1, height, width, 3], 'int32');
+      outputs = (await graph.executeAsync(input)) as tf.Tensor[];
+      const [scoresTensor, boxesTensor] = outputs;
+      if (!scoresTensor || !boxesTensor) throw new Error('coco-ssd graph returned fewer outputs than expected');
+      const [scores, boxes] = await Promise.all([scoresTensor.data<'float32'>(), boxesTensor.data<'float32'>()]);
+      const classCount = scoresTensor.shape[2] ?? 0;
+      return suppressOverlaps(candidates(scores, boxes, classCount, options.minScore), options.nmsIou).slice(0, options.maxDetections);
+    } finally {
+      input?.dispose();
+      tf.dispose(outputs);
+      widened.fill(0);
+    }
+  }
+
   return {
     description: { backend, model: name },
-    async detect(pixels, width, height) {
-      const input = tf.tensor4d(Int32Array.from(pixels), [1, height, width, 3], 'int32');
-      let outputs: tf.Tensor[] = [];
-      try {
-        outputs = (await graph.executeAsync(input)) as tf.Tensor[];
-        const [scoresTensor, boxesTensor] = outputs;
-        if (!scoresTensor || !boxesTensor) throw new Error('coco-ssd graph returned fewer outputs than expected');
-        const [scores, boxes] = await Promise.all([scoresTensor.data<'float32'>(), boxesTensor.data<'float32'>()]);
-        const classCount = scoresTensor.shape[2] ?? 0;
-        return suppressOverlaps(candidates(scores, boxes, classCount, options.minScore), options.nmsIou).slice(0, options.maxDetections);
-      } finally {
-        input.dispose();
-        tf.dispose(outputs);
-      }
+    get inputScratch() {
+      return inputScratch;
+    },
+    detect(pixels, width, height) {
+      const detection = previousDetection.then(() => detectOne(pixels, width, height));
+      previousDetection = detection.catch(() => undefined);
+      return detection;
     },
     dispose() {
       loaded.dispose();

@@ -89,6 +89,26 @@ describe('coco-ssd detector on real frames', () => {
     expect(Buffer.from(frame.pixels).equals(Buffer.from(before))).toBe(true);
   });
 
+  it('zeroes its int32 copy of the frame after each detection, reusing one buffer for frames of any size', async () => {
+    const large = await decodeFrameAt(FOOTAGE.indoor, 77);
+    const small = await decodeFrameAt(FOOTAGE.overpass, 23);
+    expect(small.pixels.length).toBeLessThan(large.pixels.length);
+    await detector.detect(large.pixels, large.width, large.height);
+    const scratch = detector.inputScratch;
+    expect(scratch.length).toBeGreaterThanOrEqual(large.pixels.length);
+    expect(scratch.every((value) => value === 0)).toBe(true);
+    await detector.detect(small.pixels, small.width, small.height);
+    expect(detector.inputScratch).toBe(scratch);
+    expect(scratch.every((value) => value === 0)).toBe(true);
+  });
+
+  it('zeroes its int32 copy of the frame when the detection fails too', async () => {
+    const frame = await decodeFrameAt(FOOTAGE.indoor, 77);
+    // Dimensions that do not match the bytes: the input tensor cannot be built.
+    await expect(detector.detect(frame.pixels, frame.width, frame.height + 1)).rejects.toThrow();
+    expect(detector.inputScratch.every((value) => value === 0)).toBe(true);
+  });
+
   it('leaks no tensors: the tensor count after many detections is the count after the first', async () => {
     const frames = await decodeExcerpt(FOOTAGE.overpass, { startSeconds: 10, durationSeconds: 6, fps: 4 });
     expect(frames.length).toBeGreaterThanOrEqual(20);
