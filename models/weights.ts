@@ -52,9 +52,16 @@ async function readChecked(dir: string, name: string, expectedSha256: Record<str
 export function folderModelHandler(dir: string, expectedSha256?: Record<string, string>): io.IOHandler & Required<Pick<io.IOHandler, 'load'>> {
   return {
     async load() {
+      const jsonFile = path.join(dir, 'model.json');
       const json = await readChecked(dir, 'model.json', expectedSha256);
-      const parsed = modelJsonSchema.safeParse(JSON.parse(json.toString('utf8')));
-      if (!parsed.success) throw new Error(`${path.join(dir, 'model.json')} is not a TF.js graph model: ${parsed.error.message}`);
+      let content: unknown;
+      try {
+        content = JSON.parse(json.toString('utf8'));
+      } catch (error) {
+        throw new Error(`${jsonFile} is not valid JSON (${(error as Error).message}): fix it, or point detector.modelUrl (--model-url) at a model.json written by the TF.js converter`);
+      }
+      const parsed = modelJsonSchema.safeParse(content);
+      if (!parsed.success) throw new Error(`${jsonFile} is not a TF.js graph model: ${parsed.error.message}`);
       const model = parsed.data;
       const shardNames = model.weightsManifest.flatMap((group) => group.paths);
       const shards = await Promise.all(shardNames.map((name) => readChecked(dir, name, expectedSha256)));

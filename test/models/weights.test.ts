@@ -65,6 +65,12 @@ describe('folderModelHandler', () => {
     await expect(folderModelHandler(copyDir, withoutShard2).load()).rejects.toThrow(/group1-shard2of5 is not in the checksum list/);
   });
 
+  it('without checksums (user-supplied weights) names a model.json that is not JSON at all', async () => {
+    const modelJson = path.join(copyDir, 'model.json');
+    await writeFile(modelJson, '{"modelTopology": {"node": [');
+    await expect(folderModelHandler(copyDir).load()).rejects.toThrow(`${modelJson} is not valid JSON`);
+  });
+
   it('without checksums (user-supplied weights) explains a model.json that is not a graph model', async () => {
     await writeFile(path.join(copyDir, 'model.json'), JSON.stringify({ hello: 'world' }));
     await expect(folderModelHandler(copyDir).load()).rejects.toThrow(/model\.json is not a TF\.js graph model/);
