@@ -124,8 +124,8 @@ class DetectorThread {
   private failAll(error: Error) {
     for (const waiting of this.pending.values()) {
       // A frame posted after the thread died but before 'exit' arrived was never taken: its pixels are still here.
-      // A frame the worker did take is detached here (zero length); its bytes went with the worker's memory.
-      waiting.frame.pixels.fill(0);
+      // A frame the worker did take is detached here (filling it would throw); its bytes went with the worker's memory.
+      zeroUnlessTransferred(waiting.frame);
       waiting.reject(error);
     }
     this.pending.clear();
@@ -136,9 +136,13 @@ class DetectorThread {
   }
 }
 
+function zeroUnlessTransferred(frame: Frame) {
+  if (frame.pixels.buffer.byteLength > 0) frame.pixels.fill(0);
+}
+
 /** Fails a frame no worker will see, so that its pixels are gone as surely as if it had been detected. */
 function refuse(frame: Frame, error: Error): Promise<never> {
-  frame.pixels.fill(0);
+  zeroUnlessTransferred(frame);
   return Promise.reject(error);
 }
 
