@@ -11,7 +11,7 @@ import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, progressTotalSeconds, SAMPLE_CLIP, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, startParts } from './clipJob.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -47,11 +47,11 @@ async function clipIdentity(input: string): Promise<string> {
 
 export async function batchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'batch');
-  const log = createLogger(values['log-format'] === 'json' ? 'json' : 'text');
+  const log = createLogger(logFormatFlag(values));
   const input = clipInput(positionals, 'batch', SAMPLE_CLIP)!;
   const config = await clipJobConfig(values, privacyFlagOverrides(values));
   const outDir = path.resolve(values.out ?? 'veil-report');
-  const { startSeconds: start, durationSeconds: duration } = clipExcerpt(values);
+  const excerpt = clipExcerpt(values);
 
   assertInputExists(input);
   const camera = await clipIdentity(input);
@@ -71,10 +71,9 @@ export async function batchCommand(argv: string[]): Promise<number> {
       detector: parts.detector,
       analysis: config,
       release: release.release,
-      startSeconds: start,
-      durationSeconds: duration,
+      ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
-      progress: createProgress(() => progressTotalSeconds(durationSeconds, { startSeconds: start, durationSeconds: duration })),
+      progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const report: Report = {
       veilVersion: await packageVersion(),

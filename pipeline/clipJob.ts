@@ -13,7 +13,7 @@ import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { redactCredentials } from '../streams/redact.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
-import type { Logger } from './log.ts';
+import type { LogFormat, Logger } from './log.ts';
 
 /** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
 export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
@@ -83,6 +83,10 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   merged.detector = detector;
   merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
   return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
+}
+
+export function logFormatFlag(flags: ClipFlagValues): LogFormat {
+  return choiceFlag(flags['log-format'], 'log-format', ['text', 'json']) ?? 'text';
 }
 
 /** `--start` and `--duration`: which part of the clip to analyse. */

@@ -8,7 +8,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, progressTotalSeconds, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, startParts } from './clipJob.ts';
 import { assertInputExists } from '../streams/ffmpegFrames.ts';
 import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
@@ -76,7 +76,7 @@ export function compareLines(labels: Labels, windows: readonly WindowAggregate[]
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'eval');
   if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
-  const log = createLogger(values['log-format'] === 'json' ? 'json' : 'text');
+  const log = createLogger(logFormatFlag(values));
   const labels = await readLabels(values.labels);
   const input = clipInput(positionals, 'eval', labelledClip(values.labels, labels));
   if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
