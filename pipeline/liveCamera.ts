@@ -94,6 +94,13 @@ export class LiveCamera {
           if (signal.aborted) break;
           failures += 1;
           const reason = (error as Error).message;
+          if (this.parts.detector.liveWorkerCount === 0) {
+            // Restarting the camera can't help: every detector thread is gone. `veil run` exits so its supervisor
+            // (systemd's Restart=on-failure) starts a fresh process.
+            states.set(id, 'failed', reason);
+            log.error('camera stopped: no detector left', { camera: id, reason });
+            return;
+          }
           if (this.settings.giveUpAfterFailures !== undefined && failures >= this.settings.giveUpAfterFailures) {
             states.set(id, 'failed', `gave up after ${failures} consecutive failures: ${reason}`);
             log.error('camera failed, giving up', { camera: id, reason, failures });

@@ -130,6 +130,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       });
     });
     await Promise.all(cameras.map((camera) => camera.supervise(stop.signal)));
+    if (detector.liveWorkerCount === 0) {
+      log.error('every detector thread has exited: stopping so that the service manager restarts Veil');
+      return 1;
+    }
     if (!stop.signal.aborted) {
       log.info('every camera source has ended; still serving the feed until stopped');
       await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
