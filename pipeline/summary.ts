@@ -18,7 +18,12 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   // The last window's block: the budget as it stands after the whole run.
   const privacy = report.windows.at(-1)?.privacy;
   if (!report.private) lines.push('  !!! NOT PRIVATE: calibration run (--epsilon off), exact counts. Do not publish this report. !!!');
-  else if (privacy) lines.push(`  privacy: ${privacy.mechanism}, ε = ${privacy.epsilon} per window, budget left ${round(privacy.budget.epsilonLeft)} of ${privacy.budget.epsilonPerPeriod} per ${privacy.budget.periodSeconds / 3600} h`);
+  else if (privacy) {
+    lines.push(`  privacy: ${privacy.mechanism}, ε = ${privacy.epsilon} per window, budget left ${round(privacy.budget.epsilonLeft)} of ${privacy.budget.epsilonPerPeriod} per ${privacy.budget.periodSeconds / 3600} h`);
+    if (privacy.noiseStandardDeviation !== undefined) {
+      lines.push(`  noise: each released value is off by about ${privacy.noiseStandardDeviation} objects (1 s.d.); raise --epsilon or count fewer classes for less`);
+    }
+  }
   for (const zone of report.settings.zones) {
     for (const name of ['person', 'vehicle'] as const) {
       const stats = released.map((w) => w.zones[zone.name]?.classes[name]).filter((s) => s !== undefined);

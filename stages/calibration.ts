@@ -12,7 +12,7 @@
  */
 import type { NoiseMechanism } from '../pipeline/privacyConfig.ts';
 import { sampleDiscreteGaussian, sampleDiscreteLaplace } from './noise.ts';
-import { divide, multiply, rational, type Rational } from './rational.ts';
+import { divide, multiply, rational, toNumber, type Rational } from './rational.ts';
 import { combinedSensitivity, MEAN_OCCUPANCY_STEPS_PER_OBJECT, type ReleaseSensitivity } from './sensitivity.ts';
 import type { ReleaseCost } from './privacyLoss.ts';
 
@@ -23,6 +23,18 @@ export interface NoiseCalibration {
   objects: Rational;
   /** Draws one noise value for a statistic with the given parameter. */
   sample(parameter: Rational): bigint;
+}
+
+/**
+ * The noise's standard deviation in objects, for people reading a release (never used to sample). Discrete Laplace
+ * with scale b: variance 2e^(−1/b) / (1 − e^(−1/b))²; discrete Gaussian with parameter σ²: variance just under σ²
+ * (CKS 2020, Proposition 19), so σ is quoted.
+ */
+export function noiseStandardDeviation(mechanism: NoiseMechanism, calibration: NoiseCalibration): number {
+  const parameter = toNumber(calibration.objects);
+  if (mechanism === 'discrete-gaussian') return Math.sqrt(parameter);
+  const decay = Math.exp(-1 / parameter);
+  return Math.sqrt((2 * decay) / (1 - decay) ** 2);
 }
 
 export function calibrateNoise(mechanism: NoiseMechanism, cost: ReleaseCost, sensitivity: ReleaseSensitivity): NoiseCalibration {

@@ -14,7 +14,7 @@ import { classesOf, COUNTED_CLASSES, type CountedClass } from '../models/detecti
 import type { Ledger, BudgetState } from '../pipeline/accountant.ts';
 import type { PrivacySettings } from '../pipeline/privacyConfig.ts';
 import type { WindowAggregate } from './aggregates.ts';
-import { calibrateNoise, type NoiseCalibration } from './calibration.ts';
+import { calibrateNoise, noiseStandardDeviation, type NoiseCalibration } from './calibration.ts';
 import type { Rational } from './rational.ts';
 import { releasedWindowSchema, type PrivacyBlock, type ReleasedWindow } from './released.ts';
 import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, quantiseMeanOccupancy, releaseSensitivity, type ReleaseSensitivity } from './sensitivity.ts';
@@ -180,6 +180,7 @@ export function createReleaser(options: ReleaserOptions): Releaser {
       rhoSeconds: settings.rhoSeconds,
       budget,
       ...(settings.minimumCount === undefined ? {} : { minimumCount: settings.minimumCount }),
+      ...(settings.private && calibration ? { noiseStandardDeviation: Number(noiseStandardDeviation(settings.mechanism, calibration).toFixed(2)) } : {}),
     };
   }
 

@@ -27,6 +27,12 @@ export const privacyBlockSchema = z.strictObject({
     epsilonLeft: z.number().nonnegative(),
   }),
   minimumCount: count.optional(),
+  /**
+   * Standard deviation of the noise on each released count, in objects (mean occupancy: the same, in objects). It
+   * follows from the settings alone, not from the data, so it can be published: it tells a reader how far to trust
+   * small numbers. Absent when nothing was noised.
+   */
+  noiseStandardDeviation: z.number().nonnegative().optional(),
 });
 export type PrivacyBlock = z.infer<typeof privacyBlockSchema>;
 

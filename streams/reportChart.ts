@@ -114,7 +114,8 @@ export function renderChartSvg(report: Report): string {
   const height = PANEL_HEIGHT * 2 + 70;
   const first = report.windows.find((w) => w.status === 'released') ?? report.windows[0];
   const privacyLine = report.private
-    ? `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.epsilon ?? 'n/a'} per window. Values are noised.` +
+    ? `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.epsilon ?? 'n/a'} per window. Values are noised` +
+      (first?.privacy.noiseStandardDeviation === undefined ? '.' : ` (± ${first.privacy.noiseStandardDeviation} objects, 1 s.d.).`) +
       (windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget exhausted).' : '')
     : 'NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.';
   const body = [

@@ -95,6 +95,8 @@ describe('private releases', () => {
       sensitivity: { meanOccupancyL1: 1.02, peakOccupancyL1: 3, crossingsL1: 1 },
       rhoSeconds: 120,
       budget: { periodSeconds: 86_400, epsilonPerPeriod: 10, epsilonSpent: 1 / 3, epsilonLeft: 10 - 1 / 3 },
+      // Laplace scale b = (1.02 + 3 + 1) / (0.5 / 3) = 30.12 objects; s.d. = √(2e^(−1/b)) / (1 − e^(−1/b)).
+      noiseStandardDeviation: Number((Math.sqrt(2 * Math.exp(-1 / 30.12)) / (1 - Math.exp(-1 / 30.12))).toFixed(2)),
     });
     expect(first.privacy.budget.epsilonSpent).toBeCloseTo(1 / 6, 12);
   });
@@ -128,12 +130,14 @@ describe('private releases', () => {
     );
     const peakNoise: number[] = [];
     const meanNoiseSteps: number[] = [];
+    const reportedDeviations = new Set<number | undefined>();
     for (let index = 0; index < 40; index++) {
       const exact: WindowAggregate = {
         ...windowAggregate(index, zones, []),
         zones: Object.fromEntries(zones.map((zone) => [zone, perClass<OccupancyStats>(() => ({ meanOccupancy: 500, peakOccupancy: 1000 }))])),
       };
       const window = release.release(exact);
+      reportedDeviations.add(window.privacy.noiseStandardDeviation);
       for (const zone of zones) {
         for (const name of COUNTED_CLASSES) {
           peakNoise.push(window.zones[zone]!.classes[name]!.peakOccupancy - 1000);
@@ -157,6 +161,8 @@ describe('private releases', () => {
       expect(ratio).toBeGreaterThan(0.7);
       expect(ratio).toBeLessThan(1.4);
     }
+    // The privacy block tells readers that spread, in objects: one value, the theory's, for every window.
+    expect([...reportedDeviations]).toEqual([Number(Math.sqrt(laplaceVariance(10)).toFixed(2))]);
   });
 
   it('never release a mean occupancy above its own peak (free post-processing)', () => {
