@@ -377,7 +377,7 @@ function updateLegend(chart, kind, clock, cursorIndex) {
 }
 
 function showBudget(view, releasedWindow) {
-  const { budget, mechanism, epsilon, rhoSeconds } = releasedWindow.privacy;
+  const { budget, mechanism, epsilon, rhoSeconds, noiseStandardDeviation } = releasedWindow.privacy;
   const fractionLeft = budget.epsilonPerPeriod > 0 ? Math.min(1, budget.epsilonLeft / budget.epsilonPerPeriod) : 0;
   const gauge = view.card.querySelector('.gauge');
   gauge.dataset.level = fractionLeft > 0.5 ? 'ok' : fractionLeft > 0.2 ? 'low' : 'critical';
@@ -390,7 +390,7 @@ function showBudget(view, releasedWindow) {
     ['spent', `ε ${formatEpsilon(budget.epsilonSpent)}`],
     ['per window', `ε ${formatEpsilon(epsilon)}`],
     ['protects', rhoSeconds > 0 ? `visits ≤ ${formatDuration(rhoSeconds)}` : 'one window'],
-    ['noise', mechanism],
+    ['noise', noiseStandardDeviation == null ? mechanism : `${mechanism}, ± ${noiseStandardDeviation} (1 s.d.)`],
   ];
   view.card.querySelector('.budget-terms').replaceChildren(
     ...terms.flatMap(([term, value]) => {

@@ -99,6 +99,8 @@ describe('dashboard', () => {
     // Budget after window 17: 3 - 18 × 0.05 = 2.10 of 3 left.
     expect(await gate.locator('.gauge-value').textContent()).toBe('2.10');
     expect(await gate.locator('.gauge').getAttribute('data-level')).toBe('ok');
+    // How far to trust a small number: the noise's spread, as the privacy block states it.
+    expect(await gate.locator('.budget-terms').textContent()).toContain('± 5.7 (1 s.d.)');
     expect(await yard.locator('.camera-footer').textContent()).toMatch(/1 withheld/);
 
     cameraStates.set('gate', 'failed', 'gave up after 10 attempts');

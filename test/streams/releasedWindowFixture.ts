@@ -63,6 +63,7 @@ export function releasedWindow({
       delta: 0,
       sensitivity: { occupancy: 1, crossings: 1 },
       rhoSeconds: 300,
+      ...(isPrivate ? { noiseStandardDeviation: 5.7 } : {}),
       budget: {
         periodSeconds: 86_400,
         epsilonPerPeriod: 3,
