@@ -10,17 +10,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema } from '../stages/lines.ts';
-import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
-
-const unit = z.number().min(0, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)').max(1, 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)');
-const point = z.tuple([unit, unit], { error: 'a point is [x, y] with both in 0–1, e.g. [0.5, 0.62]' });
-const name = z.string().regex(/^[\w.-]{1,64}$/, 'names are 1–64 letters, digits, "_", "-" or "."');
-
-export const zoneSchema = z.strictObject({
-  name,
-  polygon: z.array(point).min(3, 'a zone polygon needs at least 3 points [x, y]'),
-  areaSquareMetres: z.number().positive('the real ground area of the zone, in m², must be positive').optional(),
-});
+import { WHOLE_FRAME_ZONE, zoneSchema } from '../stages/zones.ts';
 
 
 function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.RefinementCtx, what: string) {

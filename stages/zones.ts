@@ -11,15 +11,21 @@
  *     │    └───────────┘                  │
  *   (0,1) ─────────────────────────────── (1,1)      ● = bottom-centre of the box
  */
+import { z } from 'zod';
 import { COUNTED_CLASSES, bottomCentre, type Box, type CountedClass } from '../models/detection.ts';
 
-export interface Zone {
-  name: string;
+const NORMALISED = 'coordinates are normalised: use 0–1 (0 = left/top, 1 = right/bottom)';
+const unit = z.number().min(0, NORMALISED).max(1, NORMALISED);
+
+/** A zone as a config file or a report holds it; checked where it enters. */
+export const zoneSchema = z.strictObject({
+  name: z.string().regex(/^[\w.-]{1,64}$/, 'names are 1–64 letters, digits, "_", "-" or "."'),
   /** Vertices in order, normalised [x, y]. */
-  polygon: Array<[number, number]>;
+  polygon: z.array(z.tuple([unit, unit], { error: 'a point is [x, y] with both in 0–1, e.g. [0.5, 0.62]' })).min(3, 'a zone polygon needs at least 3 points [x, y]'),
   /** The zone's real ground area, for densities per m². */
-  areaSquareMetres?: number;
-}
+  areaSquareMetres: z.number().positive('the real ground area of the zone, in m², must be positive').optional(),
+});
+export type Zone = z.infer<typeof zoneSchema>;
 
 export const WHOLE_FRAME_ZONE: Zone = { name: 'frame', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] };
 

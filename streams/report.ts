@@ -8,7 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { COUNTED_CLASSES } from '../models/detection.ts';
+import { countingLineSchema } from '../stages/lines.ts';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
+import { zoneSchema } from '../stages/zones.ts';
 import { renderChartSvg, svgToPng } from './reportChart.ts';
 
 export const reportSchema = z.strictObject({
@@ -22,8 +24,8 @@ export const reportSchema = z.strictObject({
     maxWidth: z.number(),
     scoreThreshold: z.number(),
     classes: z.array(z.enum(COUNTED_CLASSES)),
-    zones: z.array(z.strictObject({ name: z.string(), polygon: z.array(z.tuple([z.number(), z.number()])), areaSquareMetres: z.number().optional() })),
-    lines: z.array(z.strictObject({ name: z.string(), from: z.tuple([z.number(), z.number()]), to: z.tuple([z.number(), z.number()]) })),
+    zones: z.array(zoneSchema),
+    lines: z.array(countingLineSchema),
     detector: z.strictObject({ backend: z.string(), backendReason: z.string(), model: z.string(), workers: z.number().int() }),
     /** What one object can contribute to a line's count in one window: the bound the privacy stage relies on. */
     maxCrossingsPerObjectPerLine: z.number().int().positive(),
