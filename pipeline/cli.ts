@@ -7,7 +7,7 @@ import { UsageError } from './args.ts';
 import { batchCommand, BATCH_HELP } from './batchCommand.ts';
 import { ConfigError } from './config.ts';
 import { evalCommand, EVAL_HELP } from './evalCommand.ts';
-import { PrivacyConfigError } from './privacyConfig.ts';
+import { PrivacyConfigError } from '../stages/privacy/settings.ts';
 import { runCommand, RUN_HELP } from './runCommand.ts';
 
 const COMMANDS = {

@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { CountedClass } from '../models/detection.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { createReleaser, type Releaser } from '../stages/release.ts';
-import { openLedger, type Ledger } from './accountant.ts';
+import { openLedger, type Ledger } from '../stages/privacy/ledger.ts';
 import { choiceFlag, numberFlag, type FlagSpec } from './args.ts';
 import type { Logger } from './log.ts';
-import { describePrivacySettings, PrivacyConfigError, resolvePrivacySettings } from './privacyConfig.ts';
+import { describePrivacySettings, PrivacyConfigError, resolvePrivacySettings } from '../stages/privacy/settings.ts';
 
 /**
  * The tracker votes a track's class over its life, and within one window that vote can move between car, bus and

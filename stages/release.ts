@@ -11,13 +11,13 @@
  * densities), which costs no ε.
  */
 import { classesOf, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
-import type { Ledger, BudgetState } from '../pipeline/accountant.ts';
-import type { PrivacySettings } from '../pipeline/privacyConfig.ts';
+import type { Ledger, BudgetState } from './privacy/ledger.ts';
+import type { PrivacySettings } from './privacy/settings.ts';
 import type { WindowAggregate } from './aggregates.ts';
-import { calibrateNoise, noiseStandardDeviation, type NoiseCalibration } from './calibration.ts';
-import type { Rational } from './rational.ts';
+import { calibrateNoise, noiseStandardDeviation, type NoiseCalibration } from './privacy/noiseScale.ts';
+import type { Rational } from './privacy/rational.ts';
 import { releasedWindowSchema, type PrivacyBlock, type ReleasedWindow } from './released.ts';
-import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, quantiseMeanOccupancy, releaseSensitivity, type ReleaseSensitivity } from './sensitivity.ts';
+import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, quantiseMeanOccupancy, releaseSensitivity, type ReleaseSensitivity } from './privacy/sensitivity.ts';
 
 export const BUDGET_EXHAUSTED = 'budget exhausted';
 
@@ -30,7 +30,7 @@ export interface ReleaserOptions {
   classes?: readonly CountedClass[];
   /** The tracker's bound (stages/lines.ts). */
   maxCrossingsPerObjectPerLine: number;
-  /** See ReleaseStructure in stages/sensitivity.ts: 3 for Veil's tracker, which re-votes within car/bus/truck. */
+  /** See ReleaseStructure in stages/privacy/sensitivity.ts: 3 for Veil's tracker, which re-votes within car/bus/truck. */
   maxClassesPerObjectPerWindow: number;
   /** Required unless settings are for calibration (`epsilon: "off"`), which spends nothing. */
   ledger?: Ledger;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY_POINTS = ['stages/release.ts', 'pipeline/accountant.ts', 'pipeline/privacyConfig.ts'];
+const ENTRY_POINTS = ['stages/release.ts', 'stages/privacy/ledger.ts', 'stages/privacy/settings.ts'];
 const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+\.ts)['"]/g;
 
 function privacyModules(): Map<string, string> {
@@ -30,7 +30,7 @@ describe('privacy code randomness', () => {
 
   it('follows the imports to every privacy module', () => {
     const names = [...modules.keys()].map((file) => relative(REPOSITORY, file));
-    expect(names).toEqual(expect.arrayContaining(['stages/noise.ts', 'stages/sensitivity.ts', 'stages/calibration.ts', 'stages/rational.ts', 'stages/privacyLoss.ts']));
+    expect(names).toEqual(expect.arrayContaining(['stages/privacy/noise.ts', 'stages/privacy/sensitivity.ts', 'stages/privacy/noiseScale.ts', 'stages/privacy/rational.ts', 'stages/privacy/privacyLoss.ts']));
   });
 
   it('never calls Math.random', () => {
@@ -39,7 +39,7 @@ describe('privacy code randomness', () => {
   });
 
   it('samples noise with integers and node:crypto only: no floating-point maths in the samplers', () => {
-    const noise = modules.get(resolve(REPOSITORY, 'stages/noise.ts'))!;
+    const noise = modules.get(resolve(REPOSITORY, 'stages/privacy/noise.ts'))!;
     expect(noise).not.toMatch(/\bMath\s*\./);
     expect(noise).toMatch(/from 'node:crypto'/);
   });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COUNTED_CLASSES, type CountedClass } from '../../models/detection.ts';
-import { openLedger, type Ledger } from '../../pipeline/accountant.ts';
-import { resolvePrivacySettings, type PrivacySettingsInput } from '../../pipeline/privacyConfig.ts';
+import { openLedger, type Ledger } from '../../stages/privacy/ledger.ts';
+import { resolvePrivacySettings, type PrivacySettingsInput } from '../../stages/privacy/settings.ts';
 import type { CrossingCounts, OccupancyStats, WindowAggregate } from '../../stages/aggregates.ts';
-import { zcdpToEpsilon } from '../../stages/privacyLoss.ts';
+import { zcdpToEpsilon } from '../../stages/privacy/privacyLoss.ts';
 import { BUDGET_EXHAUSTED, createReleaser, type ReleaserOptions } from '../../stages/release.ts';
 import { releasedWindowSchema, type ReleasedWindow } from '../../stages/released.ts';
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LedgerError, openLedger, type BudgetPolicy, type Ledger } from '../../pipeline/accountant.ts';
-import { zcdpToEpsilon, type ReleaseCost } from '../../stages/privacyLoss.ts';
-import { rational } from '../../stages/rational.ts';
+import { LedgerError, openLedger, type BudgetPolicy, type Ledger } from '../../../stages/privacy/ledger.ts';
+import { zcdpToEpsilon, type ReleaseCost } from '../../../stages/privacy/privacyLoss.ts';
+import { rational } from '../../../stages/privacy/rational.ts';
 
-const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
-const CHILD = fileURLToPath(new URL('../fixtures/privacyReleaseChild.ts', import.meta.url));
+const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../fixtures/privacyReleaseChild.ts', import.meta.url));
 
 const DAY = 86_400;
 const pure = (numerator: bigint, denominator = 1n): ReleaseCost => ({ pureEpsilon: rational(numerator, denominator), zcdpRho: rational(0n) });

@@ -5,9 +5,9 @@ import {
   resolvePrivacySettings,
   type PrivacySettings,
   type PrivateSettings,
-} from '../../pipeline/privacyConfig.ts';
-import { fitsBudget, scaleCost, zcdpToEpsilon } from '../../stages/privacyLoss.ts';
-import { rational, toNumber } from '../../stages/rational.ts';
+} from '../../../stages/privacy/settings.ts';
+import { fitsBudget, scaleCost, zcdpToEpsilon } from '../../../stages/privacy/privacyLoss.ts';
+import { rational, toNumber } from '../../../stages/privacy/rational.ts';
 
 const MINUTE_WINDOWS = { windowSeconds: 60 };
 

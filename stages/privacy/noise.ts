@@ -1,6 +1,6 @@
 /**
  * Exact samplers for differential privacy, after Canonne, Kamath & Steinke, "The Discrete Gaussian for Differential
- * Privacy" (NeurIPS 2020), Algorithms 1–3. Every parameter is a rational (stages/rational.ts), every coin is a
+ * Privacy" (NeurIPS 2020), Algorithms 1–3. Every parameter is a rational (stages/privacy/rational.ts), every coin is a
  * uniform integer from node:crypto, and every step is integer arithmetic, so the output distribution is exactly the
  * one the privacy proof assumes; there is no floating-point rounding for an attacker to read (Mironov, CCS 2012).
  *

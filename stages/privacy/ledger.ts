@@ -30,13 +30,13 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { addCosts, composedEpsilon, fitsBudget, NO_COST, type ReleaseCost } from '../stages/privacyLoss.ts';
-import { rational, subtract, toNumber, type Rational } from '../stages/rational.ts';
+import { addCosts, composedEpsilon, fitsBudget, NO_COST, type ReleaseCost } from './privacyLoss.ts';
+import { rational, subtract, toNumber, type Rational } from './rational.ts';
 
 export interface BudgetPolicy {
   /** Length of the rolling period, in the same seconds as the spends' times. */
   periodSeconds: number;
-  /** The most ε any one period may spend (see stages/privacyLoss.ts for how spends compose). */
+  /** The most ε any one period may spend (see stages/privacy/privacyLoss.ts for how spends compose). */
   epsilonPerPeriod: Rational;
   /** δ at which zCDP spending is converted to ε; 0 when only pure ε is spent. */
   delta: number;

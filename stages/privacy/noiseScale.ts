@@ -10,7 +10,7 @@
  *                         vectors of L2 sensitivity Δ₂ (CKS 2020, Theorem 14).
  * Mean occupancy is released in 1/100 objects, so its scale is 100·b (variance 100²·σ²) in its own steps.
  */
-import type { NoiseMechanism } from '../pipeline/privacyConfig.ts';
+import type { NoiseMechanism } from './settings.ts';
 import { sampleDiscreteGaussian, sampleDiscreteLaplace } from './noise.ts';
 import { divide, multiply, rational, toNumber, type Rational } from './rational.ts';
 import { combinedSensitivity, MEAN_OCCUPANCY_STEPS_PER_OBJECT, type ReleaseSensitivity } from './sensitivity.ts';

@@ -5,18 +5,18 @@
  * bound is neither broken nor needlessly loose.
  */
 import { describe, expect, it } from 'vitest';
-import { COUNTED_CLASSES, type CountedClass } from '../../models/detection.ts';
-import type { WindowAggregate } from '../../stages/aggregates.ts';
+import { COUNTED_CLASSES, type CountedClass } from '../../../models/detection.ts';
+import type { WindowAggregate } from '../../../stages/aggregates.ts';
 import {
   combinedSensitivity,
   quantiseMeanOccupancy,
   releaseSensitivity,
   type ReleaseSensitivity,
   type ReleaseStructure,
-} from '../../stages/sensitivity.ts';
-import type { LineCrossing as Crossing } from '../../stages/lines.ts';
-import { WindowAccumulator } from '../../stages/window.ts';
-import { zeroCounts } from '../../stages/zones.ts';
+} from '../../../stages/privacy/sensitivity.ts';
+import type { LineCrossing as Crossing } from '../../../stages/lines.ts';
+import { WindowAccumulator } from '../../../stages/window.ts';
+import { zeroCounts } from '../../../stages/zones.ts';
 
 interface Sighting {
   cocoClass: CountedClass;

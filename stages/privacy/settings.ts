@@ -12,9 +12,9 @@
  * with ε. docs/privacy.md has the derivation and what is not protected.
  */
 import { z } from 'zod';
-import { epsilonToZcdp, fitsBudget, scaleCost, zcdpToEpsilon, type ReleaseCost } from '../stages/privacyLoss.ts';
-import { ceiling, divide, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from '../stages/rational.ts';
-import type { BudgetPolicy } from './accountant.ts';
+import { epsilonToZcdp, fitsBudget, scaleCost, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
+import { ceiling, divide, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
+import type { BudgetPolicy } from './ledger.ts';
 
 const DEFAULT_GAUSSIAN_DELTA = 1e-6;
 // Rational grid for ρ computed in floating point: 2^-64 keeps 1e-15 relative precision down to ρ ~ 1e-4 and

@@ -7,8 +7,8 @@
  * normalisation, an off-by-one in the scale or a biased coin shows up at far smaller p than that.
  */
 import { describe, expect, it } from 'vitest';
-import { sampleBernoulliExpMinus, sampleDiscreteGaussian, sampleDiscreteLaplace, uniformBelow } from '../../stages/noise.ts';
-import { rational, type Rational } from '../../stages/rational.ts';
+import { sampleBernoulliExpMinus, sampleDiscreteGaussian, sampleDiscreteLaplace, uniformBelow } from '../../../stages/privacy/noise.ts';
+import { rational, type Rational } from '../../../stages/privacy/rational.ts';
 
 const SAMPLES = 100_000;
 const P_VALUE_THRESHOLD = 1e-6;
