@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DetectorPool } from '../models/detectorPool.ts';
 import { runBatch } from '../pipeline/batch.ts';
-import { clipJobConfig, SAMPLE_CLIP, startParts } from '../pipeline/clipJob.ts';
+import { clipJobConfig, findFfmpeg, SAMPLE_CLIP, startParts } from '../pipeline/clipJob.ts';
 import { createLogger } from '../pipeline/log.ts';
 import { openPrivacy, type PrivacyRuntime } from '../pipeline/privacySetup.ts';
 import { detectFrames } from '../stages/detect.ts';
@@ -103,7 +103,7 @@ class Bench {
   analysisSecondsPerFrame(): number {
     const startedNs = process.hrtime.bigint();
     for (let repeat = 0; repeat < ANALYSIS_REPEATS; repeat++) {
-      const analysis = new CameraAnalysis({ ...this.config, lines: [...this.config.lines, BENCH_LINE] }, 'clip');
+      const analysis = new CameraAnalysis({ ...this.config, lines: [...this.config.lines, BENCH_LINE], windowLengths: [60] }, 'clip');
       for (const frame of this.analysed) analysis.add(frame);
     }
     return Number(process.hrtime.bigint() - startedNs) / 1e9 / (ANALYSIS_REPEATS * this.analysed.length);
@@ -135,9 +135,10 @@ class Bench {
 
   pipeline(round: number): Promise<Rate> {
     // A camera id per round: each round is a fresh clip for the privacy budget, as a first `veil batch` run is.
-    const release = this.privacy.releaserFor({ id: `bench-${round}`, ...this.config });
+    const release = this.privacy.releaserFor({ id: `bench-${round}`, ...this.config }, { clockOffsetSeconds: 0, monotonic: false });
     return timed(async () => {
-      const outcome = await runBatch({ input: clip, ffmpeg: this.ffmpeg, detector: this.pool, analysis: this.config, release: release.release, durationSeconds });
+      const analysis = { ...this.config, windowLengths: release.windowLengths, groups: release.groups };
+      const outcome = await runBatch({ input: clip, ffmpeg: this.ffmpeg, detector: this.pool, analysis, release: release.release, durationSeconds });
       return outcome.framesAnalysed;
     });
   }
@@ -145,8 +146,8 @@ class Bench {
 
 const stateDir = await mkdtemp(path.join(os.tmpdir(), 'veil-bench-'));
 const config = await clipJobConfig({ fps: values.fps, workers: values.workers }, {});
-const privacy = openPrivacy(stateDir, true, quiet);
-const parts = await startParts(config, undefined, quiet);
+const privacy = openPrivacy({ stateDir, createLedger: true, log: quiet });
+const parts = await startParts(config, await findFfmpeg(undefined, quiet), quiet);
 try {
   const { ffmpeg, detector: pool } = parts;
   const startRss = peakRssMegabytes();

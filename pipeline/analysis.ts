@@ -11,14 +11,17 @@ import type { AnalysedFrame } from '../streams/frame.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import { LineCounter, type CountingLine } from '../stages/lines.ts';
 import { Tracker } from '../stages/track.ts';
-import { WindowAccumulator } from '../stages/window.ts';
+import { CLASS_GROUPS, WindowAccumulator, type ClassGroups } from '../stages/window.ts';
 import { countInZones, type ClassCounts, type Zone } from '../stages/zones.ts';
 
 export interface AnalysisSettings {
   zones: Zone[];
   lines: CountingLine[];
   classes: CountedClass[];
-  windowSeconds: number;
+  /** Every window length released (e.g. 60 s occupancy and 900 s crossings); windows of each are closed in step. */
+  windowLengths: readonly number[];
+  /** How classes are summed into released cells (default: each class on its own). */
+  groups?: ClassGroups;
   /** Detections at or above it start and confirm tracks; lower ones only keep existing tracks alive. */
   scoreThreshold: number;
 }
@@ -26,32 +29,40 @@ export interface AnalysisSettings {
 export class CameraAnalysis {
   private readonly tracker: Tracker;
   private readonly lineCounter: LineCounter;
-  private readonly windows: WindowAccumulator;
+  private readonly windows: WindowAccumulator[];
   private readonly counted: ReadonlySet<CountedClass>;
 
   constructor(private readonly settings: AnalysisSettings, clock: WindowAggregate['clock'], inputStartSeconds = 0) {
     this.tracker = new Tracker({ highScoreThreshold: settings.scoreThreshold });
     this.lineCounter = new LineCounter(settings.lines);
-    this.windows = new WindowAccumulator(settings.windowSeconds, settings.zones.map((z) => z.name), settings.lines.map((l) => l.name), clock, inputStartSeconds);
+    const zoneNames = settings.zones.map((z) => z.name);
+    const lineNames = settings.lines.map((l) => l.name);
+    this.windows = settings.windowLengths.map(
+      (windowSeconds) => new WindowAccumulator(windowSeconds, zoneNames, lineNames, clock, inputStartSeconds, settings.groups ?? CLASS_GROUPS),
+    );
     this.counted = new Set(settings.classes);
   }
 
-  /** Adds one frame; returns this frame's zone occupancy and the window the frame closed, if any. */
-  add(frame: AnalysedFrame): { occupancy: Record<string, ClassCounts>; closed?: WindowAggregate } {
+  /** Adds one frame; returns this frame's zone occupancy and the windows the frame closed (one per length at most). */
+  add(frame: AnalysedFrame): { occupancy: Record<string, ClassCounts>; closed: WindowAggregate[] } {
     const detections = frame.detections.filter((d) => this.counted.has(d.cocoClass));
     const update = this.tracker.update({ ...frame, detections });
     const crossings = this.lineCounter.update(update);
     const occupancy = countInZones(update.tracks, this.settings.zones);
-    return { occupancy, closed: this.windows.add(frame.ptsSeconds, occupancy, crossings) };
+    return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)) };
   }
 
-  /** Live: closes the open window if its end has passed, even when no frame came to close it. */
-  closeIfEnded(nowSeconds: number): WindowAggregate | undefined {
-    return this.windows.closeIfEnded(nowSeconds);
+  /** Live: closes the open windows whose end has passed, even when no frame came to close them. */
+  closeIfEnded(nowSeconds: number): WindowAggregate[] {
+    return this.collect((windows) => windows.closeIfEnded(nowSeconds));
   }
 
-  /** Closes the open window at the end of the input. */
-  finish(endSeconds: number): WindowAggregate | undefined {
-    return this.windows.close(endSeconds);
+  /** Closes the open windows at the end of the input. */
+  finish(endSeconds: number): WindowAggregate[] {
+    return this.collect((windows) => windows.close(endSeconds));
+  }
+
+  private collect(step: (windows: WindowAccumulator) => WindowAggregate | undefined): WindowAggregate[] {
+    return this.windows.flatMap((windows) => step(windows) ?? []);
   }
 }

@@ -62,12 +62,11 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     lastPtsSeconds = frame.ptsSeconds;
     const { occupancy, closed } = analysis.add(frame);
     job.onFrameOccupancy?.(frame.ptsSeconds, occupancy);
-    if (closed) windows.push(job.release(closed));
+    for (const window of closed) windows.push(job.release(window));
     job.progress?.update(framesAnalysed, frame.ptsSeconds - startSeconds);
   }
   // The last frame stands for one sampling interval of the clip.
-  const last = analysis.finish(lastPtsSeconds + 1 / job.analysis.fps);
-  if (last) windows.push(job.release(last));
+  for (const window of analysis.finish(lastPtsSeconds + 1 / job.analysis.fps)) windows.push(job.release(window));
   job.progress?.finish();
   return { windows, framesAnalysed };
 }

@@ -1,17 +1,17 @@
 /**
  * `veil batch [CLIP]`: analyse a recorded clip (default: the bundled sample) into a private report.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redactCredentials } from '../streams/redact.ts';
 import { writeReport, type Report } from '../streams/report.ts';
-import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
+import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { assertInputExists } from '../streams/ffmpegFrames.ts';
+import { readRecordingStart } from '../streams/recordingStart.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
-import { parseFlags } from './args.ts';
+import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -25,24 +25,53 @@ report.json, report.csv, report.svg and report.png into --out. Frames exist only
 
 Output:
   --out DIR            where the report goes (default ./veil-report)
+Footage (a private run charges the privacy budget of the footage itself, whatever file it is in):
+  --camera ID          the camera the footage comes from
+  --recorded-at TIME   when the recording starts, ISO with zone (e.g. 2026-11-29T08:00:00Z); default: the
+                       container's creation time. Neither is needed with --epsilon off.
 ${PRIVACY_FLAGS_HELP}${CLIP_FLAGS_HELP}`;
 
-const FLAGS = { ...CLIP_FLAGS, ...PRIVACY_FLAGS, out: { type: 'string' } } as const;
+const FLAGS = { ...CLIP_FLAGS, ...PRIVACY_FLAGS, out: { type: 'string' }, camera: { type: 'string' }, 'recorded-at': { type: 'string' } } as const;
 
 async function packageVersion(): Promise<string> {
   const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }
 
+/** The bundled sample's place in time, so that it has a budget like any footage (vtest.avi carries no date). */
+const SAMPLE_PLACEMENT = { camera: 'bundled-sample', recordedAt: new Date('2000-01-01T00:00:00Z'), via: 'the bundled sample' };
+
+interface FootagePlacement {
+  camera: string;
+  recordedAt: Date;
+  /** Where the start time came from, for the log. */
+  via: string;
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
- * The budget belongs to what was filmed, not to the file name: the same clip copied or renamed shares its budget.
- * Streams have no content to hash, so their URL names them.
+ * Where a clip's footage sits in its camera's clock: the budget belongs to the frames, not to the file, so a copy,
+ * a trim, a re-encode or an overlapping excerpt of the same footage meets the same spans in the ledger. The camera
+ * comes from --camera, the start from --recorded-at or the container's creation time. Throws a UsageError naming
+ * the flags when the footage can't be placed.
  */
-async function clipIdentity(input: string): Promise<string> {
-  if (isNetworkOrDevice(input)) return `stream:${redactCredentials(input)}`;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(input)) hash.update(chunk as Buffer);
-  return `clip:sha256:${hash.digest('hex').slice(0, 32)}`;
+async function placeFootage(values: { camera?: string; 'recorded-at'?: string }, input: string, ffmpeg: FfmpegBinary): Promise<FootagePlacement> {
+  const flagged = values['recorded-at'];
+  if (input === SAMPLE_CLIP && values.camera === undefined && flagged === undefined) return SAMPLE_PLACEMENT;
+  if (flagged !== undefined && !(ISO_WITH_ZONE.test(flagged) && Number.isFinite(Date.parse(flagged)))) {
+    throw new UsageError(`--recorded-at ${flagged}: expected when the recording starts as an ISO time with its zone, e.g. 2026-11-29T08:00:00Z or 2026-11-29T09:00:00+01:00`);
+  }
+  const recordedAt = flagged !== undefined ? new Date(flagged) : await readRecordingStart(ffmpeg, input);
+  const missing = [values.camera === undefined ? '--camera ID (the camera the footage comes from)' : undefined, recordedAt === undefined ? '--recorded-at ISO-TIME (when the recording starts; this file has no creation time)' : undefined].filter(Boolean);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `a private run needs to know which footage this is, so that the same span of footage is never released beyond its budget, whatever file it is in: pass ${missing.join(' and ')}. ` +
+        'For an unpublished calibration run use --epsilon off instead.',
+    );
+  }
+  if (!/^[\w.-]{1,64}$/.test(values.camera!)) throw new UsageError(`--camera ${values.camera}: a camera id is 1–64 letters, digits, "_", "-" or "."`);
+  return { camera: values.camera!, recordedAt: recordedAt!, via: flagged !== undefined ? '--recorded-at' : 'the container\'s creation time' };
 }
 
 export async function batchCommand(argv: string[]): Promise<number> {
@@ -54,22 +83,25 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const excerpt = clipExcerpt(values);
 
   assertInputExists(input);
-  const camera = await clipIdentity(input);
-  // A batch run may start the ledger: its first run on a machine has no past spending to lose.
-  const privacy = openPrivacy(values['state-dir'] ?? defaultStateDir(), true, log);
-  const release = privacy.releaserFor({ id: camera, ...config });
-  const parts = await startParts(config, values.ffmpeg, log).catch((error: unknown) => {
-    privacy.close();
-    throw error;
-  });
+  const ffmpeg = await findFfmpeg(values.ffmpeg, log);
+  const calibration = config.privacy.epsilon === 'off';
+  const placement = calibration ? undefined : await placeFootage(values, input, ffmpeg);
+  if (placement) log.info(`footage placed as camera ${placement.camera} from ${placement.recordedAt.toISOString()} (${placement.via})`);
+  const privacy = openPrivacy({ stateDir: values['state-dir'] ?? defaultStateDir(), createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
+  let parts: StartedParts | undefined;
   let durationSeconds: number | undefined;
   try {
-    log.info(`analysing ${displayName(input)}`, { fps: config.fps, window_s: config.windowSeconds, zones: config.zones.length, lines: config.lines.length });
+    const release = privacy.releaserFor(
+      { id: placement?.camera ?? 'calibration', ...config },
+      { clockOffsetSeconds: placement ? placement.recordedAt.getTime() / 1000 : 0, monotonic: false },
+    );
+    parts = await startParts(config, ffmpeg, log);
+    log.info(`analysing ${displayName(input)}`, { fps: config.fps, windows_s: release.windowLengths.join(','), zones: config.zones.length, lines: config.lines.length });
     const outcome = await runBatch({
       input,
-      ffmpeg: parts.ffmpeg,
+      ffmpeg,
       detector: parts.detector,
-      analysis: config,
+      analysis: { ...config, windowLengths: release.windowLengths, groups: release.groups },
       release: release.release,
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
@@ -78,10 +110,10 @@ export async function batchCommand(argv: string[]): Promise<number> {
     const report: Report = {
       veilVersion: await packageVersion(),
       private: release.private,
-      clip: { input: redactCredentials(input), durationSeconds },
+      clip: { input: redactCredentials(input), durationSeconds, ...(placement && { camera: placement.camera, recordedAt: placement.recordedAt.toISOString() }) },
       settings: {
         fps: config.fps,
-        windowSeconds: config.windowSeconds,
+        releases: release.plan.statistics.map(({ statistic, windowSeconds }) => ({ statistic, windowSeconds })),
         maxWidth: config.maxWidth,
         scoreThreshold: config.scoreThreshold,
         classes: config.classes,
@@ -98,6 +130,6 @@ export async function batchCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     privacy.close();
-    await parts.detector.close();
+    await parts?.detector.close();
   }
 }

@@ -12,19 +12,21 @@ import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { redactCredentials } from '../streams/redact.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
-import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
+import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 import type { LogFormat, Logger } from './log.ts';
 
 /** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
 export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
 
 
-export const clipJobSchema = z.strictObject({
-  ...analysisShape,
-  detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
-  /** Privacy settings; validated by the privacy stage's own schema. */
-  privacy: z.record(z.string(), z.unknown()).default({}),
-});
+export const clipJobSchema = z
+  .strictObject({
+    ...analysisShape,
+    detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+    /** Privacy settings; validated by the privacy stage's own schema. */
+    privacy: z.record(z.string(), z.unknown()).default({}),
+  })
+  .transform(withDefaultZones);
 export type ClipJobConfig = z.infer<typeof clipJobSchema>;
 
 export const CLIP_FLAGS = {
@@ -46,7 +48,7 @@ export const CLIP_FLAGS = {
 export const CLIP_FLAGS_HELP = `Analysis:
   --config FILE        JSON or YAML with zones, lines, classes, detector and privacy settings (see README)
   --fps N              frames analysed per second of video (default 5; the tracker is tuned for 2–10)
-  --window SECONDS     length of each reported window in clip time (default 60)
+  --window SECONDS     one window length for every statistic (default: crossings per 900 s, occupancy per 60 s)
   --score S            detection score that counts, 0.15–0.95 (default 0.4)
   --classes LIST       comma-separated: ${COUNTED_CLASSES.join(',')} (default all)
   --max-width PX       frames are scaled down to this width inside ffmpeg (default 640)
@@ -103,9 +105,14 @@ export interface StartedParts {
   detector: DetectorPool;
 }
 
-export async function startParts(config: ClipJobConfig, ffmpegFlag: string | undefined, log: Logger): Promise<StartedParts> {
+/** Finds ffmpeg (`--ffmpeg`, FFMPEG_PATH, PATH) and says which one is used. */
+export async function findFfmpeg(ffmpegFlag: string | undefined, log: Logger): Promise<FfmpegBinary> {
   const ffmpeg = await locateFfmpeg(ffmpegFlag);
   log.info(`ffmpeg ${ffmpeg.version} from ${ffmpeg.foundVia}`, { path: ffmpeg.path });
+  return ffmpeg;
+}
+
+export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, log: Logger): Promise<StartedParts> {
   const detector = await startDetectorPool(
     { backend: config.detector.backend, modelUrl: config.detector.modelUrl, ...DETECTION_LIMITS },
     config.detector.workers,

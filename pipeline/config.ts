@@ -9,8 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
-import { countingLineSchema } from '../stages/lines.ts';
-import { WHOLE_FRAME_ZONE, zoneSchema } from '../stages/zones.ts';
+import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
+import { WHOLE_FRAME_ZONE, zoneSchema, type Zone } from '../stages/zones.ts';
 
 
 function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.RefinementCtx, what: string) {
@@ -27,8 +27,13 @@ export const analysisShape = {
   fps: z.number().positive('fps is the number of frames analysed per second of video, e.g. 5 (2–10 is typical)').max(30, 'analysing more than 30 frames/s adds nothing; 2–10 is typical').default(5),
   /** Frames are scaled down to this width inside ffmpeg; the detector works at 300×300 anyway. */
   maxWidth: z.number().int().min(160, 'maxWidth is a width in pixels, at least 160 (default 640)').max(3840, 'maxWidth above 3840 px only costs time: the detector works at 300×300').default(640),
-  windowSeconds: z.number().positive('the window length is in seconds and must be positive').default(60),
-  zones: z.array(zoneSchema).min(1).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).default([WHOLE_FRAME_ZONE]),
+  /**
+   * One window length for every released statistic. Left out, each statistic gets the length its readers expect
+   * (stages/privacy/settings.ts: crossings per 15 min, occupancy per minute) unless `privacy.releases` says.
+   */
+  windowSeconds: z.number().positive('the window length is in seconds and must be positive').optional(),
+  /** Left out: the whole frame, unless lines are configured (a line-only config releases no occupancy). */
+  zones: z.array(zoneSchema).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).optional(),
   lines: z.array(countingLineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
   classes: z.array(z.enum(COUNTED_CLASSES)).min(1, 'count at least one class').default([...COUNTED_CLASSES]),
   /**
@@ -38,6 +43,18 @@ export const analysisShape = {
    */
   scoreThreshold: z.number().min(0.15, 'the score threshold must be at least 0.15: detections from 0.1 up to it keep tracks alive').max(0.95).default(0.4),
 };
+
+/**
+ * Fills in the zones: the whole frame when neither zones nor lines are configured, none when only lines are. A config
+ * with an explicit `zones: []` and no lines has nothing to count, and is refused naming both fields.
+ */
+export function withDefaultZones<T extends { zones?: Zone[]; lines: CountingLine[] }>(config: T, context: z.RefinementCtx): T & { zones: Zone[] } {
+  const zones = config.zones ?? (config.lines.length > 0 ? [] : [WHOLE_FRAME_ZONE]);
+  if (zones.length === 0 && config.lines.length === 0) {
+    context.addIssue({ code: 'custom', path: ['zones'], message: 'nothing to count: configure at least one zone or one counting line (lines)' });
+  }
+  return { ...config, zones };
+}
 
 export const detectorSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES).default('auto'),

@@ -8,7 +8,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts } from './clipJob.ts';
 import { assertInputExists } from '../streams/ffmpegFrames.ts';
 import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
@@ -27,6 +27,8 @@ ${CLIP_FLAGS_HELP}`;
 
 const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' } } as const;
 const EXIT_OUTSIDE_TOLERANCE = 3;
+/** Eval compares whole-clip totals and instants, so windows only bound memory; their length changes no result. */
+const EVAL_WINDOW_SECONDS = 60;
 
 export interface LineComparison {
   line: string;
@@ -63,8 +65,8 @@ export function compareLines(labels: Labels, windows: readonly WindowAggregate[]
         const inCategory = classesOf(category);
         for (const window of windows) {
           for (const name of inCategory) {
-            forward += window.lines[line.name]?.[name].forward ?? 0;
-            backward += window.lines[line.name]?.[name].backward ?? 0;
+            forward += window.lines[line.name]?.[name]?.forward ?? 0;
+            backward += window.lines[line.name]?.[name]?.backward ?? 0;
           }
         }
         const counted = forward + backward;
@@ -84,7 +86,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const excerpt = clipExcerpt(values);
   const config = await clipJobConfig(values, { epsilon: 'off' });
   const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
-  const parts = await startParts(config, values.ffmpeg, log);
+  const parts = await startParts(config, await findFfmpeg(values.ffmpeg, log), log);
   // Per labelled instant, the analysed frame nearest to it.
   const nearest = labels.frames.map(() => ({ distance: Infinity, frameSeconds: 0, counts: undefined as ClassCounts | undefined }));
   let durationSeconds: number | undefined;
@@ -94,7 +96,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       input,
       ffmpeg: parts.ffmpeg,
       detector: parts.detector,
-      analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines },
+      analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines, windowLengths: [config.windowSeconds ?? EVAL_WINDOW_SECONDS] },
       release: (aggregate) => aggregate,
       onFrameOccupancy: (ptsSeconds, occupancy) => {
         labels.frames.forEach((instant, index) => {

@@ -159,8 +159,7 @@ export class LiveCamera {
     try {
       for await (const frame of dropFrames(detectFrames(queue.drain(), detector, detector.workerCount))) {
         metrics.framesAnalysed.inc(this.labels);
-        const { closed } = this.analysis.add(frame);
-        if (closed) this.publish(closed);
+        for (const closed of this.analysis.add(frame).closed) this.publish(closed);
       }
       await pump;
       return signal.aborted ? 'stopped' : 'source ended';
@@ -173,8 +172,7 @@ export class LiveCamera {
   }
 
   private releaseIfEnded(nowSeconds: number) {
-    const closed = this.analysis.closeIfEnded(nowSeconds);
-    if (closed) this.publish(closed);
+    for (const closed of this.analysis.closeIfEnded(nowSeconds)) this.publish(closed);
   }
 
   /**

@@ -1,22 +1,28 @@
 /**
  * Wires the privacy stage into a command: the privacy flags, the ledger in the state directory, and one releaser
- * per camera whose sensitivity is derived from that camera's zones, lines and classes.
+ * per camera whose plan (statistics, window lengths, noise) is derived from that camera's zones, lines and classes
+ * and the tracker's bounds.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CountedClass } from '../models/detection.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
-import { createReleaser, type Releaser } from '../stages/release.ts';
 import { openLedger, type Ledger } from '../stages/privacy/ledger.ts';
+import { describePlan, PrivacyConfigError, planReleases, type ReleasePlan, type TrackerBounds } from '../stages/privacy/settings.ts';
+import { createReleaser, releasedGroups, type Releaser } from '../stages/release.ts';
+import type { ClassGroups } from '../stages/window.ts';
 import { choiceFlag, numberFlag, type FlagSpec } from './args.ts';
 import type { Logger } from './log.ts';
-import { describePrivacySettings, PrivacyConfigError, resolvePrivacySettings } from '../stages/privacy/settings.ts';
 
-/**
- * The tracker votes a track's class over its life, and within one window that vote can move between car, bus and
- * truck (the detector hesitates between them), so one object can appear under up to 3 classes in a window.
- */
-const MAX_CLASSES_PER_OBJECT_PER_WINDOW = 3;
+/** What the tracker guarantees (stages/track.ts, stages/lines.ts); the sensitivity rests on it. */
+const TRACKER_BOUNDS: TrackerBounds = {
+  maxCrossingsPerTrackPerLine: maxCrossingsPerObjectPerLine,
+  // The tracker re-votes a track's class within car/bus/truck, so one object can appear under up to 3 classes in a
+  // window (only with breakdown "class": categories never change).
+  maxClassesPerTrackPerWindow: 3,
+  // A confirmed track unmatched for maxLostSeconds (default 1 s) ends.
+  maxCoastSeconds: 1,
+};
 const LEDGER_FILE = 'privacy-ledger';
 
 export const PRIVACY_FLAGS = {
@@ -24,27 +30,38 @@ export const PRIVACY_FLAGS = {
   mechanism: { type: 'string' },
   rho: { type: 'string' },
   'state-dir': { type: 'string' },
+  'new-ledger': { type: 'boolean' },
+  'accept-policy-change': { type: 'string' },
+  'allow-extreme-epsilon': { type: 'boolean' },
 } as const satisfies FlagSpec;
 
 export const PRIVACY_FLAGS_HELP = `Privacy:
-  --epsilon E|off      ε per protected event (default 1). "off" is for calibration only: exact counts, the report is
-                       marked "private": false and must never be published
+  --epsilon E|off      ε per protected event: one track's visit (default 1). "off" is for calibration only: exact
+                       counts, the report is marked "private": false and must never be published
   --mechanism M        discrete-laplace (default) | discrete-gaussian
-  --rho SECONDS        protect any visit up to this long (Privid's ρ); ε is divided over the windows it can touch
+  --rho SECONDS        protect any visit up to this long (Privid's ρ; default 0, plus the tracker's 1 s coast)
   --state-dir DIR      where the privacy ledger lives (default: $XDG_STATE_HOME/veil or ~/.local/state/veil)
+  --new-ledger         start the privacy ledger if there is none (first run on this machine)
+  --accept-policy-change REASON
+                       the privacy settings of this camera changed since its last release: judge past releases by
+                       the new settings from now on, recording REASON in the ledger
+  --allow-extreme-epsilon
+                       accept ε above 10 or noise above 1000 objects per value (otherwise refused)
 `;
 
-export function privacyFlagOverrides(values: { epsilon?: string; mechanism?: string; rho?: string }): Record<string, unknown> {
+export function privacyFlagOverrides(values: { epsilon?: string; mechanism?: string; rho?: string; 'allow-extreme-epsilon'?: boolean }): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
   if (values.epsilon !== undefined) overrides.epsilon = values.epsilon === 'off' ? 'off' : numberFlag(values.epsilon, 'epsilon', 'a positive number, e.g. 1, or "off"');
   if (values.mechanism !== undefined) overrides.mechanism = choiceFlag(values.mechanism, 'mechanism', ['discrete-laplace', 'discrete-gaussian']);
   if (values.rho !== undefined) overrides.rhoSeconds = numberFlag(values.rho, 'rho', 'seconds, e.g. 300');
+  if (values['allow-extreme-epsilon']) overrides.allowExtremeEpsilon = true;
   return overrides;
 }
 
 export interface CameraPrivacy {
   id: string;
-  windowSeconds: number;
+  /** The window length configured for the analysis, if any: every statistic then uses it unless `releases` says. */
+  windowSeconds?: number;
   zones: ReadonlyArray<{ name: string; areaSquareMetres?: number }>;
   lines: ReadonlyArray<{ name: string }>;
   classes: readonly CountedClass[];
@@ -52,6 +69,22 @@ export interface CameraPrivacy {
   privacy: unknown;
   /** Where the settings come from, for errors: e.g. 'config site.yaml, camera "gate"'. */
   source?: string;
+}
+
+/** Where a camera's windows sit in its own clock, for the ledger. */
+export interface CameraClock {
+  /** Added to window bounds: 0 live (Unix time), the recording's start in Unix seconds for a clip. */
+  clockOffsetSeconds: number;
+  /** Live: refuse releases before what was already released (a clock set backwards). */
+  monotonic: boolean;
+}
+
+export interface CameraRelease extends Releaser {
+  private: boolean;
+  plan: ReleasePlan;
+  /** What the analysis must produce for this releaser: windows of these lengths, counts in these groups. */
+  windowLengths: readonly number[];
+  groups: ClassGroups;
 }
 
 function withSource<T>(source: string | undefined, resolve: () => T): T {
@@ -65,39 +98,46 @@ function withSource<T>(source: string | undefined, resolve: () => T): T {
 
 export interface PrivacyRuntime {
   /** Validates a camera's privacy settings and returns its releaser; logs what it will spend. */
-  releaserFor(camera: CameraPrivacy): Releaser & { private: boolean };
+  releaserFor(camera: CameraPrivacy, clock: CameraClock): CameraRelease;
   close(): void;
 }
 
-/**
- * `createLedger`: a batch run may start a ledger (its first run on this machine), a live box may not — a missing
- * ledger there means lost spending, and only the operator can decide that (`veil run --new-ledger`).
- */
-export function openPrivacy(stateDir: string, createLedger: boolean, log: Logger): PrivacyRuntime {
+export interface PrivacyOptions {
+  stateDir: string;
+  /** Start a ledger when there is none (`--new-ledger`): only the operator may decide that past spending is gone. */
+  createLedger: boolean;
+  /** `--accept-policy-change REASON`: record a changed privacy policy instead of refusing it. */
+  acceptPolicyChange?: string;
+  log: Logger;
+}
+
+/** Opens the privacy side of a command; the ledger only when a private camera needs it. */
+export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
+  const { stateDir, log } = options;
   let ledger: Ledger | undefined;
   const ledgerPath = path.join(stateDir, LEDGER_FILE);
   const openOnce = () => {
     if (ledger) return ledger;
     mkdirSync(stateDir, { recursive: true });
-    ledger = openLedger(ledgerPath, { createIfMissing: createLedger });
+    ledger = openLedger(ledgerPath, { createIfMissing: options.createLedger });
     log.info('privacy ledger open', { path: ledgerPath });
     return ledger;
   };
   return {
-    releaserFor(camera) {
-      const settings = withSource(camera.source, () => resolvePrivacySettings(camera.privacy, { windowSeconds: camera.windowSeconds }));
-      (settings.private ? log.info : log.warn)(describePrivacySettings(settings), { camera: camera.id });
-      const releaser = createReleaser({
-        settings,
-        camera: camera.id,
-        zones: camera.zones,
-        lines: camera.lines,
-        classes: camera.classes,
-        maxCrossingsPerObjectPerLine,
-        maxClassesPerObjectPerWindow: MAX_CLASSES_PER_OBJECT_PER_WINDOW,
-        ledger: settings.private ? openOnce() : undefined,
-      });
-      return { private: settings.private, release: (aggregate) => releaser.release(aggregate) };
+    releaserFor(camera, clock) {
+      const plan = withSource(camera.source, () =>
+        planReleases(camera.privacy, { zoneCount: camera.zones.length, lineCount: camera.lines.length, windowSeconds: camera.windowSeconds, tracker: TRACKER_BOUNDS }),
+      );
+      (plan.private ? log.info : log.warn)(describePlan(plan), { camera: camera.id });
+      if (plan.private) for (const warning of plan.warnings) log.warn(`privacy: ${warning}`, { camera: camera.id });
+      const cameraLedger = plan.private ? openOnce() : undefined;
+      if (plan.private && options.acceptPolicyChange !== undefined) {
+        cameraLedger!.migratePolicy(camera.id, plan.policy, options.acceptPolicyChange);
+        log.warn('privacy policy change recorded: past releases are judged by the new settings from now on', { camera: camera.id, reason: options.acceptPolicyChange });
+      }
+      const groups = releasedGroups(plan.breakdown, camera.classes);
+      const releaser = createReleaser({ plan, camera: camera.id, zones: camera.zones, lines: camera.lines, groups, ledger: cameraLedger, ...clock });
+      return { private: plan.private, plan, windowLengths: plan.windowLengths, groups, release: (aggregate) => releaser.release(aggregate) };
     },
     close() {
       ledger?.close();

@@ -6,14 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraSourceSchema } from '../streams/cameraSource.ts';
-import { analysisShape, detectorSchema, parseConfig, readConfigFile } from './config.ts';
+import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 
 /** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
 export function defaultStateDir(): string {
   return path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'veil');
 }
 
-export const cameraSchema = z.strictObject({
+export const cameraSchema = z
+  .strictObject({
   id: z.string().regex(/^[\w.-]{1,64}$/, 'a camera id is 1–64 letters, digits, "_", "-" or "."'),
   source: cameraSourceSchema,
   ...analysisShape,
@@ -25,7 +26,8 @@ export const cameraSchema = z.strictObject({
   /** Consecutive failures after which the camera is marked failed and no longer retried; leave out to retry for ever. */
   giveUpAfterFailures: z.number().int().min(1).optional(),
   backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
-});
+  })
+  .transform(withDefaultZones);
 
 export const feedSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),

@@ -2,8 +2,6 @@
  * The exact (noise-free) aggregates of one window, as the window stage closes it. These never leave the process:
  * only their noised, post-processed release does (see stages/release.ts).
  */
-import type { CountedClass } from '../models/detection.ts';
-
 export interface OccupancyStats {
   /** Mean number of objects of this class inside the zone over the window's analysed frames. */
   meanOccupancy: number;
@@ -20,10 +18,15 @@ export interface WindowAggregate {
   /** Window bounds: clip seconds in batch mode, Unix epoch seconds in live mode (see `clock`). */
   startSeconds: number;
   endSeconds: number;
+  /** The length of the series this window belongs to (the last window of a clip may end early). */
+  windowSeconds: number;
   clock: 'clip' | 'wall';
   framesAnalysed: number;
-  /** zone name → class → occupancy. Every configured zone and counted class is present, zeros included. */
-  zones: Record<string, Record<CountedClass, OccupancyStats>>;
-  /** line name → class → crossings by direction. Every configured line and counted class is present. */
-  lines: Record<string, Record<CountedClass, CrossingCounts>>;
+  /**
+   * zone name → class group → occupancy. Groups are the classes themselves or categories (stages/window.ts); every
+   * configured zone and group is present, zeros included.
+   */
+  zones: Record<string, Record<string, OccupancyStats>>;
+  /** line name → class group → crossings by direction. Every configured line and group is present. */
+  lines: Record<string, Record<string, CrossingCounts>>;
 }

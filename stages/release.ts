@@ -1,89 +1,68 @@
 /**
  * The release stage: the one place where a window's exact aggregates become something that may leave the process.
  *
- *   const releaser = createReleaser({ settings, camera: 'gate-1', zones, lines, ledger,
- *                                     maxCrossingsPerObjectPerLine: 1, maxClassesPerObjectPerWindow: 3 });
+ *   const releaser = createReleaser({ plan, camera: 'gate-1', zones, lines, groups, ledger, clockOffsetSeconds: 0, monotonic: true });
  *   const released = releaser.release(windowAggregate);   // status 'released' or 'withheld'
  *
- * For each window: spend its cost in the ledger first (write-ahead: on disk before anything is returned), and if
- * the period's budget cannot cover it, withhold it; otherwise add exact integer noise to every statistic, then
- * post-process (vehicle totals as sums of the noised classes, clamp at 0, the optional minimum count, mean ≤ peak,
- * densities), which costs no ε.
+ * For each window: charge the span of footage it covers in the ledger first (write-ahead: on disk before anything
+ * is returned), and if an event touching that span has no budget left, withhold it; otherwise add exact integer noise
+ * to every value of every statistic the plan releases at this window length, each with its own noise parameter.
+ * Nothing is clamped, rounded up or summed here: released values are unbiased (stages/released.ts).
  */
-import { classesOf, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
-import type { Ledger, BudgetState } from './privacy/ledger.ts';
-import type { PrivacySettings } from './privacy/settings.ts';
+import { classesOf, type CountedClass } from '../models/detection.ts';
 import type { WindowAggregate } from './aggregates.ts';
-import { calibrateNoise, noiseStandardDeviation, type NoiseCalibration } from './privacy/noiseScale.ts';
-import type { Rational } from './privacy/rational.ts';
-import { releasedWindowSchema, type PrivacyBlock, type ReleasedWindow } from './released.ts';
-import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, quantiseMeanOccupancy, releaseSensitivity, type ReleaseSensitivity } from './privacy/sensitivity.ts';
-
-export const BUDGET_EXHAUSTED = 'budget exhausted';
+import type { Ledger, SpanBudget } from './privacy/ledger.ts';
+import { sampleNoise, type NoiseMechanism } from './privacy/noiseScale.ts';
+import { windowCost, type ReleaseBreakdown, type ReleasePlan, type Statistic, type StatisticRelease } from './privacy/settings.ts';
+import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, quantiseMeanOccupancy } from './privacy/sensitivity.ts';
+import { releasedWindowSchema, type PrivacyBlock, type ReleasedClass, type ReleasedWindow, type StatisticTerms } from './released.ts';
+import type { ClassGroups } from './window.ts';
 
 export interface ReleaserOptions {
-  settings: PrivacySettings;
+  plan: ReleasePlan;
   camera: string;
   zones: ReadonlyArray<{ name: string; areaSquareMetres?: number }>;
   lines: ReadonlyArray<{ name: string }>;
-  /** The classes released per zone and line (default: every counted class). */
-  classes?: readonly CountedClass[];
-  /** The tracker's bound (stages/lines.ts). */
-  maxCrossingsPerObjectPerLine: number;
-  /** See ReleaseStructure in stages/privacy/sensitivity.ts: 3 for Veil's tracker, which re-votes within car/bus/truck. */
-  maxClassesPerObjectPerWindow: number;
-  /** Required unless settings are for calibration (`epsilon: "off"`), which spends nothing. */
+  /** The released cells (the analysis's class groups): their keys must be the aggregate's. */
+  groups: ClassGroups;
+  /** Required unless the plan is for calibration (`epsilon: "off"`), which spends nothing. */
   ledger?: Ledger;
+  /**
+   * Added to a window's bounds to place it in the camera's own clock for the ledger: 0 live (windows are Unix time),
+   * the recording's start (Unix seconds) in batch, where windows are clip seconds.
+   */
+  clockOffsetSeconds: number;
+  /** Live: refuse windows before what was already released (a clock set backwards). */
+  monotonic: boolean;
 }
 
 export interface Releaser {
   release(aggregate: WindowAggregate): ReleasedWindow;
 }
 
-type ZoneRelease = ReleasedWindow['zones'][string];
-type LineRelease = ReleasedWindow['lines'][string];
-type OccupancyRelease = NonNullable<ZoneRelease['classes'][CountedClass]>;
-type CrossingRelease = NonNullable<LineRelease['classes'][CountedClass]>;
-
-const STEPS = BigInt(MEAN_OCCUPANCY_STEPS_PER_OBJECT);
-
-/** How the noise (if any) and the post-processing apply to one statistic. */
-interface ValuePolicy {
-  noise?: { calibration: NoiseCalibration; parameter: Rational };
-  /** Released values below this (in the statistic's unit) become 0. */
-  floor: bigint;
-}
-
-function addNoise(exact: bigint, policy: ValuePolicy): bigint {
-  return policy.noise ? exact + policy.noise.calibration.sample(policy.noise.parameter) : exact;
-}
-
-/** Post-processing of a noised value: below zero or the minimum count it is released as 0. */
-function clampForRelease(noised: bigint, policy: ValuePolicy): bigint {
-  return noised < policy.floor || noised < 0n ? 0n : noised;
+/** Noise for one statistic at one window length: how to draw it and what the block states about it. */
+interface StatisticNoise {
+  draw(exact: bigint): bigint;
+  terms: StatisticTerms;
 }
 
 /**
- * Vehicle totals add the classes' noised values BEFORE each is clamped at 0: clamping first would add the positive
- * part of every class's noise (five classes' worth, per window) to the total, a bias far larger than the counts on a
- * quiet road. Summing released values is post-processing either way and costs no ε.
+ * The cells a release holds, as class groups for the window stage: with breakdown "category", people and vehicles
+ * (each one noise draw); with "class", every counted class on its own.
  */
-function sumOfNoised(values: Iterable<bigint>): bigint {
-  let total = 0n;
-  for (const value of values) total += value;
-  return total;
+export function releasedGroups(breakdown: ReleaseBreakdown, classes: readonly CountedClass[]): ClassGroups {
+  if (breakdown === 'class') return Object.fromEntries(classes.map((name) => [name, [name]]));
+  const groups: Record<string, CountedClass[]> = {};
+  for (const category of ['person', 'vehicle'] as const) {
+    const members = classesOf(category, classes);
+    if (members.length > 0) groups[category] = members;
+  }
+  return groups;
 }
 
-function sensitivityRecord(sensitivity: ReleaseSensitivity, norm: 'L1' | 'L2'): Record<string, number> {
-  const measure = (statistic: { l1: number; l2Squared: number }) => (norm === 'L1' ? statistic.l1 : Math.sqrt(statistic.l2Squared));
-  return {
-    [`meanOccupancy${norm}`]: measure(sensitivity.meanOccupancySteps) / MEAN_OCCUPANCY_STEPS_PER_OBJECT,
-    [`peakOccupancy${norm}`]: measure(sensitivity.peakOccupancy),
-    [`crossings${norm}`]: measure(sensitivity.crossings),
-  };
-}
+type WindowNoise = Partial<Record<Statistic, StatisticNoise>>;
 
-function checkNames(what: 'zone' | 'line', configured: readonly string[], found: readonly string[]): void {
+function checkNames(what: 'zone' | 'line' | 'class group', configured: readonly string[], found: readonly string[]): void {
   const missing = configured.filter((name) => !found.includes(name));
   const unexpected = found.filter((name) => !configured.includes(name));
   if (missing.length > 0 || unexpected.length > 0) {
@@ -94,93 +73,85 @@ function checkNames(what: 'zone' | 'line', configured: readonly string[], found:
   }
 }
 
+/** Calibration: values go out exact, and the block says nothing was noised or spent. */
+const EXACT: StatisticNoise = { draw: (exact) => exact, terms: { epsilon: 0, sensitivity: 0, standardDeviation: 0 } };
+
+function noiseFor(mechanism: NoiseMechanism, release: StatisticRelease): StatisticNoise {
+  const unitsPerObject = release.statistic === 'meanOccupancy' ? MEAN_OCCUPANCY_STEPS_PER_OBJECT : 1;
+  const sensitivity = mechanism === 'discrete-laplace' ? release.sensitivity.l1 : Math.sqrt(release.sensitivity.l2Squared);
+  return {
+    draw: (exact) => exact + sampleNoise(mechanism, release.noiseParameter),
+    terms: { epsilon: release.epsilon, sensitivity: sensitivity / unitsPerObject, standardDeviation: release.standardDeviation },
+  };
+}
+
+/**
+ * Creates the releaser for one camera. Throws when the plan is private but no ledger is given, when the camera id
+ * is empty, or (per window) when an aggregate's zones, lines or class groups differ from the configured ones, or its
+ * window length is not one the plan releases.
+ */
 export function createReleaser(options: ReleaserOptions): Releaser {
-  const { settings, camera, zones, lines, ledger } = options;
-  const classes = options.classes ?? COUNTED_CLASSES;
+  const { plan, camera, zones, lines, groups, ledger } = options;
+  const groupKeys = Object.keys(groups) as ReleasedClass[];
   if (camera.length === 0) throw new Error('createReleaser: a camera id is needed; the budget is kept per camera');
-  if (zones.length + lines.length === 0) throw new Error('createReleaser: nothing to release; configure at least one zone or counting line');
-  if (classes.length === 0) throw new Error('createReleaser: no classes to release; configure at least one counted class');
-  const vehicleClasses = classesOf('vehicle', classes);
-  const sensitivity = releaseSensitivity({
-    zoneCount: zones.length,
-    lineCount: lines.length,
-    classCount: classes.length,
-    maxCrossingsPerObjectPerLine: options.maxCrossingsPerObjectPerLine,
-    maxClassesPerObjectPerWindow: options.maxClassesPerObjectPerWindow,
-  });
-  const minimumObjects = BigInt(settings.minimumCount ?? 0);
-  const calibration = settings.private ? calibrateNoise(settings.mechanism, settings.costPerRelease, sensitivity) : undefined;
-  if (settings.private && !ledger) throw new Error('createReleaser: a private release needs a ledger (openLedger) to spend its budget from');
-  const meanPolicy: ValuePolicy = {
-    ...(calibration && { noise: { calibration, parameter: calibration.meanOccupancySteps } }),
-    floor: minimumObjects * STEPS,
-  };
-  const countPolicy: ValuePolicy = {
-    ...(calibration && { noise: { calibration, parameter: calibration.objects } }),
-    floor: minimumObjects,
-  };
+  if (groupKeys.length === 0) throw new Error('createReleaser: no classes to release; configure at least one counted class');
+  if (plan.private && !ledger) throw new Error('createReleaser: a private release needs a ledger (openLedger) to charge its budget to');
 
-  function releaseZone(aggregate: WindowAggregate, zone: ReleaserOptions['zones'][number]): ZoneRelease {
-    const area = zone.areaSquareMetres;
-    const occupancy = (meanSteps: bigint, peak: bigint): OccupancyRelease => {
-      const meanOccupancy = Number(meanSteps) / MEAN_OCCUPANCY_STEPS_PER_OBJECT;
-      const peakOccupancy = Number(peak);
-      return area === undefined
-        ? { meanOccupancy, peakOccupancy }
-        : { meanOccupancy, peakOccupancy, meanDensityPerSquareMetre: meanOccupancy / area, peakDensityPerSquareMetre: peakOccupancy / area };
-    };
-    const exact = aggregate.zones[zone.name]!;
-    const noised = new Map<CountedClass, { meanSteps: bigint; peak: bigint }>();
-    for (const name of classes) {
-      noised.set(name, {
-        meanSteps: addNoise(quantiseMeanOccupancy(exact[name].meanOccupancy, aggregate.framesAnalysed), meanPolicy),
-        peak: addNoise(BigInt(exact[name].peakOccupancy), countPolicy),
-      });
+  /** The noise of each statistic released in windows of this length. */
+  function statisticsAt(windowSeconds: number): WindowNoise {
+    const noise: WindowNoise = {};
+    if (!plan.private) {
+      for (const release of plan.statistics) if (release.windowSeconds === windowSeconds) noise[release.statistic] = EXACT;
+      return noise;
     }
-    // Post-processing only (no ε): clamp, then a mean never exceeds its own peak.
-    const release = (value: { meanSteps: bigint; peak: bigint }) => {
-      const peak = clampForRelease(value.peak, countPolicy);
-      const meanSteps = clampForRelease(value.meanSteps, meanPolicy);
-      return occupancy(meanSteps < peak * STEPS ? meanSteps : peak * STEPS, peak);
-    };
-    const result: ZoneRelease = { classes: {} };
-    if (area !== undefined) result.areaSquareMetres = area;
-    for (const [name, value] of noised) result.classes[name] = release(value);
-    if (vehicleClasses.length > 0) {
-      // The peak total is the sum of per-class peaks: an upper bound on the peak of the total.
-      const vehicles = vehicleClasses.map((name) => noised.get(name)!);
-      result.classes.vehicle = release({ meanSteps: sumOfNoised(vehicles.map((v) => v.meanSteps)), peak: sumOfNoised(vehicles.map((v) => v.peak)) });
+    for (const release of plan.statistics) if (release.windowSeconds === windowSeconds) noise[release.statistic] = noiseFor(plan.mechanism, release);
+    return noise;
+  }
+  const byLength = new Map(plan.windowLengths.map((windowSeconds) => [windowSeconds, statisticsAt(windowSeconds)]));
+
+  function releaseValues(aggregate: WindowAggregate, noise: WindowNoise): Pick<ReleasedWindow, 'zones' | 'lines'> {
+    const released: Pick<ReleasedWindow, 'zones' | 'lines'> = { zones: {}, lines: {} };
+    if (noise.peakOccupancy || noise.meanOccupancy) {
+      for (const zone of zones) {
+        const exact = aggregate.zones[zone.name]!;
+        const classes: ReleasedWindow['zones'][string]['classes'] = {};
+        for (const key of groupKeys) {
+          const cell: NonNullable<(typeof classes)[ReleasedClass]> = {};
+          if (noise.meanOccupancy) {
+            const steps = noise.meanOccupancy.draw(quantiseMeanOccupancy(exact[key]!.meanOccupancy, aggregate.framesAnalysed));
+            cell.meanOccupancy = Number(steps) / MEAN_OCCUPANCY_STEPS_PER_OBJECT;
+          }
+          if (noise.peakOccupancy) cell.peakOccupancy = Number(noise.peakOccupancy.draw(BigInt(exact[key]!.peakOccupancy)));
+          classes[key] = cell;
+        }
+        released.zones[zone.name] = zone.areaSquareMetres === undefined ? { classes } : { areaSquareMetres: zone.areaSquareMetres, classes };
+      }
     }
-    return result;
+    if (noise.crossings) {
+      const draw = noise.crossings.draw;
+      for (const line of lines) {
+        const exact = aggregate.lines[line.name]!;
+        released.lines[line.name] = {
+          classes: Object.fromEntries(groupKeys.map((key) => [key, { forward: Number(draw(BigInt(exact[key]!.forward))), backward: Number(draw(BigInt(exact[key]!.backward))) }])),
+        };
+      }
+    }
+    return released;
   }
 
-  function releaseLine(aggregate: WindowAggregate, line: string): LineRelease {
-    const exact = aggregate.lines[line]!;
-    const noised = new Map(classes.map((name) => [name, { forward: addNoise(BigInt(exact[name].forward), countPolicy), backward: addNoise(BigInt(exact[name].backward), countPolicy) }]));
-    const release = (value: { forward: bigint; backward: bigint }): CrossingRelease => ({
-      forward: Number(clampForRelease(value.forward, countPolicy)),
-      backward: Number(clampForRelease(value.backward, countPolicy)),
-    });
-    const result: LineRelease = { classes: {} };
-    for (const [name, value] of noised) result.classes[name] = release(value);
-    if (vehicleClasses.length > 0) {
-      const vehicles = vehicleClasses.map((name) => noised.get(name)!);
-      result.classes.vehicle = release({ forward: sumOfNoised(vehicles.map((v) => v.forward)), backward: sumOfNoised(vehicles.map((v) => v.backward)) });
-    }
-    return result;
-  }
-
-  function privacyBlock(epsilon: number, budget: BudgetState): PrivacyBlock {
+  function privacyBlock(noise: WindowNoise, epsilon: number, budget: SpanBudget | undefined): PrivacyBlock {
+    const statistics: PrivacyBlock['statistics'] = {};
+    for (const [statistic, terms] of Object.entries(noise)) statistics[statistic as Statistic] = terms.terms;
     return {
-      private: settings.private,
-      mechanism: settings.private ? settings.mechanism : 'none',
+      private: plan.private,
+      mechanism: plan.private ? plan.mechanism : 'none',
       epsilon,
-      delta: settings.private ? settings.delta : 0,
-      sensitivity: sensitivityRecord(sensitivity, settings.private && settings.mechanism === 'discrete-gaussian' ? 'L2' : 'L1'),
-      rhoSeconds: settings.rhoSeconds,
-      budget,
-      ...(settings.minimumCount === undefined ? {} : { minimumCount: settings.minimumCount }),
-      ...(settings.private && calibration ? { noiseStandardDeviation: Number(noiseStandardDeviation(settings.mechanism, calibration).toFixed(2)) } : {}),
+      delta: plan.private ? plan.delta : 0,
+      rhoSeconds: plan.rhoSeconds,
+      eventReachSeconds: plan.private ? plan.eventReachSeconds : plan.rhoSeconds,
+      statistics,
+      // Calibration spends nothing and sits outside the budget: the block says so with zeros and private: false.
+      budget: budget ?? { epsilonPerEvent: 0, epsilonSpent: 0, epsilonLeft: 0 },
     };
   }
 
@@ -188,32 +159,24 @@ export function createReleaser(options: ReleaserOptions): Releaser {
     release(aggregate) {
       checkNames('zone', zones.map((zone) => zone.name), Object.keys(aggregate.zones));
       checkNames('line', lines.map((line) => line.name), Object.keys(aggregate.lines));
-      const window = { camera, startSeconds: aggregate.startSeconds, endSeconds: aggregate.endSeconds, clock: aggregate.clock };
-      let privacy: PrivacyBlock;
-      if (settings.private) {
-        const outcome = ledger!.spend({ camera, atSeconds: aggregate.endSeconds, cost: settings.costPerRelease, policy: settings.budget });
-        if (!outcome.granted) {
-          return releasedWindowSchema.parse({
-            ...window,
-            status: 'withheld',
-            withheldReason: BUDGET_EXHAUSTED,
-            zones: {},
-            lines: {},
-            privacy: privacyBlock(0, outcome.budget),
-          });
-        }
-        privacy = privacyBlock(settings.epsilonPerRelease, outcome.budget);
-      } else {
-        // Calibration spends nothing and sits outside the budget: the block says so with zeros and private: false.
-        privacy = privacyBlock(0, { periodSeconds: settings.periodSeconds, epsilonPerPeriod: 0, epsilonSpent: 0, epsilonLeft: 0 });
-      }
-      return releasedWindowSchema.parse({
-        ...window,
-        status: 'released',
-        zones: Object.fromEntries(zones.map((zone) => [zone.name, releaseZone(aggregate, zone)])),
-        lines: Object.fromEntries(lines.map((line) => [line.name, releaseLine(aggregate, line.name)])),
-        privacy,
+      for (const cells of [...Object.values(aggregate.zones), ...Object.values(aggregate.lines)]) checkNames('class group', groupKeys, Object.keys(cells));
+      const noise = byLength.get(aggregate.windowSeconds);
+      if (!noise) throw new Error(`no statistic is released in windows of ${aggregate.windowSeconds} s (the plan releases ${plan.windowLengths.join(', ')} s)`);
+      const window = { camera, startSeconds: aggregate.startSeconds, endSeconds: aggregate.endSeconds, windowSeconds: aggregate.windowSeconds, clock: aggregate.clock };
+      if (!plan.private) return releasedWindowSchema.parse({ ...window, status: 'released', ...releaseValues(aggregate, noise), privacy: privacyBlock(noise, 0, undefined) });
+      const outcome = ledger!.spend({
+        camera,
+        startSeconds: aggregate.startSeconds + options.clockOffsetSeconds,
+        endSeconds: aggregate.endSeconds + options.clockOffsetSeconds,
+        ...windowCost(plan, aggregate.windowSeconds),
+        policy: plan.policy,
+        monotonic: options.monotonic,
       });
+      if (!outcome.granted) {
+        return releasedWindowSchema.parse({ ...window, status: 'withheld', withheldReason: outcome.reason, zones: {}, lines: {}, privacy: privacyBlock({}, 0, outcome.budget) });
+      }
+      const epsilon = Object.values(noise).reduce((sum, terms) => sum + (terms?.terms.epsilon ?? 0), 0);
+      return releasedWindowSchema.parse({ ...window, status: 'released', ...releaseValues(aggregate, noise), privacy: privacyBlock(noise, epsilon, outcome.budget) });
     },
   };
 }

@@ -2,23 +2,28 @@
  * The window stage: folds per-frame occupancy and crossings into fixed windows of stream time,
  * [k·W, (k+1)·W). Windows are aligned to multiples of W (clip start in batch mode, the Unix epoch live, so a 900 s
  * window runs 08:00–08:15), and only windows that analysed at least one frame are emitted.
+ *
+ * Counts are kept per group of classes (`ClassGroups`): each class on its own, or categories (person, vehicle).
+ * A group's peak is the peak of its per-frame sum, not the sum of its classes' peaks.
  */
 import { COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
 import type { CrossingCounts, OccupancyStats, WindowAggregate } from './aggregates.ts';
 import type { LineCrossing } from './lines.ts';
 import type { ClassCounts } from './zones.ts';
 
+/** Output key → the classes summed into it. */
+export type ClassGroups = Readonly<Record<string, readonly CountedClass[]>>;
+
+/** Every counted class on its own (the default). */
+export const CLASS_GROUPS: ClassGroups = Object.fromEntries(COUNTED_CLASSES.map((name) => [name, [name]]));
+
 interface OpenWindow {
   index: number;
   framesAnalysed: number;
   lastFrameSeconds: number;
-  occupancySums: Record<string, ClassCounts>;
-  occupancyPeaks: Record<string, ClassCounts>;
-  crossings: Record<string, Record<CountedClass, CrossingCounts>>;
-}
-
-function perClass<T>(make: () => T): Record<CountedClass, T> {
-  return Object.fromEntries(COUNTED_CLASSES.map((name) => [name, make()])) as Record<CountedClass, T>;
+  occupancySums: Record<string, Record<string, number>>;
+  occupancyPeaks: Record<string, Record<string, number>>;
+  crossings: Record<string, Record<string, CrossingCounts>>;
 }
 
 function perName<T>(names: readonly string[], make: () => T): Record<string, T> {
@@ -31,6 +36,8 @@ export class WindowAccumulator {
   private lastClosedIndex = -Infinity;
   /** Frames that arrived after their window was closed (live: the clock closed it while they were being detected). */
   framesTooLate = 0;
+  /** Class → its group's key; classes in no group are not counted. */
+  private readonly groupOf: ReadonlyMap<CountedClass, string>;
 
   constructor(
     private readonly windowSeconds: number,
@@ -39,8 +46,14 @@ export class WindowAccumulator {
     private readonly clock: WindowAggregate['clock'],
     /** Where the input starts (an excerpt from mid-clip): the first window never claims time before it. */
     private readonly inputStartSeconds = 0,
+    private readonly groups: ClassGroups = CLASS_GROUPS,
   ) {
     if (!(windowSeconds > 0)) throw new Error(`window length must be positive, got ${windowSeconds} s`);
+    this.groupOf = new Map(Object.entries(groups).flatMap(([key, members]) => members.map((name) => [name, key] as const)));
+  }
+
+  private perGroup<T>(make: () => T): Record<string, T> {
+    return perName(Object.keys(this.groups), make);
   }
 
   /** Adds one analysed frame; returns the window it closed, if the frame starts a new one. */
@@ -56,16 +69,17 @@ export class WindowAccumulator {
     window.framesAnalysed += 1;
     window.lastFrameSeconds = ptsSeconds;
     for (const zone of this.zoneNames) {
-      for (const name of COUNTED_CLASSES) {
-        const present = occupancy[zone]?.[name] ?? 0;
-        window.occupancySums[zone]![name] += present;
-        window.occupancyPeaks[zone]![name] = Math.max(window.occupancyPeaks[zone]![name], present);
+      for (const [key, members] of Object.entries(this.groups)) {
+        const present = members.reduce((sum, name) => sum + (occupancy[zone]?.[name] ?? 0), 0);
+        window.occupancySums[zone]![key]! += present;
+        window.occupancyPeaks[zone]![key] = Math.max(window.occupancyPeaks[zone]![key]!, present);
       }
     }
     for (const crossing of crossings) {
-      const counts = window.crossings[crossing.line]?.[crossing.cocoClass];
-      if (!counts) throw new Error(`crossing reported for unknown line "${crossing.line}"`);
-      counts[crossing.direction] += 1;
+      const line = window.crossings[crossing.line];
+      if (!line) throw new Error(`crossing reported for unknown line "${crossing.line}"`);
+      const key = this.groupOf.get(crossing.cocoClass);
+      if (key !== undefined) line[key]![crossing.direction] += 1;
     }
     return closed;
   }
@@ -83,17 +97,18 @@ export class WindowAccumulator {
     const startSeconds = Math.max(window.index * this.windowSeconds, this.inputStartSeconds);
     const zones: WindowAggregate['zones'] = {};
     for (const zone of this.zoneNames) {
-      zones[zone] = perClass<OccupancyStats>(() => ({ meanOccupancy: 0, peakOccupancy: 0 }));
-      for (const name of COUNTED_CLASSES) {
-        zones[zone]![name] = {
-          meanOccupancy: window.occupancySums[zone]![name] / window.framesAnalysed,
-          peakOccupancy: window.occupancyPeaks[zone]![name],
+      zones[zone] = this.perGroup<OccupancyStats>(() => ({ meanOccupancy: 0, peakOccupancy: 0 }));
+      for (const key of Object.keys(this.groups)) {
+        zones[zone]![key] = {
+          meanOccupancy: window.occupancySums[zone]![key]! / window.framesAnalysed,
+          peakOccupancy: window.occupancyPeaks[zone]![key]!,
         };
       }
     }
     return {
       startSeconds,
       endSeconds: endSeconds === undefined ? boundary : Math.min(boundary, Math.max(endSeconds, window.lastFrameSeconds)),
+      windowSeconds: this.windowSeconds,
       clock: this.clock,
       framesAnalysed: window.framesAnalysed,
       zones,
@@ -115,9 +130,9 @@ export class WindowAccumulator {
       index,
       framesAnalysed: 0,
       lastFrameSeconds: index * this.windowSeconds,
-      occupancySums: perName(this.zoneNames, () => perClass(() => 0)),
-      occupancyPeaks: perName(this.zoneNames, () => perClass(() => 0)),
-      crossings: perName(this.lineNames, () => perClass(() => ({ forward: 0, backward: 0 }))),
+      occupancySums: perName(this.zoneNames, () => this.perGroup(() => 0)),
+      occupancyPeaks: perName(this.zoneNames, () => this.perGroup(() => 0)),
+      crossings: perName(this.lineNames, () => this.perGroup(() => ({ forward: 0, backward: 0 }))),
     };
   }
 }

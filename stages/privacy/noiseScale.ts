@@ -1,49 +1,46 @@
 /**
- * Noise calibration: from a release's cost (ε or ρ) and the window's sensitivity to each statistic's noise
- * parameter, in that statistic's integer unit.
+ * Noise scale: from one statistic's release cost (ε or ρ) and its sensitivity to the noise parameter, in the
+ * statistic's integer unit, and the standard deviation that parameter gives.
  *
- * All three statistics get the same noise level in object units, which is what splitting the cost across them in
- * proportion to their sensitivities amounts to:
- *   discrete Laplace, ε:  scale b = Δ₁/ε with Δ₁ the window's whole L1 sensitivity; adding Lap_ℤ(b) to each
- *                         coordinate is ε-DP (CKS 2020, §2.2: the discrete Laplace's privacy loss is |x − x'|/b).
+ *   discrete Laplace, ε:  scale b = Δ₁/ε; adding Lap_ℤ(b) to each coordinate of an integer vector of L1 sensitivity Δ₁
+ *                         is ε-DP (CKS 2020, §2.2: the discrete Laplace's privacy loss is |x − x'|/b).
  *   discrete Gaussian, ρ: variance σ² = Δ₂²/(2ρ); adding N_ℤ(0, σ²) to each coordinate is ρ-zCDP for integer
  *                         vectors of L2 sensitivity Δ₂ (CKS 2020, Theorem 14).
- * Mean occupancy is released in 1/100 objects, so its scale is 100·b (variance 100²·σ²) in its own steps.
+ * Each statistic has its own share of the budget (stages/privacy/settings.ts), so each gets its own parameter.
  */
-import type { NoiseMechanism } from './settings.ts';
 import { sampleDiscreteGaussian, sampleDiscreteLaplace } from './noise.ts';
-import { divide, multiply, rational, toNumber, type Rational } from './rational.ts';
-import { combinedSensitivity, MEAN_OCCUPANCY_STEPS_PER_OBJECT, type ReleaseSensitivity } from './sensitivity.ts';
 import type { ReleaseCost } from './privacyLoss.ts';
+import { divide, multiply, rational, toNumber, type Rational } from './rational.ts';
+import type { StatisticSensitivity } from './sensitivity.ts';
 
-export interface NoiseCalibration {
-  /** Noise parameter (Laplace scale or Gaussian variance) for mean occupancy, in 1/100 objects. */
-  meanOccupancySteps: Rational;
-  /** Noise parameter for peak occupancy and for crossing counts, in objects. */
-  objects: Rational;
-  /** Draws one noise value for a statistic with the given parameter. */
-  sample(parameter: Rational): bigint;
+export type NoiseMechanism = 'discrete-laplace' | 'discrete-gaussian';
+
+/**
+ * The noise parameter for one statistic: the discrete Laplace's scale Δ₁/ε or the discrete Gaussian's σ² = Δ₂²/(2ρ),
+ * in the statistic's own unit. Throws a RangeError when the cost has nothing of the mechanism's currency.
+ */
+export function noiseParameter(mechanism: NoiseMechanism, sensitivity: StatisticSensitivity, cost: ReleaseCost): Rational {
+  if (mechanism === 'discrete-laplace') {
+    if (cost.pureEpsilon.numerator <= 0n) throw new RangeError('a discrete-Laplace release needs a positive ε');
+    return divide(rational(BigInt(sensitivity.l1)), cost.pureEpsilon);
+  }
+  if (cost.zcdpRho.numerator <= 0n) throw new RangeError('a discrete-Gaussian release needs a positive zCDP ρ');
+  return divide(rational(BigInt(sensitivity.l2Squared)), multiply(rational(2n), cost.zcdpRho));
 }
 
 /**
- * The noise's standard deviation in objects, for people reading a release (never used to sample). Discrete Laplace
- * with scale b: variance 2e^(−1/b) / (1 − e^(−1/b))²; discrete Gaussian with parameter σ²: variance just under σ²
- * (CKS 2020, Proposition 19), so σ is quoted.
+ * Standard deviation of one noise draw with the given parameter, in the parameter's unit. Discrete Laplace with scale
+ * b: variance 2e^(−1/b) / (1 − e^(−1/b))² (the two-sided geometric distribution, p = e^(−1/b)); discrete Gaussian
+ * with parameter σ²: variance just under σ² (CKS 2020, Proposition 19), so σ is quoted (an upper bound).
  */
-export function noiseStandardDeviation(mechanism: NoiseMechanism, calibration: NoiseCalibration): number {
-  const parameter = toNumber(calibration.objects);
-  if (mechanism === 'discrete-gaussian') return Math.sqrt(parameter);
-  const decay = Math.exp(-1 / parameter);
-  return Math.sqrt((2 * decay) / (1 - decay) ** 2);
+export function noiseStandardDeviation(mechanism: NoiseMechanism, parameter: Rational): number {
+  const value = toNumber(parameter);
+  if (mechanism === 'discrete-gaussian') return Math.sqrt(value);
+  const decay = Math.exp(-1 / value);
+  return Math.sqrt(2 * decay) / (1 - decay);
 }
 
-export function calibrateNoise(mechanism: NoiseMechanism, cost: ReleaseCost, sensitivity: ReleaseSensitivity): NoiseCalibration {
-  const combined = combinedSensitivity(sensitivity);
-  const steps = rational(BigInt(MEAN_OCCUPANCY_STEPS_PER_OBJECT));
-  if (mechanism === 'discrete-laplace') {
-    const scale = divide(combined.l1, cost.pureEpsilon);
-    return { meanOccupancySteps: multiply(scale, steps), objects: scale, sample: sampleDiscreteLaplace };
-  }
-  const variance = divide(combined.l2Squared, multiply(rational(2n), cost.zcdpRho));
-  return { meanOccupancySteps: multiply(variance, multiply(steps, steps)), objects: variance, sample: sampleDiscreteGaussian };
+/** One noise draw with the given parameter, exact (stages/privacy/noise.ts). */
+export function sampleNoise(mechanism: NoiseMechanism, parameter: Rational): bigint {
+  return mechanism === 'discrete-laplace' ? sampleDiscreteLaplace(parameter) : sampleDiscreteGaussian(parameter);
 }

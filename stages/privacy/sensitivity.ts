@@ -11,7 +11,6 @@
  * with k the number of classes one object can be counted under within a window and m the tracker's crossings per
  * object per line. Zones add up (one object may stand in several overlapping zones at once), lines add up.
  */
-import { rational, type Rational } from './rational.ts';
 
 /**
  * Mean occupancy is released in hundredths of an object: the integer mechanisms need an integer statistic, and a
@@ -23,8 +22,6 @@ export const MEAN_OCCUPANCY_STEPS_PER_OBJECT = 100;
 export interface ReleaseStructure {
   zoneCount: number;
   lineCount: number;
-  /** How many COCO classes are released per zone and line. */
-  classCount: number;
   /** The tracker's bound: a track counts at most this often on one line, over its whole life (1 in Veil). */
   maxCrossingsPerObjectPerLine: number;
   /**
@@ -55,12 +52,10 @@ function requireCount(name: keyof ReleaseStructure, value: number, minimum: numb
 export function releaseSensitivity(structure: ReleaseStructure): ReleaseSensitivity {
   requireCount('zoneCount', structure.zoneCount, 0);
   requireCount('lineCount', structure.lineCount, 0);
-  requireCount('classCount', structure.classCount, 1);
   requireCount('maxCrossingsPerObjectPerLine', structure.maxCrossingsPerObjectPerLine, 1);
   requireCount('maxClassesPerObjectPerWindow', structure.maxClassesPerObjectPerWindow, 1);
   const { zoneCount: zones, lineCount: lines, maxCrossingsPerObjectPerLine: crossings } = structure;
-  // An object cannot be counted under more classes than are released.
-  const classes = Math.min(structure.maxClassesPerObjectPerWindow, structure.classCount);
+  const classes = structure.maxClassesPerObjectPerWindow;
   const steps = MEAN_OCCUPANCY_STEPS_PER_OBJECT;
   return {
     meanOccupancySteps: { l1: zones * (steps + classes - 1), l2Squared: zones * (steps * steps + classes - 1) },
@@ -78,26 +73,10 @@ export function quantiseMeanOccupancy(meanOccupancy: number, framesAnalysed: num
   if (framesAnalysed === 0) return 0n;
   const objectFrames = Math.round(meanOccupancy * framesAnalysed);
   if (!(Math.abs(objectFrames - meanOccupancy * framesAnalysed) < 1e-6) || objectFrames < 0) {
-    throw new RangeError(
-      `mean occupancy ${meanOccupancy} over ${framesAnalysed} frames is not a whole number of object-frames: ` +
-        'the window stage must report Σ count / framesAnalysed',
-    );
+    // No value in the message: it would put an exact aggregate into a log.
+    throw new RangeError('a mean occupancy is not a whole number of object-frames over the frames analysed: the window stage must report Σ count / framesAnalysed');
   }
   const steps = BigInt(MEAN_OCCUPANCY_STEPS_PER_OBJECT);
   const frames = BigInt(framesAnalysed);
   return (2n * steps * BigInt(objectFrames) + frames) / (2n * frames);
-}
-
-/**
- * The L1 (for the discrete Laplace) or L2 (discrete Gaussian) sensitivity of the whole window in object units:
- * the three statistics share one noise level, so the sum across them is what one release must cover.
- */
-export function combinedSensitivity(sensitivity: ReleaseSensitivity): { l1: Rational; l2Squared: Rational } {
-  const steps = BigInt(MEAN_OCCUPANCY_STEPS_PER_OBJECT);
-  const objectUnits = BigInt(sensitivity.peakOccupancy.l1 + sensitivity.crossings.l1);
-  const objectUnitsSquared = BigInt(sensitivity.peakOccupancy.l2Squared + sensitivity.crossings.l2Squared);
-  return {
-    l1: rational(BigInt(sensitivity.meanOccupancySteps.l1) + objectUnits * steps, steps),
-    l2Squared: rational(BigInt(sensitivity.meanOccupancySteps.l2Squared) + objectUnitsSquared * steps * steps, steps * steps),
-  };
 }

@@ -1,20 +1,35 @@
 /**
- * The privacy settings: what the operator may choose (zod schema), what follows from it (each release's cost, the
- * default budget) and which combinations are refused because no budget could honour them.
+ * The privacy settings and the release plan that follows from them: which statistics are released, in windows of
+ * which length, with which share of ε, at which noise level, and what each window's release charges the ledger.
  *
- *   const settings = resolvePrivacySettings({ epsilon: 1, rhoSeconds: 300 }, { windowSeconds: 60 });
- *   describePrivacySettings(settings);
- *   // "privacy: discrete Laplace, ε = 1 per visit of up to 300 s, spread over the 6 windows it can touch (ε = 0.1667
- *   //  per window); budget ε = 240.2 per rolling 86400 s (default: every window of one period, once); …"
+ *   const plan = planReleases({ epsilon: 1, rhoSeconds: 300 }, { zoneCount: 1, lineCount: 1, tracker });
+ *   describePlan(plan);
+ *   // "privacy: discrete Laplace, ε = 1 per track visit of up to 300 s (+ 3 s the tracker may coast); crossings
+ *   //  every 900 s: ε 0.5, ±1.4 per count; peak occupancy every 60 s: ε 0.25 over 7 windows, ±…"
  *
- * The event model is Privid's (ρ, K, ε) (Cangialosi et al., NSDI 2022): an object seen for at most ρ seconds touches
- * at most ⌈ρ/W⌉ + 1 consecutive windows of length W, so giving each window ε/(⌈ρ/W⌉ + 1) protects the whole visit
- * with ε. docs/privacy.md has the derivation and what is not protected.
+ * The unit of privacy is one track (see docs/privacy.md): everything one tracked object contributes while it is seen
+ * for at most ρ seconds, plus the tracker's coast. Two kinds of statistic, charged differently (the ledger,
+ * stages/privacy/ledger.ts, enforces both):
+ *   - crossings: a track adds at most m crossings per line over its whole life, whatever windows they fall in, so
+ *     releases of disjoint windows compose in parallel for it (Dwork & Roth 2014, §2.4 on sensitivity over the whole
+ *     dataset): each window's crossings cost their full share, charged to the instants the window covers.
+ *   - occupancy (peak, mean): a visit adds to every window it touches, ⌈reach/W⌉ + 1 of them (Privid's (ρ, K, ε),
+ *     Cangialosi et al., NSDI 2022), so each window's release costs share · ε / (⌈reach/W⌉ + 1), charged to every
+ *     event whose reach meets the window.
+ * Laplace: costs are pure ε. Gaussian: the event's ε at δ becomes one zCDP ρ (Bun & Steinke 2016, Prop. 1.3,
+ * inverted), split by the same shares; zCDP composes additively, so the split is exact.
  */
 import { z } from 'zod';
-import { epsilonToZcdp, fitsBudget, scaleCost, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
-import { ceiling, divide, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
-import type { BudgetPolicy } from './ledger.ts';
+import type { SpanPolicy } from './ledger.ts';
+import { noiseParameter, noiseStandardDeviation, type NoiseMechanism } from './noiseScale.ts';
+import { epsilonToZcdp, NO_COST, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
+import { add, ceiling, divide, isLess, multiply, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
+import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, releaseSensitivity, type StatisticSensitivity } from './sensitivity.ts';
+
+export const STATISTICS = ['crossings', 'peakOccupancy', 'meanOccupancy'] as const;
+export type Statistic = (typeof STATISTICS)[number];
+/** Crossings are counted on lines; the occupancy statistics in zones. */
+export const OCCUPANCY_STATISTICS: readonly Statistic[] = ['peakOccupancy', 'meanOccupancy'];
 
 const DEFAULT_GAUSSIAN_DELTA = 1e-6;
 // Rational grid for ρ computed in floating point: 2^-64 keeps 1e-15 relative precision down to ρ ~ 1e-4 and
@@ -24,8 +39,33 @@ const RHO_FRACTION_BITS = 64;
 // never hand a release more than the configured ε.
 const FLOAT_SAFETY_MARGIN = 1e-12;
 
+/**
+ * Window lengths a reader expects when none is configured: traffic engineers read counts per 15 minutes (and sum
+ * them into hours and days), crowd managers read occupancy per minute.
+ */
+export const DEFAULT_WINDOW_SECONDS: Record<Statistic, number> = { crossings: 900, peakOccupancy: 60, meanOccupancy: 60 };
+/** The default split of ε when both lines and zones are configured: half to crossings, a quarter to each occupancy. */
+const DEFAULT_SHARES: Record<Statistic, Rational> = { crossings: rational(1n, 2n), peakOccupancy: rational(1n, 4n), meanOccupancy: rational(1n, 4n) };
+
+/**
+ * Beyond these a setting is refused unless `allowExtremeEpsilon` is set: ε above 10 lets an observer's odds move by
+ * e^10 ≈ 22 000 (no protection a data-protection officer could sign), and a noise s.d. above 1000 objects per window
+ * swamps any count one camera sees. Between the warning and the refusal levels the plan carries a warning.
+ */
+const EPSILON_REFUSED_ABOVE = 10;
+const EPSILON_WARNED_ABOVE = 3;
+const DEVIATION_REFUSED_ABOVE = 1000;
+const DEVIATION_WARNED_ABOVE = 25;
+
 const positive = (what: string, example: string) =>
   z.number({ error: `${what} must be a number, e.g. ${example}` }).positive(`${what} must be positive, e.g. ${example}`).finite(`${what} must be finite`);
+
+const releaseSchema = z.strictObject({
+  statistic: z.enum(STATISTICS, { error: `statistic must be one of ${STATISTICS.join(', ')}` }),
+  windowSeconds: positive('windowSeconds', '900'),
+  /** This release's share of the per-event ε, e.g. 0.5. */
+  share: positive('share', '0.5').max(1, 'share is a fraction of epsilon, at most 1'),
+});
 
 export const privacySettingsSchema = z.strictObject({
   mechanism: z
@@ -33,16 +73,16 @@ export const privacySettingsSchema = z.strictObject({
       error: 'use "discrete-laplace" (pure ε-DP, the default) or "discrete-gaussian" ((ε, δ)-DP, accounted in zCDP)',
     })
     .default('discrete-laplace'),
-  /** ε protecting one event (one window's presence when rhoSeconds is 0); "off" only for calibration runs. */
+  /** ε protecting one event (one track's visit of up to rhoSeconds); "off" only for calibration runs. */
   epsilon: z
     .union([z.literal('off'), positive('epsilon', '1')], {
       error: 'epsilon must be a positive number (e.g. 1, the default) or "off" for an unprotected calibration run',
     })
     .default(1),
-  /** The longest visit protected as one event, in seconds; 0 protects presence within one window. */
+  /** The longest visit protected as one event, in seconds (the tracker's coast is added). */
   rhoSeconds: z
     .number({ error: 'rhoSeconds must be a number of seconds, e.g. 300' })
-    .nonnegative('rhoSeconds is a duration and cannot be negative; 0 protects presence within one window')
+    .nonnegative('rhoSeconds is a duration and cannot be negative')
     .finite('rhoSeconds must be finite')
     .default(0),
   /** The discrete Gaussian's δ (default 1e-6); the discrete Laplace has none. */
@@ -51,51 +91,90 @@ export const privacySettingsSchema = z.strictObject({
     .gt(0, 'delta must be above 0 (the Gaussian mechanism cannot reach δ = 0), e.g. 1e-6')
     .lt(1, 'delta must be below 1 (δ = 1 promises nothing), e.g. 1e-6')
     .optional(),
-  /** The most ε released about anyone within any rolling period; default: one period of windows, once. */
-  epsilonPerPeriod: positive('epsilonPerPeriod', '24').optional(),
-  /** The rolling period the budget covers, in seconds (default: a day). */
-  periodSeconds: positive('periodSeconds', '86400').default(86_400),
-  /** Noised values below this many objects are released as 0 (post-processing: costs no ε). */
-  minimumCount: z
-    .number({ error: 'minimumCount must be a whole number of objects, e.g. 3' })
-    .int('minimumCount must be a whole number of objects, e.g. 3')
-    .min(1, 'minimumCount must be at least 1; leave it out to release every value')
-    .optional(),
+  /** Optional cap: the most ε released about anything within any rolling period of periodSeconds. */
+  epsilonPerPeriod: positive('epsilonPerPeriod', '10').optional(),
+  periodSeconds: positive('periodSeconds', '86400').optional(),
+  /** What is released and how ε is split; default: see DEFAULT_WINDOW_SECONDS and DEFAULT_SHARES. */
+  releases: z.array(releaseSchema).min(1, 'releases needs at least one entry, or leave it out for the defaults').optional(),
+  /**
+   * "category" (default): people and vehicles, each one noise draw per cell, so a vehicle total carries one draw's
+   * noise. "class": every COCO class its own draw; a vehicle total then sums four or five draws' noise.
+   */
+  breakdown: z.enum(['category', 'class'], { error: 'breakdown is "category" (people, vehicles) or "class" (each COCO class)' }).default('category'),
+  /** Accept an ε above 10 or noise above 1000 objects per value (see EPSILON_REFUSED_ABOVE). */
+  allowExtremeEpsilon: z.boolean({ error: 'allowExtremeEpsilon is true or false' }).default(false),
 });
 export type PrivacySettingsInput = z.input<typeof privacySettingsSchema>;
+type ParsedSettings = z.output<typeof privacySettingsSchema>;
+export type ReleaseBreakdown = ParsedSettings['breakdown'];
+export type { NoiseMechanism };
 
-export type NoiseMechanism = z.output<typeof privacySettingsSchema>['mechanism'];
+/** The tracker's bounds, which the sensitivity rests on (see stages/track.ts and stages/lines.ts). */
+export interface TrackerBounds {
+  maxCrossingsPerTrackPerLine: number;
+  /** Under how many classes one track can be counted within one window. */
+  maxClassesPerTrackPerWindow: number;
+  /** How long a track may go unseen and still continue: added to ρ, since a coasting track still counts. */
+  maxCoastSeconds: number;
+}
 
-interface CommonSettings {
+export interface ReleaseStructureInput {
+  zoneCount: number;
+  lineCount: number;
+  /** Window length configured for the analysis (flag or config); when set, every statistic uses it by default. */
+  windowSeconds?: number;
+  tracker: TrackerBounds;
+}
+
+/** One statistic released in windows of one length. */
+export interface StatisticRelease {
+  statistic: Statistic;
   windowSeconds: number;
+  share: Rational;
+  /** 'instant': charged to the instants the window covers (crossings); 'event': to every event meeting it. */
+  charge: 'instant' | 'event';
+  /** ⌈reach/W⌉ + 1 for occupancy, 1 for crossings: how many of these windows one event's cost is spread over. */
+  windowsPerEvent: number;
+  /** What one window's release of this statistic costs. */
+  cost: ReleaseCost;
+  /** ε of this one release on its own ((ε, δ) at the plan's δ for the Gaussian). */
+  epsilon: number;
+  /** The whole window's sensitivity of this statistic, in its integer unit (mean occupancy: 1/100 object). */
+  sensitivity: StatisticSensitivity;
+  /** Laplace scale or Gaussian variance, in the statistic's integer unit. */
+  noiseParameter: Rational;
+  /** Standard deviation of the noise on each released value, in objects. */
+  standardDeviation: number;
+}
+
+interface CommonPlan {
   rhoSeconds: number;
-  periodSeconds: number;
-  minimumCount?: number;
+  breakdown: ReleaseBreakdown;
+  /** The window lengths the analysis must close windows at, ascending. */
+  windowLengths: number[];
 }
 
 /** `epsilon: "off"`: exact values, nothing spent, every output marked `private: false`. */
-export interface CalibrationSettings extends CommonSettings {
+export interface CalibrationPlan extends CommonPlan {
   private: false;
+  statistics: Array<Pick<StatisticRelease, 'statistic' | 'windowSeconds'>>;
 }
 
-export interface PrivateSettings extends CommonSettings {
+export interface PrivatePlan extends CommonPlan {
   private: true;
   mechanism: NoiseMechanism;
-  /** ε for one event (a visit of up to rhoSeconds), as configured. */
-  epsilonPerEvent: Rational;
-  /** ⌈ρ/W⌉ + 1 (1 when ρ = 0): how many consecutive windows one event can touch. */
-  windowsPerEvent: number;
-  /** What each window's release spends: ε/windowsPerEvent (Laplace) or ρ_zCDP(ε, δ)/windowsPerEvent (Gaussian). */
-  costPerRelease: ReleaseCost;
-  /** (ε, δ) of one window's release on its own, for the privacy block. */
-  epsilonPerRelease: number;
   delta: number;
-  budget: BudgetPolicy;
-  /** Whether epsilonPerPeriod was left to its default (reported in the one-line description). */
-  budgetIsDefault: boolean;
+  epsilonPerEvent: Rational;
+  /** ρ + the tracker's coast, in seconds. */
+  eventReachSeconds: number;
+  statistics: StatisticRelease[];
+  /** What the ledger judges this camera's releases by. */
+  policy: SpanPolicy;
+  /** Settings that are allowed but a reader should know about (very large ε, very wide noise). */
+  warnings: string[];
 }
 
-export type PrivacySettings = CalibrationSettings | PrivateSettings;
+export type ReleasePlan = CalibrationPlan | PrivatePlan;
 
 export class PrivacyConfigError extends Error {
   override name = 'PrivacyConfigError';
@@ -109,7 +188,7 @@ function rejection(field: string, value: unknown, problem: string): PrivacyConfi
   return new PrivacyConfigError(`privacy.${field}: ${problem} (got ${shown(value)})`);
 }
 
-function parseInput(input: unknown): z.output<typeof privacySettingsSchema> {
+function parseInput(input: unknown): ParsedSettings {
   const result = privacySettingsSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   const known = Object.keys(privacySettingsSchema.shape).join(', ');
@@ -124,125 +203,174 @@ function parseInput(input: unknown): z.output<typeof privacySettingsSchema> {
   throw new PrivacyConfigError(`invalid privacy settings:\n${lines.join('\n')}`);
 }
 
-/** ⌈ρ/W⌉ + 1 in exact arithmetic on the decimals the operator wrote, so 0.3 / 0.1 is 3, not 3.0000000000000004. */
-function windowsTouchedBy(rhoSeconds: number, windowSeconds: number): number {
-  if (rhoSeconds === 0) return 1;
-  return Number(ceiling(divide(rationalFromDecimal(rhoSeconds), rationalFromDecimal(windowSeconds)))) + 1;
+/** ⌈reach/W⌉ + 1 in exact arithmetic on the decimals the operator wrote, so 0.3 / 0.1 is 3, not 3.0000000000000004. */
+export function windowsTouchedBy(reachSeconds: number, windowSeconds: number): number {
+  if (reachSeconds === 0) return 1;
+  return Number(ceiling(divide(rationalFromDecimal(reachSeconds), rationalFromDecimal(windowSeconds)))) + 1;
 }
 
-/**
- * The most releases one camera can make within one rolling period: ⌈P/W⌉ window ends fit in any period of length
- * P, plus one for a restart that closes a window early and starts the next.
- */
-function releasesPerPeriod(periodSeconds: number, windowSeconds: number): bigint {
-  return ceiling(divide(rationalFromDecimal(periodSeconds), rationalFromDecimal(windowSeconds))) + 1n;
+interface Requested {
+  statistic: Statistic;
+  windowSeconds: number;
+  share: Rational;
 }
 
-function releaseCost(mechanism: NoiseMechanism, epsilonPerEvent: Rational, delta: number, windowsPerEvent: number): ReleaseCost {
-  const windows = rational(BigInt(windowsPerEvent));
-  if (mechanism === 'discrete-laplace') return { pureEpsilon: divide(epsilonPerEvent, windows), zcdpRho: rational(0n) };
-  const rhoPerEvent = epsilonToZcdp(toNumber(epsilonPerEvent), delta) * (1 - FLOAT_SAFETY_MARGIN);
-  return { pureEpsilon: rational(0n), zcdpRho: divide(rationalFromDouble(rhoPerEvent, RHO_FRACTION_BITS, 'down'), windows) };
-}
-
-/** The cost of `releases` releases as one ε, rounded up onto the rational grid so the last of them still fits. */
-function epsilonOfReleases(cost: ReleaseCost, releases: bigint, delta: number): Rational {
-  const total = scaleCost(cost, releases);
-  if (total.zcdpRho.numerator === 0n) return total.pureEpsilon;
-  return rationalFromDouble(zcdpToEpsilon(toNumber(total.zcdpRho), delta), RHO_FRACTION_BITS, 'up');
-}
-
-/**
- * Validates the privacy settings against the pipeline's window length and derives what each release costs.
- * Throws a PrivacyConfigError naming the field, the value and the fix when the settings are invalid or when no
- * budget period could ever afford one protected event.
- */
-export function resolvePrivacySettings(input: unknown, pipeline: { windowSeconds: number }): PrivacySettings {
-  const parsed = parseInput(input);
-  const { windowSeconds } = pipeline;
-  if (!(windowSeconds > 0) || !Number.isFinite(windowSeconds)) {
-    throw new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${windowSeconds})`);
+/** The releases asked for: the config's list, or the defaults for what is configured (zones, lines). */
+function requestedReleases(parsed: ParsedSettings, structure: ReleaseStructureInput): Requested[] {
+  const available = (statistic: Statistic) => (statistic === 'crossings' ? structure.lineCount > 0 : structure.zoneCount > 0);
+  if (parsed.releases) {
+    parsed.releases.forEach((release, index) => {
+      if (!available(release.statistic)) {
+        const needs = release.statistic === 'crossings' ? 'a counting line (lines)' : 'a zone (zones)';
+        throw rejection(`releases[${index}].statistic`, release.statistic, `${release.statistic} needs ${needs}, and none is configured: add one or remove this release`);
+      }
+    });
+    const total = parsed.releases.reduce((sum, release) => add(sum, rationalFromDecimal(release.share)), rational(0n));
+    if (isLess(rational(1n), total)) {
+      throw rejection('releases', parsed.releases.map((release) => release.share), `the shares add up to ${toNumber(total)}, more than the whole ε: make them add up to at most 1`);
+    }
+    return parsed.releases.map((release) => ({ statistic: release.statistic, windowSeconds: release.windowSeconds, share: rationalFromDecimal(release.share) }));
   }
-  if (parsed.periodSeconds < windowSeconds) {
-    throw rejection(
-      'periodSeconds',
-      parsed.periodSeconds,
-      `the budget period must hold at least one whole window (${windowSeconds} s): raise periodSeconds to at least ${windowSeconds} (default 86400, a day) or shorten windowSeconds`,
-    );
-  }
-  const common: CommonSettings = {
-    windowSeconds,
-    rhoSeconds: parsed.rhoSeconds,
-    periodSeconds: parsed.periodSeconds,
-    ...(parsed.minimumCount === undefined ? {} : { minimumCount: parsed.minimumCount }),
-  };
-  if (parsed.epsilon === 'off') return { private: false, ...common };
+  const present = STATISTICS.filter(available);
+  if (present.length === 0) throw new PrivacyConfigError('nothing to release: configure at least one zone or counting line');
+  // Shares of what is present, renormalised: lines alone take all of ε, zones alone split it between peak and mean.
+  const presentTotal = present.reduce((sum, statistic) => add(sum, DEFAULT_SHARES[statistic]), rational(0n));
+  return present.map((statistic) => ({
+    statistic,
+    windowSeconds: structure.windowSeconds ?? DEFAULT_WINDOW_SECONDS[statistic],
+    share: divide(DEFAULT_SHARES[statistic], presentTotal),
+  }));
+}
 
-  if (parsed.mechanism === 'discrete-laplace' && parsed.delta !== undefined) {
-    throw rejection(
-      'delta',
-      parsed.delta,
-      'the discrete Laplace mechanism is pure ε-DP and has no δ: remove delta, or set mechanism: "discrete-gaussian" to use it',
-    );
+function checkStructure(structure: ReleaseStructureInput): void {
+  if (structure.windowSeconds !== undefined && !(structure.windowSeconds > 0 && Number.isFinite(structure.windowSeconds))) {
+    throw new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${structure.windowSeconds})`);
   }
-  const delta = parsed.mechanism === 'discrete-gaussian' ? (parsed.delta ?? DEFAULT_GAUSSIAN_DELTA) : 0;
-  const epsilonPerEvent = rationalFromDecimal(parsed.epsilon);
-  const windowsPerEvent = windowsTouchedBy(parsed.rhoSeconds, windowSeconds);
-  const costPerRelease = releaseCost(parsed.mechanism, epsilonPerEvent, delta, windowsPerEvent);
-  const epsilonPerPeriod =
-    parsed.epsilonPerPeriod === undefined
-      ? epsilonOfReleases(costPerRelease, releasesPerPeriod(parsed.periodSeconds, windowSeconds), delta)
-      : rationalFromDecimal(parsed.epsilonPerPeriod);
-  if (!fitsBudget(scaleCost(costPerRelease, BigInt(windowsPerEvent)), epsilonPerPeriod, delta)) {
-    if (parsed.epsilonPerPeriod === undefined) {
+  const { maxCoastSeconds } = structure.tracker;
+  if (!(maxCoastSeconds >= 0 && Number.isFinite(maxCoastSeconds))) throw new RangeError(`tracker bound maxCoastSeconds must be a finite number ≥ 0, got ${maxCoastSeconds}`);
+}
+
+function windowLengthsOf(releases: ReadonlyArray<{ windowSeconds: number }>): number[] {
+  return [...new Set(releases.map((release) => release.windowSeconds))].sort((a, b) => a - b);
+}
+
+/** The event's whole budget in the mechanism's currency: ε (Laplace) or a zCDP ρ rounded down onto the grid. */
+function eventBudget(mechanism: NoiseMechanism, epsilonPerEvent: Rational, delta: number): ReleaseCost {
+  if (mechanism === 'discrete-laplace') return { pureEpsilon: epsilonPerEvent, zcdpRho: rational(0n) };
+  const rho = epsilonToZcdp(toNumber(epsilonPerEvent), delta) * (1 - FLOAT_SAFETY_MARGIN);
+  return { pureEpsilon: rational(0n), zcdpRho: rationalFromDouble(rho, RHO_FRACTION_BITS, 'down') };
+}
+
+function shareOf(budget: ReleaseCost, fraction: Rational): ReleaseCost {
+  return { pureEpsilon: multiply(budget.pureEpsilon, fraction), zcdpRho: multiply(budget.zcdpRho, fraction) };
+}
+
+function checkExtremes(parsed: ParsedSettings, epsilon: number, statistics: readonly StatisticRelease[]): string[] {
+  const warnings: string[] = [];
+  const widest = statistics.reduce((a, b) => (b.standardDeviation > a.standardDeviation ? b : a));
+  const override = 'set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it';
+  if (!parsed.allowExtremeEpsilon) {
+    if (epsilon > EPSILON_REFUSED_ABOVE) {
+      throw rejection('epsilon', parsed.epsilon, `ε above ${EPSILON_REFUSED_ABOVE} protects practically nothing (odds can move by e^ε ≈ ${Math.exp(epsilon).toPrecision(2)}×): use 0.1–2, or ${override}`);
+    }
+    if (widest.standardDeviation > DEVIATION_REFUSED_ABOVE) {
       throw rejection(
-        'rhoSeconds',
-        parsed.rhoSeconds,
-        `a visit longer than the budget period (${parsed.periodSeconds} s) touches more windows than the default budget (every window of one period, once) pays for: lower rhoSeconds to at most periodSeconds, or set epsilonPerPeriod to at least ${parsed.epsilon}`,
+        'epsilon',
+        parsed.epsilon,
+        `at this ε the noise on each ${widest.statistic} value is about ±${widest.standardDeviation.toPrecision(3)} objects (1 s.d.) per ${widest.windowSeconds} s window, which swamps any count a camera sees: raise epsilon, release fewer statistics, or ${override}`,
       );
     }
-    const event =
-      parsed.rhoSeconds === 0
-        ? `one window's release costs ε = ${parsed.epsilon}`
-        : `one protected visit (up to ${parsed.rhoSeconds} s, touching up to ${windowsPerEvent} windows of ${windowSeconds} s) costs ε = ${parsed.epsilon} in total`;
-    throw rejection(
-      'epsilonPerPeriod',
-      parsed.epsilonPerPeriod,
-      `${event}, more than the whole budget of a period: raise epsilonPerPeriod to at least ${parsed.epsilon}, or lower epsilon`,
-    );
   }
-  const epsilonPerRelease =
-    parsed.mechanism === 'discrete-laplace'
-      ? toNumber(costPerRelease.pureEpsilon)
-      : zcdpToEpsilon(toNumber(costPerRelease.zcdpRho), delta);
-  return {
-    private: true,
-    ...common,
-    mechanism: parsed.mechanism,
-    epsilonPerEvent,
-    windowsPerEvent,
-    costPerRelease,
-    epsilonPerRelease,
-    delta,
-    budget: { periodSeconds: parsed.periodSeconds, epsilonPerPeriod, delta },
-    budgetIsDefault: parsed.epsilonPerPeriod === undefined,
-  };
+  if (epsilon > EPSILON_WARNED_ABOVE) warnings.push(`ε = ${epsilon} per event is weak protection (above ${EPSILON_WARNED_ABOVE}); 0.1–2 is usual`);
+  if (widest.standardDeviation > DEVIATION_WARNED_ABOVE) {
+    warnings.push(`noise on each ${widest.statistic} value is about ±${rounded(widest.standardDeviation)} objects per ${widest.windowSeconds} s window: small counts will not be readable; raise epsilon or release fewer statistics`);
+  }
+  return warnings;
 }
 
-const rounded = (value: number) => String(Number(value.toPrecision(4)));
-
-/** The settings in one line, for logs and the start-up banner. */
-export function describePrivacySettings(settings: PrivacySettings): string {
-  const threshold = settings.minimumCount === undefined ? '' : `; values below ${settings.minimumCount} released as 0`;
-  if (!settings.private) {
-    return `privacy OFF (epsilon "off", calibration only): exact counts, no noise, no budget; every output is marked private: false and must not be published${threshold}`;
+/**
+ * Validates the privacy settings against what the camera counts and derives the release plan. Throws a
+ * PrivacyConfigError naming the field, the value and the fix when the settings are invalid, ask for a statistic
+ * nothing produces, split more than the whole ε, or are extreme (see EPSILON_REFUSED_ABOVE) without the override.
+ */
+export function planReleases(input: unknown, structure: ReleaseStructureInput): ReleasePlan {
+  const parsed = parseInput(input);
+  checkStructure(structure);
+  const requested = requestedReleases(parsed, structure);
+  const common = { rhoSeconds: parsed.rhoSeconds, breakdown: parsed.breakdown, windowLengths: windowLengthsOf(requested) };
+  if (parsed.epsilon === 'off') {
+    return { private: false, ...common, statistics: requested.map(({ statistic, windowSeconds }) => ({ statistic, windowSeconds })) };
   }
-  const mechanism =
-    settings.mechanism === 'discrete-laplace' ? 'discrete Laplace' : `discrete Gaussian (δ = ${settings.delta}, composed in zCDP)`;
-  const event =
-    settings.rhoSeconds === 0
-      ? `ε = ${rounded(toNumber(settings.epsilonPerEvent))} per window (protects presence within one ${settings.windowSeconds} s window)`
-      : `ε = ${rounded(toNumber(settings.epsilonPerEvent))} per visit of up to ${settings.rhoSeconds} s, spread over the ${settings.windowsPerEvent} windows of ${settings.windowSeconds} s it can touch (ε = ${rounded(settings.epsilonPerRelease)} per window)`;
-  const budget = `budget ε = ${rounded(toNumber(settings.budget.epsilonPerPeriod))} per rolling ${settings.periodSeconds} s${settings.budgetIsDefault ? ' (default: every window of one period, once)' : ''}`;
-  return `privacy: ${mechanism}, ${event}; ${budget}${threshold}`;
+  if (parsed.mechanism === 'discrete-laplace' && parsed.delta !== undefined) {
+    throw rejection('delta', parsed.delta, 'the discrete Laplace mechanism is pure ε-DP and has no δ: remove delta, or set mechanism: "discrete-gaussian" to use it');
+  }
+  if ((parsed.epsilonPerPeriod === undefined) !== (parsed.periodSeconds === undefined)) {
+    const missing = parsed.epsilonPerPeriod === undefined ? 'epsilonPerPeriod' : 'periodSeconds';
+    throw rejection(missing, undefined, 'a period cap needs both epsilonPerPeriod and periodSeconds (e.g. 10 per 86400 s), or neither');
+  }
+  const mechanism = parsed.mechanism;
+  const delta = mechanism === 'discrete-gaussian' ? (parsed.delta ?? DEFAULT_GAUSSIAN_DELTA) : 0;
+  const epsilonPerEvent = rationalFromDecimal(parsed.epsilon);
+  const eventReachSeconds = parsed.rhoSeconds + structure.tracker.maxCoastSeconds;
+  const budget = eventBudget(mechanism, epsilonPerEvent, delta);
+  const sensitivities = releaseSensitivity({
+    zoneCount: structure.zoneCount,
+    lineCount: structure.lineCount,
+    maxCrossingsPerObjectPerLine: structure.tracker.maxCrossingsPerTrackPerLine,
+    // A track's category never changes (the tracker only re-votes within an association group, which never crosses
+    // person/vehicle), so per category one track counts once; per class, the tracker's bound applies.
+    maxClassesPerObjectPerWindow: parsed.breakdown === 'category' ? 1 : structure.tracker.maxClassesPerTrackPerWindow,
+  });
+  const statistics = requested.map(({ statistic, windowSeconds, share }): StatisticRelease => {
+    const charge = statistic === 'crossings' ? 'instant' : 'event';
+    const windowsPerEvent = charge === 'instant' ? 1 : windowsTouchedBy(eventReachSeconds, windowSeconds);
+    const cost = shareOf(budget, divide(share, rational(BigInt(windowsPerEvent))));
+    const sensitivity = sensitivities[statistic === 'meanOccupancy' ? 'meanOccupancySteps' : statistic];
+    const parameter = noiseParameter(mechanism, sensitivity, cost);
+    const epsilon = mechanism === 'discrete-laplace' ? toNumber(cost.pureEpsilon) : zcdpToEpsilon(toNumber(cost.zcdpRho), delta);
+    const unitsPerObject = statistic === 'meanOccupancy' ? MEAN_OCCUPANCY_STEPS_PER_OBJECT : 1;
+    return { statistic, windowSeconds, share, charge, windowsPerEvent, cost, epsilon, sensitivity, noiseParameter: parameter, standardDeviation: noiseStandardDeviation(mechanism, parameter) / unitsPerObject };
+  });
+  const warnings = checkExtremes(parsed, parsed.epsilon, statistics);
+  const policy: SpanPolicy = {
+    mechanism,
+    epsilonPerEvent,
+    eventReachSeconds,
+    delta,
+    ...(parsed.periodSeconds === undefined ? {} : { periodSeconds: parsed.periodSeconds, epsilonPerPeriod: rationalFromDecimal(parsed.epsilonPerPeriod!) }),
+  };
+  return { private: true, ...common, mechanism, delta, epsilonPerEvent, eventReachSeconds, statistics, policy, warnings };
+}
+
+/** What one window of length `windowSeconds` charges the ledger: its event-charged and instant-charged costs. */
+export function windowCost(plan: PrivatePlan, windowSeconds: number): { eventCost: ReleaseCost; instantCost: ReleaseCost } {
+  let eventCost = NO_COST;
+  let instantCost = NO_COST;
+  for (const release of plan.statistics) {
+    if (release.windowSeconds !== windowSeconds) continue;
+    const sum = (a: ReleaseCost) => ({ pureEpsilon: add(a.pureEpsilon, release.cost.pureEpsilon), zcdpRho: add(a.zcdpRho, release.cost.zcdpRho) });
+    if (release.charge === 'instant') instantCost = sum(instantCost);
+    else eventCost = sum(eventCost);
+  }
+  return { eventCost, instantCost };
+}
+
+const rounded = (value: number) => String(Number(value.toPrecision(3)));
+
+const STATISTIC_NAMES: Record<Statistic, string> = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
+
+/** The plan in one line, for logs and the start-up banner. */
+export function describePlan(plan: ReleasePlan): string {
+  if (!plan.private) {
+    return 'privacy OFF (epsilon "off", calibration only): exact counts, no noise, no budget; every output is marked private: false and must not be published';
+  }
+  const mechanism = plan.mechanism === 'discrete-laplace' ? 'discrete Laplace' : `discrete Gaussian (δ = ${plan.delta}, composed in zCDP)`;
+  const coast = plan.eventReachSeconds - plan.rhoSeconds;
+  const event = `ε = ${rounded(toNumber(plan.epsilonPerEvent))} per track visit of up to ${plan.rhoSeconds} s (+ ${rounded(coast)} s the tracker may coast)`;
+  const releases = plan.statistics.map((release) => {
+    const spread = release.windowsPerEvent > 1 ? ` (share ${rounded(toNumber(release.share))} over the ${release.windowsPerEvent} windows a visit can touch)` : '';
+    return `${STATISTIC_NAMES[release.statistic]} every ${release.windowSeconds} s: ε ${rounded(release.epsilon)}${spread}, ±${rounded(release.standardDeviation)} per value (1 s.d.)`;
+  });
+  const period = plan.policy.periodSeconds === undefined ? '' : `; at most ε = ${rounded(toNumber(plan.policy.epsilonPerPeriod!))} per ${plan.policy.periodSeconds} s`;
+  return `privacy: ${mechanism}, ${event}; ${releases.join('; ')}; ${plan.breakdown === 'category' ? 'people and vehicles' : 'each class'} released${period}`;
 }
