@@ -31,6 +31,8 @@ Supervises the cameras in the site config, publishes their private aggregates on
 
   --config FILE        the site config (YAML or JSON)
   --new-ledger         start a new privacy ledger if none exists (first run only: a missing ledger is otherwise an error)
+  --accept-policy-change REASON
+                       a camera's privacy settings changed: judge its past releases by the new ones, noting REASON
   --host HOST          override feed.host
   --port PORT          override feed.port (0: any free port; the log says which)
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH)
@@ -42,6 +44,7 @@ Stops on SIGTERM or SIGINT: open windows are discarded (see README), clients get
 const FLAGS = {
   config: { type: 'string' },
   'new-ledger': { type: 'boolean' },
+  'accept-policy-change': { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
   ffmpeg: { type: 'string' },
@@ -66,11 +69,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Whatever has been started is stopped again on the way out, whether the run ends by a signal or by an error.
   const running: Array<() => unknown> = [];
   try {
-    const privacy = openPrivacy(stateDir, values['new-ledger'] === true, log);
+    const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
     running.push(() => privacy.close());
     const releasers = new Map(
       site.cameras.map((camera) => {
-        const releaser = privacy.releaserFor({ ...camera, source: `config ${values.config}, camera "${camera.id}"` });
+        // Live windows are Unix time already, and must never go back before what was released (a clock set back).
+        const releaser = privacy.releaserFor({ ...camera, source: `config ${values.config}, camera "${camera.id}"` }, { clockOffsetSeconds: 0, monotonic: true });
         if (!releaser.private) throw new ConfigError(`cameras[${camera.id}].privacy.epsilon is "off": calibration output must never be published; use \`veil eval\` for calibration`);
         return [camera.id, releaser] as const;
       }),
@@ -114,14 +118,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
 
     const cameras = site.cameras.map((camera) => {
-      log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, window_s: camera.windowSeconds });
-      return new LiveCamera(camera, {
+      log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, windows_s: releasers.get(camera.id)!.windowLengths.join(',') });
+      const releaser = releasers.get(camera.id)!;
+      return new LiveCamera({ ...camera, windowLengths: releaser.windowLengths, groups: releaser.groups }, {
         ffmpeg,
         detector,
         states,
         metrics,
         log,
-        release: releasers.get(camera.id)!.release,
+        release: releaser.release,
         publish: (window) => {
           recordWindowRelease(metrics, window);
           feed.publishWindow(window);

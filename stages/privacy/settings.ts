@@ -28,8 +28,7 @@ import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, releaseSensitivity, type StatisticSens
 
 export const STATISTICS = ['crossings', 'peakOccupancy', 'meanOccupancy'] as const;
 export type Statistic = (typeof STATISTICS)[number];
-/** Crossings are counted on lines; the occupancy statistics in zones. */
-export const OCCUPANCY_STATISTICS: readonly Statistic[] = ['peakOccupancy', 'meanOccupancy'];
+const STATISTIC_NAMES: Record<Statistic, string> = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
 
 const DEFAULT_GAUSSIAN_DELTA = 1e-6;
 // Rational grid for ρ computed in floating point: 2^-64 keeps 1e-15 relative precision down to ρ ~ 1e-4 and
@@ -277,13 +276,13 @@ function checkExtremes(parsed: ParsedSettings, epsilon: number, statistics: read
       throw rejection(
         'epsilon',
         parsed.epsilon,
-        `at this ε the noise on each ${widest.statistic} value is about ±${widest.standardDeviation.toPrecision(3)} objects (1 s.d.) per ${widest.windowSeconds} s window, which swamps any count a camera sees: raise epsilon, release fewer statistics, or ${override}`,
+        `at this ε the noise on each ${STATISTIC_NAMES[widest.statistic]} value is about ±${widest.standardDeviation.toPrecision(3)} objects (1 s.d.) per ${widest.windowSeconds} s window, which swamps any count a camera sees: raise epsilon, release fewer statistics, or ${override}`,
       );
     }
   }
   if (epsilon > EPSILON_WARNED_ABOVE) warnings.push(`ε = ${epsilon} per event is weak protection (above ${EPSILON_WARNED_ABOVE}); 0.1–2 is usual`);
   if (widest.standardDeviation > DEVIATION_WARNED_ABOVE) {
-    warnings.push(`noise on each ${widest.statistic} value is about ±${rounded(widest.standardDeviation)} objects per ${widest.windowSeconds} s window: small counts will not be readable; raise epsilon or release fewer statistics`);
+    warnings.push(`noise on each ${STATISTIC_NAMES[widest.statistic]} value is about ±${rounded(widest.standardDeviation)} objects per ${widest.windowSeconds} s window: small counts will not be readable; raise epsilon or release fewer statistics`);
   }
   return warnings;
 }
@@ -356,8 +355,6 @@ export function windowCost(plan: PrivatePlan, windowSeconds: number): { eventCos
 }
 
 const rounded = (value: number) => String(Number(value.toPrecision(3)));
-
-const STATISTIC_NAMES: Record<Statistic, string> = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
 
 /** The plan in one line, for logs and the start-up banner. */
 export function describePlan(plan: ReleasePlan): string {

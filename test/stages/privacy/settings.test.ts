@@ -1,24 +1,44 @@
+/**
+ * The release plan: what is released, at which window length, with which share of ε, and at which noise level.
+ * Every expected value is computed here from the formulas in docs/privacy.md, not by the code under test.
+ */
 import { describe, expect, it } from 'vitest';
-import {
-  describePrivacySettings,
-  PrivacyConfigError,
-  resolvePrivacySettings,
-  type PrivacySettings,
-  type PrivateSettings,
-} from '../../../stages/privacy/settings.ts';
-import { fitsBudget, scaleCost, zcdpToEpsilon } from '../../../stages/privacy/privacyLoss.ts';
 import { rational, toNumber } from '../../../stages/privacy/rational.ts';
+import {
+  describePlan,
+  planReleases,
+  PrivacyConfigError,
+  windowCost,
+  type PrivatePlan,
+  type ReleasePlan,
+  type ReleaseStructureInput,
+  type Statistic,
+  type StatisticRelease,
+  type TrackerBounds,
+} from '../../../stages/privacy/settings.ts';
 
-const MINUTE_WINDOWS = { windowSeconds: 60 };
+const TRACKER: TrackerBounds = { maxCrossingsPerTrackPerLine: 1, maxClassesPerTrackPerWindow: 3, maxCoastSeconds: 1 };
+const ONE_LINE: ReleaseStructureInput = { zoneCount: 0, lineCount: 1, tracker: TRACKER };
+const ONE_ZONE: ReleaseStructureInput = { zoneCount: 1, lineCount: 0, tracker: TRACKER };
+const BOTH: ReleaseStructureInput = { zoneCount: 1, lineCount: 1, tracker: TRACKER };
 
-function privateSettings(settings: PrivacySettings): PrivateSettings {
-  if (!settings.private) throw new Error('expected private settings');
-  return settings;
+/** s.d. of the discrete Laplace with scale b: p = e^(−1/b), Var = 2p/(1 − p)² (two-sided geometric). */
+const laplaceDeviation = (scale: number) => Math.sqrt((2 * Math.exp(-1 / scale)) / (1 - Math.exp(-1 / scale)) ** 2);
+
+function privatePlan(plan: ReleasePlan): PrivatePlan {
+  if (!plan.private) throw new Error('expected a private plan');
+  return plan;
 }
 
-function rejectionOf(input: unknown, pipeline = MINUTE_WINDOWS): string {
+function release(plan: PrivatePlan, statistic: Statistic, windowSeconds?: number): StatisticRelease {
+  const found = plan.statistics.find((item) => item.statistic === statistic && (windowSeconds === undefined || item.windowSeconds === windowSeconds));
+  if (!found) throw new Error(`no ${statistic} release`);
+  return found;
+}
+
+function rejectionOf(input: unknown, structure = BOTH): string {
   try {
-    resolvePrivacySettings(input, pipeline);
+    planReleases(input, structure);
   } catch (error) {
     expect(error).toBeInstanceOf(PrivacyConfigError);
     return (error as Error).message;
@@ -26,132 +46,190 @@ function rejectionOf(input: unknown, pipeline = MINUTE_WINDOWS): string {
   throw new Error(`expected ${JSON.stringify(input)} to be rejected`);
 }
 
-describe('resolvePrivacySettings: defaults and what follows from them', () => {
-  it('defaults to the discrete Laplace at ε = 1 per window, a day-long period, no δ', () => {
-    const settings = privateSettings(resolvePrivacySettings(undefined, MINUTE_WINDOWS));
-    expect(settings.mechanism).toBe('discrete-laplace');
-    expect(settings.epsilonPerEvent).toEqual(rational(1n));
-    expect(settings.windowsPerEvent).toBe(1);
-    expect(settings.costPerRelease.pureEpsilon).toEqual(rational(1n));
-    expect(settings.costPerRelease.zcdpRho).toEqual(rational(0n));
-    expect(settings.delta).toBe(0);
-    expect(settings.budget.periodSeconds).toBe(86_400);
-    expect(settings.minimumCount).toBeUndefined();
+describe('planReleases: what is released by default', () => {
+  it('releases a line alone: crossings only, per 15 minutes, with the whole ε and noise of one crossing per track', () => {
+    const plan = privatePlan(planReleases(undefined, ONE_LINE));
+    expect(plan.statistics.map((item) => item.statistic)).toEqual(['crossings']);
+    const crossings = release(plan, 'crossings');
+    expect(crossings.windowSeconds).toBe(900);
+    expect(crossings.charge).toBe('instant');
+    expect(crossings.windowsPerEvent).toBe(1);
+    expect(crossings.cost.pureEpsilon).toEqual(rational(1n));
+    expect(crossings.sensitivity.l1).toBe(1);
+    expect(crossings.noiseParameter).toEqual(rational(1n)); // b = Δ₁/ε = 1/1
+    expect(crossings.standardDeviation).toBeCloseTo(laplaceDeviation(1), 12); // ≈ 1.357: the issue's goal is ≤ 1.5
+    expect(plan.windowLengths).toEqual([900]);
   });
 
-  it('makes the default budget exactly one period of windows (plus one for a restart), in exact arithmetic', () => {
-    // ρ = 300 s over 60 s windows: 6 windows of ε = 1/6; a day holds 1440 window ends, +1 → 1441/6, not a float.
-    const settings = privateSettings(resolvePrivacySettings({ rhoSeconds: 300 }, MINUTE_WINDOWS));
-    expect(settings.budget.epsilonPerPeriod).toEqual(rational(1441n, 6n));
-    expect(fitsBudget(scaleCost(settings.costPerRelease, 1441n), settings.budget.epsilonPerPeriod, 0)).toBe(true);
-    expect(fitsBudget(scaleCost(settings.costPerRelease, 1442n), settings.budget.epsilonPerPeriod, 0)).toBe(false);
+  it('releases a zone alone: peak and mean per minute, half of ε each, spread over the 2 windows a visit can touch', () => {
+    const plan = privatePlan(planReleases(undefined, ONE_ZONE));
+    expect(plan.statistics.map((item) => item.statistic).sort()).toEqual(['meanOccupancy', 'peakOccupancy']);
+    // ρ = 0 plus a 1 s coast: a visit can straddle one boundary of 60 s windows, so ⌈1/60⌉ + 1 = 2 windows.
+    const peak = release(plan, 'peakOccupancy');
+    expect(peak.windowSeconds).toBe(60);
+    expect(peak.charge).toBe('event');
+    expect(peak.windowsPerEvent).toBe(2);
+    expect(peak.cost.pureEpsilon).toEqual(rational(1n, 4n)); // 1/2 of ε over 2 windows
+    expect(peak.sensitivity.l1).toBe(1); // one zone, one category per track
+    expect(peak.standardDeviation).toBeCloseTo(laplaceDeviation(4), 12);
+    const mean = release(plan, 'meanOccupancy');
+    expect(mean.sensitivity.l1).toBe(100); // S + k − 1 steps with k = 1
+    // scale 100 / (1/4) = 400 steps = 4 objects: the same s.d. as the peak, in objects.
+    expect(mean.standardDeviation).toBeCloseTo(laplaceDeviation(400) / 100, 12);
   });
 
-  it('divides the per-event ε over the ⌈ρ/W⌉ + 1 windows an event can touch', () => {
-    const cases: Array<[number, number, number]> = [
-      [0, 60, 1],
-      [1, 60, 2], // a 1 s visit can straddle a window boundary
-      [60, 60, 2],
-      [61, 60, 3],
-      [300, 60, 6],
-      [0.3, 0.1, 4], // exact decimals: 0.3 / 0.1 is 3 here, not 3.0000000000000004
-    ];
-    for (const [rhoSeconds, windowSeconds, windows] of cases) {
-      const settings = privateSettings(resolvePrivacySettings({ rhoSeconds, epsilon: 0.6 }, { windowSeconds }));
-      expect(settings.windowsPerEvent, `ρ = ${rhoSeconds}, W = ${windowSeconds}`).toBe(windows);
-      expect(settings.costPerRelease.pureEpsilon).toEqual(rational(3n, 5n * BigInt(windows)));
-    }
+  it('splits ε between lines and zones: 1/2 crossings (per 900 s), 1/4 peak and 1/4 mean (per 60 s)', () => {
+    const plan = privatePlan(planReleases(undefined, BOTH));
+    expect(release(plan, 'crossings').share).toEqual(rational(1n, 2n));
+    expect(release(plan, 'crossings').standardDeviation).toBeCloseTo(laplaceDeviation(2), 12);
+    expect(release(plan, 'peakOccupancy').share).toEqual(rational(1n, 4n));
+    expect(release(plan, 'peakOccupancy').cost.pureEpsilon).toEqual(rational(1n, 8n));
+    expect(plan.windowLengths).toEqual([60, 900]);
   });
 
-  it('for the discrete Gaussian, divides ρ-zCDP over the windows so one event costs at most ε at δ', () => {
-    const settings = privateSettings(resolvePrivacySettings({ mechanism: 'discrete-gaussian', epsilon: 1, rhoSeconds: 120 }, MINUTE_WINDOWS));
-    expect(settings.delta).toBe(1e-6);
-    expect(settings.windowsPerEvent).toBe(3);
-    const eventEpsilon = zcdpToEpsilon(3 * toNumber(settings.costPerRelease.zcdpRho), 1e-6);
-    expect(eventEpsilon).toBeLessThanOrEqual(1);
-    expect(eventEpsilon).toBeGreaterThan(1 - 1e-9);
-    expect(settings.epsilonPerRelease).toBeCloseTo(zcdpToEpsilon(toNumber(settings.costPerRelease.zcdpRho), 1e-6), 12);
+  it('uses one configured window length for every statistic', () => {
+    const plan = privatePlan(planReleases(undefined, { ...BOTH, windowSeconds: 10 }));
+    expect(plan.statistics.map((item) => item.windowSeconds)).toEqual([10, 10, 10]);
+    // 1 s reach over 10 s windows still touches 2.
+    expect(release(plan, 'peakOccupancy').windowsPerEvent).toBe(2);
   });
 
-  it('turns epsilon "off" into calibration settings that carry no mechanism and no budget', () => {
-    const settings = resolvePrivacySettings({ epsilon: 'off', minimumCount: 2 }, MINUTE_WINDOWS);
-    expect(settings).toEqual({ private: false, windowSeconds: 60, rhoSeconds: 0, periodSeconds: 86_400, minimumCount: 2 });
-  });
-});
-
-describe('resolvePrivacySettings: rejections name the field, the value and the fix', () => {
-  it('rejects a per-release ε the period budget cannot pay for', () => {
-    const message = rejectionOf({ epsilon: 2, epsilonPerPeriod: 1.5 });
-    expect(message).toContain('privacy.epsilonPerPeriod');
-    expect(message).toContain('(got 1.5)');
-    expect(message).toMatch(/raise epsilonPerPeriod to at least 2, or lower epsilon/);
+  it('spreads occupancy over the ⌈(ρ + coast)/W⌉ + 1 windows a visit can touch, and never spreads crossings', () => {
+    const plan = privatePlan(planReleases({ rhoSeconds: 300 }, BOTH));
+    expect(plan.eventReachSeconds).toBe(301);
+    expect(release(plan, 'peakOccupancy').windowsPerEvent).toBe(Math.ceil(301 / 60) + 1);
+    expect(release(plan, 'crossings').windowsPerEvent).toBe(1);
+    expect(release(plan, 'crossings').cost.pureEpsilon).toEqual(rational(1n, 2n));
   });
 
-  it('rejects a budget that cannot cover one whole protected visit, even though each window fits', () => {
-    // Each window costs 1/6, but a 300 s visit touches 6 of them: 1 in total, more than 0.9.
-    const message = rejectionOf({ epsilon: 1, rhoSeconds: 300, epsilonPerPeriod: 0.9 });
-    expect(message).toContain('privacy.epsilonPerPeriod');
-    expect(message).toContain('touching up to 6 windows of 60 s');
-  });
-
-  it('rejects the same for the discrete Gaussian, whose event cost composes in zCDP', () => {
-    expect(rejectionOf({ mechanism: 'discrete-gaussian', epsilon: 1, rhoSeconds: 300, epsilonPerPeriod: 0.99 })).toContain('privacy.epsilonPerPeriod');
-    expect(() => resolvePrivacySettings({ mechanism: 'discrete-gaussian', epsilon: 1, rhoSeconds: 300, epsilonPerPeriod: 1 }, MINUTE_WINDOWS)).not.toThrow();
-  });
-
-  it('rejects a visit longer than the period when the budget is left to its default', () => {
-    const message = rejectionOf({ rhoSeconds: 200_000 });
-    expect(message).toContain('privacy.rhoSeconds');
-    expect(message).toMatch(/lower rhoSeconds to at most periodSeconds, or set epsilonPerPeriod/);
-  });
-
-  it('rejects a window longer than the budget period', () => {
-    const message = rejectionOf({ periodSeconds: 30 });
-    expect(message).toContain('privacy.periodSeconds');
-    expect(message).toContain('(got 30)');
-    expect(message).toContain('raise periodSeconds to at least 60');
-  });
-
-  it('rejects δ outside (0, 1) for the Gaussian, and any δ for the Laplace', () => {
-    for (const delta of [0, 1, -0.1, 2]) {
-      expect(rejectionOf({ mechanism: 'discrete-gaussian', delta })).toContain(`privacy.delta: delta must be`);
-    }
-    const message = rejectionOf({ delta: 1e-6 });
-    expect(message).toContain('privacy.delta');
-    expect(message).toMatch(/has no δ: remove delta, or set mechanism: "discrete-gaussian"/);
-  });
-
-  it('rejects values of the wrong kind with the value shown', () => {
-    expect(rejectionOf({ epsilon: 0 })).toContain('privacy.epsilon: epsilon must be positive, e.g. 1 (got 0)');
-    expect(rejectionOf({ epsilon: 'none' })).toMatch(/privacy\.epsilon: .*"off".* \(got "none"\)/);
-    expect(rejectionOf({ mechanism: 'laplace' })).toMatch(/privacy\.mechanism: use "discrete-laplace".*\(got "laplace"\)/);
-    expect(rejectionOf({ minimumCount: 0 })).toContain('leave it out to release every value (got 0)');
-    expect(rejectionOf({ minimumCount: 1.5 })).toContain('privacy.minimumCount');
-    expect(rejectionOf({ rhoSeconds: -5 })).toContain('privacy.rhoSeconds');
-  });
-
-  it('rejects unknown settings, listing the known ones', () => {
-    expect(rejectionOf({ epsilonPerRelease: 1 })).toMatch(/unknown setting "epsilonPerRelease"; the privacy settings are mechanism, epsilon/);
-  });
-
-  it('rejects a window length that is not a positive number of seconds', () => {
-    expect(rejectionOf({}, { windowSeconds: 0 })).toContain('windowSeconds');
+  it('releases categories by default (k = 1), and with breakdown "class" pays for the tracker\'s class re-votes (k = 3)', () => {
+    expect(release(privatePlan(planReleases(undefined, ONE_ZONE)), 'peakOccupancy').sensitivity.l1).toBe(1);
+    const byClass = privatePlan(planReleases({ breakdown: 'class' }, ONE_ZONE));
+    expect(release(byClass, 'peakOccupancy').sensitivity.l1).toBe(3);
+    expect(release(byClass, 'meanOccupancy').sensitivity.l1).toBe(100 + 3 - 1);
   });
 });
 
-describe('describePrivacySettings', () => {
-  it('says in one line what is protected and what the budget is', () => {
-    expect(describePrivacySettings(resolvePrivacySettings({ rhoSeconds: 300, minimumCount: 3 }, MINUTE_WINDOWS))).toBe(
-      'privacy: discrete Laplace, ε = 1 per visit of up to 300 s, spread over the 6 windows of 60 s it can touch ' +
-        '(ε = 0.1667 per window); budget ε = 240.2 per rolling 86400 s (default: every window of one period, once); ' +
-        'values below 3 released as 0',
+describe('planReleases: explicit releases', () => {
+  it('releases one statistic at several window lengths, each with its stated share', () => {
+    const plan = privatePlan(
+      planReleases(
+        {
+          releases: [
+            { statistic: 'crossings', windowSeconds: 900, share: 0.6 },
+            { statistic: 'crossings', windowSeconds: 3600, share: 0.4 },
+          ],
+        },
+        ONE_LINE,
+      ),
     );
-    expect(describePrivacySettings(resolvePrivacySettings({ mechanism: 'discrete-gaussian', epsilonPerPeriod: 50 }, MINUTE_WINDOWS))).toMatch(
-      /^privacy: discrete Gaussian \(δ = 0\.000001, composed in zCDP\), ε = 1 per window .*; budget ε = 50 per rolling 86400 s$/,
-    );
+    expect(plan.windowLengths).toEqual([900, 3600]);
+    expect(release(plan, 'crossings', 900).cost.pureEpsilon).toEqual(rational(3n, 5n));
+    expect(release(plan, 'crossings', 3600).standardDeviation).toBeCloseTo(laplaceDeviation(1 / 0.4), 12);
   });
 
-  it('makes an unprotected calibration run impossible to miss', () => {
-    expect(describePrivacySettings(resolvePrivacySettings({ epsilon: 'off' }, MINUTE_WINDOWS))).toMatch(/^privacy OFF .*must not be published/);
+  it('refuses shares that add up to more than ε, and a statistic nothing produces', () => {
+    expect(
+      rejectionOf({ releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.7 }, { statistic: 'peakOccupancy', windowSeconds: 60, share: 0.4 }] }),
+    ).toMatch(/privacy\.releases: the shares add up to 1\.1, more than the whole ε/);
+    expect(rejectionOf({ releases: [{ statistic: 'peakOccupancy', windowSeconds: 60, share: 1 }] }, ONE_LINE)).toMatch(
+      /privacy\.releases\[0\]\.statistic: peakOccupancy needs a zone/,
+    );
+    expect(rejectionOf({ releases: [{ statistic: 'crossings', windowSeconds: 0, share: 1 }] })).toMatch(/releases\.0\.windowSeconds: windowSeconds must be positive/);
+  });
+
+  it('refuses a config with nothing to release', () => {
+    expect(() => planReleases(undefined, { zoneCount: 0, lineCount: 0, tracker: TRACKER })).toThrow(/nothing to release/);
+  });
+});
+
+describe('planReleases: the discrete Gaussian', () => {
+  it('turns the event ε into one zCDP ρ and splits it by share: σ² = Δ₂² / (2ρ·share)', () => {
+    const delta = 1e-6;
+    const plan = privatePlan(planReleases({ mechanism: 'discrete-gaussian', epsilon: 1, delta }, BOTH));
+    // Bun & Steinke Prop. 1.3 inverted: √ρ = ε / (√(ln(1/δ) + ε) + √ln(1/δ)).
+    const logInverseDelta = Math.log(1 / delta);
+    const rho = (1 / (Math.sqrt(logInverseDelta + 1) + Math.sqrt(logInverseDelta))) ** 2;
+    const crossings = release(plan, 'crossings');
+    expect(toNumber(crossings.cost.zcdpRho)).toBeCloseTo(rho / 2, 12);
+    expect(crossings.standardDeviation).toBeCloseTo(Math.sqrt(1 / (2 * (rho / 2))), 6);
+    // Converting that ρ back at δ gives ε: ρ + 2√(ρ ln(1/δ)).
+    expect(rho + 2 * Math.sqrt(rho * logInverseDelta)).toBeCloseTo(1, 9);
+    expect(plan.delta).toBe(delta);
+  });
+
+  it('uses ℓ2² for the mean: (S² + k − 1) steps², so σ in objects is √((10⁴)/(2ρ_mean))/100 with k = 1', () => {
+    const plan = privatePlan(planReleases({ mechanism: 'discrete-gaussian' }, ONE_ZONE));
+    const mean = release(plan, 'meanOccupancy');
+    expect(mean.sensitivity.l2Squared).toBe(100 * 100);
+    const rhoMean = toNumber(mean.cost.zcdpRho);
+    expect(mean.standardDeviation).toBeCloseTo(Math.sqrt(10_000 / (2 * rhoMean)) / 100, 9);
+  });
+});
+
+describe('windowCost: what one window charges the ledger', () => {
+  it('charges occupancy to events and crossings to instants, for the statistics of that window length only', () => {
+    const plan = privatePlan(planReleases(undefined, { ...BOTH, windowSeconds: 60 }));
+    const cost = windowCost(plan, 60);
+    expect(cost.eventCost.pureEpsilon).toEqual(rational(1n, 4n)); // peak 1/8 + mean 1/8
+    expect(cost.instantCost.pureEpsilon).toEqual(rational(1n, 2n));
+    const defaults = privatePlan(planReleases(undefined, BOTH));
+    expect(windowCost(defaults, 900).eventCost.pureEpsilon).toEqual(rational(0n));
+    expect(windowCost(defaults, 60).instantCost.pureEpsilon).toEqual(rational(0n));
+  });
+});
+
+describe('planReleases: refusals and warnings', () => {
+  it('refuses an ε so small its noise swamps any count, naming the override', () => {
+    expect(rejectionOf({ epsilon: 1e-9 })).toMatch(/privacy\.epsilon: at this ε the noise on each mean occupancy value is about ±1\.13e\+10 objects .* swamps any count .*privacy\.allowExtremeEpsilon: true \(flag --allow-extreme-epsilon\)/);
+  });
+
+  it('refuses an ε so large it protects nothing, and accepts both with the override and a warning', () => {
+    expect(rejectionOf({ epsilon: 1e9 })).toMatch(/privacy\.epsilon: ε above 10 protects practically nothing/);
+    const loose = privatePlan(planReleases({ epsilon: 1e9, allowExtremeEpsilon: true }, BOTH));
+    expect(loose.warnings.join(' ')).toMatch(/weak protection/);
+    const tight = privatePlan(planReleases({ epsilon: 1e-9, allowExtremeEpsilon: true }, BOTH));
+    expect(tight.warnings.join(' ')).toMatch(/small counts will not be readable/);
+  });
+
+  it('warns, without refusing, between the usual range and the refusal levels', () => {
+    expect(privatePlan(planReleases({ epsilon: 5 }, BOTH)).warnings).toHaveLength(1);
+    expect(privatePlan(planReleases({ epsilon: 1 }, BOTH)).warnings).toEqual([]);
+  });
+
+  it('refuses δ for the Laplace, a half-set period cap, unknown settings and values of the wrong kind', () => {
+    expect(rejectionOf({ delta: 1e-6 })).toMatch(/privacy\.delta: the discrete Laplace mechanism is pure ε-DP and has no δ/);
+    expect(rejectionOf({ epsilonPerPeriod: 10 })).toMatch(/privacy\.periodSeconds: a period cap needs both/);
+    expect(rejectionOf({ minimumCount: 3 })).toMatch(/unknown setting "minimumCount"; the privacy settings are mechanism, epsilon/);
+    expect(rejectionOf({ epsilon: 'lots' })).toMatch(/privacy\.epsilon: epsilon must be a positive number .* \(got "lots"\)/);
+    expect(rejectionOf({ rhoSeconds: -1 })).toMatch(/privacy\.rhoSeconds: rhoSeconds is a duration and cannot be negative/);
+  });
+
+  it('stores the policy the ledger judges by, with the period cap when set', () => {
+    const plan = privatePlan(planReleases({ rhoSeconds: 60, epsilonPerPeriod: 10, periodSeconds: 86_400 }, BOTH));
+    expect(plan.policy).toEqual({
+      mechanism: 'discrete-laplace',
+      epsilonPerEvent: rational(1n),
+      eventReachSeconds: 61,
+      delta: 0,
+      periodSeconds: 86_400,
+      epsilonPerPeriod: rational(10n),
+    });
+  });
+});
+
+describe('calibration and the one-line description', () => {
+  it('turns epsilon "off" into a plan with no noise and no policy', () => {
+    const plan = planReleases({ epsilon: 'off' }, BOTH);
+    expect(plan.private).toBe(false);
+    expect(plan.windowLengths).toEqual([60, 900]);
+    expect(describePlan(plan)).toMatch(/privacy OFF .* must not be published/);
+  });
+
+  it('says per statistic what it is released every, its ε and its noise', () => {
+    const text = describePlan(planReleases({ rhoSeconds: 300 }, BOTH));
+    expect(text).toMatch(/^privacy: discrete Laplace, ε = 1 per track visit of up to 300 s \(\+ 1 s the tracker may coast\)/);
+    expect(text).toMatch(/crossings every 900 s: ε 0\.5, ±2\.\d+ per value/);
+    expect(text).toMatch(/peak occupancy every 60 s: ε 0\.0357 \(share 0\.25 over the 7 windows a visit can touch\)/); // 1/4 over ⌈301/60⌉ + 1 = 7
   });
 });
