@@ -11,7 +11,8 @@
  * densities), which costs no ε.
  */
 import { classesOf, COUNTED_CLASSES, type CountedClass } from '../models/detection.ts';
-import type { Ledger, BudgetState } from './privacy/ledger.ts';
+import type { Ledger, SpanBudget } from './privacy/ledger.ts';
+import { NO_COST } from './privacy/privacyLoss.ts';
 import type { PrivacySettings } from './privacy/settings.ts';
 import type { WindowAggregate } from './aggregates.ts';
 import { calibrateNoise, noiseStandardDeviation, type NoiseCalibration } from './privacy/noiseScale.ts';
@@ -94,6 +95,13 @@ function checkNames(what: 'zone' | 'line', configured: readonly string[], found:
   }
 }
 
+/** The period part of the ledger's answer, in the privacy block's shape (the release spends with a period cap). */
+function periodBudget(budget: SpanBudget): PrivacyBlock['budget'] {
+  const epsilonPerPeriod = budget.epsilonPerPeriod ?? 0;
+  const epsilonSpent = budget.epsilonSpentInPeriod ?? 0;
+  return { periodSeconds: budget.periodSeconds ?? 0, epsilonPerPeriod, epsilonSpent, epsilonLeft: Math.max(0, epsilonPerPeriod - epsilonSpent) };
+}
+
 export function createReleaser(options: ReleaserOptions): Releaser {
   const { settings, camera, zones, lines, ledger } = options;
   const classes = options.classes ?? COUNTED_CLASSES;
@@ -170,7 +178,7 @@ export function createReleaser(options: ReleaserOptions): Releaser {
     return result;
   }
 
-  function privacyBlock(epsilon: number, budget: BudgetState): PrivacyBlock {
+  function privacyBlock(epsilon: number, budget: PrivacyBlock['budget']): PrivacyBlock {
     return {
       private: settings.private,
       mechanism: settings.private ? settings.mechanism : 'none',
@@ -191,7 +199,15 @@ export function createReleaser(options: ReleaserOptions): Releaser {
       const window = { camera, startSeconds: aggregate.startSeconds, endSeconds: aggregate.endSeconds, clock: aggregate.clock };
       let privacy: PrivacyBlock;
       if (settings.private) {
-        const outcome = ledger!.spend({ camera, atSeconds: aggregate.endSeconds, cost: settings.costPerRelease, policy: settings.budget });
+        const { periodSeconds, epsilonPerPeriod, delta } = settings.budget;
+        const outcome = ledger!.spend({
+          camera,
+          startSeconds: aggregate.startSeconds,
+          endSeconds: aggregate.endSeconds,
+          eventCost: settings.costPerRelease,
+          instantCost: NO_COST,
+          policy: { mechanism: settings.mechanism, epsilonPerEvent: settings.epsilonPerEvent, eventReachSeconds: settings.rhoSeconds, delta, periodSeconds, epsilonPerPeriod },
+        });
         if (!outcome.granted) {
           return releasedWindowSchema.parse({
             ...window,
@@ -199,10 +215,10 @@ export function createReleaser(options: ReleaserOptions): Releaser {
             withheldReason: BUDGET_EXHAUSTED,
             zones: {},
             lines: {},
-            privacy: privacyBlock(0, outcome.budget),
+            privacy: privacyBlock(0, periodBudget(outcome.budget)),
           });
         }
-        privacy = privacyBlock(settings.epsilonPerRelease, outcome.budget);
+        privacy = privacyBlock(settings.epsilonPerRelease, periodBudget(outcome.budget));
       } else {
         // Calibration spends nothing and sits outside the budget: the block says so with zeros and private: false.
         privacy = privacyBlock(0, { periodSeconds: settings.periodSeconds, epsilonPerPeriod: 0, epsilonSpent: 0, epsilonLeft: 0 });

@@ -14,7 +14,6 @@
 import { z } from 'zod';
 import { epsilonToZcdp, fitsBudget, scaleCost, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
 import { ceiling, divide, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
-import type { BudgetPolicy } from './ledger.ts';
 
 const DEFAULT_GAUSSIAN_DELTA = 1e-6;
 // Rational grid for ρ computed in floating point: 2^-64 keeps 1e-15 relative precision down to ρ ~ 1e-4 and
@@ -90,7 +89,7 @@ export interface PrivateSettings extends CommonSettings {
   /** (ε, δ) of one window's release on its own, for the privacy block. */
   epsilonPerRelease: number;
   delta: number;
-  budget: BudgetPolicy;
+  budget: { periodSeconds: number; epsilonPerPeriod: Rational; delta: number };
   /** Whether epsilonPerPeriod was left to its default (reported in the one-line description). */
   budgetIsDefault: boolean;
 }
