@@ -201,15 +201,30 @@ function processUser(): string {
   }
 }
 
+/** The folder that holds `path`, or the nearest one above it that exists (where a missing folder would be made). */
+function nearestFolder(path: string): string {
+  let folder = dirname(path);
+  while (!existsSync(folder) && dirname(folder) !== folder) folder = dirname(folder);
+  return folder;
+}
+
+interface AccessProblem {
+  /** What may not be read and written, e.g. "the ledger file". */
+  what: string;
+  /** The folder to give to the user Veil runs as. */
+  folder: string;
+  readOnlyFileSystem: boolean;
+}
+
 /**
- * Which part of the ledger this process may not read and write, if any: the file, or its folder, which must take
+ * Which part of the ledger this process may not read and write, if any: the file, or the folder, which must take
  * the -wal and -shm files beside it (and the file itself when it is created). Only for the message: SQLite decides.
  */
-function accessProblem(path: string): { what: string; folder: string; readOnlyFileSystem: boolean } | undefined {
-  const folder = dirname(path);
+function accessProblem(path: string): AccessProblem | undefined {
+  const folder = nearestFolder(path);
   const checks: Array<[string, number, string]> = [
-    [path, constants.R_OK | constants.W_OK, `the ledger file ${path}`],
-    [folder, constants.W_OK | constants.X_OK, `its folder ${folder}, which must hold the ledger's -wal and -shm files`],
+    [path, constants.R_OK | constants.W_OK, 'the ledger file'],
+    [folder, constants.W_OK | constants.X_OK, `the folder ${folder}, which must hold the ledger's -wal and -shm files`],
   ];
   for (const [target, mode, what] of checks) {
     try {
@@ -223,17 +238,15 @@ function accessProblem(path: string): { what: string; folder: string; readOnlyFi
 }
 
 /** The ledger is there but this process may not use it: a deployment problem, never a reason to reset the budget. */
-function inaccessibleLedger(path: string, problem: NonNullable<ReturnType<typeof accessProblem>>): LedgerError {
+function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
   const user = processUser();
-  const fix = problem.readOnlyFileSystem
-    ? 'remount that file system read-write (or move the ledger, with its -wal file, to a writable one and point Veil at it)'
-    : `give the user Veil runs as (${user}) read and write access to the ledger and its folder, e.g. ` +
-      `\`chown -R ${user} ${problem.folder}\` or \`chmod u+rw\` on the files`;
-  const cause = problem.readOnlyFileSystem ? 'is on a read-only file system' : `cannot be read and written by this process (user ${user})`;
-  return new LedgerError(
-    `cannot open the privacy ledger at ${path}: ${problem.what} ${cause}. The ledger and the spending it records are ` +
-      `kept as they are: ${fix}, then start Veil again.`,
-  );
+  const [cause, fix] = problem.readOnlyFileSystem
+    ? [`${problem.what} is on a read-only file system`, 'remount that file system read-write (or move the ledger, with its -wal file, to a writable one and point Veil at it)']
+    : [
+        `this process (user ${user}) may not read and write ${problem.what}`,
+        `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`chown -R ${user} ${problem.folder}\``,
+      ];
+  return new LedgerError(`cannot open the privacy ledger at ${path}: ${cause}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`);
 }
 
 /** Words for the errors creating a ledger can meet, so no raw errno text reaches a person. */
@@ -322,7 +335,7 @@ export function openLedger(path: string, options: { createIfMissing: boolean }):
   try {
     database = new Database(absolute, { fileMustExist: true });
     // SQLite falls back to read-only when it may not write; a ledger that cannot record a spend is of no use.
-    if (database.readonly) throw inaccessibleLedger(absolute, accessProblem(absolute) ?? { what: 'the ledger file', folder: dirname(absolute), readOnlyFileSystem: false });
+    if (database.readonly) throw inaccessibleLedger(absolute, accessProblem(absolute) ?? { what: 'the ledger file', folder: nearestFolder(absolute), readOnlyFileSystem: false });
     // Check before the first write: a corrupt or foreign file must be reported as found, not "repaired".
     checkLedger(database, absolute);
     database.pragma('journal_mode = WAL');

@@ -526,7 +526,7 @@ describe('a ledger this process may not use', () => {
 
   function expectPermissionAdvice(message: string | undefined, names: RegExp): void {
     expect(message).toMatch(names);
-    expect(message).toMatch(/chown|chmod|remount/);
+    expect(message).toMatch(/chown -R \S+ .*state|remount/);
     expect(message).not.toMatch(/--new-ledger|reset|forgotten|EACCES|EROFS|EPERM|errno/i);
   }
 
@@ -539,7 +539,7 @@ describe('a ledger this process may not use', () => {
     if (!root) chmodSync(ledgerPath, 0o000);
     const run = await runChild(['1'], { user: asOtherUser });
     expect(run.code).toBe(3);
-    expectPermissionAdvice(run.lines[0]?.error, /the ledger file .*privacy-ledger cannot be read and written by this process/);
+    expectPermissionAdvice(run.lines[0]?.error, /privacy-ledger: this process \(user \S+\) may not read and write the ledger file/);
   });
 
   it('says to fix the folder’s ownership or permissions when the -wal file could not be made beside the ledger', async () => {
@@ -549,7 +549,7 @@ describe('a ledger this process may not use', () => {
     chmodSync(ledgerPath, 0o666);
     const run = await runChild(['1'], { user: asOtherUser });
     expect(run.code).toBe(3);
-    expectPermissionAdvice(run.lines[0]?.error, /its folder .*state, which must hold the ledger's -wal and -shm files/);
+    expectPermissionAdvice(run.lines[0]?.error, /may not read and write the folder .*state, which must hold the ledger's -wal and -shm files/);
   });
 
   const mountable = root && spawnSync('mount', ['--version']).status === 0;
@@ -566,7 +566,9 @@ describe('a ledger this process may not use', () => {
       } catch (error) {
         message = (error as Error).message;
       }
-      expectPermissionAdvice(message, /is on a read-only file system/);
+      expectPermissionAdvice(message, /the ledger file is on a read-only file system/);
+      // A new ledger in a folder still to be made there: the folder above is what is read-only.
+      expect(() => openLedger(join(mountPoint, 'veil', 'privacy-ledger'), { createIfMissing: true })).toThrow(/the folder .*state, which must hold .* is on a read-only file system.*remount/);
     } finally {
       spawnSync('umount', [mountPoint]);
     }
