@@ -320,6 +320,8 @@ function checkLedger(database: Database.Database, path: string): void {
  */
 export function openLedger(path: string, options: { createIfMissing: boolean }): Ledger {
   const absolute = resolve(path);
+  // Permissions first: a ledger in a folder this process may not enter looks missing, and "start a new ledger"
+  // would be the wrong advice for a budget that is intact.
   const inaccessible = accessProblem(absolute);
   if (inaccessible) throw inaccessibleLedger(absolute, inaccessible);
   if (!existsSync(absolute)) {
