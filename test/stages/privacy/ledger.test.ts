@@ -552,8 +552,17 @@ describe('a ledger this process may not use', () => {
     expectPermissionAdvice(run.lines[0]?.error, /may not read and write the folder .*state, which must hold the ledger's -wal and -shm files/);
   });
 
-  const mountable = root && spawnSync('mount', ['--version']).status === 0;
-  it.runIf(mountable)('says to remount a read-only file system, never to start a new ledger (root: mounts a tmpfs)', () => {
+  /** Whether this process may mount a tmpfs (root, outside an unprivileged container); probed once, then unmounted. */
+  function canMountTmpfs(): boolean {
+    if (!root) return false;
+    const probe = mkdtempSync(join(tmpdir(), 'veil-mount-probe-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', probe]).status === 0;
+    if (mounted) spawnSync('umount', [probe]);
+    rmSync(probe, { recursive: true, force: true });
+    return mounted;
+  }
+
+  it.runIf(canMountTmpfs())('says to remount a read-only file system, never to start a new ledger (needs a tmpfs mount: root)', () => {
     const mountPoint = join(directory, 'state');
     mkdirSync(mountPoint);
     expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mountPoint]).status).toBe(0);
