@@ -234,6 +234,13 @@ describe('the budget of a span', () => {
     expect(spendOn(ledger, 100, 160, { ...door, eventCost: pure(1n, 4n) })).toMatchObject({ granted: true, budget: { epsilonSpent: 0.75, epsilonLeft: 0.25 } });
   });
 
+  it('records a granted spend before returning: another connection sees it at once', () => {
+    const first = open(true);
+    const second = open();
+    expect(spendOn(first, 0, 60, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(second, 0, 60, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
   it('keeps a separate budget per camera', () => {
     const ledger = open(true);
     expect(spendOn(ledger, 0, 60, { camera: 'a', eventCost: pure(1n) }).granted).toBe(true);
