@@ -241,6 +241,13 @@ describe('the budget of a span', () => {
     expect(spendOn(second, 0, 60, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
   });
 
+  it('finds a long span released earlier, after shorter ones', () => {
+    const ledger = open(true);
+    expect(spendOn(ledger, 0, 1000, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, 2000, 2001, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, 900, 901, { eventCost: pure(1n) }).granted).toBe(false); // inside [0, 1000)
+  });
+
   it('keeps a separate budget per camera', () => {
     const ledger = open(true);
     expect(spendOn(ledger, 0, 60, { camera: 'a', eventCost: pure(1n) }).granted).toBe(true);
@@ -367,6 +374,9 @@ describe('live spends', () => {
     expect(spendOn(ledger, 1050, 1110, live)).toMatchObject({ granted: false, reason: 'clock went backwards' });
     // Had it been recorded, [1050, 1060) would now carry 1/2 + 1/2 and this would be refused.
     expect(spendOn(ledger, 1050, 1060, { eventCost: pure(1n, 2n) }).granted).toBe(true);
+    // Batch footage placed earlier does not move the live clock back: [1110, 1170) still starts before 1120.
+    expect(spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) }).granted).toBe(true);
+    expect(spendOn(ledger, 1110, 1170, live)).toMatchObject({ granted: false, reason: 'clock went backwards' });
   });
 });
 
@@ -382,6 +392,15 @@ describe('requests', () => {
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ eventReachSeconds: -1 }) })).toThrow(/eventReachSeconds must be a finite number of seconds ≥ 0/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(/give both/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ mechanism: 'discrete-gaussian' }) })).toThrow(/delta must be above 0/);
+    const invalid: Array<[Partial<SpanPolicy>, RegExp]> = [
+      [{ mechanism: 'laplace' as SpanPolicy['mechanism'] }, /policy.mechanism must be "discrete-laplace" or "discrete-gaussian"/],
+      [{ epsilonPerEvent: rational(0n) }, /policy.epsilonPerEvent must be a positive rational/],
+      [{ delta: 1 }, /policy.delta must be in \[0, 1\)/],
+      [{ periodSeconds: 0, epsilonPerPeriod: rational(1n) }, /policy.periodSeconds must be a positive, finite number/],
+      [{ periodSeconds: 100, epsilonPerPeriod: rational(0n) }, /policy.epsilonPerPeriod must be a positive rational/],
+    ];
+    for (const [change, message] of invalid) expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith(change) })).toThrow(message);
+    expect(() => spendOn(ledger, 0, 60, { eventCost: pure(1n), instantCost: { pureEpsilon: rational(0n), zcdpRho: { numerator: 1n, denominator: 0n } } })).toThrow(/instantCost must hold/);
   });
 });
 
