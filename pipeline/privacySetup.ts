@@ -133,8 +133,10 @@ export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
       const cameraLedger = plan.private ? openOnce() : undefined;
       if (plan.private && options.acceptPolicyChange !== undefined) {
         cameraLedger!.migratePolicy(camera.id, plan.policy, options.acceptPolicyChange);
-        log.warn('privacy policy change recorded: past releases are judged by the new settings from now on', { camera: camera.id, reason: options.acceptPolicyChange });
+        log.warn('privacy policy change accepted: past releases are judged by the new settings from now on', { camera: camera.id, reason: options.acceptPolicyChange });
       }
+      // Changed settings are refused here, before any work, rather than at the first release.
+      if (plan.private) cameraLedger!.assertPolicy(camera.id, plan.policy);
       const groups = releasedGroups(plan.breakdown, camera.classes);
       const releaser = createReleaser({ plan, camera: camera.id, zones: camera.zones, lines: camera.lines, groups, ledger: cameraLedger, ...clock });
       return { private: plan.private, plan, windowLengths: plan.windowLengths, groups, release: (aggregate) => releaser.release(aggregate) };

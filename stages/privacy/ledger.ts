@@ -112,6 +112,11 @@ export interface Ledger {
    * stores it (there is nothing to migrate from).
    */
   migratePolicy(camera: string, policy: SpanPolicy, reason: string): void;
+  /**
+   * Throws PolicyChangedError when the camera's stored policy differs from `policy`, without writing anything: lets a
+   * command refuse changed settings at start-up instead of at its first release.
+   */
+  assertPolicy(camera: string, policy: SpanPolicy): void;
   close(): void;
 }
 
@@ -679,6 +684,14 @@ class SqliteLedger implements Ledger {
       }
     });
     migrate.immediate();
+  }
+
+  assertPolicy(camera: string, policy: SpanPolicy): void {
+    checkCamera(camera);
+    checkPolicy(camera, policy);
+    const stored = this.#camera.get(camera);
+    const requestedPolicy = policyJson(policy);
+    if (stored && stored.policy !== requestedPolicy) throw policyChanged(camera, stored.policy, requestedPolicy);
   }
 
   close(): void {

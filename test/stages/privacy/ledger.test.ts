@@ -328,6 +328,16 @@ describe('the policy a camera is judged by', () => {
     expect(changed).toThrow(/camera "gate".*--accept-policy-change "REASON"/s);
   });
 
+  it('refuses a changed policy up front with assertPolicy, writing nothing; the stored one passes', () => {
+    const ledger = open(true);
+    ledger.assertPolicy('gate', policyWith({ epsilonPerEvent: rational(3n) })); // no policy stored yet: nothing to differ from
+    spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
+    ledger.assertPolicy('gate', policyWith());
+    expect(() => ledger.assertPolicy('gate', policyWith({ epsilonPerEvent: rational(3n) }))).toThrow(/camera "gate".*--accept-policy-change "REASON"/s);
+    // Nothing was written: the original policy still grants.
+    expect(spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) }).granted).toBe(true);
+  });
+
   it('judges later spends by the new policy once a migration is recorded, and logs it', () => {
     const ledger = open(true);
     expect(spendOn(ledger, 0, 60, { eventCost: pure(1n) }).granted).toBe(true);
