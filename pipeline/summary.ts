@@ -1,46 +1,256 @@
-/** The one-screen summary printed at the end of a batch run: totals over the clip, from the released windows only. */
+/**
+ * The one-screen summary printed at the end of a batch run, from the released windows only, for its three readers:
+ *   - a traffic engineer: per line, class and direction, the total over the clip, hourly totals and the peak hour
+ *     when the clip spans more than an hour, daily totals and the average day when it spans more than a day;
+ *   - a crowd manager: per zone, the mean occupancy over the clip and the busiest window's peak;
+ *   - a data-protection officer: per statistic, what one track can change (sensitivity), the ε it cost and the
+ *     noise's s.d., and what the footage's budget per event has left.
+ * Every noised figure is printed with the s.d. of that figure (a sum of n windows: √n times one window's, see
+ * stages/privacy/figures.ts), never bare (issue 8.6); totals sum the unbiased values and clamp only the result.
+ */
 import path from 'node:path';
+import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
+import type { Statistic } from '../stages/privacy/settings.ts';
+import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
+import {
+  crossingsReading,
+  largestWindow,
+  meanOccupancyReading,
+  peakReading,
+  periodTotals,
+  seriesOf,
+  timeWeightedMean,
+  totalOver,
+  type PeriodTotal,
+  type ReleaseSeries,
+  type Total,
+} from '../streams/reportFigures.ts';
 
-function round(value: number) {
-  return Number(value.toFixed(1));
+const HOUR_SECONDS = 3600;
+const DAY_SECONDS = 86_400;
+/** More hourly totals than this do not fit one screen per direction; the CSV holds them all. */
+const MAX_PERIODS_LISTED = 8;
+const VEHICLE_CLASSES: readonly ReleasedClass[] = ['bicycle', 'car', 'motorcycle', 'bus', 'truck'];
+
+/** A group of released classes read as one figure, e.g. "vehicles" = the vehicle category, or its classes summed. */
+export interface ClassGroup {
+  label: string;
+  classes: ReleasedClass[];
 }
 
+export interface DirectionFigures {
+  direction: 'forward' | 'backward';
+  total: Total;
+  /** Present when the clip spans more than an hour. */
+  hours?: PeriodTotal[];
+  /** The complete hour with the largest total. */
+  peakHour?: PeriodTotal;
+  /** Present when the clip spans more than a day. */
+  days?: PeriodTotal[];
+  /** Mean of the complete days' totals (average daily traffic). */
+  averageDay?: Figure;
+}
+
+export interface LineFigures {
+  line: string;
+  group: ClassGroup;
+  /** The crossings series the totals are read from (the one whose clip total has the smallest s.d.). */
+  windowSeconds: number;
+  directions: DirectionFigures[];
+}
+
+export interface ZoneFigures {
+  zone: string;
+  group: ClassGroup;
+  /** Mean occupancy over the clip, and the windows' length it was read from. */
+  mean?: { windowSeconds: number; figure: Figure };
+  /**
+   * Per-window peaks (one class; a category counts as one): their mean, and the largest released one. The largest
+   * of many noised values reads high when windows are alike (it picks the largest noise); the mean does not.
+   */
+  peak?: { windowSeconds: number; mean: Figure; largest: Figure; largestAt: number };
+}
+
+export interface StatisticTermsLine {
+  statistic: Statistic;
+  windowSeconds: number;
+  epsilon: number;
+  sensitivity: number;
+  standardDeviation: number;
+}
+
+export interface SummaryFigures {
+  lines: LineFigures[];
+  zones: ZoneFigures[];
+  /** The privacy terms of each released series, from its first released window. */
+  terms: StatisticTermsLine[];
+}
+
+const CLASS_LABELS: Partial<Record<ReleasedClass, string>> = { person: 'people', vehicle: 'vehicles', bus: 'buses' };
+const label = (name: ReleasedClass) => CLASS_LABELS[name] ?? `${name}s`;
+
+/** The class groups released: each released class, plus the vehicles summed when each vehicle class is its own. */
+function classGroups(windows: readonly ReleasedWindow[], cells: (window: ReleasedWindow) => Array<Record<string, unknown>>): ClassGroup[] {
+  const present = new Set(windows.flatMap((window) => cells(window).flatMap((classes) => Object.keys(classes))));
+  const released = RELEASED_CLASSES.filter((name) => present.has(name));
+  const groups = released.map((name) => ({ label: label(name), classes: [name] }));
+  const vehicleClasses = released.filter((name) => VEHICLE_CLASSES.includes(name));
+  if (!present.has('vehicle') && vehicleClasses.length > 1) groups.push({ label: 'vehicles (all classes)', classes: vehicleClasses });
+  return groups;
+}
+
+function byDirection(series: ReleaseSeries, line: string, group: ClassGroup, spanSeconds: number): DirectionFigures[] {
+  return (['forward', 'backward'] as const).map((direction) => {
+    const reading = crossingsReading(line, group.classes, direction);
+    const figures: DirectionFigures = { direction, total: totalOver(series.windows, reading) };
+    if (spanSeconds > HOUR_SECONDS) {
+      figures.hours = periodTotals(series.windows, reading, HOUR_SECONDS);
+      figures.peakHour = figures.hours.filter((hour) => hour.complete).reduce<PeriodTotal | undefined>((a, b) => (!a || b.value > a.value ? b : a), undefined);
+    }
+    if (spanSeconds > DAY_SECONDS) {
+      figures.days = periodTotals(series.windows, reading, DAY_SECONDS);
+      const complete = figures.days.filter((day) => day.complete);
+      if (complete.length > 0) figures.averageDay = scaleFigure(sumFigures(complete), 1 / complete.length);
+    }
+    return figures;
+  });
+}
+
+/** The series whose reading over the clip has the smallest s.d. (a camera may release crossings at two lengths). */
+function leastNoisy(series: ReleaseSeries[], spread: (series: ReleaseSeries) => number): ReleaseSeries | undefined {
+  return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
+}
+
+/**
+ * The figures the summary prints, each with its own s.d. Throws nothing; a statistic that was not released (or a
+ * clip whose windows were all withheld) simply has no figure.
+ */
+export function summaryFigures(report: Report): SummaryFigures {
+  const spanSeconds = Math.max(report.clip.durationSeconds ?? 0, ...report.windows.map((window) => window.endSeconds));
+  const crossingSeries = seriesOf(report, 'crossings');
+  const lineWindows = crossingSeries.flatMap((series) => series.windows);
+  const lines = report.settings.lines.flatMap((line) =>
+    classGroups(lineWindows, (window) => (window.lines[line.name] ? [window.lines[line.name]!.classes] : [])).flatMap((group) => {
+      const forward = crossingsReading(line.name, group.classes, 'forward');
+      const series = leastNoisy(crossingSeries, (candidate) => totalOver(candidate.windows, forward).standardDeviation);
+      return series ? [{ line: line.name, group, windowSeconds: series.windowSeconds, directions: byDirection(series, line.name, group, spanSeconds) }] : [];
+    }),
+  );
+  const meanSeries = seriesOf(report, 'meanOccupancy');
+  const peakSeries = seriesOf(report, 'peakOccupancy');
+  const zoneWindows = [...meanSeries, ...peakSeries].flatMap((series) => series.windows);
+  const zones = report.settings.zones.flatMap((zone) =>
+    classGroups(zoneWindows, (window) => (window.zones[zone.name] ? [window.zones[zone.name]!.classes] : []))
+      .filter((group) => group.classes.length === 1)
+      .map((group): ZoneFigures => {
+        const figures: ZoneFigures = { zone: zone.name, group };
+        const meanReading = meanOccupancyReading(zone.name, group.classes);
+        const spread = (series: ReleaseSeries) => timeWeightedMean(series.windows, meanReading)?.standardDeviation ?? Infinity;
+        const mean = leastNoisy(meanSeries, spread);
+        const meanFigure = mean && timeWeightedMean(mean.windows, meanReading);
+        if (mean && meanFigure) figures.mean = { windowSeconds: mean.windowSeconds, figure: meanFigure };
+        // The shortest peak series: a peak over a minute is what a crowd manager acts on.
+        const peaks = peakSeries[0];
+        const reading = peakReading(zone.name, group.classes[0]!);
+        const largest = peaks && largestWindow(peaks.windows, reading);
+        const typical = peaks && timeWeightedMean(peaks.windows, reading);
+        if (largest && typical) figures.peak = { windowSeconds: peaks.windowSeconds, mean: typical, largest: largest.figure, largestAt: largest.window.startSeconds };
+        return figures;
+      }),
+  );
+  const terms = seriesOf(report).flatMap((series) => {
+    const released = series.windows.find((window) => window.status === 'released');
+    return series.statistics.flatMap((statistic) => {
+      const stated = released?.privacy.statistics[statistic];
+      return stated ? [{ statistic, windowSeconds: series.windowSeconds, ...stated }] : [];
+    });
+  });
+  return { lines, zones, terms };
+}
+
+const STATISTIC_NAMES: Record<Statistic, string> = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
+
+/** Seconds as h:mm:ss, or m:ss under an hour. */
+function clipTime(seconds: number): string {
+  const whole = Math.round(seconds);
+  const minutesSeconds = `${String(Math.floor((whole % 3600) / 60)).padStart(whole >= 3600 ? 2 : 1, '0')}:${String(whole % 60).padStart(2, '0')}`;
+  return whole >= 3600 ? `${Math.floor(whole / 3600)}:${minutesSeconds}` : minutesSeconds;
+}
+
+/** A clip second as the reader's clock: wall-clock UTC when the recording's start is known, clip time otherwise. */
+function timeLabel(report: Report, seconds: number, withDate = false): string {
+  if (!report.clip.recordedAt) return clipTime(seconds);
+  const iso = new Date(Date.parse(report.clip.recordedAt) + seconds * 1000).toISOString();
+  return withDate ? iso.slice(0, 10) : `${iso.slice(11, 16)}Z`;
+}
+
+const rounded = (value: number) => String(Number(value.toPrecision(2)));
+
+function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
+  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate)} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
+  const more = periods.length > MAX_PERIODS_LISTED ? `, … ${periods.length - MAX_PERIODS_LISTED} more in report.csv` : '';
+  return `      ${what}: ${listed.join(', ')}${more}`;
+}
+
+function privacyLines(report: Report, figures: SummaryFigures): string[] {
+  if (!report.private) return ['  !!! NOT PRIVATE: calibration run (--epsilon off), exact counts. Do not publish this report. !!!'];
+  const blocks = report.windows.map((window) => window.privacy);
+  const first = blocks[0];
+  if (!first) return [];
+  const budgets = blocks.map((block) => block.budget);
+  const spent = Math.max(...budgets.map((budget) => budget.epsilonSpent));
+  const left = Math.min(...budgets.map((budget) => budget.epsilonLeft));
+  const lines = [
+    `  privacy: ${first.mechanism}${first.delta > 0 ? ` (δ = ${first.delta})` : ''}, ε = ${first.budget.epsilonPerEvent} per track visit of up to ρ = ${first.rhoSeconds} s ` +
+      `(+ ${rounded(first.eventReachSeconds - first.rhoSeconds)} s coast); on this footage an event has been charged up to ε ${rounded(spent)}, ${rounded(left)} left`,
+  ];
+  for (const terms of figures.terms) {
+    lines.push(`    ${STATISTIC_NAMES[terms.statistic]} per ${terms.windowSeconds} s: one track changes a value by ≤ ${rounded(terms.sensitivity)}, ε ${rounded(terms.epsilon)}, noise ± ${rounded(terms.standardDeviation)} per value`);
+  }
+  return lines;
+}
+
+function lineSummary(report: Report, figures: LineFigures): string[] {
+  const [forward, backward] = figures.directions;
+  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${formatFigure(forward!.total)}, backward ${formatFigure(backward!.total)} (${forward!.total.windowCount} windows of ${figures.windowSeconds} s)`];
+  for (const direction of figures.directions) {
+    if (direction.hours) {
+      const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${formatFigure(direction.peakHour)}` : '';
+      out.push(periodLine(report, `hourly ${direction.direction}`, direction.hours, false) + peak);
+    }
+    if (direction.days) {
+      const average = direction.averageDay ? `; average day ${formatFigure(direction.averageDay)}` : '';
+      out.push(periodLine(report, `daily ${direction.direction}`, direction.days, true) + average);
+    }
+  }
+  return out;
+}
+
+function zoneSummary(report: Report, figures: ZoneFigures): string {
+  const mean = figures.mean ? `mean ${formatFigure(figures.mean.figure, 1)} over the clip` : 'no mean released';
+  const peak = figures.peak
+    ? `; peak per ${figures.peak.windowSeconds} s: mean ${formatFigure(figures.peak.mean, 1)}, largest ${formatFigure(figures.peak.largest)} at ${timeLabel(report, figures.peak.largestAt)}`
+    : '';
+  return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
+}
+
+/** Prints the summary (about 10–25 lines) to `out`. */
 export function printSummary(report: Report, files: string[], out: NodeJS.WritableStream): void {
-  const released = report.windows.filter((w) => w.status === 'released');
-  const withheld = report.windows.length - released.length;
+  const figures = summaryFigures(report);
+  const withheld = report.windows.filter((window) => window.status === 'withheld').length;
+  const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
+  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${entry.windows.length} windows)`);
   const lines: string[] = [
     '',
-    `Veil report — ${path.basename(report.clip.input)}`,
-    `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s, ${report.windows.length} window(s) of ${report.settings.windowSeconds} s` +
-      (withheld ? `, ${withheld} withheld (privacy budget exhausted)` : ''),
+    `Veil report — ${path.basename(report.clip.input)}${placed}`,
+    `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; released ${series.join(', ')}` +
+      (withheld ? `; ${withheld} window(s) withheld (privacy budget spent) and left out of every total` : ''),
+    ...privacyLines(report, figures),
   ];
-  // The last window's block: the budget as it stands after the whole run.
-  const privacy = report.windows.at(-1)?.privacy;
-  if (!report.private) lines.push('  !!! NOT PRIVATE: calibration run (--epsilon off), exact counts. Do not publish this report. !!!');
-  else if (privacy) {
-    lines.push(`  privacy: ${privacy.mechanism}, ε = ${privacy.epsilon} per window, budget left ${round(privacy.budget.epsilonLeft)} of ${privacy.budget.epsilonPerPeriod} per ${privacy.budget.periodSeconds / 3600} h`);
-    if (privacy.noiseStandardDeviation !== undefined) {
-      lines.push(`  noise: each released value is off by about ${privacy.noiseStandardDeviation} objects (1 s.d.); raise --epsilon or count fewer classes for less`);
-    }
-  }
-  for (const zone of report.settings.zones) {
-    for (const name of ['person', 'vehicle'] as const) {
-      const stats = released.map((w) => w.zones[zone.name]?.classes[name]).filter((s) => s !== undefined);
-      if (!stats.length) continue;
-      const mean = stats.reduce((sum, s) => sum + s.meanOccupancy, 0) / stats.length;
-      const peak = Math.max(...stats.map((s) => s.peakOccupancy));
-      lines.push(`  zone ${zone.name}: ${name === 'person' ? 'people' : 'vehicles'} mean ${round(mean)}, peak ${peak}`);
-    }
-  }
-  for (const line of report.settings.lines) {
-    for (const name of ['person', 'vehicle'] as const) {
-      const counts = released.map((w) => w.lines[line.name]?.classes[name]).filter((c) => c !== undefined);
-      const forward = counts.reduce((sum, c) => sum + c.forward, 0);
-      const backward = counts.reduce((sum, c) => sum + c.backward, 0);
-      lines.push(`  line ${line.name}: ${name === 'person' ? 'people' : 'vehicles'} forward ${forward}, backward ${backward}`);
-    }
-  }
+  if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');
+  for (const line of figures.lines) lines.push(...lineSummary(report, line));
+  for (const zone of figures.zones) lines.push(zoneSummary(report, zone));
   lines.push(`  written: ${files.join(', ')}`, '');
   out.write(lines.join('\n'));
 }

@@ -1,54 +1,87 @@
 /**
- * The report's chart, as a person would want to read it: people per zone over the clip (mean as a line, peak as a
- * light band) and vehicles — crossings per counting line when there are lines, occupancy otherwise. Plain SVG
- * (opens in any browser), plus a PNG rendered from it by sharp for places that show only images.
+ * The report's chart, as a person would want to read it: one panel per release series and what it holds — people
+ * per zone (mean as a line, peak dashed) and vehicles crossing each line (bars per direction), or vehicles per zone
+ * when there is no line — each value drawn with its 95% interval (± 1.96 s.d. of that value: a band around lines
+ * (lighter for peaks), a whisker on bars), on a scale that goes below 0 when noised values do (released values are unbiased,
+ * not clamped). Series of different window lengths (e.g. occupancy per 60 s, crossings per 900 s) get their own
+ * panels, since their values are not comparable. Withheld windows are shaded. Plain SVG (opens in any browser),
+ * plus a PNG rendered from it by sharp for places that show only images.
  */
 import path from 'node:path';
 import sharp from 'sharp';
-import type { ReleasedWindow } from '../stages/released.ts';
+import { classesOf } from '../models/detection.ts';
+import type { Figure } from '../stages/privacy/figures.ts';
+import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
+import { crossingsReading, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 260;
+const FOOTER_HEIGHT = 86;
 const MARGIN = { left: 64, right: 180, top: 44, bottom: 40 };
 const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4b5563'];
+/** A normal's two-sided 95% quantile: the intervals drawn are value ± 1.96 s.d. */
+const Z_95 = 1.96;
 
-interface Series {
+interface PlottedSeries {
   label: string;
   colour: string;
-  /** One value per window; `band` is drawn as a light area up to it (the peak). */
-  values: number[];
-  band?: number[];
-  style: 'line' | 'bars';
+  /** One figure per window of the panel; undefined where the window holds none (withheld). */
+  figures: Array<Figure | undefined>;
+  style: 'line' | 'dashed' | 'bars';
 }
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function niceMax(value: number): number {
-  if (value <= 1) return 1;
+/** The round step (1, 2, 2.5 or 5 × 10ᵏ) at or above `value`. */
+function niceStep(value: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  return [1, 2, 2.5, 5, 10].map((step) => step * magnitude).find((candidate) => candidate >= value) ?? value;
+  return [1, 2, 2.5, 5, 10].map((step) => step * magnitude).find((candidate) => candidate >= value * (1 - 1e-12)) ?? value;
+}
+
+/**
+ * The y axis: round ticks from 0 (or below it, when an interval reaches below 0: released values are unbiased and
+ * may be negative) to above the highest interval, about four steps in all.
+ */
+function valueAxis(series: readonly PlottedSeries[]): { low: number; high: number; step: number } {
+  const figures = series.flatMap((s) => s.figures).filter((item) => item !== undefined);
+  const top = Math.max(1, ...figures.map((item) => item.value + Z_95 * item.standardDeviation));
+  const bottom = Math.min(0, ...figures.map((item) => item.value - Z_95 * item.standardDeviation));
+  const step = niceStep((top - bottom) / 4);
+  return { low: Math.floor(bottom / step) * step, high: Math.ceil(top / step) * step, step };
 }
 
 function formatClock(seconds: number, clock: ReleasedWindow['clock']): string {
   if (clock === 'wall') return new Date(seconds * 1000).toISOString().slice(11, 16);
   const whole = Math.round(seconds);
-  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+  const hours = Math.floor(whole / 3600);
+  const minutesSeconds = `${Math.floor((whole % 3600) / 60)}:${String(whole % 60).padStart(2, '0')}`;
+  return hours > 0 ? `${hours}:${minutesSeconds.padStart(5, '0')}` : minutesSeconds;
 }
 
-function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: Series[]): string {
+/** Contiguous runs of defined figures, so a line or band breaks at a withheld window instead of bridging it. */
+function runs(figures: ReadonlyArray<Figure | undefined>): Array<Array<{ index: number; item: Figure }>> {
+  const out: Array<Array<{ index: number; item: Figure }>> = [[]];
+  figures.forEach((item, index) => {
+    if (item) out.at(-1)!.push({ index, item });
+    else if (out.at(-1)!.length > 0) out.push([]);
+  });
+  return out.filter((run) => run.length > 0);
+}
+
+function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: PlottedSeries[]): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
-  const yMax = niceMax(Math.max(0, ...series.flatMap((s) => [...s.values, ...(s.band ?? [])])));
+  const { low, high, step } = valueAxis(series);
   const slot = plotWidth / Math.max(1, windows.length);
   const x = (i: number) => MARGIN.left + slot * (i + 0.5);
-  const y = (v: number) => top + MARGIN.top + plotHeight * (1 - v / yMax);
+  const y = (v: number) => top + MARGIN.top + plotHeight * ((high - v) / (high - low));
   const parts: string[] = [`<text x="${MARGIN.left}" y="${top + 26}" class="title">${escapeXml(title)}</text>`];
-  for (let tick = 0; tick <= 4; tick++) {
-    const value = (yMax * tick) / 4;
-    parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(value)}" y2="${y(value)}" class="grid"/>`);
+  for (let tick = Math.round(low / step); tick <= Math.round(high / step); tick++) {
+    const value = tick * step;
+    parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(value)}" y2="${y(value)}" class="${tick === 0 ? 'zero' : 'grid'}"/>`);
     parts.push(`<text x="${MARGIN.left - 8}" y="${y(value) + 4}" class="tick" text-anchor="end">${Number(value.toFixed(2))}</text>`);
   }
   parts.push(`<text transform="translate(16 ${top + MARGIN.top + plotHeight / 2}) rotate(-90)" class="tick" text-anchor="middle">${escapeXml(unit)}</text>`);
@@ -59,18 +92,33 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   });
   const barSeries = series.filter((s) => s.style === 'bars');
   const barWidth = (slot * 0.8) / Math.max(1, barSeries.length);
+  const whisker = (cx: number, item: Figure) => {
+    if (item.standardDeviation <= 0) return;
+    const [upper, lower] = [y(item.value + Z_95 * item.standardDeviation), y(item.value - Z_95 * item.standardDeviation)];
+    const cap = Math.min(4, barWidth / 3);
+    parts.push(`<path d="M${cx} ${upper}V${lower}M${cx - cap} ${upper}h${2 * cap}M${cx - cap} ${lower}h${2 * cap}" class="interval"/>`);
+  };
   series.forEach((s, index) => {
-    if (s.band) {
-      const upper = s.band.map((v, i) => `${x(i)},${y(v)}`).join(' ');
-      const lower = s.values.map((v, i) => `${x(i)},${y(v)}`).reverse().join(' ');
-      parts.push(`<polygon points="${upper} ${lower}" fill="${s.colour}" opacity="0.15"/>`);
-    }
-    if (s.style === 'line') {
-      parts.push(`<polyline points="${s.values.map((v, i) => `${x(i)},${y(v)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="2.5"/>`);
-      s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${s.colour}"/>`));
-    } else {
+    if (s.style === 'bars') {
       const offset = barSeries.indexOf(s);
-      s.values.forEach((v, i) => parts.push(`<rect x="${x(i) - slot * 0.4 + offset * barWidth}" y="${y(v)}" width="${Math.max(1, barWidth - 2)}" height="${y(0) - y(v)}" fill="${s.colour}" rx="2"/>`));
+      s.figures.forEach((item, i) => {
+        if (!item) return;
+        const left = x(i) - slot * 0.4 + offset * barWidth;
+        const [from, to] = [y(Math.max(0, item.value)), y(Math.min(0, item.value))];
+        parts.push(`<rect x="${left}" y="${from}" width="${Math.max(1, barWidth - 2)}" height="${to - from}" fill="${s.colour}" rx="2"/>`);
+        whisker(left + Math.max(1, barWidth - 2) / 2, item);
+      });
+    } else {
+      for (const run of runs(s.figures)) {
+        if (run.some(({ item }) => item.standardDeviation > 0)) {
+          const upper = run.map(({ index: i, item }) => `${x(i)},${y(item.value + Z_95 * item.standardDeviation)}`);
+          const lower = run.map(({ index: i, item }) => `${x(i)},${y(item.value - Z_95 * item.standardDeviation)}`).reverse();
+          parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${s.colour}" class="band${s.style === 'dashed' ? ' light' : ''}"/>`);
+        }
+        const dash = s.style === 'dashed' ? ' stroke-dasharray="6 4"' : '';
+        parts.push(`<polyline points="${run.map(({ index: i, item }) => `${x(i)},${y(item.value)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="${s.style === 'line' ? 2.5 : 1.5}"${dash}/>`);
+        for (const { index: i, item } of run) parts.push(`<circle cx="${x(i)}" cy="${y(item.value)}" r="${s.style === 'line' ? 3 : 2}" fill="${s.colour}"/>`);
+      }
     }
     const legendY = top + MARGIN.top + 14 + index * 20;
     parts.push(`<rect x="${WIDTH - MARGIN.right + 16}" y="${legendY - 10}" width="12" height="12" fill="${s.colour}" rx="2"/>`);
@@ -80,54 +128,85 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   return parts.join('\n');
 }
 
-function crowdSeries(windows: readonly ReleasedWindow[], zoneNames: string[]): Series[] {
-  return zoneNames.map((zone, index) => ({
-    label: zone,
-    colour: PALETTE[index % PALETTE.length]!,
-    values: windows.map((w) => w.zones[zone]?.classes.person?.meanOccupancy ?? 0),
-    band: windows.map((w) => w.zones[zone]?.classes.person?.peakOccupancy ?? 0),
-    style: 'line' as const,
-  }));
+/** The vehicles as released: the category when it was, else each released vehicle class (summed by the readings). */
+function vehicleClasses(windows: readonly ReleasedWindow[]): ReleasedClass[] {
+  const present = new Set(windows.flatMap((w) => [...Object.values(w.zones), ...Object.values(w.lines)].flatMap((place) => Object.keys(place.classes))));
+  return present.has('vehicle') ? ['vehicle'] : classesOf('vehicle').filter((name) => present.has(name));
 }
 
-function trafficSeries(windows: readonly ReleasedWindow[], report: Report): Series[] {
-  if (!report.settings.lines.length) {
-    return report.settings.zones.map((zone, index) => ({
-      label: zone.name,
-      colour: PALETTE[(index + 3) % PALETTE.length]!,
-      values: windows.map((w) => w.zones[zone.name]?.classes.vehicle?.meanOccupancy ?? 0),
-      style: 'line' as const,
-    }));
+const readAll = (windows: readonly ReleasedWindow[], reading: Reading) => windows.map(reading);
+
+interface PanelSpec {
+  title: string;
+  unit: string;
+  series: PlottedSeries[];
+}
+
+/** What one release series shows: a people panel for occupancy, a vehicles panel for crossings (or zones). */
+function panelsOf(report: Report, release: ReleaseSeries): PanelSpec[] {
+  const { windows, windowSeconds, statistics } = release;
+  const zones = report.settings.zones.map((zone) => zone.name);
+  const per = `per ${windowSeconds} s window`;
+  const panels: PanelSpec[] = [];
+  if (zones.length && (statistics.includes('meanOccupancy') || statistics.includes('peakOccupancy'))) {
+    const people = zones.flatMap((zone, index) => {
+      const colour = PALETTE[index % PALETTE.length]!;
+      return [
+        ...(statistics.includes('meanOccupancy') ? [{ label: `${zone} mean`, colour, figures: readAll(windows, meanOccupancyReading(zone, ['person'])), style: 'line' as const }] : []),
+        ...(statistics.includes('peakOccupancy') ? [{ label: `${zone} peak`, colour, figures: readAll(windows, peakReading(zone, 'person')), style: 'dashed' as const }] : []),
+      ];
+    });
+    panels.push({ title: `People per zone, ${per} (mean: line, peak: dashed)`, unit: 'people', series: people });
+    const vehicles = vehicleClasses(windows);
+    if (!report.settings.lines.length && vehicles.length && statistics.includes('meanOccupancy')) {
+      panels.push({
+        title: `Vehicles per zone, ${per} (mean)`,
+        unit: 'vehicles (mean)',
+        series: zones.map((zone, index) => ({ label: zone, colour: PALETTE[(index + 3) % PALETTE.length]!, figures: readAll(windows, meanOccupancyReading(zone, vehicles)), style: 'line' as const })),
+      });
+    }
   }
-  return report.settings.lines.flatMap((line, index) =>
-    (['forward', 'backward'] as const).map((direction, d) => ({
-      label: `${line.name} ${direction}`,
-      colour: PALETTE[(index * 2 + d) % PALETTE.length]!,
-      values: windows.map((w) => w.lines[line.name]?.classes.vehicle?.[direction] ?? 0),
-      style: 'bars' as const,
-    })),
-  );
+  if (statistics.includes('crossings') && report.settings.lines.length) {
+    const vehicles = vehicleClasses(windows);
+    panels.push({
+      title: `Vehicles crossing each line, ${per}`,
+      unit: 'vehicles',
+      series: report.settings.lines.flatMap((line, index) =>
+        (['forward', 'backward'] as const).map((direction, d) => ({
+          label: `${line.name} ${direction}`,
+          colour: PALETTE[(index * 2 + d) % PALETTE.length]!,
+          figures: vehicles.length ? readAll(windows, crossingsReading(line.name, vehicles, direction)) : windows.map(() => undefined),
+          style: 'bars' as const,
+        })),
+      ),
+    });
+  }
+  return panels;
 }
 
+/** The chart as an SVG document: one panel per (series, what it holds), then the privacy terms and run settings. */
 export function renderChartSvg(report: Report): string {
-  const windows = report.windows;
-  const height = PANEL_HEIGHT * 2 + 70;
+  const releases = seriesOf(report);
+  const panels = releases.flatMap((release) => panelsOf(report, release).map((spec) => ({ spec, windows: release.windows })));
+  const height = PANEL_HEIGHT * Math.max(1, panels.length) + FOOTER_HEIGHT;
   const first = report.windows.find((w) => w.status === 'released') ?? report.windows[0];
-  const privacyLine = report.private
-    ? `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.epsilon ?? 'n/a'} per window. Values are noised` +
-      (first?.privacy.noiseStandardDeviation === undefined ? '.' : ` (± ${first.privacy.noiseStandardDeviation} objects, 1 s.d.).`) +
-      (windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget exhausted).' : '')
-    : 'NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.';
-  const body = [
-    panel(`People per zone (line: mean, band: peak) — ${path.basename(report.clip.input)}`, 'people', 0, windows, crowdSeries(windows, report.settings.zones.map((z) => z.name))),
-    panel(report.settings.lines.length ? 'Vehicles crossing each line, per window' : 'Vehicles per zone', report.settings.lines.length ? 'vehicles' : 'vehicles (mean)', PANEL_HEIGHT, windows, trafficSeries(windows, report)),
-  ];
+  const privacyNotes = report.private
+    ? [
+        `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.budget.epsilonPerEvent ?? 'n/a'} per track visit.` +
+          (report.windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget spent).' : ''),
+        'Bands and whiskers: 95% interval (± 1.96 s.d.) of each value. Values are unbiased and may fall below 0.',
+      ]
+    : ['NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.'];
+  const body = panels.length
+    ? panels.map(({ spec, windows }, index) => panel(index === 0 ? `${spec.title} — ${path.basename(report.clip.input)}` : spec.title, spec.unit, index * PANEL_HEIGHT, windows, spec.series))
+    : [panel(`${path.basename(report.clip.input)}`, '', 0, [], [])];
+  const settings = releases.map((release) => `${release.statistics.join(', ')} per ${release.windowSeconds} s`).join('; ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-<style>.title{font-size:16px;font-weight:600;fill:#111827}.tick{font-size:11px;fill:#6b7280}.legend{font-size:12px;fill:#374151}.grid{stroke:#e5e7eb}.withheld{fill:#9ca3af;opacity:0.25}.note{font-size:12px;fill:${report.private ? '#374151' : '#b91c1c'};font-weight:${report.private ? 400 : 700}}</style>
+<style>.title{font-size:16px;font-weight:600;fill:#111827}.tick{font-size:11px;fill:#6b7280}.legend{font-size:12px;fill:#374151}.grid{stroke:#e5e7eb}.zero{stroke:#6b7280}.withheld{fill:#9ca3af;opacity:0.25}.band{opacity:0.15}.band.light{opacity:0.07}.interval{stroke:#111827;stroke-width:1.2;fill:none;opacity:0.8}.note{font-size:12px;fill:${report.private ? '#374151' : '#b91c1c'};font-weight:${report.private ? 400 : 700}}</style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 ${body.join('\n')}
-<text x="${MARGIN.left}" y="${height - 24}" class="note">${escapeXml(privacyLine)}</text>
-<text x="${MARGIN.left}" y="${height - 8}" class="tick">${escapeXml(`Veil ${report.veilVersion} · window ${report.settings.windowSeconds} s · ${report.settings.fps} frames/s analysed · ${report.framesAnalysed} frames`)}</text>
+${privacyNotes.map((text, i) => `<text x="${MARGIN.left}" y="${height - 56 + i * 16}" class="note">${escapeXml(text)}</text>`).join('\n')}
+<text x="${MARGIN.left}" y="${height - 8}" class="tick">${escapeXml(`Veil ${report.veilVersion} · ${settings} · ${report.settings.fps} frames/s analysed · ${report.framesAnalysed} frames`)}</text>
 </svg>
 `;
 }

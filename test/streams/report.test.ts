@@ -3,113 +3,145 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ReleasedWindow } from '../../stages/released.ts';
+import { openLedger, type Ledger } from '../../stages/privacy/ledger.ts';
 import { renderChartSvg } from '../../streams/reportChart.ts';
 import { reportCsv, writeReport, type Report } from '../../streams/report.ts';
-
-const PRIVACY: ReleasedWindow['privacy'] = {
-  private: true,
-  mechanism: 'discrete-laplace',
-  epsilon: 0.5,
-  delta: 0,
-  sensitivity: { meanOccupancyL1: 1, crossingsL1: 1 },
-  rhoSeconds: 0,
-  budget: { periodSeconds: 86_400, epsilonPerPeriod: 10, epsilonSpent: 0.5, epsilonLeft: 9.5 },
-};
-
-/** A released clip window: `people` in the zone 'door', `cars` over the line 'gate' (forward). */
-function clipWindow(startSeconds: number, endSeconds: number, people: number, cars: number): ReleasedWindow {
-  return {
-    camera: 'clip:sha256:0123456789abcdef0123456789abcdef',
-    startSeconds,
-    endSeconds,
-    clock: 'clip',
-    status: 'released',
-    zones: { door: { classes: { person: { meanOccupancy: people, peakOccupancy: Math.ceil(people) + 1 }, vehicle: { meanOccupancy: 0, peakOccupancy: 0 } } } },
-    lines: { gate: { classes: { car: { forward: cars, backward: 0 }, vehicle: { forward: cars, backward: 0 } } } },
-    privacy: PRIVACY,
-  };
-}
-
-const WITHHELD: ReleasedWindow = { ...clipWindow(120, 150, 0, 0), status: 'withheld', withheldReason: 'budget exhausted', zones: {}, lines: {} };
-
-function report(overrides: Partial<Report> = {}): Report {
-  return {
-    veilVersion: '0.1.0',
-    private: true,
-    clip: { input: '/clips/lobby.mp4', durationSeconds: 150 },
-    settings: {
-      fps: 5,
-      windowSeconds: 60,
-      maxWidth: 640,
-      scoreThreshold: 0.5,
-      classes: ['person', 'car'],
-      zones: [{ name: 'door', polygon: [[0, 0], [1, 0], [1, 1]] }],
-      lines: [{ name: 'gate', from: [0, 0.5], to: [1, 0.5] }],
-      detector: { backend: 'wasm', backendReason: 'fastest available', model: 'coco-ssd lite_mobilenet_v2 (bundled, sha256 verified)', workers: 2 },
-      maxCrossingsPerObjectPerLine: 1,
-    },
-    framesAnalysed: 750,
-    windows: [clipWindow(0, 60, 2.5, 4), clipWindow(60, 120, 1, 7), WITHHELD],
-    ...overrides,
-  };
-}
+import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
 
 let dir: string;
+let ledger: Ledger;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'veil-report-'));
+  ledger = openLedger(path.join(dir, 'ledger'), { createIfMissing: true });
 });
 
-afterEach(() => rm(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  ledger.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Truth per window: 2.5 people on average (peak 4) in 'door'; one car forward over 'gate' per 30 s, none backward. */
+const exact = ({ startSeconds, endSeconds }: WindowSpan) => ({
+  zones: { door: occupancy({ meanOccupancy: 2.5, peakOccupancy: 4 }) },
+  lines: { gate: vehicleCrossings(Math.round((endSeconds - startSeconds) / 30), 0) },
+});
+
+const zones = [{ name: 'door', areaSquareMetres: 12 }];
+
+/** 30 min at the defaults: crossings per 900 s (2 windows), occupancy per 60 s (30 windows). */
+function privateReport(): Report {
+  return releaseClip({ privacy: { epsilon: 1 }, zones, lines: ['gate'], durationSeconds: 1800, exact, ledger });
+}
+
+/** Calibration (exact values): occupancy per 60 s and crossings per 90 s over 150 s, so the last windows are short. */
+function calibrationReport(): Report {
+  const releases = [
+    { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.25 },
+    { statistic: 'peakOccupancy', windowSeconds: 60, share: 0.25 },
+    { statistic: 'crossings', windowSeconds: 90, share: 0.5 },
+  ];
+  return releaseClip({ privacy: { epsilon: 'off', releases }, zones, lines: ['gate'], durationSeconds: 150, exact });
+}
 
 describe('writeReport', () => {
   it('writes report.json, .csv, .svg and .png into the folder (creating it), and returns their paths', async () => {
     const outDir = path.join(dir, 'nested', 'out');
-    const { files } = await writeReport(outDir, report());
+    const report = privateReport();
+    const { files } = await writeReport(outDir, report);
     expect(files).toEqual(['report.json', 'report.csv', 'report.svg', 'report.png'].map((name) => path.join(outDir, name)));
-    expect(JSON.parse(await readFile(files[0]!, 'utf8'))).toEqual(report());
+    expect(JSON.parse(await readFile(files[0]!, 'utf8'))).toEqual(report);
     const png = await sharp(files[3]!).metadata();
     expect(png.format).toBe('png');
     expect(png.width).toBe(960);
   });
 
+  it('accepts the private report as released, including negative noised values, and places the footage', async () => {
+    const report = privateReport();
+    expect(report.clip).toEqual({ input: '/clips/overpass.mp4', durationSeconds: 1800, camera: 'overpass-1', recordedAt: '2025-11-29T08:00:00.000Z' });
+    expect(report.settings.releases).toEqual([
+      { statistic: 'crossings', windowSeconds: 900 },
+      { statistic: 'peakOccupancy', windowSeconds: 60 },
+      { statistic: 'meanOccupancy', windowSeconds: 60 },
+    ]);
+    const negative = structuredClone(report);
+    negative.windows.find((w) => w.windowSeconds === 900)!.lines.gate!.classes.vehicle!.backward = -4;
+    await expect(writeReport(path.join(dir, 'out'), negative)).resolves.toBeDefined();
+  });
+
   it('refuses a report whose window carries anything beyond the released aggregates, and writes nothing', async () => {
-    const leaky = report();
+    const leaky = privateReport();
     (leaky.windows[0] as unknown as Record<string, unknown>).boxes = [{ x: 0.1, y: 0.2, width: 0.1, height: 0.3 }];
     await expect(writeReport(path.join(dir, 'out'), leaky)).rejects.toThrow(/boxes/);
     await expect(access(path.join(dir, 'out'))).rejects.toThrow(/ENOENT/);
   });
 
-  it('refuses a per-class statistic with extra fields and a count that is not a whole number', async () => {
-    const withTrack = report();
-    (withTrack.windows[0]!.zones.door!.classes.person as unknown as Record<string, unknown>).trackIds = [3, 8];
+  it('refuses extra keys in settings and clip, a per-class statistic with extra fields and a fractional count', async () => {
+    const report = privateReport();
+    const withWindow = structuredClone(report);
+    (withWindow.settings as unknown as Record<string, unknown>).windowSeconds = 60;
+    await expect(writeReport(dir, withWindow)).rejects.toThrow(/windowSeconds/);
+    const withHash = structuredClone(report);
+    (withHash.clip as unknown as Record<string, unknown>).sha256 = 'ab';
+    await expect(writeReport(dir, withHash)).rejects.toThrow(/sha256/);
+    const withTrack = structuredClone(report);
+    (withTrack.windows.find((w) => w.windowSeconds === 60)!.zones.door!.classes.person as unknown as Record<string, unknown>).trackIds = [3, 8];
     await expect(writeReport(dir, withTrack)).rejects.toThrow(/trackIds/);
-    const fractional = report();
-    fractional.windows[0]!.lines.gate!.classes.car!.forward = 2.5;
+    const fractional = structuredClone(report);
+    fractional.windows.find((w) => w.windowSeconds === 900)!.lines.gate!.classes.vehicle!.forward = 2.5;
     await expect(writeReport(dir, fractional)).rejects.toThrow();
   });
 });
 
 describe('reportCsv', () => {
-  it('has one row per window × zone × class and per window × line × class, and one per withheld window', () => {
-    const [header, ...rows] = reportCsv(report().windows).trim().split('\n');
-    expect(header).toBe('window_start_s,window_end_s,status,kind,name,class,mean_occupancy,peak_occupancy,mean_density_per_m2,peak_density_per_m2,forward,backward,epsilon');
-    expect(rows).toEqual([
-      '0,60,released,zone,door,person,2.5,4,,,,,0.5',
-      '0,60,released,zone,door,vehicle,0,0,,,,,0.5',
-      '0,60,released,line,gate,car,,,,,4,0,0.5',
-      '0,60,released,line,gate,vehicle,,,,,4,0,0.5',
-      '60,120,released,zone,door,person,1,2,,,,,0.5',
-      '60,120,released,zone,door,vehicle,0,0,,,,,0.5',
-      '60,120,released,line,gate,car,,,,,7,0,0.5',
-      '60,120,released,line,gate,vehicle,,,,,7,0,0.5',
-      '120,150,withheld,,,,,,,,,,0.5',
-    ]);
+  const HEADER = 'window_start_s,window_end_s,window_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason';
+
+  it('has one row per released value with its window length, and exact values with s.d. 0 in a calibration run', () => {
+    const [header, ...rows] = reportCsv(calibrationReport().windows).trim().split('\n');
+    expect(header).toBe(HEADER);
+    const zoneRows = (start: number, end: number) => [
+      `${start},${end},60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,`,
+      `${start},${end},60,released,zone,door,person,peak_occupancy,,4,0,0,12,`,
+      `${start},${end},60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,`,
+      `${start},${end},60,released,zone,door,vehicle,peak_occupancy,,0,0,0,12,`,
+    ];
+    const lineRows = (start: number, end: number, forward: number) => [
+      `${start},${end},90,released,line,gate,person,crossings,forward,0,0,0,,`,
+      `${start},${end},90,released,line,gate,person,crossings,backward,0,0,0,,`,
+      `${start},${end},90,released,line,gate,vehicle,crossings,forward,${forward},0,0,,`,
+      `${start},${end},90,released,line,gate,vehicle,crossings,backward,0,0,0,,`,
+    ];
+    expect(new Set(rows)).toEqual(new Set([...zoneRows(0, 60), ...zoneRows(60, 120), ...zoneRows(120, 150), ...lineRows(0, 90, 3), ...lineRows(90, 150, 2)]));
+    expect(rows).toHaveLength(20);
+  });
+
+  it('writes each private value as released, unclamped, beside the s.d. and ε its statistic states', () => {
+    const report = privateReport();
+    const rows = reportCsv(report.windows).trim().split('\n').slice(1).map((row) => row.split(','));
+    expect(rows).toHaveLength(30 * 4 + 2 * 4);
+    const statistics = { mean_occupancy: 'meanOccupancy', peak_occupancy: 'peakOccupancy', crossings: 'crossings' } as const;
+    for (const [start, , length, , kind, name, className, statisticName, direction, value, deviation, epsilon] of rows) {
+      const window = report.windows.find((w) => String(w.startSeconds) === start && String(w.windowSeconds) === length)!;
+      const statistic = statistics[statisticName as keyof typeof statistics];
+      const cells = kind === 'zone' ? window.zones[name!]!.classes : window.lines[name!]!.classes;
+      const cell = cells[className as 'person'] as Record<string, number>;
+      expect(Number(value)).toBe(cell[kind === 'zone' ? statistic : direction!]);
+      expect(Number(deviation)).toBe(window.privacy.statistics[statistic]!.standardDeviation);
+      expect(Number(epsilon)).toBe(window.privacy.statistics[statistic]!.epsilon);
+    }
+  });
+
+  it('has one row per withheld window, with the reason', () => {
+    expect(privateReport().windows.every((w) => w.status === 'released')).toBe(true);
+    // The same footage again: its spans' budget is spent.
+    const withheld = privateReport().windows.filter((w) => w.status === 'withheld');
+    expect(withheld.length).toBeGreaterThan(0);
+    const rows = reportCsv(withheld).trim().split('\n').slice(1);
+    expect(rows).toEqual(withheld.map((w) => `${w.startSeconds},${w.endSeconds},${w.windowSeconds},withheld,,,,,,,,0,,${w.withheldReason}`));
   });
 
   it('quotes a name holding a comma or a quote', () => {
-    const window = clipWindow(0, 60, 1, 0);
+    const window = calibrationReport().windows[0]!;
     window.zones = { 'hall, "north"': window.zones.door! };
     expect(reportCsv([window])).toContain('zone,"hall, ""north""",person');
   });
@@ -117,19 +149,38 @@ describe('reportCsv', () => {
 
 describe('the report chart', () => {
   it('says loudly that a calibration report is not private', () => {
-    const svg = renderChartSvg(report({ private: false, windows: [{ ...clipWindow(0, 60, 1, 1), privacy: { ...PRIVACY, private: false, mechanism: 'none', epsilon: 0 } }] }));
-    expect(svg).toContain('NOT PRIVATE');
+    expect(renderChartSvg(calibrationReport())).toContain('NOT PRIVATE');
   });
 
-  it('names the mechanism and ε of a private report, and shades withheld windows', () => {
-    const svg = renderChartSvg(report());
-    expect(svg).toContain('Differentially private: discrete-laplace, ε = 0.5 per window');
+  it('gives each window length its own panel, names the mechanism and ε, and states the interval drawn', () => {
+    const svg = renderChartSvg(privateReport());
     expect(svg).not.toContain('NOT PRIVATE');
-    expect(svg.match(/class="withheld"/g)).toHaveLength(2); // one per panel
+    expect(svg).toContain('Differentially private: discrete-laplace, ε = 1 per track visit');
+    expect(svg).toContain('95% interval (± 1.96 s.d.)');
+    expect(svg).toContain('People per zone, per 60 s window');
+    expect(svg).toContain('Vehicles crossing each line, per 900 s window');
+    // One whisker per bar (2 windows × forward, backward) and one band per unbroken run of mean occupancy.
+    expect(svg.match(/class="interval"/g)!.length).toBeGreaterThanOrEqual(4);
+    expect(svg.match(/class="band"/g)).toHaveLength(1);
+  });
+
+  it('draws negative values below a zero line instead of off the scale, and shades withheld windows', () => {
+    const report = privateReport();
+    for (const window of report.windows) if (window.windowSeconds === 900) window.lines.gate!.classes.vehicle!.backward = -30;
+    report.windows.push({ ...report.windows.at(-1)!, startSeconds: 1800, endSeconds: 1860, windowSeconds: 60, status: 'withheld', withheldReason: 'span budget spent', zones: {}, lines: {} });
+    const svg = renderChartSvg(report);
+    expect(svg).toMatch(/class="zero"/);
+    expect(svg.match(/class="withheld"/g)).toHaveLength(1);
+    expect(svg).toContain('Shaded windows were withheld');
+    // Every y coordinate stays inside the SVG.
+    const height = Number(svg.match(/height="(\d+)"/)![1]);
+    const ys = [...svg.matchAll(/ (?:y|cy|y1|y2)="(-?[\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(Math.min(...ys)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...ys)).toBeLessThanOrEqual(height);
   });
 
   it('escapes a clip name that looks like markup', () => {
-    const svg = renderChartSvg(report({ clip: { input: '/clips/lobby<img src=x onerror=alert(1)>.mp4' } }));
+    const svg = renderChartSvg({ ...calibrationReport(), clip: { input: '/clips/lobby<img src=x onerror=alert(1)>.mp4' } });
     expect(svg).not.toContain('<img');
     expect(svg).toContain('lobby&#60;img');
   });
