@@ -14,8 +14,11 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
 
-/** Bumped when the table's layout changes, so an older file is recognised instead of misread. */
-const STORE_SCHEMA_VERSION = 1;
+/**
+ * Bumped when the table's layout or the released window's schema changes, so an older file is recognised instead of
+ * misread. 2: windows carry their series' length and per-statistic privacy terms (stages/released.ts).
+ */
+const STORE_SCHEMA_VERSION = 2;
 
 export interface ReleaseStore {
   append(window: ReleasedWindow): void;

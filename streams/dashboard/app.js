@@ -2,7 +2,11 @@
  * Veil's reference dashboard: connects to /feed, keeps each camera's recent released windows and draws them with
  * uPlot (loaded as the global `uPlot` by index.html). Plain ES module, no build step.
  *
- * It only ever sees what the feed sends: noised per-window aggregates and camera states.
+ * It only ever sees what the feed sends: noised per-window aggregates and camera states. A camera may release
+ * several series (e.g. occupancy per 60 s, crossings per 900 s): the crowd chart draws the shortest series holding
+ * zones, the traffic chart the shortest holding lines. Values are unbiased and may be negative; each is drawn with
+ * its 95% interval (± 1.96 s.d., the s.d. its window's privacy block states), and a sum of values (zones, classes)
+ * carries √(Σ s.d.²). Only a finished figure is clamped at 0, for display.
  */
 
 /* global uPlot */
@@ -20,6 +24,9 @@ const DASHED = [6, 5];
 const AXIS_COLOUR = '#8a94a8';
 const GRID_COLOUR = 'rgba(138, 148, 168, 0.14)';
 const WITHHELD_COLOUR = 'rgba(255, 93, 115, 0.09)';
+/** A normal's two-sided 95% quantile: the bands drawn are value ± 1.96 s.d. */
+const Z_95 = 1.96;
+const STATISTIC_NAMES = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
 
 const cameras = new Map();
 const connection = document.getElementById('connection');
@@ -138,9 +145,10 @@ function showStatus(view, status) {
 }
 
 function addWindow(view, releasedWindow) {
-  view.windows.set(releasedWindow.startSeconds, releasedWindow);
+  // Series of different lengths start at the same instants: a window is known by its length and its start.
+  view.windows.set(`${releasedWindow.windowSeconds}@${releasedWindow.startSeconds}`, releasedWindow);
   if (view.windows.size > MAX_WINDOWS_PER_CAMERA) {
-    const oldest = Math.min(...view.windows.keys());
+    const [oldest] = [...view.windows.entries()].reduce((a, b) => (b[1].startSeconds < a[1].startSeconds ? b : a));
     view.windows.delete(oldest);
   }
   // A replay brings dozens of windows in one burst: draw once per animation frame, not once per message.
@@ -155,109 +163,136 @@ function addWindow(view, releasedWindow) {
 
 /**
  * The two charts of a card. Each draws, per zone or line, a solid series and a dashed one: mean and peak occupancy,
- * or crossings forward and backward. `describe` turns one window's pair into the legend's text.
+ * or crossings forward and backward. `describe` turns one window's pair of figures into the legend's text.
  */
 const CHART_KINDS = {
   crowd: {
     stepped: false,
-    describe: (mean, peak) => `${formatCount(mean)} avg · ${formatCount(peak)} peak`,
+    describe: (mean, peak) => `${formatFigure(mean)} avg · ${formatFigure(peak)} peak`,
   },
   traffic: {
     stepped: true,
-    describe: (forward, backward) => `${formatCount(forward)} fwd · ${formatCount(backward)} back`,
+    describe: (forward, backward) => `${formatFigure(forward)} fwd · ${formatFigure(backward)} back`,
   },
 };
 
+/** The windows of the shortest series that holds `part` ('zones' or 'lines'), oldest first. */
+function shortestSeries(windows, part) {
+  const lengths = windows.filter((w) => Object.keys(w[part]).length > 0).map((w) => w.windowSeconds);
+  if (lengths.length === 0) return [];
+  const length = Math.min(...lengths);
+  return windows.filter((w) => w.windowSeconds === length);
+}
+
 function render(view) {
-  const windows = [...view.windows.values()].sort((a, b) => a.startSeconds - b.startSeconds);
+  const windows = [...view.windows.values()].sort((a, b) => a.endSeconds - b.endSeconds || a.windowSeconds - b.windowSeconds);
   const latest = windows.at(-1);
   if (!latest) return;
-  const zoneNames = [...new Set(windows.flatMap((w) => Object.keys(w.zones)))].sort();
-  const lineNames = [...new Set(windows.flatMap((w) => Object.keys(w.lines)))].sort();
+  const crowdWindows = shortestSeries(windows, 'zones');
+  const trafficWindows = shortestSeries(windows, 'lines');
+  const zoneNames = [...new Set(crowdWindows.flatMap((w) => Object.keys(w.zones)))].sort();
+  const lineNames = [...new Set(trafficWindows.flatMap((w) => Object.keys(w.lines)))].sort();
 
-  const crowdColumns = pairedColumns(windows, zoneNames, (w, zone) => {
+  const crowdColumns = pairedFigures(crowdWindows, zoneNames, (w, zone) => {
     const person = w.zones[zone]?.classes.person;
-    return person && [person.meanOccupancy, person.peakOccupancy];
+    const terms = w.privacy.statistics;
+    return person && [figure(person.meanOccupancy, terms.meanOccupancy), figure(person.peakOccupancy, terms.peakOccupancy)];
   });
-  const trafficColumns = pairedColumns(windows, lineNames, (w, line) => {
-    const vehicles = w.lines[line] && vehicleCrossings(w.lines[line].classes);
-    return vehicles && [vehicles.forward, vehicles.backward];
+  const trafficColumns = pairedFigures(trafficWindows, lineNames, (w, line) => {
+    const cells = w.lines[line]?.classes;
+    return cells && [vehicleCrossings(cells, 'forward', w), vehicleCrossings(cells, 'backward', w)];
   });
-  const withheld = windows.filter((w) => w.status === 'withheld').map((w) => [w.startSeconds, w.endSeconds]);
-  drawChart(view.crowd, CHART_KINDS.crowd, latest.clock, zoneNames, crowdColumns, withheld);
-  drawChart(view.traffic, CHART_KINDS.traffic, latest.clock, lineNames, trafficColumns, withheld);
+  drawChart(view.crowd, CHART_KINDS.crowd, latest.clock, zoneNames, crowdColumns, withheldSpans(crowdWindows));
+  drawChart(view.traffic, CHART_KINDS.traffic, latest.clock, lineNames, trafficColumns, withheldSpans(trafficWindows));
 
-  const lastReleased = windows.findLast((w) => w.status === 'released');
-  const busiest = lastReleased && busiestZone(lastReleased, zoneNames);
+  const lastCrowd = crowdWindows.findLast((w) => w.status === 'released');
+  const busiest = lastCrowd && busiestZone(lastCrowd, zoneNames);
   view.card.querySelector('.crowd-headline').replaceChildren(
-    ...(lastReleased
+    ...(lastCrowd
       ? headline(
-          sumOver(zoneNames, (z) => lastReleased.zones[z]?.classes.person?.meanOccupancy),
+          formatFigure(sumFigures(zoneNames.map((z) => lastCrowd.zones[z]?.classes.person).filter(Boolean).map((person) => figure(person.meanOccupancy, lastCrowd.privacy.statistics.meanOccupancy)))),
           'persons on average',
-          busiest ? `last window · busiest: ${busiest.zone}, peak ${busiest.peak}` : 'last window',
+          busiest ? `last ${formatDuration(lastCrowd.windowSeconds)} · busiest: ${busiest.zone}, peak ${formatFigure(busiest.peak)}` : `last ${formatDuration(lastCrowd.windowSeconds)}`,
         )
       : headline('—', 'no released window yet', '')),
   );
+  const lastTraffic = trafficWindows.findLast((w) => w.status === 'released');
   view.card.querySelector('.traffic-headline').replaceChildren(
-    ...(lastReleased
+    ...(lastTraffic
       ? headline(
-          sumOver(lineNames, (l) => crossingsTotal(lastReleased.lines[l])),
+          formatFigure(sumFigures(lineNames.flatMap((l) => (lastTraffic.lines[l] ? ['forward', 'backward'].map((d) => vehicleCrossings(lastTraffic.lines[l].classes, d, lastTraffic)) : [])))),
           'vehicles crossed',
-          'last window · all lines, both ways',
+          `last ${formatDuration(lastTraffic.windowSeconds)} · all lines, both ways`,
         )
       : headline('—', 'no released window yet', '')),
   );
-  showBudget(view, latest);
+  showBudget(view, latest, windows);
 
   const span = `${formatTime(latest.startSeconds, latest.clock)}–${formatTime(latest.endSeconds, latest.clock)}`;
   const outcome =
     latest.status === 'released' ? 'released' : `withheld${latest.withheldReason ? ` (${latest.withheldReason})` : ''}`;
+  const withheldCount = windows.filter((w) => w.status === 'withheld').length;
   view.card.querySelector('.camera-footer').textContent =
-    `Last window ${span}, ${outcome} · ${windows.length} windows shown` +
-    (withheld.length ? ` · ${withheld.length} withheld` : '');
+    `Last window ${span}, ${outcome} · ${windows.length} windows shown` + (withheldCount ? ` · ${withheldCount} withheld` : '');
 }
 
-function vehicleCrossings(classes) {
-  if (classes.vehicle) return classes.vehicle;
-  const present = VEHICLE_CLASSES.map((name) => classes[name]).filter(Boolean);
-  if (present.length === 0) return undefined;
+function withheldSpans(windows) {
+  return windows.filter((w) => w.status === 'withheld').map((w) => [w.startSeconds, w.endSeconds]);
+}
+
+/** A released value with its noise's s.d. (0 when the window states none: nothing was noised). */
+function figure(value, terms) {
+  return { value, sd: terms?.standardDeviation ?? 0 };
+}
+
+/** Independent draws: values add, variances add. */
+function sumFigures(figures) {
   return {
-    forward: present.reduce((sum, c) => sum + c.forward, 0),
-    backward: present.reduce((sum, c) => sum + c.backward, 0),
+    value: figures.reduce((sum, f) => sum + f.value, 0),
+    sd: Math.sqrt(figures.reduce((sum, f) => sum + f.sd ** 2, 0)),
   };
+}
+
+/** Vehicles over a line in one direction: the category when released as one, else its classes summed. */
+function vehicleCrossings(classes, direction, releasedWindow) {
+  const cells = classes.vehicle ? [classes.vehicle] : VEHICLE_CLASSES.map((name) => classes[name]).filter(Boolean);
+  return sumFigures(cells.map((cell) => figure(cell[direction], releasedWindow.privacy.statistics.crossings)));
 }
 
 /** Zone peaks happen at different moments, so they are not summed: the headline names the largest one. */
 function busiestZone(releasedWindow, zoneNames) {
   let busiest;
   for (const zone of zoneNames) {
-    const peak = releasedWindow.zones[zone]?.classes.person?.peakOccupancy;
-    if (peak !== undefined && (!busiest || peak > busiest.peak)) busiest = { zone, peak };
+    const person = releasedWindow.zones[zone]?.classes.person;
+    if (person?.peakOccupancy === undefined) continue;
+    const peak = figure(person.peakOccupancy, releasedWindow.privacy.statistics.peakOccupancy);
+    if (!busiest || peak.value > busiest.peak.value) busiest = { zone, peak };
   }
   return busiest;
 }
 
-function crossingsTotal(line) {
-  const vehicles = line && vehicleCrossings(line.classes);
-  return vehicles ? vehicles.forward + vehicles.backward : 0;
-}
-
-/** Columns for uPlot: window starts, then per name a solid series (first value) and a dashed one (second). */
-function pairedColumns(windows, names, valuesOf) {
+/**
+ * Columns for uPlot: window starts, then per name a solid series (first value) and a dashed one (second); beside
+ * them, the same layout of s.d.s for the bands and the legend.
+ */
+function pairedFigures(windows, names, figuresOf) {
   const columns = [windows.map((w) => w.startSeconds)];
+  const deviations = [null];
+  const ends = windows.map((w) => w.endSeconds);
   for (const name of names) {
-    const pairs = windows.map((w) => (w.status === 'released' ? valuesOf(w, name) : undefined));
-    columns.push(pairs.map((p) => (p ? p[0] : null)), pairs.map((p) => (p ? p[1] : null)));
+    const pairs = windows.map((w) => (w.status === 'released' ? figuresOf(w, name) : undefined));
+    for (const side of [0, 1]) {
+      columns.push(pairs.map((p) => (p?.[side] ? p[side].value : null)));
+      deviations.push(pairs.map((p) => (p?.[side] ? p[side].sd : null)));
+    }
   }
-  return columns;
+  return { columns, deviations, ends };
 }
 
-function sumOver(names, valueOf) {
-  return formatCount(names.reduce((sum, name) => sum + (valueOf(name) ?? 0), 0));
-}
-
-function formatCount(value) {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+/** "412 ± 2.7": the value clamped at 0 for display (after any summing), and its s.d. to two significant digits. */
+function formatFigure({ value, sd }) {
+  const shown = Math.max(0, Number.isInteger(value) ? value : Number(value.toFixed(1)));
+  return sd > 0 ? `${shown} ± ${Number(sd.toPrecision(2))}` : String(shown);
 }
 
 function headline(value, unit, aside) {
@@ -269,31 +304,52 @@ function headline(value, unit, aside) {
   return [strong, ` ${unit} `, note];
 }
 
-function drawChart(chart, kind, clock, names, columns, withheld) {
-  chart.element.dataset.points = String(columns[0].length);
-  chart.columns = columns;
+function drawChart(chart, kind, clock, names, data, withheld) {
+  chart.element.dataset.points = String(data.columns[0].length);
+  chart.data = data;
   chart.withheld = withheld;
+  chart.yRange = valueRange(data);
+  chart.element.dataset.yMin = String(chart.yRange[0]);
+  const plotted = kind.stepped ? withClosingStep(data) : data.columns;
   const seriesKey = `${clock}|${names.join('\u0000')}`;
   if (chart.plot && chart.seriesKey === seriesKey) {
-    chart.plot.setData(columns);
+    chart.plot.setData(plotted);
   } else {
     chart.plot?.destroy();
     chart.seriesKey = seriesKey;
     chart.legendItems = createLegend(chart, names);
-    chart.plot = createPlot(chart, kind, clock, names, columns);
+    chart.plot = createPlot(chart, kind, clock, names, plotted);
   }
   updateLegend(chart, kind, clock, null);
 }
 
+/** A step holds its value until the next window starts: one more point at the last window's end draws its step too. */
+function withClosingStep({ columns, ends }) {
+  if (columns[0].length === 0) return columns;
+  return columns.map((column, s) => [...column, s === 0 ? ends.at(-1) : column.at(-1)]);
+}
+
+/** From 0, or below it when a value's 95% interval reaches below 0 (noised values may), to above the highest. */
+function valueRange({ columns, deviations }) {
+  let low = 0;
+  let high = 4;
+  for (let s = 1; s < columns.length; s += 1) {
+    columns[s].forEach((value, i) => {
+      if (value == null) return;
+      low = Math.min(low, value - Z_95 * deviations[s][i]);
+      high = Math.max(high, value + Z_95 * deviations[s][i]);
+    });
+  }
+  return [low < 0 ? Math.floor(low * 1.1) : 0, Math.ceil(high * 1.1)];
+}
+
 function createPlot(chart, kind, clock, names, columns) {
   const paths = kind.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
-  // Overlapping fills of several zones turn to mud: only a single zone gets one.
-  const filled = !kind.stepped && names.length === 1;
   const series = [{}];
   names.forEach((_, i) => {
     const colour = PALETTE[i % PALETTE.length];
     series.push(
-      { stroke: colour, width: 2, fill: filled ? `${colour}26` : undefined, paths, points: { show: false } },
+      { stroke: colour, width: 2, paths, points: { show: false } },
       { stroke: colour, width: 1.5, dash: DASHED, paths, points: { show: false } },
     );
   });
@@ -304,18 +360,18 @@ function createPlot(chart, kind, clock, names, columns) {
       height: CHART_HEIGHT_PX,
       scales: {
         x: { time: clock === 'wall' },
-        y: { range: (_, __, max) => [0, Math.max(4, Math.ceil((max ?? 0) * 1.15))] },
+        y: { range: () => chart.yRange },
       },
       axes: [
         { ...axis, ...(clock === 'clip' ? { values: (_, ticks) => ticks.map((t) => formatTime(t, 'clip')) } : {}) },
         // Counts of people and vehicles: whole-number ticks only.
-        { ...axis, size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
+        { ...axis, size: 44, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
       ],
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       legend: { show: false },
       series,
       hooks: {
-        drawClear: [(plot) => shadeWithheld(plot, chart.withheld)],
+        drawClear: [(plot) => shadeWithheld(plot, chart.withheld), (plot) => drawIntervals(plot, chart.data, kind.stepped)],
         setCursor: [(plot) => updateLegend(chart, kind, clock, plot.cursor.idx)],
       },
     },
@@ -335,6 +391,44 @@ function shadeWithheld(plot, withheld) {
     const from = Math.max(left, bbox.left);
     const to = Math.min(right, bbox.left + bbox.width);
     if (to > from) ctx.fillRect(from, bbox.top, to - from, bbox.height);
+  }
+  ctx.restore();
+}
+
+/**
+ * Each value's 95% interval, behind the lines: a band through the points (occupancy), or a box over each window
+ * (crossings, drawn as steps); lighter for the dashed series. A withheld window breaks the band.
+ */
+function drawIntervals(plot, { columns, deviations, ends }, stepped) {
+  const { ctx, bbox } = plot;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+  ctx.clip();
+  for (let s = 1; s < columns.length; s += 1) {
+    ctx.fillStyle = `${PALETTE[Math.floor((s - 1) / 2) % PALETTE.length]}${s % 2 === 1 ? '2e' : '18'}`;
+    const upper = (i) => plot.valToPos(columns[s][i] + Z_95 * deviations[s][i], 'y', true);
+    const lower = (i) => plot.valToPos(columns[s][i] - Z_95 * deviations[s][i], 'y', true);
+    const x = (seconds) => plot.valToPos(seconds, 'x', true);
+    if (stepped) {
+      columns[s].forEach((value, i) => {
+        if (value != null && deviations[s][i] > 0) ctx.fillRect(x(columns[0][i]), upper(i), x(ends[i]) - x(columns[0][i]), lower(i) - upper(i));
+      });
+      continue;
+    }
+    let run = [];
+    const fillRun = () => {
+      if (run.length > 0) {
+        ctx.beginPath();
+        run.forEach((i, k) => (k === 0 ? ctx.moveTo : ctx.lineTo).call(ctx, x(columns[0][i]), upper(i)));
+        [...run].reverse().forEach((i) => ctx.lineTo(x(columns[0][i]), lower(i)));
+        ctx.closePath();
+        ctx.fill();
+      }
+      run = [];
+    };
+    columns[s].forEach((value, i) => (value != null && deviations[s][i] > 0 ? run.push(i) : fillRun()));
+    fillRun();
   }
   ctx.restore();
 }
@@ -364,34 +458,48 @@ function createLegend(chart, names) {
 
 /** The legend shows the window under the cursor, or the latest window when the cursor is elsewhere. */
 function updateLegend(chart, kind, clock, cursorIndex) {
-  const columns = chart.columns;
-  const index = cursorIndex ?? columns[0].length - 1;
+  const { columns, deviations } = chart.data;
+  // A stepped chart's closing point (withClosingStep) belongs to its last window.
+  const index = Math.min(cursorIndex ?? Infinity, columns[0].length - 1);
   chart.legendItems.withheldKey.hidden = chart.withheld.length === 0;
   if (index < 0) return;
   chart.legendItems.time.textContent = cursorIndex == null ? 'latest' : formatTime(columns[0][index], clock);
   chart.legendItems.values.forEach((value, i) => {
-    const solid = columns[1 + 2 * i][index];
-    const dashed = columns[2 + 2 * i][index];
+    const [solid, dashed] = [1 + 2 * i, 2 + 2 * i].map((s) => columns[s][index] == null ? null : { value: columns[s][index], sd: deviations[s][index] });
     value.textContent = solid == null ? 'withheld' : kind.describe(solid, dashed);
   });
 }
 
-function showBudget(view, releasedWindow) {
-  const { budget, mechanism, epsilon, rhoSeconds, noiseStandardDeviation } = releasedWindow.privacy;
-  const fractionLeft = budget.epsilonPerPeriod > 0 ? Math.min(1, budget.epsilonLeft / budget.epsilonPerPeriod) : 0;
+/**
+ * The privacy panel: the gauge shows how much of the ε protecting one visit the footage of the latest window has
+ * been charged (the ledger's most-charged event touching it); the terms give each released statistic's ε and s.d.
+ * per value, from each series' latest released window, and the period cap when there is one.
+ */
+function showBudget(view, latestWindow, windows) {
+  const { budget, mechanism, eventReachSeconds } = latestWindow.privacy;
+  const fractionSpent = budget.epsilonPerEvent > 0 ? Math.min(1, budget.epsilonSpent / budget.epsilonPerEvent) : 0;
   const gauge = view.card.querySelector('.gauge');
-  gauge.dataset.level = fractionLeft > 0.5 ? 'ok' : fractionLeft > 0.2 ? 'low' : 'critical';
-  gauge.querySelector('.gauge-fill').setAttribute('stroke-dasharray', `${(fractionLeft * 100).toFixed(2)} 100`);
-  gauge.querySelector('.gauge-value').textContent = formatEpsilon(budget.epsilonLeft);
-  gauge.querySelector('.gauge-unit').textContent = `ε left of ${formatEpsilon(budget.epsilonPerPeriod)}`;
-  gauge.setAttribute('aria-label', `privacy budget: ${formatEpsilon(budget.epsilonLeft)} of ${formatEpsilon(budget.epsilonPerPeriod)} epsilon left`);
+  gauge.dataset.level = latestWindow.status === 'withheld' ? 'critical' : 'ok';
+  gauge.querySelector('.gauge-fill').setAttribute('stroke-dasharray', `${(fractionSpent * 100).toFixed(2)} 100`);
+  gauge.querySelector('.gauge-value').textContent = formatEpsilon(budget.epsilonSpent);
+  gauge.querySelector('.gauge-unit').textContent = `ε spent of ${formatEpsilon(budget.epsilonPerEvent)} per visit`;
+  gauge.setAttribute('aria-label', `privacy budget: ${formatEpsilon(budget.epsilonSpent)} of ${formatEpsilon(budget.epsilonPerEvent)} epsilon per visit spent on the latest window's footage`);
   const terms = [
-    ['period', formatDuration(budget.periodSeconds)],
-    ['spent', `ε ${formatEpsilon(budget.epsilonSpent)}`],
-    ['per window', `ε ${formatEpsilon(epsilon)}`],
-    ['protects', rhoSeconds > 0 ? `visits ≤ ${formatDuration(rhoSeconds)}` : 'one window'],
-    ['noise', noiseStandardDeviation == null ? mechanism : `${mechanism}, ± ${noiseStandardDeviation} (1 s.d.)`],
+    // A visit of up to ρ, plus the time the tracker may coast on a lost object.
+    ['protects visits', `≤ ${formatDuration(eventReachSeconds)}`],
+    ['mechanism', mechanism.replace('discrete-', 'discrete ')],
+    ['ε left per visit', formatEpsilon(budget.epsilonLeft)],
   ];
+  if (budget.periodSeconds !== undefined) {
+    terms.push(['period', `ε ${formatEpsilon(budget.epsilonSpentInPeriod ?? 0)} of ${formatEpsilon(budget.epsilonPerPeriod ?? 0)} per ${formatDuration(budget.periodSeconds)}`]);
+  }
+  const latestByLength = new Map();
+  for (const w of windows) if (w.status === 'released') latestByLength.set(w.windowSeconds, w);
+  for (const [windowSeconds, w] of [...latestByLength.entries()].sort(([a], [b]) => a - b)) {
+    for (const [statistic, stated] of Object.entries(w.privacy.statistics)) {
+      terms.push([`${STATISTIC_NAMES[statistic] ?? statistic} / ${formatDuration(windowSeconds)}`, `ε ${formatEpsilon(stated.epsilon)} · ± ${Number(stated.standardDeviation.toPrecision(2))}`]);
+    }
+  }
   view.card.querySelector('.budget-terms').replaceChildren(
     ...terms.flatMap(([term, value]) => {
       const dt = document.createElement('dt');
@@ -404,10 +512,12 @@ function showBudget(view, releasedWindow) {
 }
 
 function formatEpsilon(value) {
+  if (value === 0) return '0';
   return value >= 10 ? value.toFixed(1) : value >= 0.1 ? value.toFixed(2) : value.toPrecision(2);
 }
 
 function formatDuration(seconds) {
+  if (seconds === 0) return '0 s';
   if (seconds % 86_400 === 0) return `${seconds / 86_400} d`;
   if (seconds % 3_600 === 0) return `${seconds / 3_600} h`;
   if (seconds % 60 === 0) return `${seconds / 60} min`;

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { FeedServer } from '../../streams/feedServer.ts';
 import { FEED_TOKEN, startTestFeed } from './feedFixtures.ts';
-import { releasedWindow } from './releasedWindowFixture.ts';
+import { CROSSINGS_WINDOW_SECONDS, releasedWindow, WINDOW_SECONDS } from './releasedWindowFixture.ts';
 
 const SCREENSHOT_DIRECTORY = 'test-output';
 
@@ -63,6 +63,22 @@ async function shows(locator: Locator): Promise<void> {
   }
 }
 
+const MINUTES_PER_CROSSINGS_WINDOW = CROSSINGS_WINDOW_SECONDS / WINDOW_SECONDS;
+
+/**
+ * Publishes a camera's minutes `from` … `to` − 1 as a live camera would: each minute's occupancy window, and a
+ * crossings window whenever its 15 minutes are complete.
+ */
+function publishMinutes(feed: FeedServer, camera: string, from: number, to: number, shape: { zoneCount: number; withheldMinute?: number }) {
+  for (let minute = from; minute < to; minute += 1) {
+    const status = minute === shape.withheldMinute ? 'withheld' : 'released';
+    feed.publishWindow(releasedWindow({ camera, index: minute, zoneCount: shape.zoneCount, status }));
+    if ((minute + 1) % MINUTES_PER_CROSSINGS_WINDOW === 0) {
+      feed.publishWindow(releasedWindow({ camera, index: (minute + 1) / MINUTES_PER_CROSSINGS_WINDOW - 1, zoneCount: shape.zoneCount, windowSeconds: CROSSINGS_WINDOW_SECONDS }));
+    }
+  }
+}
+
 /** The crowd chart's pixels, to tell whether new data was actually drawn. */
 const crowdCanvas = (camera: string) =>
   page!.locator(`[data-camera="${camera}"] .crowd-chart canvas`).evaluate((canvas: HTMLCanvasElement) => canvas.toDataURL());
@@ -72,23 +88,22 @@ describe('dashboard', () => {
     const cameraStates = new CameraStateRegistry();
     cameraStates.set('gate', 'streaming');
     cameraStates.set('yard', 'reconnecting', 'rtsp://viewer:s3cret@10.1.2.3/live: Connection timed out');
-    const started = await startTestFeed({ cameraStates, replayWindows: 30 });
+    const started = await startTestFeed({ cameraStates, replayWindows: 100 });
     feed = started.feed;
-    for (let index = 0; index < 12; index += 1) {
-      feed.publishWindow(releasedWindow({ camera: 'gate', index, zoneCount: 3 }));
-      feed.publishWindow(releasedWindow({ camera: 'yard', index, zoneCount: 2, status: index === 9 ? 'withheld' : 'released' }));
-    }
+    publishMinutes(feed, 'gate', 0, 30, { zoneCount: 3 });
+    publishMinutes(feed, 'yard', 0, 30, { zoneCount: 2, withheldMinute: 9 });
 
     const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
     await shows(dashboard.locator('#connection[data-state="live"]'));
-    await shows(dashboard.locator('[data-camera="gate"] .crowd-chart[data-points="12"] canvas'));
-    await shows(dashboard.locator('[data-camera="yard"] .traffic-chart[data-points="12"] canvas'));
+    // Each series in its own chart: 30 one-minute occupancy windows, 2 fifteen-minute crossings windows.
+    await shows(dashboard.locator('[data-camera="gate"] .crowd-chart[data-points="30"] canvas'));
+    await shows(dashboard.locator('[data-camera="yard"] .traffic-chart[data-points="2"] canvas'));
     expect(new URL(dashboard.url()).search).toBe('');
 
     const before = await crowdCanvas('gate');
-    for (let index = 12; index < 18; index += 1) feed.publishWindow(releasedWindow({ camera: 'gate', index, zoneCount: 3 }));
-    await shows(dashboard.locator('[data-camera="gate"] .crowd-chart[data-points="18"]'));
-    await shows(dashboard.locator('[data-camera="gate"] .traffic-chart[data-points="18"]'));
+    publishMinutes(feed, 'gate', 30, 45, { zoneCount: 3 });
+    await shows(dashboard.locator('[data-camera="gate"] .crowd-chart[data-points="45"]'));
+    await shows(dashboard.locator('[data-camera="gate"] .traffic-chart[data-points="3"]'));
     expect(await crowdCanvas('gate')).not.toBe(before);
 
     const gate = dashboard.locator('[data-camera="gate"]');
@@ -96,11 +111,22 @@ describe('dashboard', () => {
     expect(await gate.locator('.badge').textContent()).toBe('streaming');
     expect(await yard.locator('.badge').textContent()).toBe('reconnecting');
     expect(await yard.locator('.camera-error').textContent()).toBe('rtsp://***@10.1.2.3/live: Connection timed out');
-    // Budget after window 17: 3 - 18 × 0.05 = 2.10 of 3 left.
-    expect(await gate.locator('.gauge-value').textContent()).toBe('2.10');
+    // The latest window's footage: a visit there meets two one-minute windows (ε 0.25 + 0.25 each for mean and
+    // peak occupancy) and one crossings window (ε 1): 2 × 0.5 + 1 = the whole ε of 2 per visit, and no more.
+    expect(await gate.locator('.gauge-value').textContent()).toBe('2.00');
+    expect(await gate.locator('.gauge-unit').textContent()).toBe('ε spent of 2.00 per visit');
     expect(await gate.locator('.gauge').getAttribute('data-level')).toBe('ok');
-    // How far to trust a small number: the noise's spread, as the privacy block states it.
-    expect(await gate.locator('.budget-terms').textContent()).toContain('± 5.7 (1 s.d.)');
+    // Each statistic's ε and the s.d. of one value, as the discrete Laplace gives them (scale t = sensitivity / ε,
+    // variance 2e^(−1/t) / (1 − e^(−1/t))²): crossings t = 1/1 → 1.357; peak with 3 zones t = 3/0.25 → 16.97.
+    const terms = await gate.locator('.budget-terms').textContent();
+    expect(terms).toContain('crossings / 15 minε 1.00 · ± 1.4');
+    expect(terms).toContain('peak occupancy / 1 minε 0.25 · ± 17');
+    expect(terms).toContain('mean occupancy / 1 minε 0.25 · ± 17');
+    // Sums carry √(Σσ²): three zones' means ± √3 · 16.97 = 29; both directions of the line ± √2 · 1.357 = 1.9.
+    expect(await gate.locator('.crowd-headline').textContent()).toMatch(/^\d+(\.\d)? ± 29 persons on average last 1 min · busiest: [\w-]+, peak \d+ ± 17$/);
+    expect(await gate.locator('.traffic-headline').textContent()).toMatch(/^\d+ ± 1\.9 vehicles crossed last 15 min/);
+    // The 95% bands of values near 0 reach below it, and so does the scale.
+    expect(Number(await gate.locator('.crowd-chart').getAttribute('data-y-min'))).toBeLessThan(0);
     expect(await yard.locator('.camera-footer').textContent()).toMatch(/1 withheld/);
 
     cameraStates.set('gate', 'failed', 'gave up after 10 attempts');

@@ -53,9 +53,9 @@ describe('release store', () => {
     const store = openReleaseStore(':memory:');
     const withBoxes = { ...releasedWindow(), boxes: [{ x: 0.1, y: 0.2, width: 0.1, height: 0.3 }] };
     expect(() => store.append(withBoxes as ReleasedWindow)).toThrow(/boxes/);
-    const negative = releasedWindow();
-    (negative.lines['main-road']!.classes.car as { forward: number }).forward = -1;
-    expect(() => store.append(negative)).toThrow(/forward/);
+    const fractional = releasedWindow();
+    fractional.zones.entrance!.classes.person!.peakOccupancy = 2.5;
+    expect(() => store.append(fractional)).toThrow(/peakOccupancy/);
     expect(store.latest(undefined, 10)).toEqual([]);
     store.close();
   });
