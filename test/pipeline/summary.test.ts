@@ -51,21 +51,6 @@ let directory: string;
 let ledger: Ledger;
 let reports: Report[];
 
-beforeAll(() => {
-  // The ledger fsyncs every spend (16 000 here): on a RAM-backed folder, when there is one, that takes seconds.
-  directory = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'veil-summary-'));
-  ledger = openLedger(join(directory, 'ledger'), { createIfMissing: true });
-  const start = Date.UTC(2025, 0, 1) / 1000;
-  reports = Array.from({ length: DRAWS }, (_, draw) =>
-    releaseClip({ privacy: PRIVACY, zones: [{ name: 'hall' }], lines: ['gate'], durationSeconds: CLIP_SECONDS, exact, ledger, recordedAtSeconds: start + draw * DRAW_SPACING_SECONDS }),
-  );
-}, 600_000);
-
-afterAll(() => {
-  ledger?.close();
-  rmSync(directory, { recursive: true, force: true });
-});
-
 /** Every figure of the summary, by a name that says where it is printed. */
 function figuresByName(figures: SummaryFigures): Map<string, Figure> {
   const named = new Map<string, Figure>();
@@ -91,7 +76,22 @@ function spread(values: readonly number[]): { mean: number; standardDeviation: n
   return { mean, standardDeviation: Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1)) };
 }
 
-describe('summary figures', () => {
+describe('summary figures over many private releases', () => {
+  beforeAll(() => {
+    // The ledger fsyncs every spend (16 000 here): on a RAM-backed folder, when there is one, that takes seconds.
+    directory = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'veil-summary-'));
+    ledger = openLedger(join(directory, 'ledger'), { createIfMissing: true });
+    const start = Date.UTC(2025, 0, 1) / 1000;
+    reports = Array.from({ length: DRAWS }, (_, draw) =>
+      releaseClip({ privacy: PRIVACY, zones: [{ name: 'hall' }], lines: ['gate'], durationSeconds: CLIP_SECONDS, exact, ledger, recordedAtSeconds: start + draw * DRAW_SPACING_SECONDS }),
+    );
+  }, 600_000);
+
+  afterAll(() => {
+    ledger?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
   it('states for each figure an s.d. within 10% of its spread over the draws, and centres it on the truth', () => {
     expect(reports.every((report) => report.windows.every((window) => window.status === 'released'))).toBe(true);
     const draws = reports.map((report) => figuresByName(summaryFigures(report)));
@@ -157,5 +157,41 @@ describe('summary figures', () => {
     for (const line of figureLines) {
       expect(line.replace(/\d+(\.\d+)? ± [\d.]+/g, '').replace(/\d+ windows of \d+ s|per \d+ s|\d\d:\d\dZ/g, '')).not.toMatch(/\d/);
     }
+  });
+});
+
+describe('summary periods', () => {
+  /** 50 h of exact counts (calibration): 10 vehicles forward per 900 s on the first day, 20 after. */
+  const report = releaseClip({
+    privacy: { epsilon: 'off', releases: PRIVACY.releases },
+    zones: [{ name: 'hall' }],
+    lines: ['gate'],
+    durationSeconds: 50 * 3600,
+    exact: ({ startSeconds }) => ({ zones: { hall: occupancy({ meanOccupancy: 3, peakOccupancy: 5 }) }, lines: { gate: vehicleCrossings(startSeconds < 86_400 ? 10 : 20, 0) } }),
+  });
+
+  it('totals hours and days from the clip start, marks the partial day, and averages the complete days', () => {
+    const forward = summaryFigures(report).lines.find((line) => line.group.label === 'vehicles')!.directions[0]!;
+    // By hand: 4 windows an hour → 40 then 80 per hour; 96 windows a day → 960, 1920, then 2 h × 80 = 160.
+    expect(forward.total).toEqual({ value: 96 * 10 + 104 * 20, standardDeviation: 0, windowCount: 200 });
+    expect(forward.hours!.map((hour) => hour.value)).toEqual([...Array(24).fill(40), ...Array(26).fill(80)]);
+    expect(forward.peakHour!.startSeconds).toBe(24 * 3600);
+    expect(forward.days!.map(({ value, complete }) => ({ value, complete }))).toEqual([
+      { value: 960, complete: true },
+      { value: 1920, complete: true },
+      { value: 160, complete: false },
+    ]);
+    expect(forward.averageDay).toEqual({ value: (960 + 1920) / 2, standardDeviation: 0 });
+  });
+
+  it('prints exact figures without ±, lists at most 8 hours and warns that the report is not private', () => {
+    let printed = '';
+    printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }));
+    expect(printed).toContain('NOT PRIVATE');
+    expect(printed).toContain('line gate, vehicles: forward 3040, backward 0 (200 windows of 900 s)');
+    expect(printed).toContain('hourly forward: 0:00 40, 1:00:00 40, 2:00:00 40');
+    expect(printed).toContain('… 42 more in report.csv; peak hour 24:00:00 80');
+    expect(printed).toContain('daily forward: 0:00 960, 24:00:00 1920, 48:00:00 160 (part); average day 1440');
+    expect(printed).toContain('zone hall, people: mean 3 over the clip; peak per 900 s: mean 5, largest 5 at 0:00');
   });
 });
