@@ -9,6 +9,7 @@
  * stages/privacy/figures.ts), never bare (issue 8.6); totals sum the unbiased values and clamp only the result.
  */
 import path from 'node:path';
+import { classesOf } from '../models/detection.ts';
 import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
 import type { Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
@@ -31,7 +32,7 @@ const HOUR_SECONDS = 3600;
 const DAY_SECONDS = 86_400;
 /** More hourly totals than this do not fit one screen per direction; the CSV holds them all. */
 const MAX_PERIODS_LISTED = 8;
-const VEHICLE_CLASSES: readonly ReleasedClass[] = ['bicycle', 'car', 'motorcycle', 'bus', 'truck'];
+const VEHICLE_CLASSES: readonly ReleasedClass[] = classesOf('vehicle');
 
 /** A group of released classes read as one figure, e.g. "vehicles" = the vehicle category, or its classes summed. */
 export interface ClassGroup {
@@ -117,8 +118,16 @@ function byDirection(series: ReleaseSeries, line: string, group: ClassGroup, spa
   });
 }
 
-/** The series whose reading over the clip has the smallest s.d. (a camera may release crossings at two lengths). */
-function leastNoisy(series: ReleaseSeries[], spread: (series: ReleaseSeries) => number): ReleaseSeries | undefined {
+/**
+ * Of the series releasing `statistic` (a camera may release crossings at two lengths), the one whose figure over the
+ * whole clip has the smallest s.d.: a total of n windows has σ√n, a mean σ/√n. Judged on every window of the series,
+ * withheld ones included, so a series is not preferred for having released less.
+ */
+function leastNoisy(series: ReleaseSeries[], statistic: Statistic, figure: 'total' | 'mean'): ReleaseSeries | undefined {
+  const spread = (candidate: ReleaseSeries) => {
+    const stated = candidate.windows.find((window) => window.status === 'released')?.privacy.statistics[statistic]?.standardDeviation ?? Infinity;
+    return figure === 'total' ? stated * Math.sqrt(candidate.windows.length) : stated / Math.sqrt(candidate.windows.length);
+  };
   return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
 }
 
@@ -130,14 +139,19 @@ export function summaryFigures(report: Report): SummaryFigures {
   const spanSeconds = Math.max(report.clip.durationSeconds ?? 0, ...report.windows.map((window) => window.endSeconds));
   const crossingSeries = seriesOf(report, 'crossings');
   const lineWindows = crossingSeries.flatMap((series) => series.windows);
-  const lines = report.settings.lines.flatMap((line) =>
-    classGroups(lineWindows, (window) => (window.lines[line.name] ? [window.lines[line.name]!.classes] : [])).flatMap((group) => {
-      const forward = crossingsReading(line.name, group.classes, 'forward');
-      const series = leastNoisy(crossingSeries, (candidate) => totalOver(candidate.windows, forward).standardDeviation);
-      return series ? [{ line: line.name, group, windowSeconds: series.windowSeconds, directions: byDirection(series, line.name, group, spanSeconds) }] : [];
-    }),
-  );
+  const series = leastNoisy(crossingSeries, 'crossings', 'total');
+  const lines = series
+    ? report.settings.lines.flatMap((line) =>
+        classGroups(lineWindows, (window) => (window.lines[line.name] ? [window.lines[line.name]!.classes] : [])).map((group) => ({
+          line: line.name,
+          group,
+          windowSeconds: series.windowSeconds,
+          directions: byDirection(series, line.name, group, spanSeconds),
+        })),
+      )
+    : [];
   const meanSeries = seriesOf(report, 'meanOccupancy');
+  const mean = leastNoisy(meanSeries, 'meanOccupancy', 'mean');
   const peakSeries = seriesOf(report, 'peakOccupancy');
   const zoneWindows = [...meanSeries, ...peakSeries].flatMap((series) => series.windows);
   const zones = report.settings.zones.flatMap((zone) =>
@@ -145,10 +159,7 @@ export function summaryFigures(report: Report): SummaryFigures {
       .filter((group) => group.classes.length === 1)
       .map((group): ZoneFigures => {
         const figures: ZoneFigures = { zone: zone.name, group };
-        const meanReading = meanOccupancyReading(zone.name, group.classes);
-        const spread = (series: ReleaseSeries) => timeWeightedMean(series.windows, meanReading)?.standardDeviation ?? Infinity;
-        const mean = leastNoisy(meanSeries, spread);
-        const meanFigure = mean && timeWeightedMean(mean.windows, meanReading);
+        const meanFigure = mean && timeWeightedMean(mean.windows, meanOccupancyReading(zone.name, group.classes));
         if (mean && meanFigure) figures.mean = { windowSeconds: mean.windowSeconds, figure: meanFigure };
         // The shortest peak series: a peak over a minute is what a crowd manager acts on.
         const peaks = peakSeries[0];
