@@ -70,7 +70,7 @@ export interface ZoneFigures {
    * Per-window peaks (one class; a category counts as one): their mean, and the largest released one. The largest
    * of many noised values reads high when windows are alike (it picks the largest noise); the mean does not.
    */
-  peak?: { windowSeconds: number; mean: Figure; largest: Figure; largestAt: number };
+  peak?: { windowSeconds: number; windowCount: number; mean: Figure; largest: Figure; largestAt: number };
 }
 
 export interface StatisticTermsLine {
@@ -166,7 +166,9 @@ export function summaryFigures(report: Report): SummaryFigures {
         const reading = peakReading(zone.name, group.classes[0]!);
         const largest = peaks && largestWindow(peaks.windows, reading);
         const typical = peaks && timeWeightedMean(peaks.windows, reading);
-        if (largest && typical) figures.peak = { windowSeconds: peaks.windowSeconds, mean: typical, largest: largest.figure, largestAt: largest.window.startSeconds };
+        if (largest && typical) {
+          figures.peak = { windowSeconds: peaks.windowSeconds, windowCount: totalOver(peaks.windows, reading).windowCount, mean: typical, largest: largest.figure, largestAt: largest.window.startSeconds };
+        }
         return figures;
       }),
   );
@@ -197,6 +199,7 @@ function timeLabel(report: Report, seconds: number, withDate = false): string {
 }
 
 const rounded = (value: number) => String(Number(value.toPrecision(2)));
+const windowsText = (count: number) => `${count} window${count === 1 ? '' : 's'}`;
 
 function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
   const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate)} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
@@ -224,7 +227,7 @@ function privacyLines(report: Report, figures: SummaryFigures): string[] {
 
 function lineSummary(report: Report, figures: LineFigures): string[] {
   const [forward, backward] = figures.directions;
-  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${formatFigure(forward!.total)}, backward ${formatFigure(backward!.total)} (${forward!.total.windowCount} windows of ${figures.windowSeconds} s)`];
+  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${formatFigure(forward!.total)}, backward ${formatFigure(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s)`];
   for (const direction of figures.directions) {
     if (direction.hours) {
       const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${formatFigure(direction.peakHour)}` : '';
@@ -240,9 +243,12 @@ function lineSummary(report: Report, figures: LineFigures): string[] {
 
 function zoneSummary(report: Report, figures: ZoneFigures): string {
   const mean = figures.mean ? `mean ${formatFigure(figures.mean.figure, 1)} over the clip` : 'no mean released';
-  const peak = figures.peak
-    ? `; peak per ${figures.peak.windowSeconds} s: mean ${formatFigure(figures.peak.mean, 1)}, largest ${formatFigure(figures.peak.largest)} at ${timeLabel(report, figures.peak.largestAt)}`
-    : '';
+  const { peak: peaks } = figures;
+  const peak = !peaks
+    ? ''
+    : peaks.windowCount === 1
+      ? `; peak ${formatFigure(peaks.largest)}`
+      : `; peak per ${peaks.windowSeconds} s: mean ${formatFigure(peaks.mean, 1)}, largest ${formatFigure(peaks.largest)} at ${timeLabel(report, peaks.largestAt)}`;
   return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
 }
 
@@ -251,12 +257,12 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   const figures = summaryFigures(report);
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
   const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
-  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${entry.windows.length} windows)`);
+  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(entry.windows.length)})`);
   const lines: string[] = [
     '',
     `Veil report — ${path.basename(report.clip.input)}${placed}`,
     `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; released ${series.join(', ')}` +
-      (withheld ? `; ${withheld} window(s) withheld (privacy budget spent) and left out of every total` : ''),
+      (withheld ? `; ${windowsText(withheld)} withheld (privacy budget spent) and left out of every total` : ''),
     ...privacyLines(report, figures),
   ];
   if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');
