@@ -195,3 +195,37 @@ describe('summary periods', () => {
     expect(printed).toContain('zone hall, people: mean 3 over the clip; peak per 900 s: mean 5, largest 5 at 0:00');
   });
 });
+
+describe('a vehicle total summed from separately released classes', () => {
+  let classDirectory: string;
+  let classLedger: Ledger;
+  beforeAll(() => {
+    classDirectory = mkdtempSync(join(tmpdir(), 'veil-summary-classes-'));
+    classLedger = openLedger(join(classDirectory, 'ledger'), { createIfMissing: true });
+  });
+  afterAll(() => {
+    classLedger.close();
+    rmSync(classDirectory, { recursive: true, force: true });
+  });
+
+  it('sums the classes as released and carries √(classes × windows) times one value’s s.d.', () => {
+    const classCounts = { person: 0, bicycle: 1, car: 6, motorcycle: 0, bus: 2, truck: 3 };
+    const report = releaseClip({
+      privacy: { epsilon: 1, breakdown: 'class', releases: [{ statistic: 'crossings', windowSeconds: WINDOW_SECONDS, share: 1 }] },
+      lines: ['gate'],
+      durationSeconds: CLIP_SECONDS,
+      ledger: classLedger,
+      exact: () => ({ zones: {}, lines: { gate: Object.fromEntries(Object.entries(classCounts).map(([name, forward]) => [name, { forward, backward: 0 }])) } }),
+    });
+    const vehicles = summaryFigures(report).lines.find((line) => line.group.label === 'vehicles (all classes)')!;
+    expect(vehicles.group.classes).toEqual(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
+    const forward = vehicles.directions[0]!;
+    // By hand from the windows: every vehicle class's released forward count, summed over the 8 windows.
+    let released = 0;
+    for (const window of report.windows) for (const name of ['bicycle', 'car', 'motorcycle', 'bus', 'truck'] as const) released += window.lines.gate!.classes[name]!.forward;
+    expect(forward.total.value).toBe(released);
+    const perValue = report.windows[0]!.privacy.statistics.crossings!.standardDeviation;
+    expect(forward.total.standardDeviation).toBeCloseTo(Math.sqrt(5 * 8) * perValue, 9);
+    expect(forward.hours![0]!.standardDeviation).toBeCloseTo(Math.sqrt(5 * 4) * perValue, 9);
+  });
+});
