@@ -245,7 +245,7 @@ function figure(value, terms) {
   return { value, sd: terms?.standardDeviation ?? 0 };
 }
 
-/** Independent draws: values add, variances add. */
+/** Independent draws: values add, variances add (stages/privacy/figures.ts, which a browser module cannot import). */
 function sumFigures(figures) {
   return {
     value: figures.reduce((sum, f) => sum + f.value, 0),
