@@ -112,18 +112,19 @@ describe('a batch run writes nothing but its report', () => {
 
     it('has values only where the report format (docs/report.md) puts them', () => {
       const allowed = new Set([
-        'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'framesAnalysed',
-        'settings.fps', 'settings.windowSeconds', 'settings.maxWidth', 'settings.scoreThreshold', 'settings.classes[]',
+        'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'clip.camera', 'clip.recordedAt', 'framesAnalysed',
+        'settings.fps', 'settings.releases[].statistic', 'settings.releases[].windowSeconds', 'settings.maxWidth', 'settings.scoreThreshold', 'settings.classes[]',
         'settings.zones[].name', 'settings.zones[].polygon[][]', 'settings.zones[].areaSquareMetres',
         'settings.lines[].name', 'settings.lines[].from[]', 'settings.lines[].to[]',
         'settings.detector.backend', 'settings.detector.backendReason', 'settings.detector.model', 'settings.detector.workers',
         'settings.maxCrossingsPerObjectPerLine',
-        'windows[].camera', 'windows[].startSeconds', 'windows[].endSeconds', 'windows[].clock', 'windows[].status', 'windows[].withheldReason',
+        'windows[].camera', 'windows[].startSeconds', 'windows[].endSeconds', 'windows[].windowSeconds', 'windows[].clock', 'windows[].status', 'windows[].withheldReason',
         'windows[].zones.*.areaSquareMetres',
-        ...['meanOccupancy', 'peakOccupancy', 'meanDensityPerSquareMetre', 'peakDensityPerSquareMetre'].map((stat) => `windows[].zones.*.classes.*.${stat}`),
+        ...['meanOccupancy', 'peakOccupancy'].map((stat) => `windows[].zones.*.classes.*.${stat}`),
         'windows[].lines.*.classes.*.forward', 'windows[].lines.*.classes.*.backward',
-        ...['private', 'mechanism', 'epsilon', 'delta', 'rhoSeconds', 'minimumCount', 'sensitivity.*'].map((term) => `windows[].privacy.${term}`),
-        ...['periodSeconds', 'epsilonPerPeriod', 'epsilonSpent', 'epsilonLeft'].map((term) => `windows[].privacy.budget.${term}`),
+        ...['private', 'mechanism', 'epsilon', 'delta', 'rhoSeconds', 'eventReachSeconds'].map((term) => `windows[].privacy.${term}`),
+        ...['crossings', 'peakOccupancy', 'meanOccupancy'].flatMap((statistic) => ['epsilon', 'sensitivity', 'standardDeviation'].map((term) => `windows[].privacy.statistics.${statistic}.${term}`)),
+        ...['epsilonPerEvent', 'epsilonSpent', 'epsilonLeft', 'periodSeconds', 'epsilonPerPeriod', 'epsilonSpentInPeriod'].map((term) => `windows[].privacy.budget.${term}`),
       ]);
       expect([...new Set(leafPaths(report, '', false))].filter((leaf) => !allowed.has(leaf))).toEqual([]);
       // The only coordinates are the configured zones and lines, exactly as configured: none come from detections.
@@ -140,7 +141,7 @@ describe('a batch run writes nothing but its report', () => {
 
     it('writes the same in the CSV: window bounds and aggregates, no other column', async () => {
       const [header, ...rows] = (await readFile(path.join(outDir, 'report.csv'), 'utf8')).trim().split('\n');
-      expect(header).toBe('window_start_s,window_end_s,status,kind,name,class,mean_occupancy,peak_occupancy,mean_density_per_m2,peak_density_per_m2,forward,backward,epsilon');
+      expect(header).toBe('window_start_s,window_end_s,window_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason');
       const bounds = new Set(report.windows.map((w) => `${w.startSeconds},${w.endSeconds}`));
       for (const row of rows) expect(bounds.has(row.split(',').slice(0, 2).join(','))).toBe(true);
     });
