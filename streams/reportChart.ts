@@ -53,8 +53,10 @@ function valueAxis(series: readonly PlottedSeries[]): { low: number; high: numbe
   return { low: Math.floor(bottom / step) * step, high: Math.ceil(top / step) * step, step };
 }
 
-function formatClock(seconds: number, clock: ReleasedWindow['clock']): string {
+/** A window's start as the reader's clock: UTC for live windows and placed footage (recordedAt), clip time otherwise. */
+function formatClock(seconds: number, clock: ReleasedWindow['clock'], recordedAt: string | undefined): string {
   if (clock === 'wall') return new Date(seconds * 1000).toISOString().slice(11, 16);
+  if (recordedAt) return `${new Date(Date.parse(recordedAt) + seconds * 1000).toISOString().slice(11, 16)}Z`;
   const whole = Math.round(seconds);
   const hours = Math.floor(whole / 3600);
   const minutesSeconds = `${Math.floor((whole % 3600) / 60)}:${String(whole % 60).padStart(2, '0')}`;
@@ -71,7 +73,7 @@ function runs(figures: ReadonlyArray<Figure | undefined>): Array<Array<{ index: 
   return out.filter((run) => run.length > 0);
 }
 
-function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: PlottedSeries[]): string {
+function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: PlottedSeries[], recordedAt?: string): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
   const { low, high, step } = valueAxis(series);
@@ -87,7 +89,7 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   parts.push(`<text transform="translate(16 ${top + MARGIN.top + plotHeight / 2}) rotate(-90)" class="tick" text-anchor="middle">${escapeXml(unit)}</text>`);
   const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
   windows.forEach((window, i) => {
-    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${formatClock(window.startSeconds, window.clock)}</text>`);
+    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${formatClock(window.startSeconds, window.clock, recordedAt)}</text>`);
     if (window.status === 'withheld') parts.push(`<rect x="${x(i) - slot / 2}" y="${top + MARGIN.top}" width="${slot}" height="${plotHeight}" class="withheld"/>`);
   });
   const barSeries = series.filter((s) => s.style === 'bars');
@@ -121,7 +123,11 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
       }
     }
     const legendY = top + MARGIN.top + 14 + index * 20;
-    parts.push(`<rect x="${WIDTH - MARGIN.right + 16}" y="${legendY - 10}" width="12" height="12" fill="${s.colour}" rx="2"/>`);
+    parts.push(
+      s.style === 'dashed'
+        ? `<line x1="${WIDTH - MARGIN.right + 14}" x2="${WIDTH - MARGIN.right + 30}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${s.colour}" stroke-width="2" stroke-dasharray="4 3"/>`
+        : `<rect x="${WIDTH - MARGIN.right + 16}" y="${legendY - 10}" width="12" height="12" fill="${s.colour}" rx="2"/>`,
+    );
     parts.push(`<text x="${WIDTH - MARGIN.right + 34}" y="${legendY}" class="legend">${escapeXml(s.label)}</text>`);
   });
   if (!series.length) parts.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${top + MARGIN.top + plotHeight / 2}" class="tick" text-anchor="middle">nothing configured to show</text>`);
@@ -198,7 +204,7 @@ export function renderChartSvg(report: Report): string {
       ]
     : ['NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.'];
   const body = panels.length
-    ? panels.map(({ spec, windows }, index) => panel(index === 0 ? `${spec.title} — ${path.basename(report.clip.input)}` : spec.title, spec.unit, index * PANEL_HEIGHT, windows, spec.series))
+    ? panels.map(({ spec, windows }, index) => panel(index === 0 ? `${spec.title} — ${path.basename(report.clip.input)}` : spec.title, spec.unit, index * PANEL_HEIGHT, windows, spec.series, report.clip.recordedAt))
     : [panel(`${path.basename(report.clip.input)}`, '', 0, [], [])];
   const settings = releases.map((release) => `${release.statistics.join(', ')} per ${release.windowSeconds} s`).join('; ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
