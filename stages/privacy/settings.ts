@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import type { SpanPolicy } from './ledger.ts';
 import { noiseParameter, noiseStandardDeviation, type NoiseMechanism } from './noiseScale.ts';
-import { epsilonToZcdp, NO_COST, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
+import { addCosts, epsilonToZcdp, fitsBudget, NO_COST, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
 import { add, ceiling, divide, isLess, multiply, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
 import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, releaseSensitivity, type StatisticSensitivity } from './sensitivity.ts';
 
@@ -287,6 +287,22 @@ function checkExtremes(parsed: ParsedSettings, epsilon: number, statistics: read
   return warnings;
 }
 
+/** A period cap below what one window of some length costs would withhold every window of that length: refused. */
+function checkPeriodCap(parsed: ParsedSettings, mechanism: NoiseMechanism, delta: number, statistics: readonly StatisticRelease[]): void {
+  const cap = rationalFromDecimal(parsed.epsilonPerPeriod!);
+  for (const windowSeconds of windowLengthsOf(statistics)) {
+    const total = statistics.filter((release) => release.windowSeconds === windowSeconds).reduce((sum, release) => addCosts(sum, release.cost), NO_COST);
+    if (!fitsBudget(total, cap, delta)) {
+      const needed = mechanism === 'discrete-laplace' ? toNumber(total.pureEpsilon) : zcdpToEpsilon(toNumber(total.zcdpRho), delta);
+      throw rejection(
+        'epsilonPerPeriod',
+        parsed.epsilonPerPeriod,
+        `one ${windowSeconds} s window's release costs ε = ${rounded(needed)}, more than the whole period cap, so every window would be withheld: raise epsilonPerPeriod to at least ${rounded(needed)}, or lower epsilon`,
+      );
+    }
+  }
+}
+
 /**
  * Validates the privacy settings against what the camera counts and derives the release plan. Throws a
  * PrivacyConfigError naming the field, the value and the fix when the settings are invalid, ask for a statistic
@@ -331,6 +347,7 @@ export function planReleases(input: unknown, structure: ReleaseStructureInput): 
     return { statistic, windowSeconds, share, charge, windowsPerEvent, cost, epsilon, sensitivity, noiseParameter: parameter, standardDeviation: noiseStandardDeviation(mechanism, parameter) / unitsPerObject };
   });
   const warnings = checkExtremes(parsed, parsed.epsilon, statistics);
+  if (parsed.epsilonPerPeriod !== undefined) checkPeriodCap(parsed, mechanism, delta, statistics);
   const policy: SpanPolicy = {
     mechanism,
     epsilonPerEvent,
@@ -347,9 +364,8 @@ export function windowCost(plan: PrivatePlan, windowSeconds: number): { eventCos
   let instantCost = NO_COST;
   for (const release of plan.statistics) {
     if (release.windowSeconds !== windowSeconds) continue;
-    const sum = (a: ReleaseCost) => ({ pureEpsilon: add(a.pureEpsilon, release.cost.pureEpsilon), zcdpRho: add(a.zcdpRho, release.cost.zcdpRho) });
-    if (release.charge === 'instant') instantCost = sum(instantCost);
-    else eventCost = sum(eventCost);
+    if (release.charge === 'instant') instantCost = addCosts(instantCost, release.cost);
+    else eventCost = addCosts(eventCost, release.cost);
   }
   return { eventCost, instantCost };
 }

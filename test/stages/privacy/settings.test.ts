@@ -205,6 +205,13 @@ describe('planReleases: refusals and warnings', () => {
     expect(rejectionOf({ rhoSeconds: -1 })).toMatch(/privacy\.rhoSeconds: rhoSeconds is a duration and cannot be negative/);
   });
 
+  it('refuses a period cap below what one window costs: every window would be withheld', () => {
+    // One line, defaults: a 900 s window of crossings costs the whole ε = 1.
+    expect(rejectionOf({ epsilonPerPeriod: 0.5, periodSeconds: 86_400 }, ONE_LINE)).toMatch(
+      /privacy\.epsilonPerPeriod: one 900 s window's release costs ε = 1, more than the whole period cap, so every window would be withheld: raise epsilonPerPeriod to at least 1/,
+    );
+  });
+
   it('stores the policy the ledger judges by, with the period cap when set', () => {
     const plan = privatePlan(planReleases({ rhoSeconds: 60, epsilonPerPeriod: 10, periodSeconds: 86_400 }, BOTH));
     expect(plan.policy).toEqual({
