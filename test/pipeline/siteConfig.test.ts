@@ -19,7 +19,7 @@ describe('site config', () => {
     const site = await readSiteConfig(file);
     expect(site.stateDir).toBe(path.join(path.dirname(file), 'state'));
     const [camera] = site.cameras;
-    expect(camera).toMatchObject({ id: 'demo', fps: 5, windowSeconds: 60, queueFrames: 2, source: { file: path.join(path.dirname(file), 'demo.mp4'), loop: true } });
+    expect(camera).toMatchObject({ id: 'demo', fps: 5, queueFrames: 2, source: { file: path.join(path.dirname(file), 'demo.mp4'), loop: true } });
     expect(site.feed).toMatchObject({ host: '127.0.0.1', tokenEnv: 'VEIL_FEED_TOKEN' });
   });
 
