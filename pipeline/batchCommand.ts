@@ -12,6 +12,7 @@ import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags } from './args.ts';
 import { runBatch } from './batch.ts';
 import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, startParts } from './clipJob.ts';
+import { assertClipFile, prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -54,9 +55,14 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const excerpt = clipExcerpt(values);
 
   assertInputExists(input);
+  if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
+  // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
+  prepareWritableDir(outDir, '--out');
+  const stateDir = values['state-dir'] ?? defaultStateDir();
+  prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
   const camera = await clipIdentity(input);
   // A batch run may start the ledger: its first run on a machine has no past spending to lose.
-  const privacy = openPrivacy(values['state-dir'] ?? defaultStateDir(), true, log);
+  const privacy = openPrivacy(stateDir, true, log);
   const release = privacy.releaserFor({ id: camera, ...config });
   const parts = await startParts(config, values.ffmpeg, log).catch((error: unknown) => {
     privacy.close();
