@@ -76,7 +76,9 @@ function nearestExisting(dir: string): { at: string; isDirectory: boolean } | un
     try {
       return { at, isDirectory: statSync(at).isDirectory() };
     } catch (error) {
-      if (errnoOf(error)?.code !== 'ENOENT') return undefined;
+      // ENOTDIR: a file further up; the walk reaches it and reports it.
+      const code = errnoOf(error)?.code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
     }
     if (path.dirname(at) === at) return undefined;
   }
@@ -106,8 +108,10 @@ export function prepareWritableDir(dir: string, setting: string): void {
       const errno = errnoOf(error);
       if (errno?.code === 'EEXIST' && statSync(level).isDirectory()) continue;
       if (!errno) throw error;
+      // mkdir's ENOENT under a parent that exists: a file system such as /proc that takes no new directories.
+      const reason = errno.code === 'ENOENT' ? 'the file system there takes no new directories' : reasonInWords(errno);
       throw new PathError(
-        `${setting} ${dir} cannot be created (${reasonInWords(errno)} at ${level}): choose a directory on a writable disk, ` +
+        `${setting} ${dir} cannot be created (${reason} at ${level}): choose a directory on a writable disk, ` +
           `or create it yourself and let the user running Veil (${runningUser()}) write to it`,
       );
     }
