@@ -59,7 +59,8 @@ export async function batchCommand(argv: string[]): Promise<number> {
   // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
   prepareWritableDir(outDir, '--out');
   const stateDir = values['state-dir'] ?? defaultStateDir();
-  prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
+  // A calibration run (epsilon "off") keeps no ledger, so it must not create a state directory either.
+  if (config.privacy.epsilon !== 'off') prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
   const camera = await clipIdentity(input);
   // A batch run may start the ledger: its first run on a machine has no past spending to lose.
   const privacy = openPrivacy(stateDir, true, log);
