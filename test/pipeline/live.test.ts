@@ -18,6 +18,7 @@ import { serveMjpeg, unusedPort, type MjpegSource } from '../helpers/liveSource.
 import { FEED_TOKEN, startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually, withinSeconds } from '../helpers/liveWait.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
+import { promtoolCheck } from '../helpers/promtool.ts';
 import { sampleValue } from './prometheusText.ts';
 
 /** Starting veil means loading the detector: seconds on an idle machine, more when other test files run beside. */
@@ -233,6 +234,9 @@ describe('veil run with a camera that never came up and a camera faster than the
       expect(sample.analysed + sample.dropped).toBeLessThanOrEqual(sample.decoded);
     }
     expect(cameraHealth((await fetchHealth(baseUrl, FEED_TOKEN)).health, 'overpass')).toMatchObject({ state: 'streaming', restarts: 0 });
+    // What a running Veil serves, per-camera series and process metrics included, is what Prometheus accepts.
+    const served = await fetch(`${baseUrl}/metrics`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } });
+    expect(await promtoolCheck(await served.text())).toEqual({ code: 0, output: '' });
   });
 });
 

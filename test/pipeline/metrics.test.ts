@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createVeilMetrics, recordWindowFrames, recordWindowRelease } from '../../pipeline/metrics.ts';
+import { promtoolCheck } from '../helpers/promtool.ts';
 import { releasedWindow } from '../streams/releasedWindowFixture.ts';
 import { parsePrometheusText, sampleValue } from './prometheusText.ts';
-
-/** Prometheus's own linter (Debian's `prometheus` package): exit 0 and no complaint means a server will take the text. */
-function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, output: stdout + stderr });
-    });
-    child.stdin!.end(text);
-  });
-}
 
 describe('Veil metrics', () => {
   it("serves Veil's own metrics beside the process and Node.js metrics an operator's dashboards expect", async () => {
