@@ -6,12 +6,13 @@ import path from 'node:path';
 import { redactCredentials } from '../streams/redact.ts';
 import { writeReport, type Report } from '../streams/report.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
-import { assertInputExists } from '../streams/ffmpegFrames.ts';
+import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { readRecordingStart } from '../streams/recordingStart.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
 import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
+import { assertClipFile, prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -83,11 +84,17 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const excerpt = clipExcerpt(values);
 
   assertInputExists(input);
-  const ffmpeg = await findFfmpeg(values.ffmpeg, log);
+  if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
+  // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
+  prepareWritableDir(outDir, '--out');
+  const stateDir = values['state-dir'] ?? defaultStateDir();
   const calibration = config.privacy.epsilon === 'off';
+  // A calibration run (epsilon "off") keeps no ledger, so it must not create a state directory either.
+  if (!calibration) prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
+  const ffmpeg = await findFfmpeg(values.ffmpeg, log);
   const placement = calibration ? undefined : await placeFootage(values, input, ffmpeg);
   if (placement) log.info(`footage placed as camera ${placement.camera} from ${placement.recordedAt.toISOString()} (${placement.via})`);
-  const privacy = openPrivacy({ stateDir: values['state-dir'] ?? defaultStateDir(), createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
+  const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
   let parts: StartedParts | undefined;
   let durationSeconds: number | undefined;
   try {

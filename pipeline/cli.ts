@@ -7,14 +7,24 @@ import { UsageError } from './args.ts';
 import { batchCommand, BATCH_HELP } from './batchCommand.ts';
 import { ConfigError } from './config.ts';
 import { evalCommand, EVAL_HELP } from './evalCommand.ts';
+import { describeFsError, errnoOf, PathError } from './fsProblems.ts';
 import { PrivacyConfigError } from '../stages/privacy/settings.ts';
 import { runCommand, RUN_HELP } from './runCommand.ts';
 
-const COMMANDS = {
-  batch: { run: batchCommand, help: BATCH_HELP },
-  eval: { run: evalCommand, help: EVAL_HELP },
-  run: { run: runCommand, help: RUN_HELP },
-} as const;
+/** How the process's stop signals (SIGTERM, SIGINT) reach a command; see pipeline/veil.mjs. */
+export interface StopSignals {
+  /** Aborts, with the signal's name as its reason, when the first stop signal arrives. */
+  stop: AbortSignal;
+  /** Gives the signals their default effect (the process dies of them), for commands that keep no state open. */
+  releaseSignals(): void;
+}
+
+const COMMANDS: Record<string, { run: (argv: string[], stop: AbortSignal) => Promise<number>; help: string; handlesStopSignals: boolean }> = {
+  batch: { run: batchCommand, help: BATCH_HELP, handlesStopSignals: false },
+  eval: { run: evalCommand, help: EVAL_HELP, handlesStopSignals: false },
+  // A live box is stopped by its service manager: it must exit 0, ledger closed, whenever the signal comes.
+  run: { run: runCommand, help: RUN_HELP, handlesStopSignals: true },
+};
 
 const MAIN_HELP = `veil — privacy-preserving camera analytics: counts people and vehicles on the device and publishes only
 differentially private aggregates. No frame, crop or track ever leaves the process.
@@ -32,13 +42,14 @@ tensorflow-gpu → tensorflow → wasm → cpu, and the log says which it chose 
   CPU:  ${NATIVE_INSTALL_COMMAND.tensorflow}
 `;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], signals: StopSignals): Promise<number> {
   const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (!command?.handlesStopSignals) signals.releaseSignals();
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(MAIN_HELP);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name as keyof typeof COMMANDS];
   if (!command) {
     process.stderr.write(`veil: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}. See \`veil --help\`.\n`);
     return 2;
@@ -48,11 +59,18 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(rest, signals.stop);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof PrivacyConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof PrivacyConfigError || error instanceof PathError) {
       process.stderr.write(`veil ${name}: ${error.message}\n`);
       return 2;
+    }
+    const errno = errnoOf(error);
+    if (errno) {
+      // An errno error nothing closer to its cause explained: its path and a fix, never Node's raw text.
+      process.stderr.write(`veil ${name}: ${describeFsError(errno)}\n`);
+      if (process.env.VEIL_DEBUG && errno.stack) process.stderr.write(`${errno.stack}\n`);
+      return 1;
     }
     if (error instanceof Error) {
       process.stderr.write(`veil ${name}: ${error.message}\n`);

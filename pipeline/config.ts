@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
+import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
 import { WHOLE_FRAME_ZONE, zoneSchema, type Zone } from '../stages/zones.ts';
@@ -66,7 +67,7 @@ export const detectorSchema = z.strictObject({
 /** Reads a JSON or YAML file (by extension; YAML is a superset of JSON, so anything else is parsed as YAML). */
 export async function readConfigFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new ConfigError(`config file ${file} could not be read (${error.code === 'ENOENT' ? 'no such file' : error.message})`);
+    throw new ConfigError(`config file ${file} could not be read (${error.code === 'ENOENT' ? 'no such file' : reasonInWords(error)}): check the path`);
   });
   try {
     return path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);

@@ -6,6 +6,14 @@
  *
  * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ detect ─▶ drop ─▶ CameraAnalysis ─▶ release ─▶ publish.
  * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
+ *
+ * Publication follows the clock alone: a window goes out PUBLISH_DELAY_SECONDS after its end, never when a frame
+ * happens to close it, so when a window is published says nothing about how busy the detector was (issue 8). The
+ * frame counters on /metrics move at the same moments, by the window's totals.
+ *
+ * Only whole windows are released: a window the camera did not stream through from start to end (the first after a
+ * start or a reconnect, the one an outage cut into) is discarded, like the open window at shutdown — published, it
+ * would read as a whole window's count and spend budget on part of one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DetectorPool } from '../models/detectorPool.ts';
@@ -20,7 +28,7 @@ import { dropFrames } from '../stages/drop.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import type { Logger } from './log.ts';
-import type { VeilMetrics } from './metrics.ts';
+import { recordWindowFrames, type VeilMetrics } from './metrics.ts';
 
 export interface LiveCameraSettings extends AnalysisSettings {
   id: string;
@@ -46,13 +54,21 @@ export interface LiveCameraParts {
   publish: (window: ReleasedWindow) => void;
 }
 
-/** How often the open window is checked for having ended without a frame to close it. */
-const WINDOW_CLOCK_TICK_MS = 1000;
 /**
- * The clock closes a window this long after its end: frames stamped just before the boundary may still be in the
- * queue (≤ 2 frames) or the detector (≤ a second even on a slow box). A later frame of a closed window is dropped.
+ * A window is published this long after its end: frames stamped just before the boundary may still be in the queue
+ * (≤ 2 frames) or the detector (≤ a second even on a slow box). A later frame of a closed window is dropped.
  */
-const WINDOW_CLOSE_GRACE_SECONDS = 3;
+export const PUBLISH_DELAY_SECONDS = 3;
+
+/** A span of wall-clock time in which frames flowed: from the first frame of an ffmpeg run to its last. */
+interface StreamingSpell {
+  startSeconds: number;
+  /** The last frame's time; undefined while frames still flow. */
+  endSeconds?: number;
+}
+
+/** Spells kept for judging windows: enough for the windows awaiting publication, which span at most a few seconds. */
+const SPELLS_KEPT = 8;
 
 /** Exponential back-off with "equal jitter": half fixed, half random, so cameras that failed together don't retry in step. */
 export function backoffSeconds(failures: number, initialSeconds: number, maxSeconds: number, random: () => number = Math.random): number {
@@ -62,18 +78,21 @@ export function backoffSeconds(failures: number, initialSeconds: number, maxSeco
 
 export class LiveCamera {
   private readonly analysis: CameraAnalysis;
-  private readonly labels: { camera: string };
+  /** Windows a frame closed, waiting for their publication time. */
+  private closed: WindowAggregate[] = [];
+  private readonly spells: StreamingSpell[] = [];
+  /** Frames since the last publication moment, added to /metrics at the next one. */
+  private frames = { decoded: 0, analysed: 0, dropped: 0 };
 
   constructor(private readonly settings: LiveCameraSettings, private readonly parts: LiveCameraParts) {
     this.analysis = new CameraAnalysis(settings, 'wall');
-    this.labels = { camera: settings.id };
   }
 
   /** Runs until `signal` aborts (or a non-looping file ends). Never throws: failures become restarts. */
   async supervise(signal: AbortSignal): Promise<void> {
     const { id } = this.settings;
     const { states, log } = this.parts;
-    const clock = setInterval(() => this.releaseIfEnded(Date.now() / 1000 - WINDOW_CLOSE_GRACE_SECONDS), WINDOW_CLOCK_TICK_MS);
+    const clock = this.startPublicationClock();
     let failures = 0;
     try {
       while (!signal.aborted) {
@@ -114,18 +133,58 @@ export class LiveCamera {
       }
       states.set(id, 'stopped');
     } finally {
-      clearInterval(clock);
+      clock.stop();
     }
+  }
+
+  /**
+   * Wakes at every window boundary plus PUBLISH_DELAY_SECONDS (windows are aligned to the Unix epoch, so these are
+   * fixed instants of the wall clock) and publishes what ended by the boundary.
+   */
+  private startPublicationClock(): { stop(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const scheduleNext = () => {
+      const nowSeconds = Date.now() / 1000;
+      // The next boundary of any released window length (e.g. every minute for occupancy, every 15 for crossings).
+      const boundarySeconds = Math.min(...this.settings.windowLengths.map((length) => (Math.floor((nowSeconds - PUBLISH_DELAY_SECONDS) / length) + 1) * length));
+      const wakeSeconds = boundarySeconds + PUBLISH_DELAY_SECONDS;
+      timer = setTimeout(() => {
+        this.publishEndedBy(boundarySeconds);
+        scheduleNext();
+      }, Math.max(0, (wakeSeconds - nowSeconds) * 1000));
+    };
+    scheduleNext();
+    return { stop: () => clearTimeout(timer) };
+  }
+
+  private publishEndedBy(boundarySeconds: number) {
+    const { metrics, log } = this.parts;
+    this.closed.push(...this.analysis.closeIfEnded(boundarySeconds));
+    // Windows of several lengths wait here, so the ones ended by now are picked out, not taken from the front.
+    const due = this.closed.filter((window) => window.endSeconds <= boundarySeconds);
+    this.closed = this.closed.filter((window) => window.endSeconds > boundarySeconds);
+    for (const window of due) {
+      if (this.streamedThrough(window)) this.publish(window);
+      else log.info('window discarded: the camera did not stream through all of it', { camera: this.settings.id, start: window.startSeconds, end: window.endSeconds });
+    }
+    recordWindowFrames(metrics, this.settings.id, this.frames);
+    this.frames = { decoded: 0, analysed: 0, dropped: 0 };
+  }
+
+  /** Whether one spell of streaming covered the whole window: a partial window is never released as a whole one. */
+  private streamedThrough(window: WindowAggregate): boolean {
+    return this.spells.some((spell) => spell.startSeconds <= window.startSeconds && (spell.endSeconds === undefined || spell.endSeconds >= window.endSeconds));
   }
 
   /** One ffmpeg process, from start to its end. Throws when the camera failed; returns why it ended otherwise. */
   private async streamOnce(signal: AbortSignal, onFirstFrame: () => void): Promise<'stopped' | 'source ended'> {
-    const { metrics, detector } = this.parts;
+    const { detector } = this.parts;
     const source = liveInput(this.settings.source);
     const attempt = new AbortController();
     const stopAttempt = () => attempt.abort();
     signal.addEventListener('abort', stopAttempt, { once: true });
-    const queue = new LatestFrameQueue(this.settings.queueFrames, () => metrics.framesDropped.inc(this.labels));
+    const queue = new LatestFrameQueue(this.settings.queueFrames, () => (this.frames.dropped += 1));
+    let spell: StreamingSpell | undefined;
     let lastFrameMs = Date.now();
     let stalled = false;
     const watchdog = setInterval(() => {
@@ -142,8 +201,13 @@ export class LiveCamera {
         for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal })) {
           lastFrameMs = Date.now();
           frame.ptsSeconds = lastFrameMs / 1000;
-          if (frames++ === 0) onFirstFrame();
-          metrics.framesDecoded.inc(this.labels);
+          if (frames++ === 0) {
+            spell = { startSeconds: frame.ptsSeconds };
+            this.spells.push(spell);
+            if (this.spells.length > SPELLS_KEPT) this.spells.shift();
+            onFirstFrame();
+          }
+          this.frames.decoded += 1;
           queue.push(frame);
         }
         if (stalled) throw new Error(`no frame for ${this.settings.stallSeconds} s (stalled)`);
@@ -158,21 +222,18 @@ export class LiveCamera {
 
     try {
       for await (const frame of dropFrames(detectFrames(queue.drain(), detector, detector.workerCount))) {
-        metrics.framesAnalysed.inc(this.labels);
-        for (const closed of this.analysis.add(frame).closed) this.publish(closed);
+        this.frames.analysed += 1;
+        this.closed.push(...this.analysis.add(frame).closed);
       }
       await pump;
       return signal.aborted ? 'stopped' : 'source ended';
     } finally {
+      if (spell) spell.endSeconds = lastFrameMs / 1000;
       clearInterval(watchdog);
       signal.removeEventListener('abort', stopAttempt);
       attempt.abort();
       queue.discard();
     }
-  }
-
-  private releaseIfEnded(nowSeconds: number) {
-    for (const closed of this.analysis.closeIfEnded(nowSeconds)) this.publish(closed);
   }
 
   /**

@@ -6,7 +6,6 @@
  * published as if it were a whole one, and releasing it would spend budget on a partial count. Everything already
  * released is in the store (fsync'd by SQLite) and the ledger (write-ahead) before it was published.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool } from '../models/detectorPool.ts';
@@ -18,6 +17,7 @@ import { openReleaseStore } from '../streams/releaseStore.ts';
 import { choiceFlag, numberFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
 import { LiveCamera } from './liveCamera.ts';
+import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { createVeilMetrics, recordWindowRelease } from './metrics.ts';
 import { openPrivacy } from './privacySetup.ts';
@@ -38,7 +38,8 @@ Supervises the cameras in the site config, publishes their private aggregates on
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH)
   --log-format F       text | json (default: the config's logFormat, json unless set)
 
-Stops on SIGTERM or SIGINT: open windows are discarded (see README), clients get close code 1001.
+Stops on SIGTERM or SIGINT at any point, within 10 s, exit code 0: open windows are discarded (see README),
+clients get close code 1001.
 `;
 
 const FLAGS = {
@@ -52,7 +53,18 @@ const FLAGS = {
 } as const;
 
 
-export async function runCommand(argv: string[]): Promise<number> {
+/**
+ * A stop must end the process within 10 s whatever it is waiting for (a model still loading, a detector thread that
+ * won't finish): past this, the ledger is closed and the process exits 0. Nothing is lost by it: every release was
+ * written to the ledger (synchronously) before it was published, and open windows are discarded anyway.
+ */
+const SHUTDOWN_DEADLINE_MS = 8_000;
+
+/**
+ * Runs until `stop` aborts (SIGTERM/SIGINT, see pipeline/veil.mjs) and returns 0, at whatever phase the stop comes:
+ * config, state directory, ledger, model load, feed, cameras. Returns 1 when every detector thread has died.
+ */
+export async function runCommand(argv: string[], stop: AbortSignal): Promise<number> {
   const { values } = parseFlags(argv, FLAGS, 'run');
   if (!values.config) throw new UsageError('--config FILE is required: the site config with your cameras. See `veil run --help`.');
   const site = await readSiteConfig(values.config);
@@ -64,13 +76,26 @@ export async function runCommand(argv: string[]): Promise<number> {
   const port = numberFlag(values.port, 'port', 'a port number 0–65535') ?? site.feed.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: expected a port number 0–65535`);
   const stateDir = site.stateDir ?? defaultStateDir();
-  mkdirSync(stateDir, { recursive: true });
+  prepareWritableDir(stateDir, site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)');
 
   // Whatever has been started is stopped again on the way out, whether the run ends by a signal or by an error.
   const running: Array<() => unknown> = [];
+  let closeLedger = () => {};
+  const onStop = () => {
+    log.info('stopping', { signal: String(stop.reason) });
+    setTimeout(() => {
+      log.warn('shutdown is taking too long: exiting now, with the ledger closed', { after_s: SHUTDOWN_DEADLINE_MS / 1000 });
+      closeLedger();
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+  };
+  if (stop.aborted) onStop();
+  else stop.addEventListener('abort', onStop, { once: true });
   try {
+    if (stop.aborted) return 0;
     const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
-    running.push(() => privacy.close());
+    closeLedger = () => privacy.close();
+    running.push(closeLedger);
     const releasers = new Map(
       site.cameras.map((camera) => {
         // Live windows are Unix time already, and must never go back before what was released (a clock set back).
@@ -85,10 +110,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     const states = new CameraStateRegistry();
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
+    if (stop.aborted) return 0;
+    log.info('loading the detector', { backend: site.detector.backend, workers: site.detector.workers });
     const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, ...DETECTION_LIMITS }, site.detector.workers);
     running.push(() => detector.close());
-    detector.onInference = (seconds) => metrics.inferenceSeconds.observe({}, seconds);
     log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
+    if (stop.aborted) return 0;
 
     const feed = await startFeedServer({
       host: values.host ?? site.feed.host,
@@ -97,6 +124,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       allowedOrigins: site.feed.allowedOrigins,
       replayWindows: site.feed.replayWindows,
       heartbeatIntervalMs: site.feed.heartbeatSeconds * 1000,
+      cameraDownAfterSeconds: site.feed.cameraDownAfterSeconds,
       store,
       metrics,
       cameraStates: states,
@@ -104,18 +132,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
     running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));
     log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
-
-    const stop = new AbortController();
-    const onSignal = (signal: NodeJS.Signals) => {
-      log.info('stopping', { signal });
-      stop.abort();
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    running.push(() => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-    });
+    if (stop.aborted) return 0;
 
     const cameras = site.cameras.map((camera) => {
       log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, windows_s: releasers.get(camera.id)!.windowLengths.join(',') });
@@ -134,19 +151,20 @@ export async function runCommand(argv: string[]): Promise<number> {
         },
       });
     });
-    await Promise.all(cameras.map((camera) => camera.supervise(stop.signal)));
+    await Promise.all(cameras.map((camera) => camera.supervise(stop)));
     if (detector.liveWorkerCount === 0) {
       log.error('every detector thread has exited: stopping so that the service manager restarts Veil');
       return 1;
     }
-    if (!stop.signal.aborted) {
+    if (!stop.aborted) {
       log.info('every camera source has ended; still serving the feed until stopped');
-      await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+      await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
     }
+    return 0;
   } finally {
+    stop.removeEventListener('abort', onStop);
     // The reverse of starting: the feed first (clients get 1001), the ledger last.
     for (const stopPart of running.reverse()) await stopPart();
+    if (stop.aborted) log.info('stopped cleanly');
   }
-  log.info('stopped cleanly');
-  return 0;
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraSourceSchema } from '../streams/cameraSource.ts';
+import { DEFAULT_CAMERA_DOWN_AFTER_SECONDS } from '../streams/feedServer.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 
 /** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
@@ -13,19 +14,26 @@ export function defaultStateDir(): string {
   return path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'veil');
 }
 
+/** Attempts a file camera gets before it is `failed`; see giveUpAfterFailures. */
+export const FILE_CAMERA_ATTEMPTS = 3;
+
 export const cameraSchema = z
   .strictObject({
-  id: z.string().regex(/^[\w.-]{1,64}$/, 'a camera id is 1–64 letters, digits, "_", "-" or "."'),
-  source: cameraSourceSchema,
-  ...analysisShape,
-  privacy: z.record(z.string(), z.unknown()).default({}),
-  /** Frames held for a busy detector (1–2): more only adds latency on a live stream. */
-  queueFrames: z.number().int().min(1).max(2).default(2),
-  /** No frame for this long: the camera is stalled and its ffmpeg is restarted. */
-  stallSeconds: z.number().positive().default(15),
-  /** Consecutive failures after which the camera is marked failed and no longer retried; leave out to retry for ever. */
-  giveUpAfterFailures: z.number().int().min(1).optional(),
-  backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
+    id: z.string().regex(/^[\w.-]{1,64}$/, 'a camera id is 1–64 letters, digits, "_", "-" or "."'),
+    source: cameraSourceSchema,
+    ...analysisShape,
+    privacy: z.record(z.string(), z.unknown()).default({}),
+    /** Frames held for a busy detector (1–2): more only adds latency on a live stream. */
+    queueFrames: z.number().int().min(1).max(2).default(2),
+    /** No frame for this long: the camera is stalled and its ffmpeg is restarted. */
+    stallSeconds: z.number().positive().default(15),
+    /**
+     * Consecutive failures after which the camera is marked failed and no longer retried. Left out: a network or device
+     * camera is retried for ever (it may come back), a file camera FILE_CAMERA_ATTEMPTS times (a missing file or one
+     * that is not a video does not mend itself).
+     */
+    giveUpAfterFailures: z.number().int().min(1).optional(),
+    backoff: z.strictObject({ initialSeconds: z.number().positive().default(1), maxSeconds: z.number().positive().default(60) }).default({ initialSeconds: 1, maxSeconds: 60 }),
   })
   .transform(withDefaultZones);
 
@@ -37,6 +45,8 @@ export const feedSchema = z.strictObject({
   allowedOrigins: z.array(z.url({ error: 'an origin is a URL like https://ops.example.org' })).optional(),
   replayWindows: z.number().int().min(0).max(1000).default(20),
   heartbeatSeconds: z.number().positive().default(30),
+  /** A camera reconnecting longer than this counts as down: /healthz answers 503 (see README, "Health"). */
+  cameraDownAfterSeconds: z.number().positive().default(DEFAULT_CAMERA_DOWN_AFTER_SECONDS),
 });
 
 export const siteConfigSchema = z
@@ -44,7 +54,7 @@ export const siteConfigSchema = z
     stateDir: z.string().min(1).optional(),
     logFormat: z.enum(['text', 'json']).default('json'),
     detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
-    feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30 }),
+    feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30, cameraDownAfterSeconds: DEFAULT_CAMERA_DOWN_AFTER_SECONDS }),
     cameras: z.array(cameraSchema).min(1, 'list at least one camera under `cameras:`'),
   })
   .superRefine((site, ctx) => {
@@ -61,6 +71,10 @@ export async function readSiteConfig(file: string): Promise<SiteConfig> {
   // Relative paths are relative to the config file, as a reader of the file would expect.
   const relativeToConfig = (target: string) => path.resolve(path.dirname(file), target);
   if (site.stateDir) site.stateDir = relativeToConfig(site.stateDir);
-  for (const camera of site.cameras) if ('file' in camera.source) camera.source.file = relativeToConfig(camera.source.file);
+  for (const camera of site.cameras) {
+    if (!('file' in camera.source)) continue;
+    camera.source.file = relativeToConfig(camera.source.file);
+    camera.giveUpAfterFailures ??= FILE_CAMERA_ATTEMPTS;
+  }
   return site;
 }

@@ -2,6 +2,10 @@
  * Veil's one listening port: the WebSocket feed of released windows and camera states (/feed), health (/healthz),
  * Prometheus metrics (/metrics) and the reference dashboard (/). Only what feedMessages.ts defines ever goes out.
  *
+ * The feed token guards everything that says more than "up or down" (issue 8: no unnoised signal leaves): /feed,
+ * /metrics and the per-camera detail of /healthz. Without it, /healthz answers only its status code and
+ * `{"status": …}`, which is what a load balancer or `curl -f` needs.
+ *
  *   const feed = await startFeedServer({ host: '127.0.0.1', port: 8080, token, replayWindows: 60,
  *                                        store, metrics, cameraStates });
  *   feed.publishWindow(window);   // stored, then sent to every client subscribed to window.camera
@@ -52,6 +56,9 @@ const CLIENT_MESSAGE_LIMIT = { messages: 30, perMs: 60_000 };
 /** How long a closing client has to answer the close frame before its socket is destroyed. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
+/** A camera that has not streamed for a minute is down for an operator, whether or not its retries go on. */
+export const DEFAULT_CAMERA_DOWN_AFTER_SECONDS = 60;
+
 export const FEED_PATH = '/feed';
 export const FEED_SUBPROTOCOL = `veil.v${FEED_PROTOCOL_VERSION}`;
 export const TOKEN_SUBPROTOCOL_PREFIX = 'veil.bearer.';
@@ -94,6 +101,11 @@ export interface FeedServerOptions {
   heartbeatIntervalMs?: number;
   maxClientBufferBytes?: number;
   maxClients?: number;
+  /**
+   * A camera reconnecting for longer than this is down: /healthz answers 503, as for a camera that gave up (`failed`).
+   * Shorter spells are the supervisor at work and answer 200 "degraded". Default DEFAULT_CAMERA_DOWN_AFTER_SECONDS.
+   */
+  cameraDownAfterSeconds?: number;
   log: FeedLogger;
 }
 
@@ -223,6 +235,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const maxClientBufferBytes = options.maxClientBufferBytes ?? MAX_CLIENT_BUFFER_BYTES;
   const maxClients = options.maxClients ?? DEFAULT_MAX_FEED_CLIENTS;
+  const cameraDownAfterSeconds = options.cameraDownAfterSeconds ?? DEFAULT_CAMERA_DOWN_AFTER_SECONDS;
   const dashboardFiles = await loadDashboardFiles();
 
   /** Clients that receive publications; a client leaves it the moment it is being closed. */
@@ -376,6 +389,9 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     sendCameraSnapshots(client, cameras);
   };
 
+  /** The feed token, from the Authorization header or (browsers) the WebSocket subprotocol. */
+  const authorised = (request: IncomingMessage) => tokensMatch(presentedToken(request), options.token);
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://feed.invalid').pathname;
     if (path !== FEED_PATH) {
@@ -387,7 +403,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not open the feed: add it to feed.allowedOrigins\n');
       return;
     }
-    if (!tokensMatch(presentedToken(request), options.token)) {
+    if (!authorised(request)) {
       log.warn('feed connection refused: missing or wrong token', { remoteAddress: request.socket.remoteAddress });
       refuseUpgrade(socket, 401, 'Unauthorized', 'A valid bearer token is required for the feed\n', [
         'WWW-Authenticate: Bearer realm="veil-feed"',
@@ -417,14 +433,22 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     response.end(body);
   };
 
+  /**
+   * The rule an operator's monitoring reads: 503 while any camera is down — it gave up (`failed`) or has been
+   * reconnecting for more than cameraDownAfterSeconds; otherwise 200, "ok" when every camera streams, else "degraded".
+   */
   const healthReport = () => {
     const cameras = cameraStates.all();
-    const anyFailed = cameras.some((c) => c.state === 'failed');
+    const nowMs = Date.now();
+    const down = (camera: CameraState) =>
+      camera.state === 'failed' ||
+      (camera.state === 'reconnecting' && nowMs - Date.parse(camera.since) > cameraDownAfterSeconds * 1000);
+    const anyDown = cameras.some(down);
     const allStreaming = cameras.every((c) => c.state === 'streaming');
-    // 503 only when a camera gave up: reconnecting is the supervisor doing its job, not a reason to restart Veil.
     return {
-      httpStatus: anyFailed ? 503 : 200,
-      body: { status: anyFailed ? 'failed' : allStreaming ? 'ok' : 'degraded', feedClients: receiving.size, cameras },
+      httpStatus: anyDown ? 503 : 200,
+      status: anyDown ? 'failed' : allStreaming ? 'ok' : 'degraded',
+      detail: { feedClients: receiving.size, cameras },
     };
   };
 
@@ -435,9 +459,20 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       respond(response, 405, TEXT, 'Only GET and HEAD\n', { Allow: 'GET, HEAD' });
     } else if (path === '/healthz') {
       const health = healthReport();
-      respond(response, health.httpStatus, 'application/json', JSON.stringify(health.body), NO_STORE);
+      const body = authorised(request) ? { status: health.status, ...health.detail } : { status: health.status };
+      respond(response, health.httpStatus, 'application/json', JSON.stringify(body), NO_STORE);
     } else if (path === '/metrics') {
-      respond(response, 200, PROMETHEUS_CONTENT_TYPE, metrics.registry.render(), NO_STORE);
+      if (!authorised(request)) {
+        respond(response, 401, TEXT, 'A valid bearer token is required for /metrics\n', { 'WWW-Authenticate': 'Bearer realm="veil-metrics"' });
+        return;
+      }
+      metrics.registry.metrics().then(
+        (text) => respond(response, 200, PROMETHEUS_CONTENT_TYPE, text, NO_STORE),
+        (error: Error) => {
+          log.error('metrics could not be collected', { error: error.message });
+          respond(response, 500, TEXT, 'metrics could not be collected\n');
+        },
+      );
     } else if (path === FEED_PATH) {
       respond(response, 426, TEXT, 'The feed is a WebSocket: connect with ws:// or wss://\n', { Upgrade: 'websocket' });
     } else if (file) {

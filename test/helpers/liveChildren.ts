@@ -18,6 +18,10 @@ export interface TrackedChild {
   running(): boolean;
   /** Sends `signal` to the process itself, not to its group: what a service manager does on stop. */
   signal(signal: NodeJS.Signals): void;
+  /** Sends `signal` to the whole process group: what a terminal does on Ctrl-C. */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** Whether any process of the child's group is still alive (its children included: an orphan would be). */
+  groupAlive(): boolean;
   /** SIGKILLs the whole process group and waits for the exit. */
   kill(): Promise<Exit>;
 }
@@ -43,6 +47,16 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
     running,
     signal: (signal) => {
       if (running()) process.kill(pid, signal);
+    },
+    signalGroup: (signal) => process.kill(-pid, signal),
+    groupAlive: () => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+        throw error;
+      }
     },
     kill: async () => {
       // The group outlives its leader: a veil killed first may have left ffmpeg children in it.

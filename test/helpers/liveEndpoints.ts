@@ -93,8 +93,9 @@ const healthSchema = z.strictObject({
 });
 export type Health = z.infer<typeof healthSchema>;
 
-export async function fetchHealth(baseUrl: string): Promise<{ httpStatus: number; health: Health }> {
-  const response = await fetch(`${baseUrl}/healthz`);
+/** /healthz with its per-camera detail, which only a holder of the feed token gets. */
+export async function fetchHealth(baseUrl: string, token: string): Promise<{ httpStatus: number; health: Health }> {
+  const response = await fetch(`${baseUrl}/healthz`, { headers: { Authorization: `Bearer ${token}` } });
   return { httpStatus: response.status, health: healthSchema.parse(await response.json()) };
 }
 
@@ -106,8 +107,8 @@ export function cameraHealth(health: Health, camera: string): Health['cameras'][
 }
 
 /** /metrics, read with the strict exposition-format parser: a malformed line fails the test. */
-export async function fetchMetrics(baseUrl: string): Promise<Map<string, MetricFamily>> {
-  const response = await fetch(`${baseUrl}/metrics`);
+export async function fetchMetrics(baseUrl: string, token: string): Promise<Map<string, MetricFamily>> {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) throw new Error(`/metrics answered HTTP ${response.status}`);
   if (!response.headers.get('content-type')?.startsWith('text/plain; version=0.0.4')) {
     throw new Error(`/metrics has Content-Type ${response.headers.get('content-type')}, not Prometheus text 0.0.4`);

@@ -38,12 +38,19 @@ export interface VeilRunOptions {
   /** The sandbox's HOME and working directory. */
   home: string;
   newLedger: boolean;
+  /**
+   * How veil is started, before its arguments: default `node pipeline/veil.mjs`. The README's service unit runs the
+   * bin itself (`node_modules/.bin/veil`), a terminal user `npx veil` (from `cwd`, the project folder).
+   */
+  command?: string[];
+  cwd?: string;
 }
 
 export function startVeilRun(configFile: string, options: VeilRunOptions): VeilRun {
-  const args = [VEIL_BIN, 'run', '--config', configFile, '--log-format', 'json', ...(options.newLedger ? ['--new-ledger'] : [])];
+  const [command, ...prefix] = options.command ?? [process.execPath, VEIL_BIN];
+  const args = [...prefix, 'run', '--config', configFile, '--log-format', 'json', ...(options.newLedger ? ['--new-ledger'] : [])];
   const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: options.home, XDG_STATE_HOME: path.join(options.home, 'state'), VEIL_FEED_TOKEN: FEED_TOKEN };
-  const child = spawnTracked(process.execPath, args, { cwd: options.home, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTracked(command!, args, { cwd: options.cwd ?? options.home, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.process.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
 

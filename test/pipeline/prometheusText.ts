@@ -26,9 +26,10 @@ const SUFFIXES_BY_TYPE: Record<string, string[]> = {
 };
 
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // Prometheus reads values with Go's ParseFloat, which takes Inf and NaN in any case (prom-client writes "Nan").
+  if (/^\+?inf$/i.test(text)) return Infinity;
+  if (/^-inf$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return NaN;
   const value = Number(text);
   if (!/^-?\d/.test(text) || Number.isNaN(value)) throw new Error(`Bad sample value "${text}" in: ${line}`);
   return value;
@@ -74,6 +75,8 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
   const families = new Map<string, MetricFamily>();
   let current: MetricFamily | undefined;
   for (const line of text.split('\n').slice(0, -1)) {
+    // The format ignores empty lines; prom-client puts one between families.
+    if (line === '') continue;
     const help = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line);
     const type = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
     if (help) {

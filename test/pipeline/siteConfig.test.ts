@@ -23,6 +23,15 @@ describe('site config', () => {
     expect(site.feed).toMatchObject({ host: '127.0.0.1', tokenEnv: 'VEIL_FEED_TOKEN' });
   });
 
+  it('gives a file camera 3 attempts and a network camera retries for ever, unless the config says otherwise', async () => {
+    const file = await siteFile(
+      'cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n  - id: gate\n    source: { http: "http://10.0.0.30/mjpeg" }\n  - id: patient\n    source: { file: demo.mp4 }\n    giveUpAfterFailures: 50\n',
+    );
+    const site = await readSiteConfig(file);
+    expect(site.cameras.map((camera) => camera.giveUpAfterFailures)).toEqual([3, undefined, 50]);
+    expect(site.feed.cameraDownAfterSeconds).toBe(60);
+  });
+
   it('names the path in the file, the value and the fix for each bad setting', async () => {
     const file = await siteFile(
       'cameras:\n  - id: a\n    source: { rtsp: "http://not-rtsp" }\n    zones: [{ name: z, polygon: [[0, 0], [1.5, 0]] }]\n  - id: a\n    source: { file: x.mp4 }\n',

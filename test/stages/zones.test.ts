@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Box, CountedClass } from '../../models/detection.ts';
-import { countInZones, pointInPolygon, WHOLE_FRAME_ZONE, zeroCounts, type Zone } from '../../stages/zones.ts';
+import { countInZones, pointInPolygon, WHOLE_FRAME_ZONE, zeroCounts, zoneSchema, type Zone } from '../../stages/zones.ts';
 
 /**
  *   (0,0) ──────────────────────────── x
@@ -103,5 +103,38 @@ describe('countInZones', () => {
   it('a zone drawn along the bottom edge also counts objects standing on that edge', () => {
     const pavement: Zone = { name: 'pavement', polygon: [[0, 0.8], [1, 0.8], [1, 1], [0, 1]] };
     expect(countInZones([object('person', standingAt(0.5, 1))], [pavement]).pavement!.person).toBe(1);
+  });
+});
+
+describe('zoneSchema refuses zones with no inside or an ambiguous one', () => {
+  const parse = (polygon: Array<[number, number]>) => zoneSchema.safeParse({ name: 'plaza', polygon });
+  const problem = (polygon: Array<[number, number]>) => {
+    const result = parse(polygon);
+    return result.success ? undefined : result.error.issues.map((issue) => issue.message).join('; ');
+  };
+
+  it('accepts simple polygons, convex or not, in either winding', () => {
+    for (const polygon of [square.polygon, lShape, [...lShape].reverse(), WHOLE_FRAME_ZONE.polygon, [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]] as Array<[number, number]>]) {
+      expect(problem(polygon)).toBeUndefined();
+    }
+  });
+
+  it('refuses a bow-tie, naming the zone and the two edges that cross', () => {
+    // The square's corners with the last two swapped: edges (0.6,0.2)–(0.2,0.6) and (0.6,0.6)–(0.2,0.2) cross at (0.4,0.4).
+    expect(problem([[0.2, 0.2], [0.6, 0.2], [0.2, 0.6], [0.6, 0.6]])).toMatch(/zone "plaza" crosses itself: the edge \[0\.6, 0\.2\]–\[0\.2, 0\.6\] meets the edge \[0\.6, 0\.6\]–\[0\.2, 0\.2\]/);
+    // A figure eight that touches itself at one point (0.5, 0.5) without a proper crossing.
+    expect(problem([[0.2, 0.2], [0.5, 0.5], [0.8, 0.2], [0.8, 0.8], [0.5, 0.5], [0.2, 0.8]])).toMatch(/crosses itself/);
+  });
+
+  it('refuses zones with no area: points on one line, repeated points, a sliver below 0.01 % of the frame', () => {
+    expect(problem([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]])).toMatch(/zone "plaza" has no area/);
+    expect(problem([[0.3, 0.3], [0.3, 0.3], [0.3, 0.3]])).toMatch(/has no area/);
+    // Shoelace by hand: a 0.5 × 0.0001 rectangle has area 0.00005 < 0.0001.
+    expect(problem([[0.2, 0.5], [0.7, 0.5], [0.7, 0.5001], [0.2, 0.5001]])).toMatch(/has no area/);
+  });
+
+  it('refuses a zone whose outline doubles back along an edge', () => {
+    // Back from (0.8, 0.2) to (0.5, 0.2): the edge from there down touches the first edge at (0.5, 0.2).
+    expect(problem([[0.2, 0.2], [0.8, 0.2], [0.5, 0.2], [0.5, 0.8]])).toMatch(/crosses itself: the edge \[0\.2, 0\.2\]–\[0\.8, 0\.2\] meets the edge \[0\.5, 0\.2\]–\[0\.5, 0\.8\]/);
   });
 });

@@ -37,6 +37,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((feed) => feed.close()));
 });
 
+/** A gauge's current value for one label set, read through prom-client's own API. */
+async function gaugeValue(gauge: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }, labels: Record<string, string>) {
+  const found = (await gauge.get()).values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels));
+  return found?.value;
+}
+
 async function feedForTest(overrides: Parameters<typeof startTestFeed>[0] = {}) {
   const started = await startTestFeed(overrides);
   running.push(started.feed);
@@ -238,7 +244,7 @@ describe('publishing', () => {
     const watcher = await client(wsUrl);
     await until(() => watcher.messages.length === 2, 'hello and the gate status');
     expect(watcher.messages[1]).toMatchObject({ v: 1, type: 'status', camera: 'gate', state: 'streaming', restarts: 0 });
-    expect(metrics.cameraUp.get({ camera: 'gate' })).toBe(1);
+    expect(await gaugeValue(metrics.cameraUp, { camera: 'gate' })).toBe(1);
 
     cameraStates.set('gate', 'reconnecting', 'rtsp://admin:hunter2@10.0.0.7/stream1: Connection refused');
     await until(() => watcher.messages.length === 3, 'the reconnecting status');
@@ -246,7 +252,7 @@ describe('publishing', () => {
     expect(status).toMatchObject({ type: 'status', state: 'reconnecting', restarts: 1 });
     expect(status?.detail).toBe('rtsp://***@10.0.0.7/stream1: Connection refused');
     expect(JSON.stringify(watcher.messages)).not.toContain('hunter2');
-    expect(metrics.cameraUp.get({ camera: 'gate' })).toBe(0);
+    expect(await gaugeValue(metrics.cameraUp, { camera: 'gate' })).toBe(0);
   });
 });
 
@@ -311,7 +317,7 @@ describe('back-pressure and liveness', () => {
       await until(() => normal.windows().length === published, `the normal client to receive window ${published}`);
     }
     expect(feed.clientCount()).toBe(1);
-    expect(metrics.feedClients.get({})).toBe(1);
+    expect(await gaugeValue(metrics.feedClients, {})).toBe(1);
     expect((log as ReturnType<typeof recordingLogger>).lines).toContainEqual({
       level: 'warn',
       message: 'feed client too slow, disconnected',
@@ -344,13 +350,14 @@ describe('back-pressure and liveness', () => {
 });
 
 describe('HTTP beside the feed', () => {
-  it('reports each camera on /healthz, and 503 once one has failed', async () => {
-    const cameraStates = new CameraStateRegistry();
+  it('reports each camera on /healthz to a token holder, and 503 while a camera is down', async () => {
+    let nowMs = Date.now();
+    const cameraStates = new CameraStateRegistry(() => new Date(nowMs));
     cameraStates.set('gate', 'streaming');
     cameraStates.set('yard', 'streaming');
-    const { feed } = await feedForTest({ cameraStates });
+    const { feed } = await feedForTest({ cameraStates, cameraDownAfterSeconds: 60 });
     const health = async () => {
-      const response = await fetch(`${feed.url}/healthz`);
+      const response = await fetch(`${feed.url}/healthz`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } });
       return { status: response.status, body: (await response.json()) as { status: string; cameras: unknown[] } };
     };
     expect(await health()).toMatchObject({ status: 200, body: { status: 'ok' } });
@@ -361,6 +368,12 @@ describe('HTTP beside the feed', () => {
       body: { status: 'degraded', cameras: [{ camera: 'gate', state: 'streaming' }, { camera: 'yard', state: 'reconnecting' }] },
     });
 
+    // Reconnecting since longer than cameraDownAfterSeconds: the camera is down, though its retries go on.
+    nowMs -= 61_000;
+    cameraStates.set('yard', 'streaming');
+    cameraStates.set('yard', 'reconnecting', 'ffmpeg exited with code 1');
+    expect(await health()).toMatchObject({ status: 503, body: { status: 'failed' } });
+
     cameraStates.set('yard', 'failed', 'gave up after 10 attempts');
     const failed = await health();
     expect(failed.status).toBe(503);
@@ -368,9 +381,25 @@ describe('HTTP beside the feed', () => {
       status: 'failed',
       cameras: [
         { camera: 'gate', state: 'streaming' },
-        { camera: 'yard', state: 'failed', restarts: 1, lastError: 'gave up after 10 attempts' },
+        { camera: 'yard', state: 'failed', restarts: 2, lastError: 'gave up after 10 attempts' },
       ],
     });
+  });
+
+  it('answers /healthz without the token with its status alone, and /metrics not at all', async () => {
+    const cameraStates = new CameraStateRegistry();
+    cameraStates.set('gate', 'streaming');
+    cameraStates.set('yard', 'failed', 'rtsp://10.0.0.7/stream1: Connection refused');
+    const { feed } = await feedForTest({ cameraStates });
+    for (const headers of [{}, { Authorization: 'Bearer wrong-token-0123456789' }] as Record<string, string>[]) {
+      const bare = await fetch(`${feed.url}/healthz`, { headers });
+      expect(bare.status).toBe(503);
+      expect(await bare.json()).toEqual({ status: 'failed' });
+      const metrics = await fetch(`${feed.url}/metrics`, { headers });
+      expect(metrics.status).toBe(401);
+      expect(metrics.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect(await metrics.text()).not.toContain('veil_');
+    }
   });
 
   it('serves /metrics as Prometheus text with the feed clients and camera states filled in', async () => {
@@ -381,7 +410,7 @@ describe('HTTP beside the feed', () => {
     const { feed, wsUrl } = await feedForTest({ metrics, cameraStates });
     await client(wsUrl);
     metrics.framesDecoded.inc({ camera: 'gate' }, 12);
-    const response = await fetch(`${feed.url}/metrics`);
+    const response = await fetch(`${feed.url}/metrics`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } });
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const families = parsePrometheusText(await response.text());
     expect(sampleValue(families, 'veil_feed_clients', 'veil_feed_clients')).toBe(1);
