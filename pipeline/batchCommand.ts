@@ -73,6 +73,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
       release: release.release,
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
+      onDecodeWarning: (warning) => log.warn(warning),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const report: Report = {

@@ -104,6 +104,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       },
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
+      onDecodeWarning: (warning) => log.warn(warning),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const lineResults = compareLines(labels, outcome.windows);
