@@ -4,7 +4,7 @@
  *
  *   starting ─▶ streaming ─(ffmpeg dies / stream ends / no frame for stallSeconds)─▶ reconnecting ─(back-off)─▶ starting
  *
- * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ detect ─▶ drop ─▶ CameraAnalysis ─▶ release ─▶ publish.
+ * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ frame chain (detect, drop) ─▶ CameraAnalysis ─▶ release ─▶ publish.
  * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,10 +15,9 @@ import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
-import { detectFrames } from '../stages/detect.ts';
-import { dropFrames } from '../stages/drop.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import { analyseFrames } from './frameChain.ts';
 import type { Logger } from './log.ts';
 import type { VeilMetrics } from './metrics.ts';
 
@@ -121,7 +120,7 @@ export class LiveCamera {
   /** One ffmpeg process, from start to its end. Throws when the camera failed; returns why it ended otherwise. */
   private async streamOnce(signal: AbortSignal, onFirstFrame: () => void): Promise<'stopped' | 'source ended'> {
     const { metrics, detector } = this.parts;
-    const source = liveInput(this.settings.source);
+    const source = liveInput(this.settings.source, this.parts.ffmpeg);
     const attempt = new AbortController();
     const stopAttempt = () => attempt.abort();
     signal.addEventListener('abort', stopAttempt, { once: true });
@@ -139,7 +138,7 @@ export class LiveCamera {
     const pump = (async () => {
       let frames = 0;
       try {
-        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal })) {
+        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal, onWarning: (warning) => this.parts.log.warn('camera stream warning', { camera: this.settings.id, warning }) })) {
           lastFrameMs = Date.now();
           frame.ptsSeconds = lastFrameMs / 1000;
           if (frames++ === 0) onFirstFrame();
@@ -157,7 +156,8 @@ export class LiveCamera {
     pump.catch(() => undefined);
 
     try {
-      for await (const frame of dropFrames(detectFrames(queue.drain(), detector, detector.workerCount))) {
+      // The queue is this camera's frame source; it holds the freshest frames, so nothing is read ahead of it.
+      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0 }, queue.drain())) {
         metrics.framesAnalysed.inc(this.labels);
         const { closed } = this.analysis.add(frame);
         if (closed) this.publish(closed);

@@ -49,7 +49,7 @@ class HandDetector implements FrameDetector {
 describe('detectFrames with a hand-driven detector', () => {
   it('yields frames in order even when later frames finish first', async () => {
     const detector = new HandDetector();
-    const output = detectFrames(framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i))), detector, 3);
+    const output = detectFrames({ detector, framesInFlight: 3 }, framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i))));
     const results: DetectedFrame[] = [];
     const consumer = (async () => {
       for await (const item of output) results.push(item);
@@ -68,7 +68,7 @@ describe('detectFrames with a hand-driven detector', () => {
   it('never has more than framesInFlight frames at the detector, and pulls no frame it cannot start', async () => {
     let pulled = 0;
     const detector = new HandDetector();
-    const output = detectFrames(framesFrom(Array.from({ length: 20 }, (_, i) => blankFrame(i)), (count) => (pulled = count)), detector, 2);
+    const output = detectFrames({ detector, framesInFlight: 2 }, framesFrom(Array.from({ length: 20 }, (_, i) => blankFrame(i)), (count) => (pulled = count)));
     const first = output.next();
     await new Promise((resolve) => setImmediate(resolve));
     // Nothing answered yet: two frames are at the detector and the decoder has not been asked for a third.
@@ -90,7 +90,7 @@ describe('detectFrames with a hand-driven detector', () => {
       }
     }
     const instant: FrameDetector = { detect: async () => [] };
-    for await (const item of detectFrames(source(), instant, 2)) if (item.frame.index === 4) break;
+    for await (const item of detectFrames({ detector: instant, framesInFlight: 2 }, source())) if (item.frame.index === 4) break;
     expect(sourceClosed).toBe(true);
   });
 
@@ -103,14 +103,14 @@ describe('detectFrames with a hand-driven detector', () => {
     };
     const seen: number[] = [];
     const consume = async () => {
-      for await (const item of detectFrames(framesFrom(Array.from({ length: 8 }, (_, i) => blankFrame(i))), failOnThree, 4)) seen.push(item.frame.index);
+      for await (const item of detectFrames({ detector: failOnThree, framesInFlight: 4 }, framesFrom(Array.from({ length: 8 }, (_, i) => blankFrame(i))))) seen.push(item.frame.index);
     };
     await expect(consume()).rejects.toThrow('detection failed on frame 3');
     expect(seen).toEqual([0, 1, 2]);
   });
 
   it('ends cleanly on an empty source', async () => {
-    expect(await collect(detectFrames(framesFrom<Frame>([]), new HandDetector(), 2))).toEqual([]);
+    expect(await collect(detectFrames({ detector: new HandDetector(), framesInFlight: 2 }, framesFrom<Frame>([])))).toEqual([]);
   });
 });
 
@@ -131,8 +131,8 @@ describe('detectFrames with the real detector pool (2 workers) on real frames', 
   it('keeps frame order with two frames in flight, and each frame gets its own detections', async () => {
     expect(pool.workerCount).toBe(2);
     // The reference: the same frames through the same pool one at a time.
-    const oneAtATime = await collect(detectFrames(framesFrom(frames.map(copyFrame)), pool, 1));
-    const inFlight = await collect(detectFrames(framesFrom(frames.map(copyFrame)), pool, 2));
+    const oneAtATime = await collect(detectFrames({ detector: pool, framesInFlight: 1 }, framesFrom(frames.map(copyFrame))));
+    const inFlight = await collect(detectFrames({ detector: pool, framesInFlight: 2 }, framesFrom(frames.map(copyFrame))));
     expect(inFlight.map((r) => r.frame.index)).toEqual(frames.map((f) => f.index));
     expect(inFlight.map((r) => r.detections)).toEqual(oneAtATime.map((r) => r.detections));
     // The pairs are not trivially alike: the people frames and the traffic frames see different things.
