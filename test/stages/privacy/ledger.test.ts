@@ -1,40 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LedgerError, openLedger, type BudgetPolicy, type Ledger } from '../../../stages/privacy/ledger.ts';
+import { describe, expect, it } from 'vitest';
+import { LedgerError, openLedger } from '../../../stages/privacy/ledger.ts';
 import { zcdpToEpsilon, type ReleaseCost } from '../../../stages/privacy/privacyLoss.ts';
 import { rational } from '../../../stages/privacy/rational.ts';
+import { DAY, ledgerPath, open, opened, policy, pure, useScratchLedger } from './ledgerFixture.ts';
 
-const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
-const CHILD = fileURLToPath(new URL('../../fixtures/privacyReleaseChild.ts', import.meta.url));
-
-const DAY = 86_400;
-const pure = (numerator: bigint, denominator = 1n): ReleaseCost => ({ pureEpsilon: rational(numerator, denominator), zcdpRho: rational(0n) });
-const policy = (epsilonPerPeriod: bigint, periodSeconds = DAY, delta = 0): BudgetPolicy => ({ periodSeconds, epsilonPerPeriod: rational(epsilonPerPeriod), delta });
-
-let directory: string;
-let ledgerPath: string;
-const opened: Ledger[] = [];
-
-function open(createIfMissing = false): Ledger {
-  const ledger = openLedger(ledgerPath, { createIfMissing });
-  opened.push(ledger);
-  return ledger;
-}
-
-beforeEach(() => {
-  directory = mkdtempSync(join(tmpdir(), 'veil-ledger-'));
-  ledgerPath = join(directory, 'state', 'privacy-ledger.sqlite');
-});
-
-afterEach(() => {
-  for (const ledger of opened.splice(0)) ledger.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+useScratchLedger();
 
 function expectUnreadable(): void {
   expect(() => open(true)).toThrow(LedgerError);
@@ -155,79 +127,5 @@ describe('spending', () => {
     const ledger = open(true);
     expect(() => ledger.spend({ camera: '', atSeconds: 60, cost: pure(1n), policy: policy(1n) })).toThrow(/camera id/);
     expect(() => ledger.spend({ camera: 'gate', atSeconds: Number.NaN, cost: pure(1n), policy: policy(1n) })).toThrow(/finite time/);
-  });
-});
-
-interface ChildRun {
-  lines: Array<{ window: number; status: 'released' | 'withheld' }>;
-  signal: NodeJS.Signals | null;
-}
-
-/** Runs the release fixture; with killAfterLines, SIGKILLs it as soon as that many windows were printed. */
-function runChild(args: string[], killAfterLines?: number): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ledgerPath, ...args], { cwd: REPOSITORY, stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: ChildRun['lines'] = [];
-    let pending = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const complete = pending.split('\n');
-      pending = complete.pop()!;
-      for (const line of complete) lines.push(JSON.parse(line) as ChildRun['lines'][number]);
-      if (killAfterLines !== undefined && lines.length >= killAfterLines) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0 && signal === null) reject(new Error(`release fixture failed (exit ${code}):\n${errors}`));
-      else resolve({ lines, signal });
-    });
-  });
-}
-
-const released = (run: ChildRun) => run.lines.filter((line) => line.status === 'released').length;
-
-describe('durability across kill -9', () => {
-  it('never forgets a published window when the process is killed mid-stream', async () => {
-    open(true);
-    opened.pop()!.close();
-    const killed = await runChild(['1000', '2000'], 25);
-    expect(killed.signal).toBe('SIGKILL');
-    const published = released(killed);
-    expect(published).toBeGreaterThanOrEqual(25);
-    // Everything published is on disk (the window being released at the kill may be too: spent, never shown).
-    const spent = open().spentInPeriod('gate', 60, policy(2000n)).epsilonSpent;
-    expect(spent).toBeGreaterThanOrEqual(published);
-    expect(spent).toBeLessThanOrEqual(published + 1);
-  });
-
-  it('counts a window spent but never published, and a restart does not reset the budget', async () => {
-    open(true);
-    opened.pop()!.close();
-    // Budget 5 at ε = 1: window 2 is spent, then the process dies before publishing it.
-    const crashed = await runChild(['5', '5', '2']);
-    expect(crashed.signal).toBe('SIGKILL');
-    expect(crashed.lines).toEqual([
-      { window: 0, status: 'released' },
-      { window: 1, status: 'released' },
-    ]);
-    expect(open().spentInPeriod('gate', 60, policy(5n)).epsilonSpent).toBe(3);
-    opened.pop()!.close();
-
-    // The restarted process replays the clip: only the 2 ε left can go out, the rest is withheld.
-    const restarted = await runChild(['5', '5']);
-    expect(restarted.lines.map((line) => line.status)).toEqual(['released', 'released', 'withheld', 'withheld', 'withheld']);
-    expect(open().spentInPeriod('gate', 60, policy(5n)).epsilonSpent).toBe(5);
-  });
-
-  it('never lets a killed-and-restarted run release more than the budget', async () => {
-    open(true);
-    opened.pop()!.close();
-    const first = await runChild(['30', '10'], 4);
-    const second = await runChild(['30', '10']);
-    expect(second.signal).toBeNull();
-    expect(released(first) + released(second)).toBeLessThanOrEqual(10);
-    expect(open().spentInPeriod('gate', 60, policy(10n)).epsilonSpent).toBe(10);
   });
 });

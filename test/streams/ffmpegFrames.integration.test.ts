@@ -166,7 +166,7 @@ describe('decodeFrames at the end of the stream', () => {
 
   it('a start past the end of the clip says how long the clip is', async () => {
     await expect(decodeAll({ input: FOOTAGE.overpass, fps: 5, maxWidth: 640, startSeconds: 500 })).rejects.toThrow(
-      new DecodeError(`${FOOTAGE.overpass} is 28.3 s long: there is nothing to decode from 500 s on. Give a start within the clip.`),
+      new DecodeError(`${FOOTAGE.overpass} is 28.3 s long: there is nothing to decode from 500 s on. Give a start within the clip (--start).`),
     );
   });
 });
