@@ -297,7 +297,7 @@ function incompleteDecode(options: DecodeOptions, durationSeconds: number | unde
   const startSeconds = options.startSeconds ?? 0;
   if (lastPtsSeconds === undefined) {
     if (durationSeconds !== undefined && startSeconds >= durationSeconds) {
-      return `${input} is ${durationSeconds.toFixed(1)} s long: there is nothing to decode from ${startSeconds} s on. Give a start within the clip.`;
+      return `${input} is ${durationSeconds.toFixed(1)} s long: there is nothing to decode from ${startSeconds} s on. Give a start within the clip (--start).`;
     }
     return `ffmpeg decoded no frame from ${input} (it exited without an error${ffmpegSaid}).`;
   }
