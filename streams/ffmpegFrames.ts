@@ -159,6 +159,8 @@ class DecoderLog {
   readonly recent: string[] = [];
   durationSeconds?: number;
   private lastPtsSeconds = 0;
+  /** The size every frame is handed out at: the first frame's. */
+  private outputSize?: string;
   private warnings = 0;
   private readonly sizesReported = new Set<string>();
 
@@ -168,6 +170,7 @@ class DecoderLog {
     const header = SHOWINFO.exec(line);
     if (header) {
       this.lastPtsSeconds = Number(header[1]);
+      this.outputSize ??= `${header[2]}x${header[3]}`;
       this.headers.push({ ptsSeconds: this.lastPtsSeconds, width: Number(header[2]), height: Number(header[3]) });
       return;
     }
@@ -184,11 +187,12 @@ class DecoderLog {
       if (!this.sizesReported.has(size)) {
         this.sizesReported.add(size);
         const atSeconds = (this.options.startSeconds ?? 0) + this.lastPtsSeconds;
-        this.warn(`the picture size changed to ${size} after ${atSeconds.toFixed(1)} s; frames keep the stream's first size`);
+        this.warn(`the picture size changed to ${size} after ${atSeconds.toFixed(1)} s; frames are scaled to the stream's first size, ${this.outputSize ?? 'unknown'}, so zones and lines keep their places`);
       }
       return;
     }
-    if (WARNING_LEVEL.test(line) && !SIZE_CHANGE_FOLLOW_UP.test(line)) this.warn(plainLine(line));
+    // ffmpeg starts some lines with the input's name, which the warning already carries.
+    if (WARNING_LEVEL.test(line) && !SIZE_CHANGE_FOLLOW_UP.test(line)) this.warn(plainLine(line).replace(`${this.options.input}: `, ''));
   }
 
   private warn(warning: string) {
