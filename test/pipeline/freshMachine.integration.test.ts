@@ -30,5 +30,8 @@ describe('veil batch with no ffmpeg on PATH', () => {
     expect(run.stderr).toMatch(new RegExp(`ffmpeg \\S+ from ${BUNDLED_FFMPEG}`));
     const report = reportSchema.parse(JSON.parse(await readFile(path.join(sandbox.cwd, 'report', 'report.json'), 'utf8')));
     expect(report.framesAnalysed).toBe(4 * 5);
+    // The 24 s sample is reported in 6 s windows unless told otherwise: 4 s of it fill part of the first.
+    expect(report.settings.windowSeconds).toBe(6);
+    expect(report.windows).toHaveLength(1);
   });
 });
