@@ -138,7 +138,8 @@ describe('decodeFrames on streams whose picture size changes part-way (../shared
     // The case is the original clip re-encoded: a frame of its 640x480 part, scaled back, shows the original's
     // picture at the same instant.
     for (const index of [90, 100, 125]) expect(bestMatchingOffset(frames[index]!, original)).toBe(0);
-    expect(warnings.some((warning) => warning.includes('picture size changed to 640x480'))).toBe(true);
+    // ffmpeg 5 and later log the change, which Veil passes on; ffmpeg 4.1 (the npm package's) changes size silently.
+    if ((await testFfmpeg()).libavformatMajor >= 59) expect(warnings.some((warning) => warning.includes('picture size changed to 640x480 after'))).toBe(true);
   });
 
   it('decodes the byte-glued join to the end: the corrupt packet at the join is a warning, not a failure', async () => {
@@ -146,7 +147,8 @@ describe('decodeFrames on streams whose picture size changes part-way (../shared
     const frames = await decodeAll({ input: CASES.resolutionChangeCatJoined, fps: 5, maxWidth: 640, onWarning: (warning) => warnings.push(warning) });
     expect(frames).toHaveLength(FRAMES_AT_5_FPS);
     expect(frames.at(-1)!.ptsSeconds).toBeCloseTo(28.2, 6);
-    expect(warnings.some((warning) => /corrupt/i.test(warning))).toBe(true);
+    // ffmpeg 5 and later warn of the corrupt packet at the join; 4.1 (the npm package's) decodes it without a word.
+    if ((await testFfmpeg()).libavformatMajor >= 59) expect(warnings.some((warning) => /corrupt/i.test(warning))).toBe(true);
     for (const index of [90, 100, 125]) expect(bestMatchingOffset(frames[index]!, original)).toBe(0);
   });
 });
