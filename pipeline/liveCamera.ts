@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DetectorPool } from '../models/detectorPool.ts';
 import type { CameraStateRegistry } from '../streams/cameraState.ts';
-import { liveInput, type CameraSource } from '../streams/cameraSource.ts';
+import { describeSource, liveInput, type CameraSource } from '../streams/cameraSource.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
@@ -146,7 +146,7 @@ export class LiveCamera {
           queue.push(frame);
         }
         if (stalled) throw new Error(`no frame for ${this.settings.stallSeconds} s (stalled)`);
-        if (!signal.aborted && !source.endsNormally) throw new Error('the stream ended');
+        if (!signal.aborted && !source.endsNormally) throw new Error(`the stream ${describeSource(this.settings.source)} ended`);
         queue.end();
       } catch (error) {
         queue.discard();

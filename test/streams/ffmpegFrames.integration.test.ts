@@ -278,11 +278,22 @@ describe('locateFfmpeg', () => {
     for (const frame of frames) expect([frame.width, frame.height]).toEqual([320, 240]);
   });
 
-  it('finds the real ffmpeg on PATH and reads its version', async () => {
+  it('finds an ffmpeg on PATH and reads its version', async () => {
+    // A PATH whose one ffmpeg is the one this machine has (the system's, or the npm package's on a bare machine).
+    const onPath = path.join(scratchDir, 'path-with-ffmpeg');
+    await mkdir(onPath, { recursive: true });
+    await symlink((await testFfmpeg()).path, path.join(onPath, 'ffmpeg')).catch(() => undefined);
+    const savedSearchPath = process.env.PATH;
     delete process.env.FFMPEG_PATH;
-    const found = await locateFfmpeg();
+    process.env.PATH = onPath;
+    let found;
+    try {
+      found = await locateFfmpeg();
+    } finally {
+      process.env.PATH = savedSearchPath;
+    }
     expect(found.foundVia).toBe('PATH');
-    expect(path.basename(found.path)).toBe('ffmpeg');
+    expect(found.path).toBe(path.join(onPath, 'ffmpeg'));
     expect(found.version).toMatch(/^\S+$/);
     expect(found.version).not.toBe('unknown');
   });
