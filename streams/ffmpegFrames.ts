@@ -52,7 +52,7 @@ const SHOWINFO = /\] n:\s*\d+ .*?pts_time:(-?[\d.]+).*? s:(\d+)x(\d+)/;
 const DURATION = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/;
 /** `-loglevel level+info` tags each line with its level; these are the ones a person should hear about. */
 const WARNING_LEVEL = /\[(warning|error|fatal|panic)\] /;
-/** With -reinit_filter 0, ffmpeg says this for every frame whose size differs from the first one's. */
+/** With -reinit_filter 0, ffmpeg 5+ says these for every frame whose size differs from the first one's. */
 const SIZE_CHANGE = /incoming frame - w: (\d+) h: (\d+)/;
 const SIZE_CHANGE_FOLLOW_UP = /Changing video frame properties on the fly/;
 /** A lossy RTSP stream warns all day long: the log gets the first ones and a count, not a flood. */
@@ -113,7 +113,7 @@ function scaleFilter(maxWidth: number) {
 }
 
 /** ffmpeg's arguments: one video stream, sampled and scaled, as packed RGB on stdout; a level tag on each log line. */
-export function decoderArguments(options: DecodeOptions): string[] {
+function decoderArguments(options: DecodeOptions): string[] {
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
     // Keep the first filter graph when the picture size changes: the scale filter then pins the output size.
@@ -174,13 +174,8 @@ class DecoderLog {
       this.headers.push({ ptsSeconds: this.lastPtsSeconds, width: Number(header[2]), height: Number(header[3]) });
       return;
     }
-    this.recent.push(line);
-    if (this.recent.length > STDERR_LINES_KEPT) this.recent.shift();
-    const duration = DURATION.exec(line);
-    if (duration && this.durationSeconds === undefined) {
-      this.durationSeconds = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
-      this.options.onDuration?.(this.durationSeconds);
-    }
+    // With -reinit_filter 0, ffmpeg 5+ says this twice for every frame of a new size: reported once, kept out of the
+    // lines that explain a failure.
     const resized = SIZE_CHANGE.exec(line);
     if (resized) {
       const size = `${resized[1]}x${resized[2]}`;
@@ -191,8 +186,16 @@ class DecoderLog {
       }
       return;
     }
+    if (SIZE_CHANGE_FOLLOW_UP.test(line)) return;
+    this.recent.push(line);
+    if (this.recent.length > STDERR_LINES_KEPT) this.recent.shift();
+    const duration = DURATION.exec(line);
+    if (duration && this.durationSeconds === undefined) {
+      this.durationSeconds = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
+      this.options.onDuration?.(this.durationSeconds);
+    }
     // ffmpeg starts some lines with the input's name, which the warning already carries.
-    if (WARNING_LEVEL.test(line) && !SIZE_CHANGE_FOLLOW_UP.test(line)) this.warn(plainLine(line).replace(`${this.options.input}: `, ''));
+    if (WARNING_LEVEL.test(line)) this.warn(plainLine(line).replace(`${this.options.input}: `, ''));
   }
 
   private warn(warning: string) {
