@@ -254,20 +254,24 @@ describe('locateFfmpeg', () => {
     await expect(locateFfmpeg(path.join(scratchDir, 'nowhere', 'ffmpeg'))).rejects.toThrow(/^--ffmpeg points to .*nowhere\/ffmpeg, which is not an executable file/);
   });
 
-  it('with no ffmpeg on PATH, falls back to the one the optional npm package ships, and that one decodes the hard cases', async () => {
-    // A PATH with Node and nothing else, as on a fresh machine.
-    const nodeOnly = path.join(scratchDir, 'node-only-bin');
-    await mkdir(nodeOnly, { recursive: true });
-    await symlink(process.execPath, path.join(nodeOnly, 'node')).catch(() => undefined);
+  /** locateFfmpeg with FFMPEG_PATH unset and a PATH of one folder, `folder`, holding `name` (a link to `target`). */
+  async function locateWithPathOf(folder: string, name: string, target: string) {
+    const dir = path.join(scratchDir, folder);
+    await mkdir(dir, { recursive: true });
+    await symlink(target, path.join(dir, name)).catch(() => undefined);
     const savedSearchPath = process.env.PATH;
     delete process.env.FFMPEG_PATH;
-    process.env.PATH = nodeOnly;
-    let found;
+    process.env.PATH = dir;
     try {
-      found = await locateFfmpeg();
+      return await locateFfmpeg();
     } finally {
       process.env.PATH = savedSearchPath;
     }
+  }
+
+  it('with no ffmpeg on PATH, falls back to the one the optional npm package ships, and that one decodes the hard cases', async () => {
+    // A PATH with Node and nothing else, as on a fresh machine.
+    const found = await locateWithPathOf('node-only-bin', 'node', process.execPath);
     expect(found.foundVia).toBe(BUNDLED_FFMPEG);
     expect(found.path).toContain(`${path.sep}node_modules${path.sep}@ffmpeg-installer${path.sep}`);
     // Its static build is ffmpeg 4.1: libavformat 58.
@@ -280,20 +284,9 @@ describe('locateFfmpeg', () => {
 
   it('finds an ffmpeg on PATH and reads its version', async () => {
     // A PATH whose one ffmpeg is the one this machine has (the system's, or the npm package's on a bare machine).
-    const onPath = path.join(scratchDir, 'path-with-ffmpeg');
-    await mkdir(onPath, { recursive: true });
-    await symlink((await testFfmpeg()).path, path.join(onPath, 'ffmpeg')).catch(() => undefined);
-    const savedSearchPath = process.env.PATH;
-    delete process.env.FFMPEG_PATH;
-    process.env.PATH = onPath;
-    let found;
-    try {
-      found = await locateFfmpeg();
-    } finally {
-      process.env.PATH = savedSearchPath;
-    }
+    const found = await locateWithPathOf('path-with-ffmpeg', 'ffmpeg', (await testFfmpeg()).path);
     expect(found.foundVia).toBe('PATH');
-    expect(found.path).toBe(path.join(onPath, 'ffmpeg'));
+    expect(found.path).toBe(path.join(scratchDir, 'path-with-ffmpeg', 'ffmpeg'));
     expect(found.version).toMatch(/^\S+$/);
     expect(found.version).not.toBe('unknown');
   });
