@@ -3,7 +3,7 @@
  * goes, on one clip in one process (default: the bundled sample that `veil batch` analyses).
  *
  *   decode only        ffmpeg → frames, nothing else                      (what the decoder can feed)
- *   detector only      frames already in memory → the worker pool          (the ceiling for the whole pipeline)
+ *   detector only      frames already in memory → the frame chain          (the ceiling for the whole pipeline)
  *   whole pipeline     runBatch: decode → detect → drop → track/zones/lines → windows → privacy release
  *   pipeline/detector  the share of the detector's speed the pipeline keeps; the goal is ≥ 0.9
  *   tracker/detector   tracking + zones + a counting line per frame, against one inference per frame; goal < 2 %
@@ -21,11 +21,11 @@ import { runBatch } from '../pipeline/batch.ts';
 import { clipJobConfig, findFfmpeg, SAMPLE_CLIP, startParts } from '../pipeline/clipJob.ts';
 import { createLogger } from '../pipeline/log.ts';
 import { openPrivacy, type PrivacyRuntime } from '../pipeline/privacySetup.ts';
-import { detectFrames } from '../stages/detect.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { AnalysedFrame, Frame } from '../streams/frame.ts';
 import { CameraAnalysis } from '../pipeline/analysis.ts';
+import { analyseFrames } from '../pipeline/frameChain.ts';
 import type { CountingLine } from '../stages/lines.ts';
 
 /** Frames detected before timing: the first inferences of a wasm worker are slower (compilation, allocation). */
@@ -91,11 +91,10 @@ class Bench {
   /** What the last detector-only pass saw, for timing the analysis on real detections. */
   analysed: AnalysedFrame[] = [];
 
+  /** Frames in memory are a frame source like any other: the same chain as batch and live, with nothing to read ahead. */
   private async detect(frames: Frame[]): Promise<number> {
     this.analysed = [];
-    for await (const { frame, detections } of detectFrames(inMemory(frames), this.pool, this.pool.workerCount)) {
-      this.analysed.push({ index: frame.index, ptsSeconds: frame.ptsSeconds, detections });
-    }
+    for await (const frame of analyseFrames({ detector: this.pool, framesInFlight: this.pool.workerCount, readAheadFrames: 0 }, inMemory(frames))) this.analysed.push(frame);
     return this.analysed.length;
   }
 

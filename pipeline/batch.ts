@@ -1,7 +1,7 @@
 /**
  * `veil batch`: one recorded clip through the whole pipeline, start to finish.
  *
- *   ffmpeg frames ─▶ read ahead (1 frame) ─▶ detect (worker pool) ─▶ drop ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
+ *   ffmpeg frames ─▶ frame chain (read ahead 1 frame, detect, drop) ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
  *
  * A recorded clip may wait for the detector: the decoder is pulled, never pushed, so memory stays flat however long
  * the clip is.
@@ -9,12 +9,10 @@
 import type { DetectorPool } from '../models/detectorPool.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
-import { readAhead } from '../streams/readAhead.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
-import { detectFrames } from '../stages/detect.ts';
-import { dropFrames } from '../stages/drop.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import { analyseFrames } from './frameChain.ts';
 import type { ProgressReporter } from './progress.ts';
 
 /** One decoded frame waiting for a free detector worker hides ffmpeg's hand-over time (see streams/readAhead.ts). */
@@ -34,6 +32,8 @@ export interface BatchJob<Released> {
   durationSeconds?: number;
   progress?: ProgressReporter;
   onDuration?: (seconds: number) => void;
+  /** ffmpeg's warnings that did not stop the decode (see streams/ffmpegFrames.ts), for the log. */
+  onDecodeWarning?: (warning: string) => void;
 }
 
 export interface BatchOutcome<Released> {
@@ -50,8 +50,9 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     startSeconds: job.startSeconds,
     durationSeconds: job.durationSeconds,
     onDuration: job.onDuration,
+    onWarning: job.onDecodeWarning,
   });
-  const analysed = dropFrames(detectFrames(readAhead(frames, READ_AHEAD_FRAMES, (frame) => frame.pixels.fill(0)), job.detector, job.detector.workerCount));
+  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES }, frames);
   const startSeconds = job.startSeconds ?? 0;
   const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];

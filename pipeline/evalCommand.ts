@@ -108,6 +108,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       },
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
+      onDecodeWarning: (warning) => log.warn(warning),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const lineResults = compareLines(labels, outcome.windows);

@@ -4,7 +4,7 @@
  *
  *   starting ─▶ streaming ─(ffmpeg dies / stream ends / no frame for stallSeconds)─▶ reconnecting ─(back-off)─▶ starting
  *
- * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ detect ─▶ drop ─▶ CameraAnalysis ─▶ release ─▶ publish.
+ * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ frame chain (detect, drop) ─▶ CameraAnalysis ─▶ release ─▶ publish.
  * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
  *
  * Publication follows the clock alone: a window goes out PUBLISH_DELAY_SECONDS after its end, never when a frame
@@ -18,15 +18,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DetectorPool } from '../models/detectorPool.ts';
 import type { CameraStateRegistry } from '../streams/cameraState.ts';
-import { liveInput, type CameraSource } from '../streams/cameraSource.ts';
+import { describeSource, liveInput, type CameraSource } from '../streams/cameraSource.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
-import { detectFrames } from '../stages/detect.ts';
-import { dropFrames } from '../stages/drop.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import { analyseFrames } from './frameChain.ts';
 import type { Logger } from './log.ts';
 import { recordWindowFrames, type VeilMetrics } from './metrics.ts';
 
@@ -179,7 +178,7 @@ export class LiveCamera {
   /** One ffmpeg process, from start to its end. Throws when the camera failed; returns why it ended otherwise. */
   private async streamOnce(signal: AbortSignal, onFirstFrame: () => void): Promise<'stopped' | 'source ended'> {
     const { detector } = this.parts;
-    const source = liveInput(this.settings.source);
+    const source = liveInput(this.settings.source, this.parts.ffmpeg);
     const attempt = new AbortController();
     const stopAttempt = () => attempt.abort();
     signal.addEventListener('abort', stopAttempt, { once: true });
@@ -198,7 +197,7 @@ export class LiveCamera {
     const pump = (async () => {
       let frames = 0;
       try {
-        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal })) {
+        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal, onWarning: (warning) => this.parts.log.warn('camera stream warning', { camera: this.settings.id, warning }) })) {
           lastFrameMs = Date.now();
           frame.ptsSeconds = lastFrameMs / 1000;
           if (frames++ === 0) {
@@ -211,7 +210,7 @@ export class LiveCamera {
           queue.push(frame);
         }
         if (stalled) throw new Error(`no frame for ${this.settings.stallSeconds} s (stalled)`);
-        if (!signal.aborted && !source.endsNormally) throw new Error('the stream ended');
+        if (!signal.aborted && !source.endsNormally) throw new Error(`the stream ${describeSource(this.settings.source)} ended`);
         queue.end();
       } catch (error) {
         queue.discard();
@@ -221,7 +220,8 @@ export class LiveCamera {
     pump.catch(() => undefined);
 
     try {
-      for await (const frame of dropFrames(detectFrames(queue.drain(), detector, detector.workerCount))) {
+      // The queue is this camera's frame source; it holds the freshest frames, so nothing is read ahead of it.
+      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0 }, queue.drain())) {
         this.frames.analysed += 1;
         this.closed.push(...this.analysis.add(frame).closed);
       }

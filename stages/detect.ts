@@ -14,6 +14,12 @@ export interface FrameDetector {
   detect(frame: Frame): Promise<Detection[]>;
 }
 
+export interface DetectOptions {
+  detector: FrameDetector;
+  /** Frames being detected at once: one per detector worker keeps every worker busy. */
+  framesInFlight: number;
+}
+
 export interface DetectedFrame {
   frame: Frame;
   detections: Detection[];
@@ -26,7 +32,7 @@ interface Pending {
   done: boolean;
 }
 
-export async function* detectFrames(frames: AsyncIterable<Frame>, detector: FrameDetector, framesInFlight: number): AsyncGenerator<DetectedFrame> {
+export async function* detectFrames({ detector, framesInFlight }: DetectOptions, frames: AsyncIterable<Frame>): AsyncGenerator<DetectedFrame> {
   const pending: Pending[] = [];
   const source = frames[Symbol.asyncIterator]();
   let sourceDone = false;

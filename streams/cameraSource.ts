@@ -7,6 +7,7 @@
  *   file:  { file: "clip.mp4", loop: true }                       read at its own speed, as a camera would send it
  */
 import { z } from 'zod';
+import type { FfmpegBinary } from './ffmpegBinary.ts';
 import { redactCredentials } from './redact.ts';
 
 /** ffmpeg waits this long on a silent network socket before failing, so a dead camera is noticed (µs for ffmpeg). */
@@ -27,8 +28,15 @@ export interface LiveInput {
   endsNormally: boolean;
 }
 
-export function liveInput(source: CameraSource): LiveInput {
-  if ('rtsp' in source) return { input: source.rtsp, inputOptions: ['-rtsp_transport', source.transport, '-timeout', String(SOCKET_TIMEOUT_MICROSECONDS)], endsNormally: false };
+/** libavformat 59 (ffmpeg 5.0) renamed RTSP's socket timeout `-stimeout` to `-timeout`, which before meant "listen". */
+const RTSP_TIMEOUT_RENAMED_IN_LIBAVFORMAT = 59;
+
+/** The ffmpeg input for `source`, with the options that read it live in the `ffmpeg` that will run (its version). */
+export function liveInput(source: CameraSource, ffmpeg: Pick<FfmpegBinary, 'libavformatMajor'>): LiveInput {
+  if ('rtsp' in source) {
+    const timeoutOption = ffmpeg.libavformatMajor >= RTSP_TIMEOUT_RENAMED_IN_LIBAVFORMAT ? '-timeout' : '-stimeout';
+    return { input: source.rtsp, inputOptions: ['-rtsp_transport', source.transport, timeoutOption, String(SOCKET_TIMEOUT_MICROSECONDS)], endsNormally: false };
+  }
   // MJPEG over HTTP carries no timestamps and ffmpeg assumes 25 frames/s, so `fps` would sample a 60 fps camera 2.4×
   // too often and a 10 fps one 2.5× too rarely; arrival time is the only clock such a stream has.
   if ('http' in source) return { input: source.http, inputOptions: ['-rw_timeout', String(SOCKET_TIMEOUT_MICROSECONDS), '-reconnect', '0', '-use_wallclock_as_timestamps', '1'], endsNormally: false };
@@ -39,5 +47,5 @@ export function liveInput(source: CameraSource): LiveInput {
 
 /** A source for logs and /healthz: the URL without credentials. */
 export function describeSource(source: CameraSource): string {
-  return redactCredentials(liveInput(source).input);
+  return redactCredentials('rtsp' in source ? source.rtsp : 'http' in source ? source.http : 'device' in source ? source.device : source.file);
 }

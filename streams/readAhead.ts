@@ -4,7 +4,14 @@
  * write one before it is asked for): a free detector worker finds a frame waiting. The bound keeps back-pressure:
  * at most `count` extra frames are ever held. What was read ahead for a consumer that stops early goes to `discard`.
  */
-export async function* readAhead<T>(source: AsyncIterable<T>, count: number, discard: (item: T) => void): AsyncGenerator<T> {
+export interface ReadAheadOptions<T> {
+  /** Items held ahead of the consumer; 0 passes items straight through. */
+  count: number;
+  /** Receives each item read ahead for a consumer that stopped before taking it. */
+  discard: (item: T) => void;
+}
+
+export async function* readAhead<T>({ count, discard }: ReadAheadOptions<T>, source: AsyncIterable<T>): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
   const ahead: Array<Promise<IteratorResult<T>>> = [];
   try {

@@ -8,6 +8,15 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const VEIL_BIN = path.join(REPO_ROOT, 'pipeline', 'veil.mjs');
 export const FOOTAGE_DIR = path.resolve(REPO_ROOT, '../shared/footage');
+/** Hard cases rebuilt from the footage (../shared/cases/README.md says what each one is). */
+export const CASES_DIR = path.resolve(REPO_ROOT, '../shared/cases');
+
+export const CASES = {
+  /** The overpass clip, 320x240 for its first 16 s and 640x480 after, joined cleanly (MPEG-TS). */
+  resolutionChange: path.join(CASES_DIR, 'overpass_resolution-change.ts'),
+  /** The same two parts glued byte by byte: ffmpeg warns of a corrupt packet at the join. */
+  resolutionChangeCatJoined: path.join(CASES_DIR, 'overpass_resolution-change_cat-joined.ts'),
+} as const;
 
 export const FOOTAGE = {
   /** 320×240, 28.3 s, stored at an odd ~60 fps: cars and trucks coming towards the camera. */

@@ -49,14 +49,22 @@ describe('site config', () => {
 });
 
 describe('camera sources', () => {
+  // ffmpeg 5.0 (libavformat 59) renamed RTSP's socket timeout -stimeout to -timeout, which in 4.x meant "listen".
+  const ffmpeg5 = { libavformatMajor: 59 };
+  const ffmpeg41 = { libavformatMajor: 58 };
+
   it('reads RTSP over TCP by default, with a socket timeout so a dead camera is noticed', () => {
-    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'tcp' }).inputOptions).toEqual(expect.arrayContaining(['-rtsp_transport', 'tcp', '-timeout']));
-    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'udp' }).inputOptions).toContain('udp');
+    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'tcp' }, ffmpeg5).inputOptions).toEqual(['-rtsp_transport', 'tcp', '-timeout', '10000000']);
+    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'udp' }, ffmpeg5).inputOptions).toContain('udp');
+  });
+
+  it('gives ffmpeg 4.x (the bundled static build) its own name for the RTSP socket timeout', () => {
+    expect(liveInput({ rtsp: 'rtsp://cam/stream', transport: 'udp' }, ffmpeg41).inputOptions).toEqual(['-rtsp_transport', 'udp', '-stimeout', '10000000']);
   });
 
   it('paces files like a camera and loops them only when asked', () => {
-    expect(liveInput({ file: 'a.mp4', loop: true })).toMatchObject({ inputOptions: ['-re', '-stream_loop', '-1'], endsNormally: false });
-    expect(liveInput({ file: 'a.mp4', loop: false })).toMatchObject({ inputOptions: ['-re'], endsNormally: true });
+    expect(liveInput({ file: 'a.mp4', loop: true }, ffmpeg5)).toMatchObject({ inputOptions: ['-re', '-stream_loop', '-1'], endsNormally: false });
+    expect(liveInput({ file: 'a.mp4', loop: false }, ffmpeg5)).toMatchObject({ inputOptions: ['-re'], endsNormally: true });
   });
 });
 

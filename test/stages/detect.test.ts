@@ -1,28 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
+import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../models/detection.ts';
-import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
 import { detectFrames, type DetectedFrame, type FrameDetector } from '../../stages/detect.ts';
 import type { Frame } from '../../streams/frame.ts';
-import { copyFrame, decodeExcerpt } from '../helpers/frames.ts';
-import { FOOTAGE } from '../helpers/paths.ts';
+import { collect, framesFrom } from '../helpers/iterables.ts';
 
 function blankFrame(index: number): Frame {
   return { index, ptsSeconds: index / 5, width: 2, height: 2, pixels: new Uint8Array(12) };
-}
-
-async function* framesFrom<T>(items: T[], onPull?: (count: number) => void): AsyncGenerator<T> {
-  let pulled = 0;
-  for (const item of items) {
-    onPull?.(++pulled);
-    yield item;
-  }
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
 }
 
 /** A detector whose answers the test releases by hand, in any order; each answer names its frame. */
@@ -49,7 +32,7 @@ class HandDetector implements FrameDetector {
 describe('detectFrames with a hand-driven detector', () => {
   it('yields frames in order even when later frames finish first', async () => {
     const detector = new HandDetector();
-    const output = detectFrames(framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i))), detector, 3);
+    const output = detectFrames({ detector, framesInFlight: 3 }, framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i))));
     const results: DetectedFrame[] = [];
     const consumer = (async () => {
       for await (const item of output) results.push(item);
@@ -68,7 +51,7 @@ describe('detectFrames with a hand-driven detector', () => {
   it('never has more than framesInFlight frames at the detector, and pulls no frame it cannot start', async () => {
     let pulled = 0;
     const detector = new HandDetector();
-    const output = detectFrames(framesFrom(Array.from({ length: 20 }, (_, i) => blankFrame(i)), (count) => (pulled = count)), detector, 2);
+    const output = detectFrames({ detector, framesInFlight: 2 }, framesFrom(Array.from({ length: 20 }, (_, i) => blankFrame(i)), (count) => (pulled = count)));
     const first = output.next();
     await new Promise((resolve) => setImmediate(resolve));
     // Nothing answered yet: two frames are at the detector and the decoder has not been asked for a third.
@@ -90,7 +73,7 @@ describe('detectFrames with a hand-driven detector', () => {
       }
     }
     const instant: FrameDetector = { detect: async () => [] };
-    for await (const item of detectFrames(source(), instant, 2)) if (item.frame.index === 4) break;
+    for await (const item of detectFrames({ detector: instant, framesInFlight: 2 }, source())) if (item.frame.index === 4) break;
     expect(sourceClosed).toBe(true);
   });
 
@@ -103,41 +86,13 @@ describe('detectFrames with a hand-driven detector', () => {
     };
     const seen: number[] = [];
     const consume = async () => {
-      for await (const item of detectFrames(framesFrom(Array.from({ length: 8 }, (_, i) => blankFrame(i))), failOnThree, 4)) seen.push(item.frame.index);
+      for await (const item of detectFrames({ detector: failOnThree, framesInFlight: 4 }, framesFrom(Array.from({ length: 8 }, (_, i) => blankFrame(i))))) seen.push(item.frame.index);
     };
     await expect(consume()).rejects.toThrow('detection failed on frame 3');
     expect(seen).toEqual([0, 1, 2]);
   });
 
   it('ends cleanly on an empty source', async () => {
-    expect(await collect(detectFrames(framesFrom<Frame>([]), new HandDetector(), 2))).toEqual([]);
-  });
-});
-
-describe('detectFrames with the real detector pool (2 workers) on real frames', () => {
-  let pool: DetectorPool;
-  let frames: Frame[];
-
-  beforeAll(async () => {
-    pool = await startDetectorPool({ backend: 'auto', ...DETECTION_LIMITS }, 2);
-    // Two clips of different sizes interleaved (640×360 and 320×240), so the workers' frames take unequal times.
-    const indoor = await decodeExcerpt(FOOTAGE.indoor, { startSeconds: 76, durationSeconds: 4, fps: 2 });
-    const overpass = await decodeExcerpt(FOOTAGE.overpass, { startSeconds: 12, durationSeconds: 4, fps: 2 });
-    frames = indoor.flatMap((frame, i) => [frame, overpass[i]!].filter(Boolean)).map((frame, index) => ({ ...frame, index }));
-  });
-
-  afterAll(() => pool?.close());
-
-  it('keeps frame order with two frames in flight, and each frame gets its own detections', async () => {
-    expect(pool.workerCount).toBe(2);
-    // The reference: the same frames through the same pool one at a time.
-    const oneAtATime = await collect(detectFrames(framesFrom(frames.map(copyFrame)), pool, 1));
-    const inFlight = await collect(detectFrames(framesFrom(frames.map(copyFrame)), pool, 2));
-    expect(inFlight.map((r) => r.frame.index)).toEqual(frames.map((f) => f.index));
-    expect(inFlight.map((r) => r.detections)).toEqual(oneAtATime.map((r) => r.detections));
-    // The pairs are not trivially alike: the people frames and the traffic frames see different things.
-    const classesSeen = inFlight.map((r) => new Set(r.detections.filter((d) => d.score >= 0.5).map((d) => d.cocoClass)));
-    expect(classesSeen.filter((_, i) => frames[i]!.width === 640).every((classes) => classes.has('person') && !classes.has('car'))).toBe(true);
-    expect(classesSeen.filter((_, i) => frames[i]!.width === 320).every((classes) => classes.has('car') && !classes.has('person'))).toBe(true);
+    expect(await collect(detectFrames({ detector: new HandDetector(), framesInFlight: 2 }, framesFrom<Frame>([])))).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ describe('readAhead', () => {
   it('delivers everything in order while staying at most `count` items ahead of the consumer', async () => {
     const { state, source } = countingSource(10);
     const seen: number[] = [];
-    for await (const item of readAhead(source, 1, () => undefined)) {
+    for await (const item of readAhead({ count: 1, discard: () => undefined }, source)) {
       await new Promise((resolve) => setTimeout(resolve, 1));
       expect(state.produced - item.index).toBeLessThanOrEqual(2);
       seen.push(item.index);
@@ -28,7 +28,7 @@ describe('readAhead', () => {
   it('hands what it read ahead to `discard` when the consumer stops early, so frames can be zero-filled', async () => {
     const { source } = countingSource(10);
     const discarded: Array<{ index: number; pixels: Uint8Array }> = [];
-    for await (const item of readAhead(source, 2, (frame) => discarded.push(frame))) {
+    for await (const item of readAhead({ count: 2, discard: (frame) => discarded.push(frame) }, source)) {
       if (item.index === 3) break;
     }
     expect(discarded.map((frame) => frame.index)).toEqual([4, 5]);

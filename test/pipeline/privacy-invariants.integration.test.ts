@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
-import { detectFrames, type FrameDetector } from '../../stages/detect.ts';
-import { dropFrames } from '../../stages/drop.ts';
+import { analyseFrames } from '../../pipeline/frameChain.ts';
+import type { FrameDetector } from '../../stages/detect.ts';
 import { decodeFrames } from '../../streams/ffmpegFrames.ts';
 import type { AnalysedFrame, Frame } from '../../streams/frame.ts';
 import { reportSchema, type Report } from '../../streams/report.ts';
@@ -193,7 +193,7 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
       },
     };
     const analysed: AnalysedFrame[] = [];
-    for await (const frame of dropFrames(detectFrames(recordedFrames(), watchedPool, 2))) analysed.push(frame);
+    for await (const frame of analyseFrames({ detector: watchedPool, framesInFlight: 2, readAheadFrames: 1 }, recordedFrames())) analysed.push(frame);
 
     expect(analysed).toHaveLength(8);
     // The pixels were intact when the detector ran: it found the man in every frame.

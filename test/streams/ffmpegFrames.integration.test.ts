@@ -1,14 +1,14 @@
 /** The decoder against the real ffmpeg on this machine and the real clips in ../shared/footage. */
-import { copyFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts';
+import { BUNDLED_FFMPEG, FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts';
 import { DecodeError, decodeFrames, type DecodeOptions } from '../../streams/ffmpegFrames.ts';
 import type { Frame } from '../../streams/frame.ts';
 import { decodeExcerpt, testFfmpeg } from '../helpers/frames.ts';
-import { FOOTAGE } from '../helpers/paths.ts';
+import { CASES, FOOTAGE } from '../helpers/paths.ts';
 
 let scratchDir: string;
 
@@ -102,6 +102,77 @@ describe('decodeFrames pixels', () => {
   });
 });
 
+/** Mean absolute difference of two frames' bytes, 0–255. */
+function meanAbsoluteDifference(a: Frame, b: Frame): number {
+  expect([a.width, a.height]).toEqual([b.width, b.height]);
+  let sum = 0;
+  for (let i = 0; i < a.pixels.length; i++) sum += Math.abs(a.pixels[i]! - b.pixels[i]!);
+  return sum / a.pixels.length;
+}
+
+/**
+ * Which of `reference`'s frames around `frame`'s own time (±2 sampling intervals) looks most like it, as an offset in
+ * frames: 0 when the frame shows the scene at its own instant (traffic moves between frames). A frame laid together
+ * from four smaller ones resembles no instant in particular.
+ */
+function bestMatchingOffset(frame: Frame, reference: Frame[]): number {
+  const offsets = [-2, -1, 0, 1, 2];
+  const differences = offsets.map((offset) => meanAbsoluteDifference(frame, reference[frame.index + offset]!));
+  return offsets[differences.indexOf(Math.min(...differences))]!;
+}
+
+describe('decodeFrames on streams whose picture size changes part-way (../shared/cases)', () => {
+  // Both cases are the 28.35 s overpass clip, 320x240 for 16 s and 640x480 after: at 5 fps, frames at 0, 0.2, …, 28.2.
+  const FRAMES_AT_5_FPS = Math.floor(28.35 * 5) + 1;
+  let original: Frame[];
+
+  beforeAll(async () => {
+    original = await decodeAll({ input: FOOTAGE.overpass, fps: 5, maxWidth: 640 });
+  });
+
+  it('keeps the first size for every frame, with the real picture in the 640x480 part, and says the size changed', async () => {
+    const warnings: string[] = [];
+    const frames = await decodeAll({ input: CASES.resolutionChange, fps: 5, maxWidth: 640, onWarning: (warning) => warnings.push(warning) });
+    expect(frames).toHaveLength(FRAMES_AT_5_FPS);
+    for (const frame of frames) expect([frame.width, frame.height, frame.pixels.length]).toEqual([320, 240, 320 * 240 * 3]);
+    // The case is the original clip re-encoded: a frame of its 640x480 part, scaled back, shows the original's
+    // picture at the same instant.
+    for (const index of [90, 100, 125]) expect(bestMatchingOffset(frames[index]!, original)).toBe(0);
+    // ffmpeg 5 and later log the change, which Veil passes on; ffmpeg 4.1 (the npm package's) changes size silently.
+    if ((await testFfmpeg()).libavformatMajor >= 59) expect(warnings.some((warning) => warning.includes('picture size changed to 640x480 after'))).toBe(true);
+  });
+
+  it('decodes the byte-glued join to the end: the corrupt packet at the join is a warning, not a failure', async () => {
+    const warnings: string[] = [];
+    const frames = await decodeAll({ input: CASES.resolutionChangeCatJoined, fps: 5, maxWidth: 640, onWarning: (warning) => warnings.push(warning) });
+    expect(frames).toHaveLength(FRAMES_AT_5_FPS);
+    expect(frames.at(-1)!.ptsSeconds).toBeCloseTo(28.2, 6);
+    // ffmpeg 5 and later warn of the corrupt packet at the join; 4.1 (the npm package's) decodes it without a word.
+    if ((await testFfmpeg()).libavformatMajor >= 59) expect(warnings.some((warning) => /corrupt/i.test(warning))).toBe(true);
+    for (const index of [90, 100, 125]) expect(bestMatchingOffset(frames[index]!, original)).toBe(0);
+  });
+});
+
+describe('decodeFrames at the end of the stream', () => {
+  it('a complete decode is complete even when ffmpeg exits well after closing its output (a busy machine)', async () => {
+    // The same ffmpeg, but it closes stdout and only then, 300 ms later, exits: a normal end, seen from outside the
+    // way a loaded machine shows it (the old decoder took this for damage: "could not decode … muxing overhead").
+    const real = await testFfmpeg();
+    const slowExit = path.join(scratchDir, 'ffmpeg-slow-exit');
+    await writeFile(slowExit, `#!/bin/sh\n"${real.path}" "$@"\nstatus=$?\nexec 1>&-\nsleep 0.3\nexit $status\n`);
+    await chmod(slowExit, 0o755);
+    const frames: Frame[] = [];
+    for await (const frame of decodeFrames({ ffmpeg: { ...real, path: slowExit }, input: FOOTAGE.overpass, fps: 5, maxWidth: 640 })) frames.push(frame);
+    expect(frames).toHaveLength(142);
+  });
+
+  it('a start past the end of the clip says how long the clip is', async () => {
+    await expect(decodeAll({ input: FOOTAGE.overpass, fps: 5, maxWidth: 640, startSeconds: 500 })).rejects.toThrow(
+      new DecodeError(`${FOOTAGE.overpass} is 28.3 s long: there is nothing to decode from 500 s on. Give a start within the clip (--start).`),
+    );
+  });
+});
+
 describe('decodeFrames stopping', () => {
   afterEach(() => expect(ffmpegChildren()).toEqual([]));
 
@@ -183,11 +254,39 @@ describe('locateFfmpeg', () => {
     await expect(locateFfmpeg(path.join(scratchDir, 'nowhere', 'ffmpeg'))).rejects.toThrow(/^--ffmpeg points to .*nowhere\/ffmpeg, which is not an executable file/);
   });
 
-  it('finds the real ffmpeg on PATH and reads its version', async () => {
+  /** locateFfmpeg with FFMPEG_PATH unset and a PATH of one folder, `folder`, holding `name` (a link to `target`). */
+  async function locateWithPathOf(folder: string, name: string, target: string) {
+    const dir = path.join(scratchDir, folder);
+    await mkdir(dir, { recursive: true });
+    await symlink(target, path.join(dir, name)).catch(() => undefined);
+    const savedSearchPath = process.env.PATH;
     delete process.env.FFMPEG_PATH;
-    const found = await locateFfmpeg();
+    process.env.PATH = dir;
+    try {
+      return await locateFfmpeg();
+    } finally {
+      process.env.PATH = savedSearchPath;
+    }
+  }
+
+  it('with no ffmpeg on PATH, falls back to the one the optional npm package ships, and that one decodes the hard cases', async () => {
+    // A PATH with Node and nothing else, as on a fresh machine.
+    const found = await locateWithPathOf('node-only-bin', 'node', process.execPath);
+    expect(found.foundVia).toBe(BUNDLED_FFMPEG);
+    expect(found.path).toContain(`${path.sep}node_modules${path.sep}@ffmpeg-installer${path.sep}`);
+    // Its static build is ffmpeg 4.1: libavformat 58.
+    expect(found.libavformatMajor).toBe(58);
+    const frames: Frame[] = [];
+    for await (const frame of decodeFrames({ ffmpeg: found, input: CASES.resolutionChange, fps: 5, maxWidth: 640 })) frames.push(frame);
+    expect(frames).toHaveLength(Math.floor(28.35 * 5) + 1);
+    for (const frame of frames) expect([frame.width, frame.height]).toEqual([320, 240]);
+  });
+
+  it('finds an ffmpeg on PATH and reads its version', async () => {
+    // A PATH whose one ffmpeg is the one this machine has (the system's, or the npm package's on a bare machine).
+    const found = await locateWithPathOf('path-with-ffmpeg', 'ffmpeg', (await testFfmpeg()).path);
     expect(found.foundVia).toBe('PATH');
-    expect(path.basename(found.path)).toBe('ffmpeg');
+    expect(found.path).toBe(path.join(scratchDir, 'path-with-ffmpeg', 'ffmpeg'));
     expect(found.version).toMatch(/^\S+$/);
     expect(found.version).not.toBe('unknown');
   });

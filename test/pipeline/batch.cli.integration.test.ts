@@ -217,6 +217,12 @@ describe('veil batch refuses bad input with a clear error', () => {
     await expectCleanFailure(run, 1, /cut\.mp4 is truncated or damaged .*Re-copy or re-export the clip/);
   });
 
+  it('a start past the end of the clip: exit 1, saying how long the clip is, and no empty report', async () => {
+    // The overpass clip lasts 28.33 s (its container says so; ../shared/footage/README.md).
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--start', '500', '--epsilon', 'off', '--out', 'out'], sandbox);
+    await expectCleanFailure(run, 1, /traffic_overpass_cars-trucks_320x240\.avi is 28\.3 s long: there is nothing to decode from 500 s on/);
+  });
+
   it('a config with a coordinate outside 0–1: exit 2, naming the field, the value and the rule', async () => {
     const config = await input('site.yaml', 'zones:\n  - name: door\n    polygon: [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]\n');
     const run = await runVeil(['batch', FOOTAGE.overpass, '--config', config, '--epsilon', 'off'], sandbox);

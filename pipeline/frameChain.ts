@@ -1,0 +1,39 @@
+/**
+ * The frame chain, the one place where frames meet the detector and die:
+ *
+ *   frame source ─▶ read ahead ─▶ detect (worker pool, in order) ─▶ drop (pixels zero-filled) ─▶ AnalysedFrame
+ *
+ * A frame source is anything that yields decoded frames: a recorded clip's decoder (`decodeFrames`), a live
+ * camera's drop-oldest queue (`LatestFrameQueue.drain()`), frames already in memory (the bench). `veil batch`,
+ * `veil eval`, `veil run` and `npm run bench` all analyse through this chain, so a new kind of source, or a fix to
+ * the chain, is made here once.
+ */
+import { detectFrames, type FrameDetector } from '../stages/detect.ts';
+import { dropFrames } from '../stages/drop.ts';
+import type { AnalysedFrame, Frame } from '../streams/frame.ts';
+import { readAhead } from '../streams/readAhead.ts';
+
+export type FrameSource = AsyncIterable<Frame>;
+
+export interface FrameChainOptions {
+  detector: FrameDetector;
+  /** Frames detected at once: the pool's worker count keeps every worker busy. */
+  framesInFlight: number;
+  /**
+   * Frames decoded ahead of a free detector worker. 1 for a recorded clip hides ffmpeg's hand-over time (see
+   * streams/readAhead.ts); 0 for a live camera, whose queue already holds the freshest frames and must not hold more.
+   */
+  readAheadFrames: number;
+}
+
+/** A frame read ahead for a consumer that stopped early still holds pixels: they are cleared, not left behind. */
+function zeroFill(frame: Frame) {
+  frame.pixels.fill(0);
+}
+
+/** Frames in, detections out, no pixel past the end. Stopping early stops the source (its ffmpeg is killed). */
+export function analyseFrames(options: FrameChainOptions, source: FrameSource): AsyncGenerator<AnalysedFrame> {
+  const ahead = readAhead({ count: options.readAheadFrames, discard: zeroFill }, source);
+  const detected = detectFrames({ detector: options.detector, framesInFlight: options.framesInFlight }, ahead);
+  return dropFrames(detected);
+}
