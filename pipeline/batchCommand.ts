@@ -1,6 +1,7 @@
 /**
  * `veil batch [CLIP]`: analyse a recorded clip (default: the bundled sample) into a private report.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redactCredentials } from '../streams/redact.ts';
@@ -54,6 +55,15 @@ interface FootagePlacement {
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** An ISO time with its zone that names a real instant: Date.parse moves 2026-02-30 to 2026-03-02 without a word. */
+function isRealTime(text: string): boolean {
+  const match = ISO_WITH_ZONE.exec(text);
+  if (!match || !Number.isFinite(Date.parse(text))) return false;
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  return calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day && Number(text.slice(11, 13)) < 24 && Number(text.slice(14, 16)) < 60;
+}
+
 /**
  * Where a clip's footage sits in its camera's clock: the budget belongs to the frames, not to the file, so a copy,
  * a trim, a re-encode or an overlapping excerpt of the same footage meets the same spans in the ledger. The camera
@@ -63,7 +73,7 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 async function placeFootage(values: { camera?: string; 'recorded-at'?: string }, input: string, ffmpeg: FfmpegBinary): Promise<FootagePlacement> {
   const flagged = values['recorded-at'];
   if (input === SAMPLE_CLIP && values.camera === undefined && flagged === undefined) return SAMPLE_PLACEMENT;
-  if (flagged !== undefined && !(ISO_WITH_ZONE.test(flagged) && Number.isFinite(Date.parse(flagged)))) {
+  if (flagged !== undefined && !isRealTime(flagged)) {
     throw new UsageError(`--recorded-at ${flagged}: expected when the recording starts as an ISO time with its zone, e.g. 2026-11-29T08:00:00Z or 2026-11-29T09:00:00+01:00`);
   }
   const recordedAt = flagged !== undefined ? new Date(flagged) : await readRecordingStart(ffmpeg, input);
@@ -93,6 +103,10 @@ export async function batchCommand(argv: string[]): Promise<number> {
   if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
   // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
   prepareWritableDir(outDir, '--out');
+  // A report may hold the only release its footage will ever get (a re-run finds that budget spent): never overwrite it.
+  if (existsSync(path.join(outDir, 'report.json'))) {
+    throw new UsageError(`--out ${outDir} already holds a report: a new run would replace it, and the footage it released may have no budget left to be released again. Give another --out, or move the old report away first.`);
+  }
   const stateDir = values['state-dir'] ?? defaultStateDir();
   const calibration = config.privacy.epsilon === 'off';
   // A calibration run (epsilon "off") keeps no ledger, so it must not create a state directory either.

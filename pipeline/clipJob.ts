@@ -59,7 +59,7 @@ Detector:
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
 Tools:
-  --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH)
+  --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
   --log-format F       text | json (default text)
 `;
 

@@ -33,7 +33,7 @@ export function createVeilMetrics() {
     framesDropped: new Counter({ name: 'veil_frames_dropped_total', help: 'Decoded frames skipped because the detector was busy, added once per published window.', labelNames: ['camera'] as const, registers }),
     windowsReleased: new Counter({ name: 'veil_windows_released_total', help: 'Windows released with differential-privacy noise.', labelNames: ['camera'] as const, registers }),
     windowsWithheld: new Counter({ name: 'veil_windows_withheld_total', help: 'Windows withheld, e.g. because the budget ran out.', labelNames: ['camera'] as const, registers }),
-    privacyBudgetEpsilonLeft: new Gauge({ name: 'veil_privacy_budget_epsilon_left', help: 'Privacy budget (epsilon) left in the current period.', labelNames: ['camera'] as const, registers }),
+    privacyBudgetEpsilonLeft: new Gauge({ name: 'veil_privacy_budget_epsilon_left', help: 'Epsilon left to an event touching the latest released window (0 is normal: each window takes its full share of the per-event epsilon).', labelNames: ['camera'] as const, registers }),
     feedClients: new Gauge({ name: 'veil_feed_clients', help: 'WebSocket feed clients connected.', registers }),
     cameraUp: new Gauge({ name: 'veil_camera_up', help: '1 while the camera is streaming, else 0.', labelNames: ['camera'] as const, registers }),
   };

@@ -35,7 +35,7 @@ Supervises the cameras in the site config, publishes their private aggregates on
                        a camera's privacy settings changed: judge its past releases by the new ones, noting REASON
   --host HOST          override feed.host
   --port PORT          override feed.port (0: any free port; the log says which)
-  --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH)
+  --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
   --log-format F       text | json (default: the config's logFormat, json unless set)
 
 Stops on SIGTERM or SIGINT at any point, within 10 s, exit code 0: open windows are discarded (see README),

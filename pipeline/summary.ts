@@ -15,6 +15,7 @@ import type { Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
 import {
+  clockLabel,
   crossingsReading,
   largestWindow,
   meanOccupancyReading,
@@ -184,25 +185,17 @@ export function summaryFigures(report: Report): SummaryFigures {
 
 const STATISTIC_NAMES: Record<Statistic, string> = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
 
-/** Seconds as h:mm:ss, or m:ss under an hour. */
-function clipTime(seconds: number): string {
-  const whole = Math.round(seconds);
-  const minutesSeconds = `${String(Math.floor((whole % 3600) / 60)).padStart(whole >= 3600 ? 2 : 1, '0')}:${String(whole % 60).padStart(2, '0')}`;
-  return whole >= 3600 ? `${Math.floor(whole / 3600)}:${minutesSeconds}` : minutesSeconds;
-}
-
-/** A clip second as the reader's clock: wall-clock UTC when the recording's start is known, clip time otherwise. */
-function timeLabel(report: Report, seconds: number, withDate = false): string {
-  if (!report.clip.recordedAt) return clipTime(seconds);
-  const iso = new Date(Date.parse(report.clip.recordedAt) + seconds * 1000).toISOString();
-  return withDate ? iso.slice(0, 10) : `${iso.slice(11, 16)}Z`;
+/** A clip second as the reader's clock (streams/reportFigures.ts), or the date alone for daily totals. */
+function timeLabel(report: Report, seconds: number, precision: 'date' | 'minute' | 'second' = 'minute'): string {
+  if (precision === 'date' && report.clip.recordedAt) return new Date(Date.parse(report.clip.recordedAt) + seconds * 1000).toISOString().slice(0, 10);
+  return clockLabel(seconds, 'clip', report.clip.recordedAt, precision === 'second');
 }
 
 const rounded = (value: number) => String(Number(value.toPrecision(2)));
 const windowsText = (count: number) => `${count} window${count === 1 ? '' : 's'}`;
 
 function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
-  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate)} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
+  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate ? 'date' : 'minute')} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
   const more = periods.length > MAX_PERIODS_LISTED ? `, … ${periods.length - MAX_PERIODS_LISTED} more in report.csv` : '';
   return `      ${what}: ${listed.join(', ')}${more}`;
 }
@@ -248,7 +241,7 @@ function zoneSummary(report: Report, figures: ZoneFigures): string {
     ? ''
     : peaks.windowCount === 1
       ? `; peak ${formatFigure(peaks.largest)}`
-      : `; peak per ${peaks.windowSeconds} s: mean ${formatFigure(peaks.mean, 1)}, largest ${formatFigure(peaks.largest)} at ${timeLabel(report, peaks.largestAt)}`;
+      : `; peak per ${peaks.windowSeconds} s: mean ${formatFigure(peaks.mean, 1)}, largest ${formatFigure(peaks.largest)} at ${timeLabel(report, peaks.largestAt, peaks.windowSeconds < 60 ? 'second' : 'minute')}`;
   return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
 }
 
@@ -257,12 +250,16 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   const figures = summaryFigures(report);
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
   const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
-  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(entry.windows.length)})`);
+  const releasedIn = (windows: readonly ReleasedWindow[]) => windows.filter((window) => window.status === 'released').length;
+  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))})`);
+  const nothingReleased = report.windows.length > 0 && releasedIn(report.windows) === 0;
   const lines: string[] = [
     '',
     `Veil report — ${path.basename(report.clip.input)}${placed}`,
-    `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; released ${series.join(', ')}` +
-      (withheld ? `; ${windowsText(withheld)} withheld (privacy budget spent) and left out of every total` : ''),
+    nothingReleased
+      ? `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; nothing released: this footage's privacy budget is already spent (a re-run, or a copy or excerpt of footage released before), so every window was withheld`
+      : `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; released ${series.join(', ')}` +
+        (withheld ? `; ${windowsText(withheld)} withheld (privacy budget spent) and left out of every total` : ''),
     ...privacyLines(report, figures),
   ];
   if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');

@@ -13,7 +13,7 @@ import { classesOf } from '../models/detection.ts';
 import type { Figure } from '../stages/privacy/figures.ts';
 import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
-import { crossingsReading, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
+import { clockLabel, crossingsReading, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 260;
@@ -53,15 +53,6 @@ function valueAxis(series: readonly PlottedSeries[]): { low: number; high: numbe
   return { low: Math.floor(bottom / step) * step, high: Math.ceil(top / step) * step, step };
 }
 
-/** A window's start as the reader's clock: UTC for live windows and placed footage (recordedAt), clip time otherwise. */
-function formatClock(seconds: number, clock: ReleasedWindow['clock'], recordedAt: string | undefined): string {
-  if (clock === 'wall') return new Date(seconds * 1000).toISOString().slice(11, 16);
-  if (recordedAt) return `${new Date(Date.parse(recordedAt) + seconds * 1000).toISOString().slice(11, 16)}Z`;
-  const whole = Math.round(seconds);
-  const hours = Math.floor(whole / 3600);
-  const minutesSeconds = `${Math.floor((whole % 3600) / 60)}:${String(whole % 60).padStart(2, '0')}`;
-  return hours > 0 ? `${hours}:${minutesSeconds.padStart(5, '0')}` : minutesSeconds;
-}
 
 /** Contiguous runs of defined figures, so a line or band breaks at a withheld window instead of bridging it. */
 function runs(figures: ReadonlyArray<Figure | undefined>): Array<Array<{ index: number; item: Figure }>> {
@@ -89,7 +80,7 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   parts.push(`<text transform="translate(16 ${top + MARGIN.top + plotHeight / 2}) rotate(-90)" class="tick" text-anchor="middle">${escapeXml(unit)}</text>`);
   const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
   windows.forEach((window, i) => {
-    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${formatClock(window.startSeconds, window.clock, recordedAt)}</text>`);
+    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${clockLabel(window.startSeconds, window.clock, recordedAt, window.windowSeconds < 60)}</text>`);
     if (window.status === 'withheld') parts.push(`<rect x="${x(i) - slot / 2}" y="${top + MARGIN.top}" width="${slot}" height="${plotHeight}" class="withheld"/>`);
   });
   const barSeries = series.filter((s) => s.style === 'bars');

@@ -143,3 +143,21 @@ export function periodTotals(windows: readonly ReleasedWindow[], reading: Readin
       return { startSeconds, endSeconds: startSeconds + periodSeconds, complete: covered >= periodSeconds, ...totalOver(members, reading) };
     });
 }
+
+/** Seconds as h:mm:ss, or m:ss under an hour. */
+function clipTime(seconds: number): string {
+  const whole = Math.round(seconds);
+  const minutesSeconds = `${String(Math.floor((whole % 3600) / 60)).padStart(whole >= 3600 ? 2 : 1, '0')}:${String(whole % 60).padStart(2, '0')}`;
+  return whole >= 3600 ? `${Math.floor(whole / 3600)}:${minutesSeconds}` : minutesSeconds;
+}
+
+/**
+ * A time in a report as its reader's clock: UTC for live windows (`clock: "wall"`, Unix seconds) and for placed
+ * footage (clip seconds after `recordedAt`), clip time (m:ss) otherwise. To the second when `toTheSecond` (windows
+ * shorter than a minute would otherwise all read the same), else to the minute.
+ */
+export function clockLabel(seconds: number, clock: ReleasedWindow['clock'], recordedAt: string | undefined, toTheSecond: boolean): string {
+  const unixSeconds = clock === 'wall' ? seconds : recordedAt ? Date.parse(recordedAt) / 1000 + seconds : undefined;
+  if (unixSeconds === undefined) return clipTime(seconds);
+  return `${new Date(unixSeconds * 1000).toISOString().slice(11, toTheSecond ? 19 : 16)}Z`;
+}

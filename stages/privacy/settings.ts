@@ -270,7 +270,7 @@ function checkExtremes(parsed: ParsedSettings, epsilon: number, statistics: read
   const override = 'set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it';
   if (!parsed.allowExtremeEpsilon) {
     if (epsilon > EPSILON_REFUSED_ABOVE) {
-      throw rejection('epsilon', parsed.epsilon, `ε above ${EPSILON_REFUSED_ABOVE} protects practically nothing (odds can move by e^ε ≈ ${Math.exp(epsilon).toPrecision(2)}×): use 0.1–2, or ${override}`);
+      throw rejection('epsilon', parsed.epsilon, `ε above ${EPSILON_REFUSED_ABOVE} protects practically nothing (an observer's odds can move by e^ε, over ${Math.round(Math.exp(EPSILON_REFUSED_ABOVE))} times): use 0.1–2, or ${override}`);
     }
     if (widest.standardDeviation > DEVIATION_REFUSED_ABOVE) {
       throw rejection(

@@ -169,6 +169,9 @@ describe('veil batch: the budget belongs to the footage', () => {
     expect(first.exitCode, first.stderr).toBe(0);
     expect((await readReport(path.join(sandbox.cwd, 'first'))).windows.map((w) => w.status)).toEqual(['released', 'released']);
 
+    const overwrite = await runVeil(['batch', FOOTAGE.overpass, ...EXCERPT, '--window', '3', ...PLACED, '--out', 'first'], sandbox);
+    expect(overwrite.exitCode).toBe(2);
+    expect(overwrite.stderr).toMatch(/--out .*first already holds a report: a new run would replace it/);
     const again = await runVeil(['batch', FOOTAGE.overpass, ...EXCERPT, '--window', '3', ...PLACED, '--out', 'again'], sandbox);
     expect(again.exitCode, again.stderr).toBe(0);
     const repeated = await readReport(path.join(sandbox.cwd, 'again'));
