@@ -1,0 +1,127 @@
+/**
+ * The feed's gate, checked before any WebSocket opens: the origin allow-list (exact origins only), the bearer token
+ * (compared in constant time) and the cap on clients. Real server on 127.0.0.1, real HTTP upgrade requests.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import type { FeedServer } from '../../streams/feedServer.ts';
+import { connectClient, FEED_TOKEN, startTestFeed, until } from './feedFixtures.ts';
+
+const running: FeedServer[] = [];
+const open: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const ws of open.splice(0)) ws.terminate();
+  await Promise.all(running.splice(0).map((feed) => feed.close()));
+});
+
+async function feed(overrides: Parameters<typeof startTestFeed>[0] = {}) {
+  const started = await startTestFeed(overrides);
+  running.push(started.feed);
+  return started;
+}
+
+async function connected(wsUrl: string, headers: Record<string, string>) {
+  const client = await connectClient(wsUrl, { headers });
+  open.push(client.ws);
+  return client;
+}
+
+/**
+ * Sends a WebSocket upgrade request by hand and resolves with the HTTP status of the refusal; rejects if the server
+ * switches protocols instead, since every caller expects a refusal.
+ */
+function upgradeRefusal(wsUrl: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const upgrade = request(wsUrl.replace(/^ws/, 'http'), {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': Buffer.from('sixteen byte key').toString('base64'),
+        ...headers,
+      },
+    });
+    upgrade.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    upgrade.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      reject(new Error('the feed opened a WebSocket it should have refused'));
+    });
+    upgrade.on('error', reject);
+    upgrade.end();
+  });
+}
+
+const bearer = { Authorization: `Bearer ${FEED_TOKEN}` };
+
+describe('origin allow-list', () => {
+  const allowed = 'https://ops.example.org';
+
+  it.each([
+    ['a look-alike that starts with the allowed origin', 'https://ops.example.org.evil.com'],
+    ['the allowed origin with another port', 'https://ops.example.org:8443'],
+    ['the allowed origin over plain http', 'http://ops.example.org'],
+    ['a prefix of the allowed origin', 'https://ops.example.or'],
+    ['an origin that ends with the allowed host', 'https://evilops.example.org'],
+    ['the opaque origin of a sandboxed frame or file:// page', 'null'],
+    ['an empty origin', ''],
+  ])('refuses %s with 403, even with the right token', async (_, origin) => {
+    const { wsUrl, feed: server } = await feed({ allowedOrigins: [allowed] });
+    expect(await upgradeRefusal(wsUrl, { ...bearer, Origin: origin })).toBe(403);
+    expect(server.clientCount()).toBe(0);
+  });
+
+  it('lets in exactly the listed origin', async () => {
+    const { wsUrl, feed: server } = await feed({ allowedOrigins: [allowed] });
+    await connected(wsUrl, { ...bearer, Origin: allowed });
+    expect(server.clientCount()).toBe(1);
+  });
+
+  it('judges the origin before the token: a foreign page learns nothing about the token (403, not 401)', async () => {
+    const { wsUrl } = await feed({ allowedOrigins: [allowed] });
+    expect(await upgradeRefusal(wsUrl, { Authorization: 'Bearer wrong-token-0123456789', Origin: 'https://evil.example.com' })).toBe(403);
+  });
+});
+
+describe('client cap', () => {
+  it('with maxClients 1, answers the second client 503 and lets a new one in once the first has left', async () => {
+    const { wsUrl, feed: server } = await feed({ maxClients: 1 });
+    const first = await connected(wsUrl, bearer);
+    expect(await upgradeRefusal(wsUrl, bearer)).toBe(503);
+    expect(server.clientCount()).toBe(1);
+
+    first.ws.close();
+    await until(() => server.clientCount() === 0, 'the first client to leave');
+    await connected(wsUrl, bearer);
+    expect(server.clientCount()).toBe(1);
+  });
+
+  it('still answers 401, not 503, to a wrong token when full', async () => {
+    const { wsUrl } = await feed({ maxClients: 1 });
+    await connected(wsUrl, bearer);
+    expect(await upgradeRefusal(wsUrl, { Authorization: 'Bearer wrong-token-0123456789' })).toBe(401);
+  });
+});
+
+describe('token comparison (static check of streams/feedServer.ts)', () => {
+  const source = readFileSync(new URL('../../streams/feedServer.ts', import.meta.url), 'utf8');
+  const tokensMatch = /\nfunction tokensMatch\([^)]*\)[^{]*\{\n([\s\S]*?)\n\}\n/.exec(source)?.[1] ?? '';
+
+  it('compares the token with crypto.timingSafeEqual, never with an equality operator', () => {
+    // Guard against a vacuous pass: the function must be found before anything is said about its body.
+    expect(tokensMatch).not.toBe('');
+    expect(tokensMatch).toMatch(/\btimingSafeEqual\(/);
+    expect(tokensMatch).not.toMatch(/(===?|!==?)\s*expected\b|\bexpected\s*(===?|!==?)/);
+  });
+
+  it('uses the configured token nowhere else but to check its length', () => {
+    const uses = [...source.matchAll(/options\.token\b(\.length)?/g)];
+    const outsideLengthChecks = uses.filter((use) => use[1] === undefined).map((use) => source.slice(use.index - 40, use.index + use[0].length));
+    expect(outsideLengthChecks).toEqual([expect.stringMatching(/tokensMatch\(presentedToken\(request\), options\.token$/)]);
+  });
+});
