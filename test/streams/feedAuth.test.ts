@@ -3,11 +3,11 @@
  * (compared in constant time) and the cap on clients. Real server on 127.0.0.1, real HTTP upgrade requests.
  */
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { FEED_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type FeedServer } from '../../streams/feedServer.ts';
-import { connectClient, FEED_TOKEN, startTestFeed, until } from './feedFixtures.ts';
+import { connectClient, FEED_TOKEN, recordingLogger, startTestFeed, until } from './feedFixtures.ts';
 
 const running: FeedServer[] = [];
 const open: WebSocket[] = [];
@@ -29,13 +29,21 @@ async function connected(wsUrl: string, headers: Record<string, string>, protoco
   return client;
 }
 
+interface UpgradeAnswer {
+  status: number;
+  reason: string;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
+
 /**
- * Sends a WebSocket upgrade request by hand and resolves with the HTTP status of the refusal; rejects if the server
- * switches protocols instead, since every caller expects a refusal.
+ * Sends a WebSocket upgrade request by hand, as a browser or a script would, and resolves with the server's answer:
+ * 101 when it switched protocols (the socket is then closed at once), or the refusal with its reason and body.
  */
-function upgradeRefusal(wsUrl: string, headers: Record<string, string>): Promise<number> {
+function upgradeAnswer(url: string, headers: Record<string, string>, { setHost = true } = {}): Promise<UpgradeAnswer> {
   return new Promise((resolve, reject) => {
-    const upgrade = request(wsUrl.replace(/^ws/, 'http'), {
+    const upgrade = request(url.replace(/^ws/, 'http'), {
+      setHost,
       headers: {
         Connection: 'Upgrade',
         Upgrade: 'websocket',
@@ -45,17 +53,24 @@ function upgradeRefusal(wsUrl: string, headers: Record<string, string>): Promise
       },
     });
     upgrade.on('response', (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, reason: response.statusMessage ?? '', body, headers: response.headers }));
     });
-    upgrade.on('upgrade', (_response, socket) => {
+    upgrade.on('upgrade', (response, socket) => {
       socket.destroy();
-      reject(new Error('the feed opened a WebSocket it should have refused'));
+      resolve({ status: 101, reason: response.statusMessage ?? '', body: '', headers: response.headers });
     });
     upgrade.on('error', reject);
     upgrade.end();
   });
 }
+
+/** What the feed logged at warn level. */
+const warnings = (log: unknown) => (log as ReturnType<typeof recordingLogger>).lines.filter((line) => line.level === 'warn').map((line) => line.message);
+
+const upgradeStatus = async (url: string, headers: Record<string, string>) => (await upgradeAnswer(url, headers)).status;
 
 const bearer = { Authorization: `Bearer ${FEED_TOKEN}` };
 
@@ -72,7 +87,7 @@ describe('origin allow-list', () => {
     ['an empty origin', ''],
   ])('refuses %s with 403, even with the right token', async (_, origin) => {
     const { wsUrl, feed: server } = await feed({ allowedOrigins: [allowed] });
-    expect(await upgradeRefusal(wsUrl, { ...bearer, Origin: origin })).toBe(403);
+    expect(await upgradeStatus(wsUrl, { ...bearer, Origin: origin })).toBe(403);
     expect(server.clientCount()).toBe(0);
   });
 
@@ -82,9 +97,30 @@ describe('origin allow-list', () => {
     expect(server.clientCount()).toBe(1);
   });
 
+  it('lets in its own origin, over http or https, without listing it; not the same host on another port', async () => {
+    const { wsUrl, feed: server } = await feed({ allowedOrigins: [allowed] });
+    expect(await upgradeStatus(wsUrl, { ...bearer, Origin: `http://127.0.0.1:${server.port}` })).toBe(101);
+    expect(await upgradeStatus(wsUrl, { ...bearer, Origin: `https://127.0.0.1:${server.port}` })).toBe(101);
+    expect(await upgradeStatus(wsUrl, { ...bearer, Origin: `http://127.0.0.1:${server.port + 1}` })).toBe(403);
+  });
+
+  it('gives a request without a Host header no same-origin pass', async () => {
+    const { wsUrl } = await feed({ allowedOrigins: [allowed] });
+    const answer = await upgradeAnswer(wsUrl, { ...bearer, Origin: 'http://undefined' }, { setHost: false });
+    expect(answer.status).toBe(403);
+  });
+
+  it('says in the refusal what to do, and logs it', async () => {
+    const { wsUrl, log } = await feed({ allowedOrigins: [allowed] });
+    const answer = await upgradeAnswer(wsUrl, { ...bearer, Origin: 'https://evil.example.com' });
+    expect([answer.status, answer.reason]).toEqual([403, 'Forbidden']);
+    expect(answer.body).toMatch(/add it to feed\.allowedOrigins/);
+    expect(warnings(log)).toEqual([expect.stringMatching(/origin not allowed/)]);
+  });
+
   it('judges the origin before the token: a foreign page learns nothing about the token (403, not 401)', async () => {
     const { wsUrl } = await feed({ allowedOrigins: [allowed] });
-    expect(await upgradeRefusal(wsUrl, { Authorization: 'Bearer wrong-token-0123456789', Origin: 'https://evil.example.com' })).toBe(403);
+    expect(await upgradeStatus(wsUrl, { Authorization: 'Bearer wrong-token-0123456789', Origin: 'https://evil.example.com' })).toBe(403);
   });
 });
 
@@ -107,6 +143,21 @@ describe('bearer token', () => {
     expect(server.clientCount()).toBe(1);
   });
 
+  it('is accepted in a subprotocol list as a browser writes it, with a space after the comma', async () => {
+    const { wsUrl } = await feed();
+    const listed = { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, ${asSubprotocol(FEED_TOKEN)}` };
+    expect(await upgradeStatus(wsUrl, listed)).toBe(101);
+  });
+
+  it('when missing or wrong, is answered 401 with a Bearer challenge (RFC 6750) and logged', async () => {
+    const { wsUrl, log } = await feed();
+    const answer = await upgradeAnswer(wsUrl, {});
+    expect([answer.status, answer.reason]).toEqual([401, 'Unauthorized']);
+    expect(answer.headers['www-authenticate']).toBe('Bearer realm="veil-feed"');
+    expect(answer.body).toMatch(/valid bearer token is required/);
+    expect(warnings(log)).toEqual([expect.stringMatching(/missing or wrong token/)]);
+  });
+
   it.each([
     ['no token at all', {}],
     ['another scheme', { Authorization: `Basic ${FEED_TOKEN}` }],
@@ -115,13 +166,13 @@ describe('bearer token', () => {
     ['a second word after the token', { Authorization: `Bearer ${FEED_TOKEN} ${FEED_TOKEN}` }],
     ['the token with its last character changed', { Authorization: `Bearer ${FEED_TOKEN.slice(0, -1)}X` }],
     ['the token with a character more', { Authorization: `Bearer ${FEED_TOKEN}X` }],
-    ['the token as a prefix of a longer one', { Authorization: `Bearer ${FEED_TOKEN.slice(0, -1)}` }],
+    ['a prefix of the token', { Authorization: `Bearer ${FEED_TOKEN.slice(0, -1)}` }],
     ['a wrong token as a subprotocol', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, ${asSubprotocol('wrong-token-0123456789')}` }],
     ['an empty token subprotocol', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, ${TOKEN_SUBPROTOCOL_PREFIX}` }],
     ['the token subprotocol under another prefix', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, x-${asSubprotocol(FEED_TOKEN)}` }],
   ])('is refused with 401 given %s', async (_, headers) => {
     const { wsUrl, feed: server } = await feed();
-    expect(await upgradeRefusal(wsUrl, headers)).toBe(401);
+    expect(await upgradeStatus(wsUrl, headers)).toBe(401);
     expect(server.clientCount()).toBe(0);
   });
 });
@@ -130,7 +181,9 @@ describe('client cap', () => {
   it('with maxClients 1, answers the second client 503 and lets a new one in once the first has left', async () => {
     const { wsUrl, feed: server } = await feed({ maxClients: 1 });
     const first = await connected(wsUrl, bearer);
-    expect(await upgradeRefusal(wsUrl, bearer)).toBe(503);
+    const full = await upgradeAnswer(wsUrl, bearer);
+    expect([full.status, full.reason]).toEqual([503, 'Service Unavailable']);
+    expect(full.body).toMatch(/The feed is full \(1 clients\); try again later/);
     expect(server.clientCount()).toBe(1);
 
     first.ws.close();
@@ -142,7 +195,7 @@ describe('client cap', () => {
   it('still answers 401, not 503, to a wrong token when full', async () => {
     const { wsUrl } = await feed({ maxClients: 1 });
     await connected(wsUrl, bearer);
-    expect(await upgradeRefusal(wsUrl, { Authorization: 'Bearer wrong-token-0123456789' })).toBe(401);
+    expect(await upgradeStatus(wsUrl, { Authorization: 'Bearer wrong-token-0123456789' })).toBe(401);
   });
 });
 
@@ -165,5 +218,15 @@ describe.skipIf(instrumentedByStryker)('token comparison (static check of stream
     const uses = [...source.matchAll(/options\.token\b(\.length)?/g)];
     const outsideLengthChecks = uses.filter((use) => use[1] === undefined).map((use) => source.slice(use.index - 40, use.index + use[0].length));
     expect(outsideLengthChecks).toEqual([expect.stringMatching(/tokensMatch\(presentedToken\(request\), options\.token$/)]);
+  });
+});
+
+describe('path', () => {
+  it('opens the feed at /feed whatever the query, and answers 404 naming /feed anywhere else', async () => {
+    const { feed: server, wsUrl } = await feed();
+    expect(await upgradeStatus(`${wsUrl}?since=0`, bearer)).toBe(101);
+    const elsewhere = await upgradeAnswer(`${server.url}/metrics`, bearer);
+    expect([elsewhere.status, elsewhere.reason]).toEqual([404, 'Not Found']);
+    expect(elsewhere.body).toMatch(/the feed is at \/feed/);
   });
 });
