@@ -81,6 +81,12 @@ describe('fitsBudget', () => {
     expect(fitsBudget(addCosts(spent, cost([1n, 1_000_000n], [0n, 1n])), rational(3n, 10n), 1e-6)).toBe(false);
   });
 
+  it('refuses pure ε over the budget by 10⁻²⁰, which no double can tell from the budget itself', () => {
+    const over = cost([3n * 10n ** 19n + 1n, 10n ** 20n], [0n, 1n]);
+    expect(Number(over.pureEpsilon.numerator) / Number(over.pureEpsilon.denominator)).toBe(0.3);
+    expect(fitsBudget(over, rational(3n, 10n), 1e-6)).toBe(false);
+  });
+
   it('judges spent ρ by its (ε, δ) conversion: ρ = 0.1 (≈ 2.45079) fits 2.4508 and not 2.4507', () => {
     const spent = cost([0n, 1n], [1n, 10n]);
     expect(fitsBudget(spent, rational(24_508n, 10_000n), 1e-6)).toBe(true);
