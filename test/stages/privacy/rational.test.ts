@@ -79,9 +79,10 @@ describe('rationalFromDouble', () => {
     expect(rationalFromDouble(0.1, 4, 'down')).toEqual(fraction(1n, 16n));
   });
 
-  it('keeps a value already on the grid exactly: 0.75 on quarters is 3/4 both ways', () => {
+  it('keeps a value already on the grid exactly: 0.75 on quarters is 3/4 both ways, 0 is 0', () => {
     expect(rationalFromDouble(0.75, 2, 'up')).toEqual(fraction(3n, 4n));
     expect(rationalFromDouble(0.75, 2, 'down')).toEqual(fraction(3n, 4n));
+    expect(rationalFromDouble(0, 8, 'up')).toEqual(fraction(0n, 1n));
   });
 
   it.each([-0.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses %f', (value) => {
