@@ -18,10 +18,10 @@ export default {
     'stages/zones.ts',
     'stages/window.ts',
     'stages/drop.ts',
-    // The feed's gate only (tokensMatch, presentedToken, originAllowed; the checks in onUpgrade): the rest of
-    // feedServer.ts is transport. Line ranges: keep them on those functions when the file changes.
-    'streams/feedServer.ts:125-148',
-    'streams/feedServer.ts:380-403',
+    // The feed's gate only (tokensMatch, presentedToken, originAllowed; authorised and the checks in onUpgrade):
+    // the rest of feedServer.ts is transport. Line ranges: keep them on those functions when the file changes.
+    'streams/feedServer.ts:137-160',
+    'streams/feedServer.ts:394-419',
   ],
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },

@@ -13,11 +13,8 @@ export default defineConfig({
       'test/streams/feedMessages.test.ts',
       'test/streams/report.test.ts',
     ],
-    exclude: [
-      '**/*.integration.test.ts',
-      // The real detector on real frames.
-      'test/stages/detect.test.ts',
-    ],
+    // Slow tests (real ffmpeg, the detector, Chromium, child processes) end in `.integration.test.ts`.
+    exclude: ['**/*.integration.test.ts'],
     testTimeout: 60_000,
   },
 });
