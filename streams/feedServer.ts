@@ -136,8 +136,9 @@ interface FeedClient {
 
 /** Hashing both sides gives equal-length buffers: neither the comparison nor a length check leaks the token. */
 function tokensMatch(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
-  return timingSafeEqual(digest(presented ?? ''), digest(expected)) && presented !== undefined;
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 function presentedToken(request: IncomingMessage): string | undefined {

@@ -13,9 +13,9 @@ export interface Rational {
   readonly denominator: bigint;
 }
 
+/** Euclid's algorithm; its only caller has already refused negative parts. */
 function gcd(a: bigint, b: bigint): bigint {
-  let x = a < 0n ? -a : a;
-  let y = b < 0n ? -b : b;
+  let [x, y] = [a, b];
   while (y !== 0n) [x, y] = [y, x % y];
   return x;
 }

@@ -72,6 +72,7 @@ describe('Tracker', () => {
     expect(handlesSeen(updates)).toHaveLength(2);
     const first = updates[2]?.tracks.find((t) => t.referencePoint.x < 0.5)?.handle;
     const last = updates.at(-1)?.tracks.find((t) => t.referencePoint.x > 0.5)?.handle;
+    expect(first).toBeDefined();
     expect(last).toBe(first);
   });
 

@@ -138,3 +138,50 @@ describe('zoneSchema refuses zones with no inside or an ambiguous one', () => {
     expect(problem([[0.2, 0.2], [0.8, 0.2], [0.5, 0.2], [0.5, 0.8]])).toMatch(/crosses itself: the edge \[0\.2, 0\.2\]–\[0\.8, 0\.2\] meets the edge \[0\.5, 0\.2\]–\[0\.5, 0\.8\]/);
   });
 });
+
+describe('pointInPolygon on slanted edges', () => {
+  // The triangle's sides run from (0.5, 0.1) to (0.9, 0.9) and (0.1, 0.9): at y = 0.5 they are at x = 0.3 and
+  // x = 0.7 (halfway down, halfway out), and at y = 0.3 at x = 0.4 and x = 0.6.
+  const triangle: Array<[number, number]> = [[0.5, 0.1], [0.9, 0.9], [0.1, 0.9]];
+
+  it.each([
+    [0.31, 0.5, true], [0.29, 0.5, false], [0.69, 0.5, true], [0.71, 0.5, false],
+    [0.41, 0.3, true], [0.39, 0.3, false], [0.59, 0.3, true], [0.61, 0.3, false],
+  ])('(%f, %f) inside: %s', (x, y, inside) => {
+    expect(pointInPolygon(x, y, triangle)).toBe(inside);
+    expect(pointInPolygon(x, y, [...triangle].reverse())).toBe(inside);
+  });
+
+  it('a rhombus with no horizontal or vertical edge: just inside and just outside each side', () => {
+    // Sides from (0.5, 0.2) to (0.8, 0.5) to (0.5, 0.8) to (0.2, 0.5): at y = 0.35 they are at x = 0.35 and x = 0.65.
+    const rhombus: Array<[number, number]> = [[0.5, 0.2], [0.8, 0.5], [0.5, 0.8], [0.2, 0.5]];
+    expect([0.34, 0.36, 0.64, 0.66].map((x) => pointInPolygon(x, 0.35, rhombus))).toEqual([false, true, true, false]);
+    expect([0.34, 0.36, 0.64, 0.66].map((x) => pointInPolygon(x, 0.65, rhombus))).toEqual([false, true, true, false]);
+  });
+});
+
+describe('zoneSchema messages', () => {
+  const zone = (fields: Record<string, unknown>) => zoneSchema.safeParse({ ...square, ...fields });
+  const problem = (fields: Record<string, unknown>) => zone(fields).error?.issues[0]?.message;
+
+  it('accepts names of letters, digits, "_", "-" and "." up to 64 long, and says what a name may hold otherwise', () => {
+    expect(zone({ name: 'north-gate_2.a' }).success).toBe(true);
+    expect(zone({ name: 'x'.repeat(64) }).success).toBe(true);
+    for (const name of ['', 'x'.repeat(65), 'north gate', 'gate!', '!gate']) {
+      expect(problem({ name })).toMatch(/names are 1–64 letters, digits/);
+    }
+  });
+
+  it('says a point is [x, y] in 0–1, that a polygon needs 3 points, and that an area is positive', () => {
+    expect(problem({ polygon: [[0.1, 0.1], [0.2, 0.2], [0.3]] })).toMatch(/a point is \[x, y\] with both in 0–1/);
+    expect(problem({ polygon: [[0.1, 0.1], [1.2, 0.2], [0.3, 0.4]] })).toMatch(/coordinates are normalised: use 0–1/);
+    expect(problem({ polygon: [[0.1, 0.1], [0.2, -0.2], [0.3, 0.4]] })).toMatch(/coordinates are normalised: use 0–1/);
+    expect(problem({ polygon: [[0.1, 0.1], [0.2, 0.2]] })).toMatch(/at least 3 points/);
+    expect(problem({ areaSquareMetres: 0 })).toMatch(/area of the zone, in m², must be positive/);
+    expect(zone({ areaSquareMetres: 12.5 }).success).toBe(true);
+  });
+
+  it('refuses a key it does not know', () => {
+    expect(zone({ colour: 'red' }).success).toBe(false);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The feed's schema is the privacy boundary on the wire: whatever is not in it cannot go out. These tests take valid
+ * messages of every type and slip an extra key into each object in them, one level at a time, from the message itself
+ * down to a class's statistics; every one must be refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { clientMessageSchema, serverMessageSchema, type ServerMessage } from '../../streams/feedMessages.ts';
+import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from './releasedWindowFixture.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Every object inside `value` (itself included), by its path of keys and indices. */
+function objectPaths(value: Json, at: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => objectPaths(item, [...at, index]));
+  if (value === null || typeof value !== 'object') return [];
+  return [at, ...Object.entries(value).flatMap(([key, child]) => objectPaths(child, [...at, key]))];
+}
+
+/** A deep copy of `value` with `key: extra` added to the object at `path`. */
+function withExtraKey(value: Json, path: (string | number)[], key: string, extra: Json): Json {
+  const copy = structuredClone(value);
+  let node = copy as Record<string | number, Json>;
+  for (const step of path) node = node[step] as Record<string | number, Json>;
+  node[key] = extra;
+  return copy;
+}
+
+const messages: Record<string, ServerMessage> = {
+  hello: { v: 1, type: 'hello', cameras: ['gate', 'yard'] },
+  status: { v: 1, type: 'status', camera: 'gate', state: 'reconnecting', since: '2025-11-25T10:00:00.000Z', restarts: 2, detail: 'stream ended' },
+  occupancyWindow: { v: 1, type: 'window', window: releasedWindow({ zoneCount: 2 }) },
+  crossingsWindow: { v: 1, type: 'window', window: releasedWindow({ windowSeconds: CROSSINGS_WINDOW_SECONDS }) },
+};
+
+/** What a loosened schema would let through: the very thing the feed must never carry. */
+const boxes: Json = [{ x: 0.1, y: 0.2, width: 0.3, height: 0.4 }];
+
+describe('feed messages refuse an extra key at every level', () => {
+  it.each(Object.entries(messages))('%s: the message itself is valid', (_, message) => {
+    expect(serverMessageSchema.safeParse(message).success).toBe(true);
+  });
+
+  it.each(Object.entries(messages))('%s: a "boxes" key holding a box is refused in every object', (_, message) => {
+    const paths = objectPaths(message as Json);
+    expect(paths.length).toBeGreaterThanOrEqual(message.type === 'window' ? 8 : 1);
+    const accepted = paths.filter((path) => serverMessageSchema.safeParse(withExtraKey(message as Json, path, 'boxes', boxes)).success);
+    expect(accepted.map((path) => path.join('.'))).toEqual([]);
+  });
+
+  it.each(Object.entries(messages))('%s: a "frameTimes" number is refused in every object', (_, message) => {
+    const paths = objectPaths(message as Json);
+    const accepted = paths.filter((path) => serverMessageSchema.safeParse(withExtraKey(message as Json, path, 'frameTimes', 12.4)).success);
+    expect(accepted.map((path) => path.join('.'))).toEqual([]);
+  });
+
+  it('walks a class’s statistics in zones and lines, the deepest levels', () => {
+    const paths = (message: ServerMessage) => objectPaths(message as Json).map((path) => path.join('.'));
+    expect(paths(messages.occupancyWindow!)).toEqual(expect.arrayContaining([
+      '', 'window', 'window.zones', 'window.zones.entrance', 'window.zones.entrance.classes', 'window.zones.entrance.classes.person',
+      'window.privacy', 'window.privacy.budget',
+    ]));
+    expect(paths(messages.crossingsWindow!)).toEqual(expect.arrayContaining(['window.lines.main-road.classes.vehicle']));
+  });
+
+  it('a client subscribe refuses an extra key too', () => {
+    expect(clientMessageSchema.safeParse({ v: 1, type: 'subscribe', cameras: '*' }).success).toBe(true);
+    expect(clientMessageSchema.safeParse({ v: 1, type: 'subscribe', cameras: '*', since: 0 }).success).toBe(false);
+  });
+});
