@@ -68,6 +68,15 @@ export class BoxKalmanFilter {
     return { x: cx.p - width / 2, y: cy.p - height / 2, width, height };
   }
 
+  /**
+   * The filter's current estimate of how fast the box moves, in normalised units per second: its centre (x, y) and
+   * its size (width, height).
+   */
+  get velocity(): { centreX: number; centreY: number; width: number; height: number } {
+    const [cx, cy, w, h] = this.#axes;
+    return { centreX: cx.v, centreY: cy.v, width: w.v, height: h.v };
+  }
+
   /** Advances the state by `dtSeconds`; zero leaves it unchanged (two frames with the same timestamp). */
   predict(dtSeconds: number): void {
     if (!(dtSeconds >= 0) || !Number.isFinite(dtSeconds)) {

@@ -5,10 +5,15 @@
  *
  *   frame ──▶ end tracks not matched for maxLostSeconds (their state is dropped)
  *         ──▶ predict every track to the frame's time (dt from ptsSeconds)
- *         ──▶ pass 1: high-score detections  ↔ all tracks             (Hungarian, IoU or Mahalanobis gate)
- *         ──▶ pass 2: low-score detections   ↔ tracks left            (same gate)
- *         ──▶ end tentative tracks that found no detection
+ *         ──▶ pass 1: high-score detections  ↔ tracks seen within 1 s   (Hungarian, IoU or Mahalanobis gate)
+ *         ──▶ pass 2: low-score detections   ↔ those tracks left        (same gate)
+ *         ──▶ pass 3: high-score detections  ↔ confirmed tracks unseen longer (re-acquisition: near the prediction)
+ *         ──▶ end tentative tracks that found no detection, and unseen tracks predicted out of the frame
  *         ──▶ unmatched high-score detections start tentative tracks; tentative → confirmed after N hits
+ *
+ * Re-acquisition: a confirmed track hidden for up to MAX_COAST_SECONDS (behind a lorry, a pillar, a missed
+ * detection or two) and found again where its motion says it should be continues under the same handle, so the
+ * counting lines it has crossed stay counted and an occlusion adds neither a crossing nor a visit.
  *
  * Privacy: tracks live only in this object's memory. A track's identity is an opaque, empty, frozen object
  * (`TrackHandle`): consumers can tell two tracks apart by object identity, but there is no number or string to
@@ -33,6 +38,28 @@ import type { AnalysedFrame } from '../streams/frame.ts';
 import { assignMinimumCost } from './assign.ts';
 import { BoxKalmanFilter } from './kalman.ts';
 
+/**
+ * The longest a confirmed track can go unseen and still continue as the same track (re-acquisition), in seconds of
+ * stream time. A visit of ρ seconds can thus hold one track for up to ρ + MAX_COAST_SECONDS: the privacy stage adds
+ * this to ρ when it counts the windows one visit can touch.
+ *
+ * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
+ * unseen for longer, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
+ * longer than MAX_COAST_SECONDS").
+ */
+export const MAX_COAST_SECONDS = 3;
+
+/**
+ * How many classes one track is counted under within one window (indeed over its whole life): one. The class is
+ * voted over the detections that confirmed the track and then fixed, so a car the detector calls a truck for a
+ * moment (or a person) is still counted as the car it was confirmed as, and a class flip cannot put one object into
+ * two classes' occupancy or crossings.
+ *
+ * Why it holds: `TrackedObject.cocoClass` is read from `Track.countedClass`, which is set once, when the track is
+ * confirmed. Proved by test/stages/track.test.ts ("counts a track under one class however often the detector flips").
+ */
+export const MAX_CLASSES_PER_TRACK_PER_WINDOW = 1;
+
 export const trackerOptionsSchema = z
   .strictObject({
     /** Detections at or above this score are trusted: matched first, and the only ones that start tracks. */
@@ -44,8 +71,11 @@ export const trackerOptionsSchema = z
      * made before confirmation still counts (see `originReferencePoint`).
      */
     minHitsToConfirm: z.number().int().min(1).default(3),
-    /** A confirmed track not matched for this long ends. Long enough to bridge a truck hiding a car for a moment. */
-    maxLostSeconds: z.number().positive().default(1),
+    /**
+     * A confirmed track not matched for this long ends; until then it may be re-acquired. At most
+     * MAX_COAST_SECONDS, the bound the privacy stage relies on.
+     */
+    maxLostSeconds: z.number().positive().max(MAX_COAST_SECONDS).default(MAX_COAST_SECONDS),
     /** Overlap between a predicted box and a detection that is enough to match them (ByteTrack: 0.2). */
     minIou: z.number().gt(0).lt(1).default(0.2),
     /**
@@ -86,12 +116,18 @@ export interface Point {
 /** One confirmed track as seen in one frame. Nothing here identifies the object beyond this process's memory. */
 export interface TrackedObject {
   handle: TrackHandle;
-  /** The class the detector gave this track most often (car/truck/bus flips are voted out). */
+  /** The class voted when the track was confirmed, fixed for its life (see MAX_CLASSES_PER_TRACK_PER_WINDOW). */
   cocoClass: CountedClass;
   /** The filtered box, normalised. */
   box: Box;
   /** The object's position now (see `referencePoint` in the options). */
   referencePoint: Point;
+  /**
+   * How the reference point was moving coming into this frame, in normalised units per second: the filter's
+   * velocity before this frame's detection was applied. A counting line counts a crossing only in the direction of
+   * this motion; after the detection, the velocity would follow a jump to another object.
+   */
+  velocity: Point;
   /**
    * Where the object was first detected, before the track was confirmed: a counting line that meets this track for
    * the first time measures its movement from here, so an object that crosses while still tentative is counted.
@@ -129,6 +165,15 @@ const MAHALANOBIS_GATE_CHI2_4DOF = 9.4877;
 // as the prediction is then another object (a new car far away, not the one that just left the frame near by).
 const MAX_MOTION_MATCH_SIZE_RATIO = 2;
 
+// Tracks unseen for longer than this match only by re-acquisition (pass 3): by then the motion gate has grown to most
+// of the frame, so a high-score detection near the prediction is required instead.
+const SHORT_LOSS_SECONDS = 1;
+
+// How far from its path a track may be re-acquired, in predicted box sizes (the larger of width and height). The path
+// runs from where it was last seen to where constant velocity puts it now: a pedestrian who stops behind a pillar is
+// found near its start, one who walks on near its end.
+const REACQUIRE_RADIUS_BOX_SIZES = 1.5;
+
 // Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
 const FORBIDDEN_COST = 1;
 
@@ -136,11 +181,17 @@ interface Track {
   handle: TrackHandle;
   filter: BoxKalmanFilter;
   group: (typeof ASSOCIATION_GROUP)[CountedClass];
-  /** Per class: how many matched detections said so, and their summed score (the tie-breaker). */
+  /** Per class: how many matched detections said so, and their summed score (the tie-breaker); until confirmation. */
   classVotes: Map<CountedClass, { hits: number; scoreSum: number }>;
+  /** Voted from classVotes when the track is confirmed; never changes afterwards. */
+  countedClass: CountedClass | undefined;
+  /** The reference point's velocity after this frame's prediction, before its detection (see TrackedObject). */
+  approachVelocity: Point;
   hits: number;
   confirmed: boolean;
   lastMatchedSeconds: number;
+  /** The filtered box when it was last matched: where re-acquisition's path starts. */
+  lastSeenBox: Box;
   originReferencePoint: Point;
 }
 
@@ -166,24 +217,38 @@ export class Tracker {
     ended.push(
       ...this.#endTracks((track) => frame.ptsSeconds - track.lastMatchedSeconds > this.#options.maxLostSeconds),
     );
-    for (const track of this.#tracks) track.filter.predict(Math.max(dtSeconds, 0));
+    for (const track of this.#tracks) {
+      track.filter.predict(Math.max(dtSeconds, 0));
+      track.approachVelocity = this.#referenceVelocity(track.filter);
+    }
 
     const { highScoreThreshold, lowScoreThreshold } = this.#options;
     const high = frame.detections.filter((d) => d.score >= highScoreThreshold);
     const low = frame.detections.filter((d) => d.score >= lowScoreThreshold && d.score < highScoreThreshold);
+    const recentlySeen = (track: Track) => frame.ptsSeconds - track.lastMatchedSeconds <= SHORT_LOSS_SECONDS;
 
     const matched = new Set<Track>();
-    const unmatchedHigh = this.#associate(this.#tracks, high, matched, frame.ptsSeconds);
+    const recent = this.#tracks.filter(recentlySeen);
+    const unmatchedHigh = this.#associate(recent, high, matched, frame.ptsSeconds, (t, d) => this.#matchCost(t, d));
     this.#associate(
-      this.#tracks.filter((track) => !matched.has(track)),
+      recent.filter((track) => !matched.has(track)),
       low,
       matched,
       frame.ptsSeconds,
+      (t, d) => this.#matchCost(t, d),
+    );
+    const unclaimedHigh = this.#associate(
+      this.#tracks.filter((track) => track.confirmed && !recentlySeen(track)),
+      unmatchedHigh,
+      matched,
+      frame.ptsSeconds,
+      reacquisitionCost,
     );
 
-    // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once.
-    ended.push(...this.#endTracks((track) => !track.confirmed && !matched.has(track)));
-    for (const detection of unmatchedHigh) {
+    // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once. An unseen
+    // track whose prediction has left the frame has left the scene: nothing can re-acquire it there.
+    ended.push(...this.#endTracks((track) => !matched.has(track) && (!track.confirmed || !insideFrame(track.filter.box))));
+    for (const detection of unclaimedHigh) {
       const track = this.#startTrack(detection, frame.ptsSeconds);
       this.#tracks.push(track);
       matched.add(track);
@@ -199,8 +264,14 @@ export class Tracker {
    * Matches detections to tracks (optimal assignment), updates the matched tracks and adds them to `matched`.
    * @returns the detections left unmatched.
    */
-  #associate(tracks: Track[], detections: Detection[], matched: Set<Track>, ptsSeconds: number): Detection[] {
-    const costs = tracks.map((track) => detections.map((detection) => this.#matchCost(track, detection)));
+  #associate(
+    tracks: Track[],
+    detections: Detection[],
+    matched: Set<Track>,
+    ptsSeconds: number,
+    matchCost: (track: Track, detection: Detection) => number,
+  ): Detection[] {
+    const costs = tracks.map((track) => detections.map((detection) => matchCost(track, detection)));
     const columnOfRow = assignMinimumCost(costs, FORBIDDEN_COST);
     const taken = new Set<number>();
     columnOfRow.forEach((column, row) => {
@@ -210,6 +281,7 @@ export class Tracker {
       taken.add(column);
       matched.add(track);
       track.filter.update(detection.box);
+      track.lastSeenBox = track.filter.box;
       this.#recordHit(track, detection, ptsSeconds);
     });
     return detections.filter((_, column) => !taken.has(column));
@@ -249,11 +321,15 @@ export class Tracker {
   #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
-    if (track.hits >= this.#options.minHitsToConfirm) track.confirmed = true;
+    if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
     votes.hits += 1;
     votes.scoreSum += detection.score;
     track.classVotes.set(detection.cocoClass, votes);
+    if (track.hits >= this.#options.minHitsToConfirm) {
+      track.confirmed = true;
+      track.countedClass = majorityClass(track.classVotes);
+    }
   }
 
   #startTrack(detection: Detection, ptsSeconds: number): Track {
@@ -262,9 +338,12 @@ export class Tracker {
       filter: new BoxKalmanFilter(detection.box, this.#options),
       group: ASSOCIATION_GROUP[detection.cocoClass],
       classVotes: new Map(),
+      countedClass: undefined,
+      approachVelocity: { x: 0, y: 0 },
       hits: 0,
       confirmed: false,
       lastMatchedSeconds: ptsSeconds,
+      lastSeenBox: detection.box,
       originReferencePoint: this.#referencePoint(detection.box),
     };
     this.#recordHit(track, detection, ptsSeconds);
@@ -280,20 +359,60 @@ export class Tracker {
 
   #describe(track: Track): TrackedObject {
     const box = track.filter.box;
+    if (track.countedClass === undefined) throw new Error('Tracker: a confirmed track has no class (internal error)');
     return {
       handle: track.handle,
-      cocoClass: majorityClass(track.classVotes),
+      cocoClass: track.countedClass,
       box,
       referencePoint: this.#referencePoint(box),
+      velocity: track.approachVelocity,
       originReferencePoint: track.originReferencePoint,
     };
   }
 
-  #referencePoint(box: Box): Point {
-    return this.#options.referencePoint === 'bottom-centre'
-      ? bottomCentre(box)
-      : { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  /** The velocity of the reference point: the box centre's, plus half the height's growth for the bottom centre. */
+  #referenceVelocity(filter: BoxKalmanFilter): Point {
+    const { centreX, centreY, height } = filter.velocity;
+    return { x: centreX, y: this.#options.referencePoint === 'bottom-centre' ? centreY + height / 2 : centreY };
   }
+
+  #referencePoint(box: Box): Point {
+    return this.#options.referencePoint === 'bottom-centre' ? bottomCentre(box) : boxCentre(box);
+  }
+}
+
+/**
+ * Pass 3's cost: how far a high-score detection's centre lies from the track's path while unseen — the segment from
+ * its centre when last seen to its predicted centre now — as a fraction of the re-acquisition radius; FORBIDDEN_COST
+ * beyond it, across association groups, or at a size more than MAX_MOTION_MATCH_SIZE_RATIO off the prediction.
+ */
+function reacquisitionCost(track: Track, detection: Detection): number {
+  if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
+  const predicted = track.filter.box;
+  const found = detection.box;
+  const sizeRatio = Math.max(predicted.width / found.width, found.width / predicted.width, predicted.height / found.height, found.height / predicted.height);
+  if (sizeRatio > MAX_MOTION_MATCH_SIZE_RATIO) return FORBIDDEN_COST;
+  const offset = distanceToSegment(boxCentre(found), boxCentre(track.lastSeenBox), boxCentre(predicted));
+  const cost = offset / (REACQUIRE_RADIUS_BOX_SIZES * Math.max(predicted.width, predicted.height));
+  return cost < 1 ? cost : FORBIDDEN_COST;
+}
+
+function boxCentre(box: Box): Point {
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Euclidean distance from `point` to the segment start–end. */
+function distanceToSegment(point: Point, start: Point, end: Point): number {
+  const dx = end.x - start.x;
+  const dy = end.y - start.y;
+  const lengthSquared = dx * dx + dy * dy;
+  const fraction = lengthSquared === 0 ? 0 : Math.min(1, Math.max(0, ((point.x - start.x) * dx + (point.y - start.y) * dy) / lengthSquared));
+  return Math.hypot(point.x - (start.x + fraction * dx), point.y - (start.y + fraction * dy));
+}
+
+/** Whether any part of the box is inside the frame (normalised coordinates). */
+function insideFrame(box: Box): boolean {
+  return box.x < 1 && box.y < 1 && box.x + box.width > 0 && box.y + box.height > 0;
 }
 
 function majorityClass(votes: Map<CountedClass, { hits: number; scoreSum: number }>): CountedClass {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../models/detection.ts';
-import { Tracker, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
-import { boxStandingAt, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
+import { LineCounter } from '../../stages/lines.ts';
+import { MAX_CLASSES_PER_TRACK_PER_WINDOW, MAX_COAST_SECONDS, Tracker, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
+import { WindowAccumulator } from '../../stages/window.ts';
+import { countInZones, WHOLE_FRAME_ZONE } from '../../stages/zones.ts';
+import { COUNTED_CLASSES } from '../../models/detection.ts';
+import { boxStandingAt, countCrossings, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
 
 /** Every distinct handle that appears in the updates, in order of first appearance. */
 function handlesSeen(updates: TrackerUpdate[]): TrackHandle[] {
@@ -140,7 +144,7 @@ describe('Tracker', () => {
     expect(updates.every((u) => u.tracks.length === 0)).toBe(true);
   });
 
-  it('lets car/truck/bus continue one track and reports the class seen most often', () => {
+  it('lets car/truck/bus continue one track and reports the class voted when it was confirmed', () => {
     const flipping: Trajectory = (t) => {
       const seen = straightLine([0.3, 0.3], [0.1, 0.05])(t);
       const step = Math.round(t * 5);
@@ -149,6 +153,63 @@ describe('Tracker', () => {
     const updates = track(sampleFrames([flipping], 5, 3));
     expect(handlesSeen(updates)).toHaveLength(1);
     expect(updates.at(-1)?.tracks[0]?.cocoClass).toBe('car');
+  });
+
+  it('counts a track under one class however often the detector flips, so a window sees it in one class only', () => {
+    // Confirmed as a car (3 car detections), then called a truck in 2 of every 3 frames: a running vote would turn it
+    // into a truck mid-window and put one vehicle into both classes' occupancy.
+    const flipping: Trajectory = (t) => {
+      const seen = straightLine([0.2, 0.3], [0.1, 0.05])(t);
+      const step = Math.round(t * 5);
+      return seen && { ...seen, cocoClass: step < 3 || step % 3 === 0 ? 'car' : 'truck' };
+    };
+    const updates = track(sampleFrames([flipping], 5, 6));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    const windows = new WindowAccumulator(2, [WHOLE_FRAME_ZONE.name], [], 'clip');
+    const closed = updates.map((update, index) => windows.add(index / 5, countInZones(update.tracks, [WHOLE_FRAME_ZONE]), []));
+    const aggregates = [...closed, windows.close()].filter((w) => w !== undefined);
+    expect(aggregates).toHaveLength(4);
+    for (const aggregate of aggregates) {
+      const occupancy = aggregate.zones[WHOLE_FRAME_ZONE.name]!;
+      const classesSeen = COUNTED_CLASSES.filter((name) => occupancy[name].peakOccupancy > 0);
+      expect(classesSeen.length).toBeLessThanOrEqual(MAX_CLASSES_PER_TRACK_PER_WINDOW);
+    }
+    expect(MAX_CLASSES_PER_TRACK_PER_WINDOW).toBe(1);
+  });
+
+  it('re-acquires a track hidden for longer than a frame gap where its motion says it is, keeping its counted lines', () => {
+    // A car hidden for 1.6 s while it crosses the line (a lorry in front): a new track born below the line would
+    // count nothing; the re-acquired one completes the crossing, once.
+    const car = straightLine([0.5, 0.45], [0, 0.1]);
+    const hidden: Trajectory = (t) => (t > 1.1 && t < 2.7 ? undefined : car(t));
+    const updates = track(sampleFrames([hidden], 5, 5));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    const counter = new LineCounter([{ name: 'road', from: [0.1, 0.6], to: [0.9, 0.6] }]);
+    expect(updates.flatMap((update) => counter.update(update))).toEqual([{ line: 'road', cocoClass: 'car', direction: 'forward' }]);
+  });
+
+  it('a track re-acquired after an occlusion keeps its counted lines: a person who crosses, hides and steps back adds one crossing', () => {
+    // Down across the line, 2 s behind a pillar just below it, then back up across it: one track, one crossing.
+    const walker: Trajectory = (t) => {
+      if (t > 1.5 && t < 3.5) return undefined;
+      const y = t <= 1.5 ? 0.45 + 0.12 * t : t < 4 ? 0.63 : 0.63 - 0.12 * (t - 4);
+      return detection(boxStandingAt(0.5, y), 'person');
+    };
+    const counter = new LineCounter([{ name: 'kerb', from: [0.1, 0.6], to: [0.9, 0.6] }]);
+    const crossings = countCrossings(sampleFrames([walker], 5, 6), counter);
+    expect(crossings).toEqual([{ line: 'kerb', cocoClass: 'person', direction: 'forward' }]);
+  });
+
+  it('never re-acquires a track unseen for longer than MAX_COAST_SECONDS, nor one found far from its prediction', () => {
+    const standing = straightLine([0.4, 0.5], [0, 0], 'person');
+    const hiddenFor = (seconds: number): Trajectory => (t) => (t > 1 && t < 1 + seconds ? undefined : standing(t));
+    const handlesWhenHidden = (seconds: number) => handlesSeen(track(sampleFrames([hiddenFor(seconds)], 5, seconds + 3))).length;
+    expect(handlesWhenHidden(MAX_COAST_SECONDS - 0.4)).toBe(1);
+    expect(handlesWhenHidden(MAX_COAST_SECONDS + 0.4)).toBe(2);
+    expect(() => new Tracker({ maxLostSeconds: MAX_COAST_SECONDS + 1 })).toThrow(/maxLostSeconds/);
+    // Back after 2 s, three box widths to the side of where it stood: another person.
+    const elsewhere: Trajectory = (t) => (t > 1 && t < 3 ? undefined : t <= 1 ? standing(t) : detection(boxStandingAt(0.64, 0.5), 'person'));
+    expect(handlesSeen(track(sampleFrames([elsewhere], 5, 5)))).toHaveLength(2);
   });
 
   it('never lets a person continue a car track', () => {
@@ -182,7 +243,7 @@ describe('Tracker', () => {
     });
     const geometry = ['x', 'y', 'width', 'height'];
     expect([...keys].sort()).toEqual(
-      ['tracks', 'ended', 'handle', 'cocoClass', 'box', 'referencePoint', 'originReferencePoint', ...geometry].sort(),
+      ['tracks', 'ended', 'handle', 'cocoClass', 'box', 'referencePoint', 'velocity', 'originReferencePoint', ...geometry].sort(),
     );
     expect(Reflect.ownKeys(last?.tracks[0]?.handle ?? { missing: true })).toEqual([]);
   });
