@@ -11,7 +11,7 @@ import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
-import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import { CameraAnalysis, type AnalysisSettings, type TrackingSummary } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
 import type { ProgressReporter } from './progress.ts';
 
@@ -39,6 +39,8 @@ export interface BatchJob<Released> {
 export interface BatchOutcome<Released> {
   windows: Released[];
   framesAnalysed: number;
+  /** For `veil eval`'s track fragmentation; exact, never released. */
+  tracking: TrackingSummary;
 }
 
 export async function runBatch<Released>(job: BatchJob<Released>): Promise<BatchOutcome<Released>> {
@@ -69,5 +71,5 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
   // The last frame stands for one sampling interval of the clip.
   for (const window of analysis.finish(lastPtsSeconds + 1 / job.analysis.fps)) windows.push(job.release(window));
   job.progress?.finish();
-  return { windows, framesAnalysed };
+  return { windows, framesAnalysed, tracking: analysis.trackingSummary() };
 }

@@ -95,6 +95,8 @@ interface LineMemory {
    */
   lastMeetingAlong: number | undefined;
   counted: boolean;
+  /** Whether the track has come within the hysteresis band of the segment (see LineCounter.tracksReaching). */
+  reached: boolean;
 }
 
 /**
@@ -148,7 +150,12 @@ class LineGeometry {
     const fraction = startDistance / (startDistance - endDistance);
     const x = start.x + fraction * (end.x - start.x);
     const y = start.y + fraction * (end.y - start.y);
-    return (x - this.#from.x) * this.#along.x + (y - this.#from.y) * this.#along.y;
+    return this.projectionAlong({ x, y });
+  }
+
+  /** Distance along the line from `from` of the point's projection onto it (normalised units). */
+  projectionAlong(point: Point): number {
+    return (point.x - this.#from.x) * this.#along.x + (point.y - this.#from.y) * this.#along.y;
   }
 
   /** Whether a point `along` the line (see meetingAlong) is on the segment, give or take `margin`. */
@@ -167,6 +174,8 @@ export class LineCounter {
   readonly #options: z.output<typeof lineCounterOptionsSchema>;
   /** Per live track, one memory per line. Emptied as tracks end. */
   readonly #memories = new Map<TrackHandle, LineMemory[]>();
+  /** Per line, how many tracks have reached it so far (a count: which tracks is forgotten with the memories). */
+  readonly #tracksReaching = new Map<string, number>();
 
   constructor(lines: readonly CountingLine[], options: LineCounterOptions = {}) {
     this.#options = lineCounterOptionsSchema.parse(options);
@@ -185,10 +194,27 @@ export class LineCounter {
     return this.#memories.size;
   }
 
+  /**
+   * Per line name, how many confirmed tracks have come within its hysteresis band on the segment (or crossed it)
+   * since the counter started. One object that passes the line as two tracks (a lost and re-found identity) counts
+   * two here: divided by a hand count of the objects that crossed, this is the track fragmentation `veil eval`
+   * reports, the measured figure behind the privacy unit (a track, not a person).
+   */
+  tracksReaching(): Record<string, number> {
+    return Object.fromEntries(this.#lines.map((line) => [line.name, this.#tracksReaching.get(line.name) ?? 0]));
+  }
+
   /** Feeds one frame's tracker output; returns the crossings completed in that frame. */
-  update({ tracks, ended }: TrackerUpdate): LineCrossing[] {
-    for (const handle of ended) this.#memories.delete(handle);
+  update({ tracks, ended, leftFrame = [] }: TrackerUpdate): LineCrossing[] {
     const crossings: LineCrossing[] = [];
+    // The last step of a track that drove out of the frame, from its last detection to beyond the edge.
+    for (const track of leftFrame) {
+      for (const memory of this.#memories.get(track.handle) ?? []) {
+        const direction = this.#observe(memory, track.referencePoint, track.velocity);
+        if (direction !== undefined) crossings.push({ line: memory.line.name, cocoClass: track.cocoClass, direction });
+      }
+    }
+    for (const handle of ended) this.#memories.delete(handle);
     for (const track of tracks) {
       for (const memory of this.#memories.get(track.handle) ?? this.#startRemembering(track)) {
         const direction = this.#observe(memory, track.referencePoint, track.velocity);
@@ -204,7 +230,7 @@ export class LineCounter {
    */
   #startRemembering(track: TrackedObject): LineMemory[] {
     const memories = this.#lines.map(
-      (line): LineMemory => ({ line, side: undefined, lastPoint: undefined, lastMeetingAlong: undefined, counted: false }),
+      (line): LineMemory => ({ line, side: undefined, lastPoint: undefined, lastMeetingAlong: undefined, counted: false, reached: false }),
     );
     for (const memory of memories) this.#observe(memory, track.originReferencePoint, track.velocity);
     this.#memories.set(track.handle, memories);
@@ -223,7 +249,12 @@ export class LineCounter {
     if (memory.lastPoint !== undefined) memory.lastMeetingAlong = line.meetingAlong(memory.lastPoint, point) ?? memory.lastMeetingAlong;
     memory.lastPoint = point;
     const distance = line.signedDistance(point);
-    if (Math.abs(distance) <= this.#options.hysteresisBand) return undefined;
+    const inBand = Math.abs(distance) <= this.#options.hysteresisBand;
+    if (!memory.reached && ((inBand && line.withinSegment(line.projectionAlong(point), 0)) || (memory.lastMeetingAlong !== undefined && line.withinSegment(memory.lastMeetingAlong, 0)))) {
+      memory.reached = true;
+      this.#tracksReaching.set(line.name, (this.#tracksReaching.get(line.name) ?? 0) + 1);
+    }
+    if (inBand) return undefined;
     const side: Side = distance > 0 ? 1 : -1;
     const previousSide = memory.side;
     const meetingAlong = memory.lastMeetingAlong;

@@ -72,6 +72,12 @@ export const trackerOptionsSchema = z
      */
     minHitsToConfirm: z.number().int().min(1).default(3),
     /**
+     * ... or two matched frames at least this far apart. At 2 fps three frames take 1.5 s, and a car first detected
+     * at the line is gone before it is confirmed; a detector's false positive seldom lasts half a second where the
+     * motion model expects it. At 5 fps and more, minHitsToConfirm comes first.
+     */
+    minSecondsToConfirm: z.number().positive().default(0.5),
+    /**
      * A confirmed track not matched for this long ends; until then it may be re-acquired. At most
      * MAX_COAST_SECONDS, the bound the privacy stage relies on.
      */
@@ -140,6 +146,12 @@ export interface TrackerUpdate {
   tracks: TrackedObject[];
   /** Confirmed tracks that ended in this frame: consumers must drop whatever they kept about them. */
   ended: TrackHandle[];
+  /**
+   * Those of `ended` that ended because their prediction left the frame, as predicted now (box and reference point
+   * partly outside the frame): where they went after the last detection. A counting line near the edge they left
+   * by was crossed on the way out, where no detector could see it.
+   */
+  leftFrame?: TrackedObject[];
 }
 
 /**
@@ -174,6 +186,14 @@ const SHORT_LOSS_SECONDS = 1;
 // found near its start, one who walks on near its end.
 const REACQUIRE_RADIUS_BOX_SIZES = 1.5;
 
+// The detector boxes only what it sees, so a detection is always inside the frame; a track whose predicted box is less
+// than half inside has driven or walked out of it.
+const MIN_VISIBLE_FRACTION = 0.5;
+
+// A new detection lying mostly inside the box of an object tracked in this frame is a part of it (a head and shoulders,
+// the cab of a lorry) that NMS kept because its overlap with the whole is small: it must not start a second track.
+const PART_OF_TRACKED_OBJECT = 0.7;
+
 // Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
 const FORBIDDEN_COST = 1;
 
@@ -190,6 +210,9 @@ interface Track {
   hits: number;
   confirmed: boolean;
   lastMatchedSeconds: number;
+  /** When a high-score detection last matched: only those keep a track going past maxLostSeconds. */
+  lastHighScoreSeconds: number;
+  bornSeconds: number;
   /** The filtered box when it was last matched: where re-acquisition's path starts. */
   lastSeenBox: Box;
   originReferencePoint: Point;
@@ -199,9 +222,15 @@ export class Tracker {
   readonly #options: ResolvedTrackerOptions;
   #tracks: Track[] = [];
   #lastPtsSeconds: number | undefined;
+  #tracksConfirmed = 0;
 
   constructor(options: TrackerOptions = {}) {
     this.#options = trackerOptionsSchema.parse(options);
+  }
+
+  /** How many tracks have been confirmed since the tracker started (a count, for `veil eval`'s fragmentation). */
+  get tracksConfirmed(): number {
+    return this.#tracksConfirmed;
   }
 
   update(frame: AnalysedFrame): TrackerUpdate {
@@ -215,12 +244,20 @@ export class Tracker {
     }
     // Ended before matching, not after: a track gone longer than maxLostSeconds must not grab a detection first.
     ended.push(
-      ...this.#endTracks((track) => frame.ptsSeconds - track.lastMatchedSeconds > this.#options.maxLostSeconds),
+      ...this.#endTracks((track) => frame.ptsSeconds - track.lastHighScoreSeconds > this.#options.maxLostSeconds),
     );
     for (const track of this.#tracks) {
       track.filter.predict(Math.max(dtSeconds, 0));
       track.approachVelocity = this.#referenceVelocity(track.filter);
     }
+    // A track predicted mostly out of the frame has left the scene: the detector only sees what is inside, and such a
+    // track would otherwise take whatever appears nearest the edge it left by (the car behind, in the next lane).
+    // Only a track seen within the last second is known to have left by that way; one coasting longer might have
+    // stopped or turned anywhere, and its counting lines are left as they are.
+    const leaving = (track: Track) => visibleFraction(track.filter.box) < MIN_VISIBLE_FRACTION;
+    const seenLeaving = (track: Track) => track.confirmed && leaving(track) && frame.ptsSeconds - track.lastMatchedSeconds <= SHORT_LOSS_SECONDS;
+    const leftFrame = this.#tracks.filter(seenLeaving).map((track) => this.#describe(track));
+    ended.push(...this.#endTracks(leaving));
 
     const { highScoreThreshold, lowScoreThreshold } = this.#options;
     const high = frame.detections.filter((d) => d.score >= highScoreThreshold);
@@ -245,10 +282,10 @@ export class Tracker {
       reacquisitionCost,
     );
 
-    // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once. An unseen
-    // track whose prediction has left the frame has left the scene: nothing can re-acquire it there.
-    ended.push(...this.#endTracks((track) => !matched.has(track) && (!track.confirmed || !insideFrame(track.filter.box))));
-    for (const detection of unclaimedHigh) {
+    // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once.
+    ended.push(...this.#endTracks((track) => !track.confirmed && !matched.has(track)));
+    const matchedBoxes = [...matched].map((track) => ({ group: track.group, box: track.filter.box }));
+    for (const detection of unclaimedHigh.filter((d) => !matchedBoxes.some((m) => m.group === ASSOCIATION_GROUP[d.cocoClass] && containedFraction(d.box, m.box) >= PART_OF_TRACKED_OBJECT))) {
       const track = this.#startTrack(detection, frame.ptsSeconds);
       this.#tracks.push(track);
       matched.add(track);
@@ -257,7 +294,7 @@ export class Tracker {
     const tracks = this.#tracks
       .filter((track) => track.confirmed && matched.has(track))
       .map((track) => this.#describe(track));
-    return { tracks, ended };
+    return { tracks, ended, leftFrame };
   }
 
   /**
@@ -321,14 +358,17 @@ export class Tracker {
   #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
+    if (detection.score >= this.#options.highScoreThreshold) track.lastHighScoreSeconds = ptsSeconds;
     if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
     votes.hits += 1;
     votes.scoreSum += detection.score;
     track.classVotes.set(detection.cocoClass, votes);
-    if (track.hits >= this.#options.minHitsToConfirm) {
+    const { minHitsToConfirm, minSecondsToConfirm } = this.#options;
+    if (track.hits >= minHitsToConfirm || (track.hits >= 2 && ptsSeconds - track.bornSeconds >= minSecondsToConfirm - 1e-9)) {
       track.confirmed = true;
       track.countedClass = majorityClass(track.classVotes);
+      this.#tracksConfirmed += 1;
     }
   }
 
@@ -343,6 +383,8 @@ export class Tracker {
       hits: 0,
       confirmed: false,
       lastMatchedSeconds: ptsSeconds,
+      lastHighScoreSeconds: ptsSeconds,
+      bornSeconds: ptsSeconds,
       lastSeenBox: detection.box,
       originReferencePoint: this.#referencePoint(detection.box),
     };
@@ -410,9 +452,18 @@ function distanceToSegment(point: Point, start: Point, end: Point): number {
   return Math.hypot(point.x - (start.x + fraction * dx), point.y - (start.y + fraction * dy));
 }
 
-/** Whether any part of the box is inside the frame (normalised coordinates). */
-function insideFrame(box: Box): boolean {
-  return box.x < 1 && box.y < 1 && box.x + box.width > 0 && box.y + box.height > 0;
+/** The fraction of `inner`'s area that lies inside `outer`. */
+function containedFraction(inner: Box, outer: Box): number {
+  const width = Math.min(inner.x + inner.width, outer.x + outer.width) - Math.max(inner.x, outer.x);
+  const height = Math.min(inner.y + inner.height, outer.y + outer.height) - Math.max(inner.y, outer.y);
+  return width <= 0 || height <= 0 ? 0 : (width * height) / (inner.width * inner.height);
+}
+
+/** The fraction of the box's area inside the frame (normalised coordinates). */
+function visibleFraction(box: Box): number {
+  const insideWidth = Math.min(box.x + box.width, 1) - Math.max(box.x, 0);
+  const insideHeight = Math.min(box.y + box.height, 1) - Math.max(box.y, 0);
+  return insideWidth <= 0 || insideHeight <= 0 ? 0 : (insideWidth * insideHeight) / (box.width * box.height);
 }
 
 function majorityClass(votes: Map<CountedClass, { hits: number; scoreSum: number }>): CountedClass {

@@ -215,6 +215,20 @@ describe('LineCounter on tracker output (synthetic trajectories)', () => {
     expect(countCrossings(sampleFrames([dawdling], 10, 5), counter())).toHaveLength(1);
   });
 
+  it('counts a 2 fps car that leaves the frame across a line 0.04 above the bottom edge, which no detection shows it crossing', () => {
+    // Bottom centre at 0.55, 0.85, then (clipped by the frame) gone: the line at 0.96 is crossed on the way out.
+    const nearEdge: CountingLine = { name: 'exit', from: [0, 0.96], to: [1, 0.96] };
+    const car: Trajectory = (t) => (t < 1.2 ? detection(boxStandingAt(0.5, 0.55 + 0.3 * t, 0.15, 0.2)) : undefined);
+    expect(countCrossings(sampleFrames([car], 2, 4), new LineCounter([nearEdge]))).toEqual([
+      { line: 'exit', cocoClass: 'car', direction: 'forward' },
+    ]);
+  });
+
+  it('does not count a track that merely ends short of a line (lost, not gone out of the frame)', () => {
+    const car: Trajectory = (t) => (t < 1.2 ? detection(boxStandingAt(0.5, 0.3 + 0.1 * t)) : undefined);
+    expect(countCrossings(sampleFrames([car], 5, 6), counter())).toEqual([]);
+  });
+
   it('counts once a car lost for a few frames right at the line, then found again', () => {
     const car = straightLine([0.5, 0.3], [0, 0.2]);
     const hidden: Trajectory = (t) => (t > 1.2 && t < 1.8 ? undefined : car(t));
