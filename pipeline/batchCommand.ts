@@ -11,7 +11,7 @@ import { readRecordingStart } from '../streams/recordingStart.ts';
 import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
 import { assertClipFile, prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
@@ -119,6 +119,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
       onDecodeWarning: (warning) => log.warn(warning),
+      onBlindDetector: logBlindDetector(log, input),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const report: Report = {

@@ -8,7 +8,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts } from './clipJob.ts';
 import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
@@ -134,6 +134,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
       onDecodeWarning: (warning) => log.warn(warning),
+      onBlindDetector: logBlindDetector(log, input),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const lineResults = compareLines(labels, outcome.windows);

@@ -48,14 +48,19 @@ export class BoxKalmanFilter {
   readonly #noise: BoxMotionNoise;
   readonly #axes: Axes;
 
-  constructor(initial: Box, noise: BoxMotionNoise) {
+  /**
+   * @param initialVelocity the centre's expected velocity (normalised units per second) when something is known of
+   *   it, e.g. how objects there usually move; its uncertainty stays `initialVelocityStdPerSize`. Default: at rest.
+   */
+  constructor(initial: Box, noise: BoxMotionNoise, initialVelocity: { x: number; y: number } = { x: 0, y: 0 }) {
     this.#noise = noise;
     const z = boxMeasurement(initial);
+    const v = [initialVelocity.x, initialVelocity.y, 0, 0];
     const axis = (index: number): AxisState => {
       const size = this.#sizeScale(index, initial);
       const positionStd = noise.measurementStdPerSize * size;
       const velocityStd = noise.initialVelocityStdPerSize * size;
-      return { p: z[index] ?? 0, v: 0, pp: positionStd ** 2, pv: 0, vv: velocityStd ** 2 };
+      return { p: z[index] ?? 0, v: v[index] ?? 0, pp: positionStd ** 2, pv: 0, vv: velocityStd ** 2 };
     };
     this.#axes = [axis(0), axis(1), axis(2), axis(3)];
   }

@@ -206,22 +206,19 @@ export class LineCounter {
 
   /** Feeds one frame's tracker output; returns the crossings completed in that frame. */
   update({ tracks, ended, leftFrame = [] }: TrackerUpdate): LineCrossing[] {
-    const crossings: LineCrossing[] = [];
     // The last step of a track that drove out of the frame, from its last detection to beyond the edge.
-    for (const track of leftFrame) {
-      for (const memory of this.#memories.get(track.handle) ?? []) {
-        const direction = this.#observe(memory, track.referencePoint, track.velocity);
-        if (direction !== undefined) crossings.push({ line: memory.line.name, cocoClass: track.cocoClass, direction });
-      }
-    }
+    const crossings = leftFrame.flatMap((track) => this.#follow(track, this.#memories.get(track.handle) ?? []));
     for (const handle of ended) this.#memories.delete(handle);
-    for (const track of tracks) {
-      for (const memory of this.#memories.get(track.handle) ?? this.#startRemembering(track)) {
-        const direction = this.#observe(memory, track.referencePoint, track.velocity);
-        if (direction !== undefined) crossings.push({ line: memory.line.name, cocoClass: track.cocoClass, direction });
-      }
-    }
+    for (const track of tracks) crossings.push(...this.#follow(track, this.#memories.get(track.handle) ?? this.#startRemembering(track)));
     return crossings;
+  }
+
+  /** Moves the track's memories of every line to where it is now; returns the crossings that completes. */
+  #follow(track: TrackedObject, memories: LineMemory[]): LineCrossing[] {
+    return memories.flatMap((memory) => {
+      const direction = this.#observe(memory, track.referencePoint, track.velocity);
+      return direction === undefined ? [] : [{ line: memory.line.name, cocoClass: track.cocoClass, direction }];
+    });
   }
 
   /**
@@ -237,6 +234,17 @@ export class LineCounter {
     return memories;
   }
 
+  /** Counts the track among those that reached the line, the first time it is in the band on the segment or crosses it. */
+  #noteReach(memory: LineMemory, point: Point, inBand: boolean): void {
+    const { line } = memory;
+    if (memory.reached) return;
+    const inBandOnSegment = inBand && line.withinSegment(line.projectionAlong(point), 0);
+    const metOnSegment = memory.lastMeetingAlong !== undefined && line.withinSegment(memory.lastMeetingAlong, 0);
+    if (!inBandOnSegment && !metOnSegment) return;
+    memory.reached = true;
+    this.#tracksReaching.set(line.name, (this.#tracksReaching.get(line.name) ?? 0) + 1);
+  }
+
   /**
    * Moves one track's memory of one line to `point`; returns a direction when that completes a countable crossing:
    * the point is now clearly on the other side, the path (step by step, not the chord) last met the line within the
@@ -250,10 +258,7 @@ export class LineCounter {
     memory.lastPoint = point;
     const distance = line.signedDistance(point);
     const inBand = Math.abs(distance) <= this.#options.hysteresisBand;
-    if (!memory.reached && ((inBand && line.withinSegment(line.projectionAlong(point), 0)) || (memory.lastMeetingAlong !== undefined && line.withinSegment(memory.lastMeetingAlong, 0)))) {
-      memory.reached = true;
-      this.#tracksReaching.set(line.name, (this.#tracksReaching.get(line.name) ?? 0) + 1);
-    }
+    this.#noteReach(memory, point, inBand);
     if (inBand) return undefined;
     const side: Side = distance > 0 ? 1 : -1;
     const previousSide = memory.side;

@@ -3,12 +3,12 @@
  * assignment against the predicted boxes) with ByteTrack's second pass, which lets low-score detections — a car
  * half hidden behind a truck — keep an existing track alive instead of being thrown away.
  *
- *   frame ──▶ end tracks not matched for maxLostSeconds (their state is dropped)
- *         ──▶ predict every track to the frame's time (dt from ptsSeconds)
+ *   frame ──▶ end tracks without a high-score detection for maxLostSeconds (their state is dropped)
+ *         ──▶ predict every track to the frame's time (dt from ptsSeconds); end those predicted out of the frame
  *         ──▶ pass 1: high-score detections  ↔ tracks seen within 1 s   (Hungarian, IoU or Mahalanobis gate)
  *         ──▶ pass 2: low-score detections   ↔ those tracks left        (same gate)
  *         ──▶ pass 3: high-score detections  ↔ confirmed tracks unseen longer (re-acquisition: near the prediction)
- *         ──▶ end tentative tracks that found no detection, and unseen tracks predicted out of the frame
+ *         ──▶ end tentative tracks that found no detection
  *         ──▶ unmatched high-score detections start tentative tracks; tentative → confirmed after N hits
  *
  * Re-acquisition: a confirmed track hidden for up to MAX_COAST_SECONDS (behind a lorry, a pillar, a missed
@@ -39,12 +39,12 @@ import { assignMinimumCost } from './assign.ts';
 import { BoxKalmanFilter } from './kalman.ts';
 
 /**
- * The longest a confirmed track can go unseen and still continue as the same track (re-acquisition), in seconds of
- * stream time. A visit of ρ seconds can thus hold one track for up to ρ + MAX_COAST_SECONDS: the privacy stage adds
+ * The longest a confirmed track can go without a high-score detection and still continue as the same track
+ * (re-acquisition; low-score matches keep it located but do not extend this), in seconds of stream time. A visit of ρ seconds can thus hold one track for up to ρ + MAX_COAST_SECONDS: the privacy stage adds
  * this to ρ when it counts the windows one visit can touch.
  *
  * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
- * unseen for longer, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
+ * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
  * longer than MAX_COAST_SECONDS").
  */
 export const MAX_COAST_SECONDS = 3;
@@ -72,13 +72,13 @@ export const trackerOptionsSchema = z
      */
     minHitsToConfirm: z.number().int().min(1).default(3),
     /**
-     * ... or two matched frames at least this far apart. At 2 fps three frames take 1.5 s, and a car first detected
+     * Two matched frames at least this far apart also confirm a track. At 2 fps three frames take 1.5 s, and a car first detected
      * at the line is gone before it is confirmed; a detector's false positive seldom lasts half a second where the
      * motion model expects it. At 5 fps and more, minHitsToConfirm comes first.
      */
     minSecondsToConfirm: z.number().positive().default(0.5),
     /**
-     * A confirmed track not matched for this long ends; until then it may be re-acquired. At most
+     * A confirmed track without a high-score detection for this long ends; until then it may be re-acquired. At most
      * MAX_COAST_SECONDS, the bound the privacy stage relies on.
      */
     maxLostSeconds: z.number().positive().max(MAX_COAST_SECONDS).default(MAX_COAST_SECONDS),
@@ -194,6 +194,12 @@ const MIN_VISIBLE_FRACTION = 0.5;
 // the cab of a lorry) that NMS kept because its overlap with the whole is small: it must not start a second track.
 const PART_OF_TRACKED_OBJECT = 0.7;
 
+// A new track starts with the velocity confirmed tracks have had where it is born (one-way traffic, a corridor): at
+// 2 fps a new car's second detection is a box length on, and from rest the car behind looks just as likely. A coarse
+// grid, slowly averaged: lanes and walkways, not individual paths.
+const MOTION_GRID = 8;
+const MOTION_LEARNING_RATE = 0.1;
+
 // Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
 const FORBIDDEN_COST = 1;
 
@@ -223,6 +229,8 @@ export class Tracker {
   #tracks: Track[] = [];
   #lastPtsSeconds: number | undefined;
   #tracksConfirmed = 0;
+  /** Per cell of a MOTION_GRID × MOTION_GRID grid over the frame: how confirmed tracks there have been moving. */
+  readonly #usualMotion = new Map<number, Point>();
 
   constructor(options: TrackerOptions = {}) {
     this.#options = trackerOptionsSchema.parse(options);
@@ -317,8 +325,10 @@ export class Tracker {
       if (track === undefined || detection === undefined) return;
       taken.add(column);
       matched.add(track);
+      const from = boxCentre(track.lastSeenBox);
       track.filter.update(detection.box);
       track.lastSeenBox = track.filter.box;
+      if (track.confirmed) this.#learnMotion(track, from);
       this.#recordHit(track, detection, ptsSeconds);
     });
     return detections.filter((_, column) => !taken.has(column));
@@ -340,14 +350,8 @@ export class Tracker {
     if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
     const predicted = track.filter.box;
     const overlapCost = 1 - intersectionOverUnion(predicted, detection.box);
-    const sizeRatio = Math.max(
-      predicted.width / detection.box.width,
-      detection.box.width / predicted.width,
-      predicted.height / detection.box.height,
-      detection.box.height / predicted.height,
-    );
     const motionCost =
-      sizeRatio <= MAX_MOTION_MATCH_SIZE_RATIO
+      sizeRatio(predicted, detection.box) <= MAX_MOTION_MATCH_SIZE_RATIO
         ? track.filter.mahalanobisSquared(detection.box) / MAHALANOBIS_GATE_CHI2_4DOF
         : FORBIDDEN_COST;
     const cost = Math.min(motionCost, overlapCost);
@@ -375,7 +379,7 @@ export class Tracker {
   #startTrack(detection: Detection, ptsSeconds: number): Track {
     const track: Track = {
       handle: Object.freeze(Object.create(null)) as TrackHandle,
-      filter: new BoxKalmanFilter(detection.box, this.#options),
+      filter: new BoxKalmanFilter(detection.box, this.#options, this.#usualVelocity(boxCentre(detection.box))),
       group: ASSOCIATION_GROUP[detection.cocoClass],
       classVotes: new Map(),
       countedClass: undefined,
@@ -397,6 +401,31 @@ export class Tracker {
     const ending = this.#tracks.filter(shouldEnd);
     this.#tracks = this.#tracks.filter((track) => !shouldEnd(track));
     return ending.filter((track) => track.confirmed).map((track) => track.handle);
+  }
+
+  /**
+   * Folds a confirmed track's velocity into the usual motion of the grid cells its last step went through, from
+   * `from` to where it is now (exponential average; at 2 fps one step spans several cells): a scene-wide memory of
+   * how things move where, with no track in it.
+   */
+  #learnMotion(track: Track, from: Point): void {
+    const { centreX, centreY } = track.filter.velocity;
+    const to = boxCentre(track.filter.box);
+    const cells = new Set<number>();
+    for (let step = 0; step <= MOTION_GRID; step++) {
+      const cell = motionCell({ x: from.x + ((to.x - from.x) * step) / MOTION_GRID, y: from.y + ((to.y - from.y) * step) / MOTION_GRID });
+      if (cell !== undefined) cells.add(cell);
+    }
+    for (const cell of cells) {
+      const known = this.#usualMotion.get(cell);
+      this.#usualMotion.set(cell, known === undefined ? { x: centreX, y: centreY } : { x: known.x + MOTION_LEARNING_RATE * (centreX - known.x), y: known.y + MOTION_LEARNING_RATE * (centreY - known.y) });
+    }
+  }
+
+  /** How objects usually move at `centre` (see #learnMotion); at rest where nothing has been seen yet. */
+  #usualVelocity(centre: Point): Point {
+    const cell = motionCell(centre);
+    return (cell === undefined ? undefined : this.#usualMotion.get(cell)) ?? { x: 0, y: 0 };
   }
 
   #describe(track: Track): TrackedObject {
@@ -432,11 +461,21 @@ function reacquisitionCost(track: Track, detection: Detection): number {
   if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
   const predicted = track.filter.box;
   const found = detection.box;
-  const sizeRatio = Math.max(predicted.width / found.width, found.width / predicted.width, predicted.height / found.height, found.height / predicted.height);
-  if (sizeRatio > MAX_MOTION_MATCH_SIZE_RATIO) return FORBIDDEN_COST;
+  if (sizeRatio(predicted, found) > MAX_MOTION_MATCH_SIZE_RATIO) return FORBIDDEN_COST;
   const offset = distanceToSegment(boxCentre(found), boxCentre(track.lastSeenBox), boxCentre(predicted));
   const cost = offset / (REACQUIRE_RADIUS_BOX_SIZES * Math.max(predicted.width, predicted.height));
   return cost < 1 ? cost : FORBIDDEN_COST;
+}
+
+/** The usual-motion grid cell of a point, or undefined outside the frame. */
+function motionCell({ x, y }: Point): number | undefined {
+  if (!(x >= 0 && x < 1 && y >= 0 && y < 1)) return undefined;
+  return Math.floor(y * MOTION_GRID) * MOTION_GRID + Math.floor(x * MOTION_GRID);
+}
+
+/** How many times bigger or smaller one box is than the other, on its worse side (1 for equal sizes). */
+function sizeRatio(a: Box, b: Box): number {
+  return Math.max(a.width / b.width, b.width / a.width, a.height / b.height, b.height / a.height);
 }
 
 function boxCentre(box: Box): Point {

@@ -233,6 +233,26 @@ describe('Tracker', () => {
     expect(handlesSeen(track(sampleFrames([walker, beside], 5, 3)))).toHaveLength(2);
   });
 
+  it('starts a new track with the motion seen there before, so at 2 fps it follows its own car, not the one behind', () => {
+    // One-way traffic at 0.6 of the frame per second down x = 0.5, sampled at 2 fps (0.3 per frame, two box heights).
+    const carFrom = (startSeconds: number, startY: number): Trajectory => (t) =>
+      t >= startSeconds && startY + 0.6 * (t - startSeconds) < 0.95 ? detection(boxStandingAt(0.5, startY + 0.6 * (t - startSeconds), 0.1, 0.15)) : undefined;
+    const earlier = [0, 2, 4].map((start) => carFrom(start, 0.1));
+    // At 8 s a car is first detected at y = 0.5 (0.8 half a second later); then a car behind it appears at 0.35, one
+    // box height from where the first was: from rest, that is the nearer match.
+    const first = carFrom(8, 0.5);
+    const behind = carFrom(8.5, 0.35);
+    const handleNear = (updates: TrackerUpdate[], seconds: number, y: number) =>
+      updates[seconds * 2]?.tracks.find((t) => Math.abs(t.referencePoint.y - y) < 0.05)?.handle;
+    const run = (trajectories: Trajectory[]) => track(sampleFrames(trajectories, 2, 9), new Tracker({ minHitsToConfirm: 1 }));
+
+    const withHistory = run([...earlier, first, behind]);
+    expect(handleNear(withHistory, 8.5, 0.8)).toBe(handleNear(withHistory, 8, 0.5));
+    // The same two cars on an empty road, with nothing seen before them, swap identities.
+    const withoutHistory = run([first, behind]);
+    expect(handleNear(withoutHistory, 8.5, 0.35)).toBe(handleNear(withoutHistory, 8, 0.5));
+  });
+
   it('never lets a person continue a car track', () => {
     const carThenPerson: Trajectory = (t) =>
       detection(boxStandingAt(0.5 + 0.02 * t, 0.5), t < 1.5 - 1e-9 ? 'car' : 'person');
