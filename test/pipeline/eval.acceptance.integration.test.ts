@@ -90,16 +90,11 @@ describe('veil eval against hand counts', () => {
     expect(full.tracksPerCrossing).toBeLessThan(1.2);
   }, 300_000);
 
-  it('counts vehicles that leave the frame across a line 6 px above its bottom edge (5 fps)', async () => {
-    const result = await evaluate(['--labels', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '--fps', '5']);
-    const [line] = result.lines;
-    expect(Math.abs(line!.counted - 27), `counted ${line!.counted}`).toBeLessThanOrEqual(2);
-    expect(line!.backward).toBe(0);
-  }, 300_000);
-
-  it('counts the overpass inside 27 ± 2 at 2 fps, nothing backward (a box with many cameras runs each one slowly)', async () => {
-    const result = await evaluate(['--labels', path.join(LABELS_DIR, 'traffic_overpass.json'), '--fps', '2']);
-    const [line] = result.lines;
+  it.each([
+    ['vehicles that leave the frame across a line 6 px above its bottom edge (5 fps)', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '5'],
+    ['the overpass at 2 fps (a box with many cameras runs each one slowly)', path.join(LABELS_DIR, 'traffic_overpass.json'), '2'],
+  ])('counts %s inside 27 ± 2, nothing backward', async (_, labels, fps) => {
+    const [line] = (await evaluate(['--labels', labels, '--fps', fps])).lines;
     expect(Math.abs(line!.counted - 27), `counted ${line!.counted}`).toBeLessThanOrEqual(2);
     expect(line!.backward).toBe(0);
   }, 300_000);
