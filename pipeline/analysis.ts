@@ -26,6 +26,11 @@ export interface AnalysisSettings {
   scoreThreshold: number;
 }
 
+export interface TrackingSummary {
+  tracksConfirmed: number;
+  tracksReachingLine: Record<string, number>;
+}
+
 export class CameraAnalysis {
   private readonly tracker: Tracker;
   private readonly lineCounter: LineCounter;
@@ -50,6 +55,14 @@ export class CameraAnalysis {
     const crossings = this.lineCounter.update(update);
     const occupancy = countInZones(update.tracks, this.settings.zones);
     return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)) };
+  }
+
+  /**
+   * Counts about the tracking so far, for `veil eval`'s track fragmentation: tracks confirmed, and per line the tracks
+   * that reached it. Exact and never released.
+   */
+  trackingSummary(): TrackingSummary {
+    return { tracksConfirmed: this.tracker.tracksConfirmed, tracksReachingLine: this.lineCounter.tracksReaching() };
   }
 
   /** Live: closes the open windows whose end has passed, even when no frame came to close them. */

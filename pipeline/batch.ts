@@ -10,8 +10,10 @@ import type { DetectorPool } from '../models/detectorPool.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
+import type { Orientation } from '../streams/orientation.ts';
+import { BlindDetectorWatch, type BlindDetectorState } from '../stages/blindDetector.ts';
 import type { ClassCounts } from '../stages/zones.ts';
-import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
+import { CameraAnalysis, type AnalysisSettings, type TrackingSummary } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
 import type { ProgressReporter } from './progress.ts';
 
@@ -22,7 +24,7 @@ export interface BatchJob<Released> {
   input: string;
   ffmpeg: FfmpegBinary;
   detector: DetectorPool;
-  analysis: AnalysisSettings & { fps: number; maxWidth: number };
+  analysis: AnalysisSettings & { fps: number; maxWidth: number; orientation?: Orientation };
   /** What becomes of each closed window: the privacy release, or (in `veil eval`) the exact aggregate itself. */
   release: (aggregate: WindowAggregate) => Released;
   /** Sees each frame's zone occupancy; used by `veil eval` to compare instants with hand counts. */
@@ -34,11 +36,15 @@ export interface BatchJob<Released> {
   onDuration?: (seconds: number) => void;
   /** ffmpeg's warnings that did not stop the decode (see streams/ffmpegFrames.ts), for the log. */
   onDecodeWarning?: (warning: string) => void;
+  /** Hears when the detector turns blind to the scene, or seeing again (see stages/blindDetector.ts). */
+  onBlindDetector?: (state: BlindDetectorState) => void;
 }
 
 export interface BatchOutcome<Released> {
   windows: Released[];
   framesAnalysed: number;
+  /** For `veil eval`'s track fragmentation; exact, never released. */
+  tracking: TrackingSummary;
 }
 
 export async function runBatch<Released>(job: BatchJob<Released>): Promise<BatchOutcome<Released>> {
@@ -47,12 +53,14 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     input: job.input,
     fps: job.analysis.fps,
     maxWidth: job.analysis.maxWidth,
+    orientation: job.analysis.orientation,
     startSeconds: job.startSeconds,
     durationSeconds: job.durationSeconds,
     onDuration: job.onDuration,
     onWarning: job.onDecodeWarning,
   });
-  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES }, frames);
+  const watch = new BlindDetectorWatch({ scoreThreshold: job.analysis.scoreThreshold });
+  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES }, watch.pictures(frames));
   const startSeconds = job.startSeconds ?? 0;
   const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];
@@ -61,6 +69,8 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
   for await (const frame of analysed) {
     framesAnalysed += 1;
     lastPtsSeconds = frame.ptsSeconds;
+    const blindness = watch.observe(frame);
+    if (blindness) job.onBlindDetector?.(blindness);
     const { occupancy, closed } = analysis.add(frame);
     job.onFrameOccupancy?.(frame.ptsSeconds, occupancy);
     for (const window of closed) windows.push(job.release(window));
@@ -69,5 +79,5 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
   // The last frame stands for one sampling interval of the clip.
   for (const window of analysis.finish(lastPtsSeconds + 1 / job.analysis.fps)) windows.push(job.release(window));
   job.progress?.finish();
-  return { windows, framesAnalysed };
+  return { windows, framesAnalysed, tracking: analysis.trackingSummary() };
 }

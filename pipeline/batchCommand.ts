@@ -9,10 +9,10 @@ import { writeReport, type Report } from '../streams/report.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { readRecordingStart } from '../streams/recordingStart.ts';
-import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
+import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
 import { assertClipFile, prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
@@ -133,6 +133,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
       ...excerpt,
       onDuration: (seconds) => (durationSeconds = seconds),
       onDecodeWarning: (warning) => log.warn(warning),
+      onBlindDetector: logBlindDetector(log, input),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     const report: Report = {
@@ -148,7 +149,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
         zones: config.zones,
         lines: config.lines,
         detector: { backend: parts.detector.description.backend.name, backendReason: parts.detector.description.backend.reason, model: parts.detector.description.model, workers: parts.detector.workerCount },
-        maxCrossingsPerObjectPerLine,
+        maxCrossingsPerObjectPerLine: MAX_CROSSINGS_PER_TRACK_PER_LINE,
       },
       framesAnalysed: outcome.framesAnalysed,
       windows: outcome.windows,

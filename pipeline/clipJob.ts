@@ -14,6 +14,7 @@ import { redactCredentials } from '../streams/redact.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 import type { LogFormat, Logger } from './log.ts';
+import { describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
 
 /** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
 export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
@@ -43,6 +44,7 @@ export const CLIP_FLAGS = {
   start: { type: 'string' },
   duration: { type: 'string' },
   'log-format': { type: 'string' },
+  orientation: { type: 'string' },
 } as const satisfies FlagSpec;
 
 export const CLIP_FLAGS_HELP = `Analysis:
@@ -52,6 +54,8 @@ export const CLIP_FLAGS_HELP = `Analysis:
   --score S            detection score that counts, 0.15–0.95 (default 0.4)
   --classes LIST       comma-separated: ${COUNTED_CLASSES.join(',')} (default all)
   --max-width PX       frames are scaled down to this width inside ffmpeg (default 640)
+  --orientation O      turn a sideways or upside-down camera's picture upright first: rotate-90-clockwise,
+                       rotate-90-counterclockwise, rotate-180, flip-horizontal, flip-vertical (default upright)
   --start SECONDS      analyse from this point of the clip
   --duration SECONDS   analyse only this much of the clip
 Detector:
@@ -78,6 +82,7 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   set('scoreThreshold', numberFlag(flags.score, 'score', 'a score between 0.15 and 0.95'));
   set('maxWidth', numberFlag(flags['max-width'], 'max-width', 'a width in pixels, e.g. 640'));
   set('classes', flags.classes?.split(',').map((name) => name.trim()));
+  set('orientation', flags.orientation);
   const detector = { ...((merged.detector as Record<string, unknown> | undefined) ?? {}) };
   if (flags.backend) detector.backend = choiceFlag(flags.backend, 'backend', BACKEND_CHOICES);
   if (flags['model-url']) detector.modelUrl = flags['model-url'];
@@ -120,6 +125,11 @@ export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, lo
   const { backend, model } = detector.description;
   log.info(`detector: ${model} on the ${backend.name} backend, ${detector.workerCount} worker thread(s)`, { why: backend.reason });
   return { ffmpeg, detector };
+}
+
+/** Logs a warning when the detector turns blind to the clip's scene (and a note when it sees again). */
+export function logBlindDetector(log: Logger, input: string): (state: BlindDetectorState) => void {
+  return (state) => (state.blind ? log.warn : log.info)(describeBlindDetector(state, displayName(input)), { changing: state.changingShare.toFixed(2), detecting: state.detectingShare.toFixed(2) });
 }
 
 /** The clip to analyse: the one positional argument, else `fallback` (batch: the bundled sample). */

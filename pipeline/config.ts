@@ -12,6 +12,7 @@ import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
 import { WHOLE_FRAME_ZONE, zoneSchema, type Zone } from '../stages/zones.ts';
+import { orientationSchema } from '../streams/orientation.ts';
 
 
 function uniqueNames(items: ReadonlyArray<{ name: string }>, context: z.RefinementCtx, what: string) {
@@ -35,6 +36,8 @@ export const analysisShape = {
   windowSeconds: z.number().positive('the window length is in seconds and must be positive').optional(),
   /** Left out: the whole frame, unless lines are configured (a line-only config releases no occupancy). */
   zones: z.array(zoneSchema).superRefine((zones, ctx) => uniqueNames(zones, ctx, 'zones')).optional(),
+  /** A camera mounted sideways or upside down: how to turn its picture upright before detection (docs/counting-lines.md). */
+  orientation: orientationSchema.optional(),
   lines: z.array(countingLineSchema).superRefine((lines, ctx) => uniqueNames(lines, ctx, 'lines')).default([]),
   classes: z.array(z.enum(COUNTED_CLASSES)).min(1, 'count at least one class').default([...COUNTED_CLASSES]),
   /**

@@ -22,6 +22,11 @@ export const labelsSchema = z
           crossings: categoryCounts,
           /** How far off the hand count itself may be. */
           tolerance: z.number().nonnegative().default(0),
+          /**
+           * The direction every object crosses in (a one-way road): crossings counted the other way are phantoms, and
+           * `veil eval` reports them. Forward is from the left-hand to the right-hand side walking from `from` to `to`.
+           */
+          expectedDirection: z.enum(['forward', 'backward']).optional(),
         }),
       )
       .default([]),

@@ -21,6 +21,7 @@ import type { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource, liveInput, type CameraSource } from '../streams/cameraSource.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
+import type { Orientation } from '../streams/orientation.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
@@ -34,6 +35,7 @@ export interface LiveCameraSettings extends AnalysisSettings {
   source: CameraSource;
   fps: number;
   maxWidth: number;
+  orientation?: Orientation;
   /** Frames held for a busy detector; more would only add latency. */
   queueFrames: number;
   /** No frame for this long means the camera is stalled: its ffmpeg is killed and restarted. */
@@ -197,7 +199,7 @@ export class LiveCamera {
     const pump = (async () => {
       let frames = 0;
       try {
-        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, signal: attempt.signal, onWarning: (warning) => this.parts.log.warn('camera stream warning', { camera: this.settings.id, warning }) })) {
+        for await (const frame of decodeFrames({ ffmpeg: this.parts.ffmpeg, input: source.input, inputOptions: source.inputOptions, fps: this.settings.fps, maxWidth: this.settings.maxWidth, orientation: this.settings.orientation, signal: attempt.signal, onWarning: (warning) => this.parts.log.warn('camera stream warning', { camera: this.settings.id, warning }) })) {
           lastFrameMs = Date.now();
           frame.ptsSeconds = lastFrameMs / 1000;
           if (frames++ === 0) {

@@ -6,22 +6,20 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CountedClass } from '../models/detection.ts';
-import { maxCrossingsPerObjectPerLine } from '../stages/lines.ts';
+import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { openLedger, type Ledger } from '../stages/privacy/ledger.ts';
 import { describePlan, PrivacyConfigError, planReleases, type ReleasePlan, type TrackerBounds } from '../stages/privacy/settings.ts';
 import { createReleaser, releasedGroups, type Releaser } from '../stages/release.ts';
+import { MAX_CLASSES_PER_TRACK_PER_WINDOW, MAX_COAST_SECONDS } from '../stages/track.ts';
 import type { ClassGroups } from '../stages/window.ts';
 import { choiceFlag, numberFlag, type FlagSpec } from './args.ts';
 import type { Logger } from './log.ts';
 
-/** What the tracker guarantees (stages/track.ts, stages/lines.ts); the sensitivity rests on it. */
+/** What the tracker guarantees (each constant's docstring names the test that proves it); the sensitivity rests on it. */
 const TRACKER_BOUNDS: TrackerBounds = {
-  maxCrossingsPerTrackPerLine: maxCrossingsPerObjectPerLine,
-  // The tracker re-votes a track's class within car/bus/truck, so one object can appear under up to 3 classes in a
-  // window (only with breakdown "class": categories never change).
-  maxClassesPerTrackPerWindow: 3,
-  // A confirmed track unmatched for maxLostSeconds (default 1 s) ends.
-  maxCoastSeconds: 1,
+  maxCrossingsPerTrackPerLine: MAX_CROSSINGS_PER_TRACK_PER_LINE,
+  maxClassesPerTrackPerWindow: MAX_CLASSES_PER_TRACK_PER_WINDOW,
+  maxCoastSeconds: MAX_COAST_SECONDS,
 };
 const LEDGER_FILE = 'privacy-ledger';
 
@@ -39,7 +37,7 @@ export const PRIVACY_FLAGS_HELP = `Privacy:
   --epsilon E|off      ε per protected event: one track's visit (default 1). "off" is for calibration only: exact
                        counts, the report is marked "private": false and must never be published
   --mechanism M        discrete-laplace (default) | discrete-gaussian
-  --rho SECONDS        protect any visit up to this long (Privid's ρ; default 0, plus the tracker's 1 s coast)
+  --rho SECONDS        protect any visit up to this long (Privid's ρ; default 0, plus the tracker's 3 s coast)
   --state-dir DIR      where the privacy ledger lives (default: $XDG_STATE_HOME/veil or ~/.local/state/veil)
   --new-ledger         start the privacy ledger if there is none (first run on this machine)
   --accept-policy-change REASON

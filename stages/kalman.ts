@@ -48,14 +48,19 @@ export class BoxKalmanFilter {
   readonly #noise: BoxMotionNoise;
   readonly #axes: Axes;
 
-  constructor(initial: Box, noise: BoxMotionNoise) {
+  /**
+   * @param initialVelocity the centre's expected velocity (normalised units per second) when something is known of
+   *   it, e.g. how objects there usually move; its uncertainty stays `initialVelocityStdPerSize`. Default: at rest.
+   */
+  constructor(initial: Box, noise: BoxMotionNoise, initialVelocity: { x: number; y: number } = { x: 0, y: 0 }) {
     this.#noise = noise;
     const z = boxMeasurement(initial);
+    const v = [initialVelocity.x, initialVelocity.y, 0, 0];
     const axis = (index: number): AxisState => {
       const size = this.#sizeScale(index, initial);
       const positionStd = noise.measurementStdPerSize * size;
       const velocityStd = noise.initialVelocityStdPerSize * size;
-      return { p: z[index] ?? 0, v: 0, pp: positionStd ** 2, pv: 0, vv: velocityStd ** 2 };
+      return { p: z[index] ?? 0, v: v[index] ?? 0, pp: positionStd ** 2, pv: 0, vv: velocityStd ** 2 };
     };
     this.#axes = [axis(0), axis(1), axis(2), axis(3)];
   }
@@ -66,6 +71,15 @@ export class BoxKalmanFilter {
     const width = Math.max(w.p, MIN_BOX_SIZE);
     const height = Math.max(h.p, MIN_BOX_SIZE);
     return { x: cx.p - width / 2, y: cy.p - height / 2, width, height };
+  }
+
+  /**
+   * The filter's current estimate of how fast the box moves, in normalised units per second: its centre (x, y) and
+   * its size (width, height).
+   */
+  get velocity(): { centreX: number; centreY: number; width: number; height: number } {
+    const [cx, cy, w, h] = this.#axes;
+    return { centreX: cx.v, centreY: cy.v, width: w.v, height: h.v };
   }
 
   /** Advances the state by `dtSeconds`; zero leaves it unchanged (two frames with the same timestamp). */

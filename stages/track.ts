@@ -3,12 +3,17 @@
  * assignment against the predicted boxes) with ByteTrack's second pass, which lets low-score detections — a car
  * half hidden behind a truck — keep an existing track alive instead of being thrown away.
  *
- *   frame ──▶ end tracks not matched for maxLostSeconds (their state is dropped)
- *         ──▶ predict every track to the frame's time (dt from ptsSeconds)
- *         ──▶ pass 1: high-score detections  ↔ all tracks             (Hungarian, IoU or Mahalanobis gate)
- *         ──▶ pass 2: low-score detections   ↔ tracks left            (same gate)
+ *   frame ──▶ end tracks without a high-score detection for maxLostSeconds (their state is dropped)
+ *         ──▶ predict every track to the frame's time (dt from ptsSeconds); end those predicted out of the frame
+ *         ──▶ pass 1: high-score detections  ↔ tracks seen within 1 s   (Hungarian, IoU or Mahalanobis gate)
+ *         ──▶ pass 2: low-score detections   ↔ those tracks left        (same gate)
+ *         ──▶ pass 3: high-score detections  ↔ confirmed tracks unseen longer (re-acquisition: near the prediction)
  *         ──▶ end tentative tracks that found no detection
  *         ──▶ unmatched high-score detections start tentative tracks; tentative → confirmed after N hits
+ *
+ * Re-acquisition: a confirmed track hidden for up to MAX_COAST_SECONDS (behind a lorry, a pillar, a missed
+ * detection or two) and found again where its motion says it should be continues under the same handle, so the
+ * counting lines it has crossed stay counted and an occlusion adds neither a crossing nor a visit.
  *
  * Privacy: tracks live only in this object's memory. A track's identity is an opaque, empty, frozen object
  * (`TrackHandle`): consumers can tell two tracks apart by object identity, but there is no number or string to
@@ -33,6 +38,28 @@ import type { AnalysedFrame } from '../streams/frame.ts';
 import { assignMinimumCost } from './assign.ts';
 import { BoxKalmanFilter } from './kalman.ts';
 
+/**
+ * The longest a confirmed track can go without a high-score detection and still continue as the same track
+ * (re-acquisition; low-score matches keep it located but do not extend this), in seconds of stream time. A visit of ρ seconds can thus hold one track for up to ρ + MAX_COAST_SECONDS: the privacy stage adds
+ * this to ρ when it counts the windows one visit can touch.
+ *
+ * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
+ * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
+ * longer than MAX_COAST_SECONDS").
+ */
+export const MAX_COAST_SECONDS = 3;
+
+/**
+ * How many classes one track is counted under within one window (indeed over its whole life): one. The class is
+ * voted over the detections that confirmed the track and then fixed, so a car the detector calls a truck for a
+ * moment (or a person) is still counted as the car it was confirmed as, and a class flip cannot put one object into
+ * two classes' occupancy or crossings.
+ *
+ * Why it holds: `TrackedObject.cocoClass` is read from `Track.countedClass`, which is set once, when the track is
+ * confirmed. Proved by test/stages/track.test.ts ("counts a track under one class however often the detector flips").
+ */
+export const MAX_CLASSES_PER_TRACK_PER_WINDOW = 1;
+
 export const trackerOptionsSchema = z
   .strictObject({
     /** Detections at or above this score are trusted: matched first, and the only ones that start tracks. */
@@ -44,8 +71,17 @@ export const trackerOptionsSchema = z
      * made before confirmation still counts (see `originReferencePoint`).
      */
     minHitsToConfirm: z.number().int().min(1).default(3),
-    /** A confirmed track not matched for this long ends. Long enough to bridge a truck hiding a car for a moment. */
-    maxLostSeconds: z.number().positive().default(1),
+    /**
+     * Two matched frames at least this far apart also confirm a track. At 2 fps three frames take 1.5 s, and a car first detected
+     * at the line is gone before it is confirmed; a detector's false positive seldom lasts half a second where the
+     * motion model expects it. At 5 fps and more, minHitsToConfirm comes first.
+     */
+    minSecondsToConfirm: z.number().positive().default(0.5),
+    /**
+     * A confirmed track without a high-score detection for this long ends; until then it may be re-acquired. At most
+     * MAX_COAST_SECONDS, the bound the privacy stage relies on.
+     */
+    maxLostSeconds: z.number().positive().max(MAX_COAST_SECONDS).default(MAX_COAST_SECONDS),
     /** Overlap between a predicted box and a detection that is enough to match them (ByteTrack: 0.2). */
     minIou: z.number().gt(0).lt(1).default(0.2),
     /**
@@ -86,12 +122,18 @@ export interface Point {
 /** One confirmed track as seen in one frame. Nothing here identifies the object beyond this process's memory. */
 export interface TrackedObject {
   handle: TrackHandle;
-  /** The class the detector gave this track most often (car/truck/bus flips are voted out). */
+  /** The class voted when the track was confirmed, fixed for its life (see MAX_CLASSES_PER_TRACK_PER_WINDOW). */
   cocoClass: CountedClass;
   /** The filtered box, normalised. */
   box: Box;
   /** The object's position now (see `referencePoint` in the options). */
   referencePoint: Point;
+  /**
+   * How the reference point was moving coming into this frame, in normalised units per second: the filter's
+   * velocity before this frame's detection was applied. A counting line counts a crossing only in the direction of
+   * this motion; after the detection, the velocity would follow a jump to another object.
+   */
+  velocity: Point;
   /**
    * Where the object was first detected, before the track was confirmed: a counting line that meets this track for
    * the first time measures its movement from here, so an object that crosses while still tentative is counted.
@@ -104,6 +146,12 @@ export interface TrackerUpdate {
   tracks: TrackedObject[];
   /** Confirmed tracks that ended in this frame: consumers must drop whatever they kept about them. */
   ended: TrackHandle[];
+  /**
+   * Those of `ended` that ended because their prediction left the frame, as predicted now (box and reference point
+   * partly outside the frame): where they went after the last detection. A counting line near the edge they left
+   * by was crossed on the way out, where no detector could see it.
+   */
+  leftFrame?: TrackedObject[];
 }
 
 /**
@@ -129,6 +177,29 @@ const MAHALANOBIS_GATE_CHI2_4DOF = 9.4877;
 // as the prediction is then another object (a new car far away, not the one that just left the frame near by).
 const MAX_MOTION_MATCH_SIZE_RATIO = 2;
 
+// Tracks unseen for longer than this match only by re-acquisition (pass 3): by then the motion gate has grown to most
+// of the frame, so a high-score detection near the prediction is required instead.
+const SHORT_LOSS_SECONDS = 1;
+
+// How far from its path a track may be re-acquired, in predicted box sizes (the larger of width and height). The path
+// runs from where it was last seen to where constant velocity puts it now: a pedestrian who stops behind a pillar is
+// found near its start, one who walks on near its end.
+const REACQUIRE_RADIUS_BOX_SIZES = 1.5;
+
+// The detector boxes only what it sees, so a detection is always inside the frame; a track whose predicted box is less
+// than half inside has driven or walked out of it.
+const MIN_VISIBLE_FRACTION = 0.5;
+
+// A new detection lying mostly inside the box of an object tracked in this frame is a part of it (a head and shoulders,
+// the cab of a lorry) that NMS kept because its overlap with the whole is small: it must not start a second track.
+const PART_OF_TRACKED_OBJECT = 0.7;
+
+// A new track starts with the velocity confirmed tracks have had where it is born (one-way traffic, a corridor): at
+// 2 fps a new car's second detection is a box length on, and from rest the car behind looks just as likely. A coarse
+// grid, slowly averaged: lanes and walkways, not individual paths.
+const MOTION_GRID = 8;
+const MOTION_LEARNING_RATE = 0.1;
+
 // Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
 const FORBIDDEN_COST = 1;
 
@@ -136,11 +207,20 @@ interface Track {
   handle: TrackHandle;
   filter: BoxKalmanFilter;
   group: (typeof ASSOCIATION_GROUP)[CountedClass];
-  /** Per class: how many matched detections said so, and their summed score (the tie-breaker). */
+  /** Per class: how many matched detections said so, and their summed score (the tie-breaker); until confirmation. */
   classVotes: Map<CountedClass, { hits: number; scoreSum: number }>;
+  /** Voted from classVotes when the track is confirmed; never changes afterwards. */
+  countedClass: CountedClass | undefined;
+  /** The reference point's velocity after this frame's prediction, before its detection (see TrackedObject). */
+  approachVelocity: Point;
   hits: number;
   confirmed: boolean;
   lastMatchedSeconds: number;
+  /** When a high-score detection last matched: only those keep a track going past maxLostSeconds. */
+  lastHighScoreSeconds: number;
+  bornSeconds: number;
+  /** The filtered box when it was last matched: where re-acquisition's path starts. */
+  lastSeenBox: Box;
   originReferencePoint: Point;
 }
 
@@ -148,9 +228,17 @@ export class Tracker {
   readonly #options: ResolvedTrackerOptions;
   #tracks: Track[] = [];
   #lastPtsSeconds: number | undefined;
+  #tracksConfirmed = 0;
+  /** Per cell of a MOTION_GRID × MOTION_GRID grid over the frame: how confirmed tracks there have been moving. */
+  readonly #usualMotion = new Map<number, Point>();
 
   constructor(options: TrackerOptions = {}) {
     this.#options = trackerOptionsSchema.parse(options);
+  }
+
+  /** How many tracks have been confirmed since the tracker started (a count, for `veil eval`'s fragmentation). */
+  get tracksConfirmed(): number {
+    return this.#tracksConfirmed;
   }
 
   update(frame: AnalysedFrame): TrackerUpdate {
@@ -164,26 +252,48 @@ export class Tracker {
     }
     // Ended before matching, not after: a track gone longer than maxLostSeconds must not grab a detection first.
     ended.push(
-      ...this.#endTracks((track) => frame.ptsSeconds - track.lastMatchedSeconds > this.#options.maxLostSeconds),
+      ...this.#endTracks((track) => frame.ptsSeconds - track.lastHighScoreSeconds > this.#options.maxLostSeconds),
     );
-    for (const track of this.#tracks) track.filter.predict(Math.max(dtSeconds, 0));
+    for (const track of this.#tracks) {
+      track.filter.predict(Math.max(dtSeconds, 0));
+      track.approachVelocity = this.#referenceVelocity(track.filter);
+    }
+    // A track predicted mostly out of the frame has left the scene: the detector only sees what is inside, and such a
+    // track would otherwise take whatever appears nearest the edge it left by (the car behind, in the next lane).
+    // Only a track seen within the last second is known to have left by that way; one coasting longer might have
+    // stopped or turned anywhere, and its counting lines are left as they are.
+    const leaving = (track: Track) => visibleFraction(track.filter.box) < MIN_VISIBLE_FRACTION;
+    const seenLeaving = (track: Track) => track.confirmed && leaving(track) && frame.ptsSeconds - track.lastMatchedSeconds <= SHORT_LOSS_SECONDS;
+    const leftFrame = this.#tracks.filter(seenLeaving).map((track) => this.#describe(track));
+    ended.push(...this.#endTracks(leaving));
 
     const { highScoreThreshold, lowScoreThreshold } = this.#options;
     const high = frame.detections.filter((d) => d.score >= highScoreThreshold);
     const low = frame.detections.filter((d) => d.score >= lowScoreThreshold && d.score < highScoreThreshold);
+    const recentlySeen = (track: Track) => frame.ptsSeconds - track.lastMatchedSeconds <= SHORT_LOSS_SECONDS;
 
     const matched = new Set<Track>();
-    const unmatchedHigh = this.#associate(this.#tracks, high, matched, frame.ptsSeconds);
+    const recent = this.#tracks.filter(recentlySeen);
+    const unmatchedHigh = this.#associate(recent, high, matched, frame.ptsSeconds, (t, d) => this.#matchCost(t, d));
     this.#associate(
-      this.#tracks.filter((track) => !matched.has(track)),
+      recent.filter((track) => !matched.has(track)),
       low,
       matched,
       frame.ptsSeconds,
+      (t, d) => this.#matchCost(t, d),
+    );
+    const unclaimedHigh = this.#associate(
+      this.#tracks.filter((track) => track.confirmed && !recentlySeen(track)),
+      unmatchedHigh,
+      matched,
+      frame.ptsSeconds,
+      reacquisitionCost,
     );
 
     // A tentative track that misses a frame was most likely a false positive: ByteTrack drops it at once.
     ended.push(...this.#endTracks((track) => !track.confirmed && !matched.has(track)));
-    for (const detection of unmatchedHigh) {
+    const matchedBoxes = [...matched].map((track) => ({ group: track.group, box: track.filter.box }));
+    for (const detection of unclaimedHigh.filter((d) => !matchedBoxes.some((m) => m.group === ASSOCIATION_GROUP[d.cocoClass] && containedFraction(d.box, m.box) >= PART_OF_TRACKED_OBJECT))) {
       const track = this.#startTrack(detection, frame.ptsSeconds);
       this.#tracks.push(track);
       matched.add(track);
@@ -192,15 +302,21 @@ export class Tracker {
     const tracks = this.#tracks
       .filter((track) => track.confirmed && matched.has(track))
       .map((track) => this.#describe(track));
-    return { tracks, ended };
+    return { tracks, ended, leftFrame };
   }
 
   /**
    * Matches detections to tracks (optimal assignment), updates the matched tracks and adds them to `matched`.
    * @returns the detections left unmatched.
    */
-  #associate(tracks: Track[], detections: Detection[], matched: Set<Track>, ptsSeconds: number): Detection[] {
-    const costs = tracks.map((track) => detections.map((detection) => this.#matchCost(track, detection)));
+  #associate(
+    tracks: Track[],
+    detections: Detection[],
+    matched: Set<Track>,
+    ptsSeconds: number,
+    matchCost: (track: Track, detection: Detection) => number,
+  ): Detection[] {
+    const costs = tracks.map((track) => detections.map((detection) => matchCost(track, detection)));
     const columnOfRow = assignMinimumCost(costs, FORBIDDEN_COST);
     const taken = new Set<number>();
     columnOfRow.forEach((column, row) => {
@@ -209,7 +325,10 @@ export class Tracker {
       if (track === undefined || detection === undefined) return;
       taken.add(column);
       matched.add(track);
+      const from = boxCentre(track.lastSeenBox);
       track.filter.update(detection.box);
+      track.lastSeenBox = track.filter.box;
+      if (track.confirmed) this.#learnMotion(track, from);
       this.#recordHit(track, detection, ptsSeconds);
     });
     return detections.filter((_, column) => !taken.has(column));
@@ -231,14 +350,8 @@ export class Tracker {
     if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
     const predicted = track.filter.box;
     const overlapCost = 1 - intersectionOverUnion(predicted, detection.box);
-    const sizeRatio = Math.max(
-      predicted.width / detection.box.width,
-      detection.box.width / predicted.width,
-      predicted.height / detection.box.height,
-      detection.box.height / predicted.height,
-    );
     const motionCost =
-      sizeRatio <= MAX_MOTION_MATCH_SIZE_RATIO
+      sizeRatio(predicted, detection.box) <= MAX_MOTION_MATCH_SIZE_RATIO
         ? track.filter.mahalanobisSquared(detection.box) / MAHALANOBIS_GATE_CHI2_4DOF
         : FORBIDDEN_COST;
     const cost = Math.min(motionCost, overlapCost);
@@ -249,22 +362,34 @@ export class Tracker {
   #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
-    if (track.hits >= this.#options.minHitsToConfirm) track.confirmed = true;
+    if (detection.score >= this.#options.highScoreThreshold) track.lastHighScoreSeconds = ptsSeconds;
+    if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
     votes.hits += 1;
     votes.scoreSum += detection.score;
     track.classVotes.set(detection.cocoClass, votes);
+    const { minHitsToConfirm, minSecondsToConfirm } = this.#options;
+    if (track.hits >= minHitsToConfirm || (track.hits >= 2 && ptsSeconds - track.bornSeconds >= minSecondsToConfirm - 1e-9)) {
+      track.confirmed = true;
+      track.countedClass = majorityClass(track.classVotes);
+      this.#tracksConfirmed += 1;
+    }
   }
 
   #startTrack(detection: Detection, ptsSeconds: number): Track {
     const track: Track = {
       handle: Object.freeze(Object.create(null)) as TrackHandle,
-      filter: new BoxKalmanFilter(detection.box, this.#options),
+      filter: new BoxKalmanFilter(detection.box, this.#options, this.#usualVelocity(boxCentre(detection.box))),
       group: ASSOCIATION_GROUP[detection.cocoClass],
       classVotes: new Map(),
+      countedClass: undefined,
+      approachVelocity: { x: 0, y: 0 },
       hits: 0,
       confirmed: false,
       lastMatchedSeconds: ptsSeconds,
+      lastHighScoreSeconds: ptsSeconds,
+      bornSeconds: ptsSeconds,
+      lastSeenBox: detection.box,
       originReferencePoint: this.#referencePoint(detection.box),
     };
     this.#recordHit(track, detection, ptsSeconds);
@@ -278,22 +403,106 @@ export class Tracker {
     return ending.filter((track) => track.confirmed).map((track) => track.handle);
   }
 
+  /**
+   * Folds a confirmed track's velocity into the usual motion of the grid cells its last step went through, from
+   * `from` to where it is now (exponential average; at 2 fps one step spans several cells): a scene-wide memory of
+   * how things move where, with no track in it.
+   */
+  #learnMotion(track: Track, from: Point): void {
+    const { centreX, centreY } = track.filter.velocity;
+    const to = boxCentre(track.filter.box);
+    const cells = new Set<number>();
+    for (let step = 0; step <= MOTION_GRID; step++) {
+      const cell = motionCell({ x: from.x + ((to.x - from.x) * step) / MOTION_GRID, y: from.y + ((to.y - from.y) * step) / MOTION_GRID });
+      if (cell !== undefined) cells.add(cell);
+    }
+    for (const cell of cells) {
+      const known = this.#usualMotion.get(cell);
+      this.#usualMotion.set(cell, known === undefined ? { x: centreX, y: centreY } : { x: known.x + MOTION_LEARNING_RATE * (centreX - known.x), y: known.y + MOTION_LEARNING_RATE * (centreY - known.y) });
+    }
+  }
+
+  /** How objects usually move at `centre` (see #learnMotion); at rest where nothing has been seen yet. */
+  #usualVelocity(centre: Point): Point {
+    const cell = motionCell(centre);
+    return (cell === undefined ? undefined : this.#usualMotion.get(cell)) ?? { x: 0, y: 0 };
+  }
+
   #describe(track: Track): TrackedObject {
     const box = track.filter.box;
+    if (track.countedClass === undefined) throw new Error('Tracker: a confirmed track has no class (internal error)');
     return {
       handle: track.handle,
-      cocoClass: majorityClass(track.classVotes),
+      cocoClass: track.countedClass,
       box,
       referencePoint: this.#referencePoint(box),
+      velocity: track.approachVelocity,
       originReferencePoint: track.originReferencePoint,
     };
   }
 
-  #referencePoint(box: Box): Point {
-    return this.#options.referencePoint === 'bottom-centre'
-      ? bottomCentre(box)
-      : { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  /** The velocity of the reference point: the box centre's, plus half the height's growth for the bottom centre. */
+  #referenceVelocity(filter: BoxKalmanFilter): Point {
+    const { centreX, centreY, height } = filter.velocity;
+    return { x: centreX, y: this.#options.referencePoint === 'bottom-centre' ? centreY + height / 2 : centreY };
   }
+
+  #referencePoint(box: Box): Point {
+    return this.#options.referencePoint === 'bottom-centre' ? bottomCentre(box) : boxCentre(box);
+  }
+}
+
+/**
+ * Pass 3's cost: how far a high-score detection's centre lies from the track's path while unseen — the segment from
+ * its centre when last seen to its predicted centre now — as a fraction of the re-acquisition radius; FORBIDDEN_COST
+ * beyond it, across association groups, or at a size more than MAX_MOTION_MATCH_SIZE_RATIO off the prediction.
+ */
+function reacquisitionCost(track: Track, detection: Detection): number {
+  if (ASSOCIATION_GROUP[detection.cocoClass] !== track.group) return FORBIDDEN_COST;
+  const predicted = track.filter.box;
+  const found = detection.box;
+  if (sizeRatio(predicted, found) > MAX_MOTION_MATCH_SIZE_RATIO) return FORBIDDEN_COST;
+  const offset = distanceToSegment(boxCentre(found), boxCentre(track.lastSeenBox), boxCentre(predicted));
+  const cost = offset / (REACQUIRE_RADIUS_BOX_SIZES * Math.max(predicted.width, predicted.height));
+  return cost < 1 ? cost : FORBIDDEN_COST;
+}
+
+/** The usual-motion grid cell of a point, or undefined outside the frame. */
+function motionCell({ x, y }: Point): number | undefined {
+  if (!(x >= 0 && x < 1 && y >= 0 && y < 1)) return undefined;
+  return Math.floor(y * MOTION_GRID) * MOTION_GRID + Math.floor(x * MOTION_GRID);
+}
+
+/** How many times bigger or smaller one box is than the other, on its worse side (1 for equal sizes). */
+function sizeRatio(a: Box, b: Box): number {
+  return Math.max(a.width / b.width, b.width / a.width, a.height / b.height, b.height / a.height);
+}
+
+function boxCentre(box: Box): Point {
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Euclidean distance from `point` to the segment start–end. */
+function distanceToSegment(point: Point, start: Point, end: Point): number {
+  const dx = end.x - start.x;
+  const dy = end.y - start.y;
+  const lengthSquared = dx * dx + dy * dy;
+  const fraction = lengthSquared === 0 ? 0 : Math.min(1, Math.max(0, ((point.x - start.x) * dx + (point.y - start.y) * dy) / lengthSquared));
+  return Math.hypot(point.x - (start.x + fraction * dx), point.y - (start.y + fraction * dy));
+}
+
+/** The fraction of `inner`'s area that lies inside `outer`. */
+function containedFraction(inner: Box, outer: Box): number {
+  const width = Math.min(inner.x + inner.width, outer.x + outer.width) - Math.max(inner.x, outer.x);
+  const height = Math.min(inner.y + inner.height, outer.y + outer.height) - Math.max(inner.y, outer.y);
+  return width <= 0 || height <= 0 ? 0 : (width * height) / (inner.width * inner.height);
+}
+
+/** The fraction of the box's area inside the frame (normalised coordinates). */
+function visibleFraction(box: Box): number {
+  const insideWidth = Math.min(box.x + box.width, 1) - Math.max(box.x, 0);
+  const insideHeight = Math.min(box.y + box.height, 1) - Math.max(box.y, 0);
+  return insideWidth <= 0 || insideHeight <= 0 ? 0 : (insideWidth * insideHeight) / (box.width * box.height);
 }
 
 function majorityClass(votes: Map<CountedClass, { hits: number; scoreSum: number }>): CountedClass {

@@ -20,6 +20,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Frame } from './frame.ts';
 import type { FfmpegBinary } from './ffmpegBinary.ts';
+import { orientationFilter, type Orientation } from './orientation.ts';
 import { redactCredentials } from './redact.ts';
 
 export interface DecodeOptions {
@@ -30,6 +31,8 @@ export interface DecodeOptions {
   fps: number;
   /** Frames wider than this are scaled down (aspect kept): the detector works at 300×300 anyway. */
   maxWidth: number;
+  /** Turns the picture upright first (a camera mounted sideways); see streams/orientation.ts. */
+  orientation?: Orientation;
   /** Extra ffmpeg input options (transport, looping, pacing); see streams/cameraSource.ts. */
   inputOptions?: string[];
   /** Decode only part of the input: start offset and length in seconds. */
@@ -123,7 +126,7 @@ function decoderArguments(options: DecodeOptions): string[] {
     '-i', options.input,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     ...(options.durationSeconds ? ['-t', String(options.durationSeconds)] : []),
-    '-vf', `fps=${options.fps},${scaleFilter(options.maxWidth)},format=rgb24,showinfo`,
+    '-vf', [orientationFilter(options.orientation), `fps=${options.fps}`, scaleFilter(options.maxWidth), 'format=rgb24,showinfo'].filter(Boolean).join(','),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
 }

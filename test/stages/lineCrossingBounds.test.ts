@@ -1,10 +1,10 @@
 /**
  * What one tracked object can add to a counting line's counts. The privacy stage takes
- * `maxCrossingsPerObjectPerLine` as the sensitivity of a crossing count, so these tests hold the counter to it by
+ * `MAX_CROSSINGS_PER_TRACK_PER_LINE` as the sensitivity of a crossing count, so these tests hold the counter to it by
  * behaviour, on tracker output, rather than reading the constant back.
  */
 import { describe, expect, it } from 'vitest';
-import { LineCounter, maxCrossingsPerObjectPerLine, type CountingLine } from '../../stages/lines.ts';
+import { LineCounter, MAX_CROSSINGS_PER_TRACK_PER_LINE, type CountingLine } from '../../stages/lines.ts';
 import { Tracker } from '../../stages/track.ts';
 import { boxStandingAt, countCrossings, detection, sampleFrames, straightLine, type Trajectory } from './trajectories.ts';
 
@@ -19,20 +19,20 @@ function pacing(x: number): Trajectory {
 
 const perLine = (crossings: { line: string }[], line: string) => crossings.filter((c) => c.line === line).length;
 
-describe('one object adds at most maxCrossingsPerObjectPerLine to each line', () => {
+describe('one object adds at most MAX_CROSSINGS_PER_TRACK_PER_LINE to each line', () => {
   it('however many times it walks back and forth across two lines', () => {
     // 30 s of pacing: 7 laps, so 15 trips across each line, each of them a crossing if counted naively.
     const crossings = countCrossings(sampleFrames([pacing(0.5)], 5, 30), new LineCounter([road, kerb]), new Tracker());
     for (const line of ['road', 'kerb']) {
       expect(perLine(crossings, line)).toBeGreaterThanOrEqual(1);
-      expect(perLine(crossings, line)).toBeLessThanOrEqual(maxCrossingsPerObjectPerLine);
+      expect(perLine(crossings, line)).toBeLessThanOrEqual(MAX_CROSSINGS_PER_TRACK_PER_LINE);
     }
   });
 
   it('per object: two people pacing side by side add one bound each', () => {
     const crossings = countCrossings(sampleFrames([pacing(0.3), pacing(0.7)], 5, 30), new LineCounter([road]), new Tracker());
     expect(perLine(crossings, 'road')).toBeGreaterThanOrEqual(2);
-    expect(perLine(crossings, 'road')).toBeLessThanOrEqual(2 * maxCrossingsPerObjectPerLine);
+    expect(perLine(crossings, 'road')).toBeLessThanOrEqual(2 * MAX_CROSSINGS_PER_TRACK_PER_LINE);
   });
 });
 
@@ -41,10 +41,16 @@ describe('the segment margin', () => {
   const crossingsAt = (x: number, counter = new LineCounter([road])) =>
     countCrossings(sampleFrames([straightLine([x, 0.4], [0, 0.2])], 5, 2), counter).length;
 
-  it('is the same at the `to` end as at the `from` end: 0.01 outside either end counts, 0.03 outside does not', () => {
-    // Default margin 0.02 (lineCounterOptionsSchema): x = 0.09 and x = 0.91 are both 0.01 beyond an end.
-    expect([crossingsAt(0.09), crossingsAt(0.91)]).toEqual([1, 1]);
-    expect([crossingsAt(0.07), crossingsAt(0.93)]).toEqual([0, 0]);
+  it('is the same at the `to` end as at the `from` end: with a 0.02 margin 0.01 outside either end counts, 0.03 outside does not', () => {
+    const margin = () => new LineCounter([road], { segmentMargin: 0.02 });
+    // x = 0.09 and x = 0.91 are both 0.01 beyond an end.
+    expect([crossingsAt(0.09, margin()), crossingsAt(0.91, margin())]).toEqual([1, 1]);
+    expect([crossingsAt(0.07, margin()), crossingsAt(0.93, margin())]).toEqual([0, 0]);
+  });
+
+  it('is 0 by default, so half-lines tile a line: 0.01 outside either end does not count, 0.01 inside does', () => {
+    expect([crossingsAt(0.09), crossingsAt(0.91)]).toEqual([0, 0]);
+    expect([crossingsAt(0.11), crossingsAt(0.89)]).toEqual([1, 1]);
   });
 
   it('follows a configured margin at both ends', () => {

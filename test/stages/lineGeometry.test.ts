@@ -21,22 +21,24 @@ const step = { x: 0.06 * 0.8 + 0.03 * 0.6, y: 0.06 * -0.6 + 0.03 * 0.8 };
  * One track seen twice, at `start` then `end` (born at `start`); returns the crossings the counter reports.
  * The path from start + 2·step to start − step meets the line at `along(s)`, two thirds of the way.
  */
-function pathThrough(s: number, counter = new LineCounter([slanted]), reversed = false) {
+function pathThrough(s: number, counter = new LineCounter([slanted], { segmentMargin: 0.02 }), reversed = false) {
   const crossingPoint = along(s);
   const left: Point = { x: crossingPoint.x + 2 * step.x, y: crossingPoint.y + 2 * step.y };
   const right: Point = { x: crossingPoint.x - step.x, y: crossingPoint.y - step.y };
   const [start, end] = reversed ? [right, left] : [left, right];
   const handle = Object.freeze(Object.create(null)) as TrackHandle;
+  // The track's motion is the path's own direction (a counter counts a crossing only the way the track moves).
+  const velocity: Point = { x: end.x - start.x, y: end.y - start.y };
   return [start, end].flatMap((point) =>
     counter.update({
-      tracks: [{ handle, cocoClass: 'person', box: boxStandingAt(point.x, point.y), referencePoint: point, originReferencePoint: start }],
+      tracks: [{ handle, cocoClass: 'person', box: boxStandingAt(point.x, point.y), referencePoint: point, originReferencePoint: start, velocity }],
       ended: [],
     }),
   );
 }
 
 describe('a slanted line, crossed obliquely', () => {
-  it('counts where the path meets the line: inside the segment and up to the 0.02 margin beyond either end', () => {
+  it('counts where the path meets the line: inside the segment and up to a 0.02 margin beyond either end', () => {
     // The path's ends project onto the line at s + 0.06 and s − 0.03: at s = 0.53 one of them is on the segment, at
     // s = −0.03 the other is, yet the crossing itself is 0.03 beyond an end, outside the margin.
     expect([-0.03, -0.01, 0.25, 0.51, 0.53].map((s) => pathThrough(s).length)).toEqual([0, 1, 1, 1, 0]);
@@ -53,7 +55,7 @@ describe('a slanted line, crossed obliquely', () => {
     const counter = new LineCounter([slanted]);
     const handle = Object.freeze(Object.create(null)) as TrackHandle;
     const seen = (point: Point) =>
-      counter.update({ tracks: [{ handle, cocoClass: 'car', box: boxStandingAt(point.x, point.y), referencePoint: point, originReferencePoint: nearMiddle }], ended: [] });
+      counter.update({ tracks: [{ handle, cocoClass: 'car', box: boxStandingAt(point.x, point.y), referencePoint: point, originReferencePoint: nearMiddle, velocity: { x: farSide.x - nearMiddle.x, y: farSide.y - nearMiddle.y } }], ended: [] });
     // Born inside the band, it has no side yet: reaching the far side is not a crossing.
     expect([...seen(nearMiddle), ...seen(farSide)]).toEqual([]);
   });
@@ -84,8 +86,8 @@ describe('countingLineSchema and LineCounter', () => {
 });
 
 describe('lineCounterOptionsSchema', () => {
-  it('takes a hysteresis band and a segment margin from 0 to 0.2, defaulting to 0.015 and 0.02', () => {
-    expect(lineCounterOptionsSchema.parse({})).toEqual({ hysteresisBand: 0.015, segmentMargin: 0.02 });
+  it('takes a hysteresis band and a segment margin from 0 to 0.2, defaulting to 0.015 and 0 (half-lines tile a line)', () => {
+    expect(lineCounterOptionsSchema.parse({})).toEqual({ hysteresisBand: 0.015, segmentMargin: 0 });
     for (const value of [0, 0.1, 0.2]) {
       expect(lineCounterOptionsSchema.safeParse({ hysteresisBand: value, segmentMargin: value }).success).toBe(true);
     }

@@ -3,7 +3,7 @@ import type { CountedClass } from '../../models/detection.ts';
 import {
   countingLineSchema,
   LineCounter,
-  maxCrossingsPerObjectPerLine,
+  MAX_CROSSINGS_PER_TRACK_PER_LINE,
   type CountingLine,
 } from '../../stages/lines.ts';
 import { Tracker, type Point, type TrackHandle, type TrackedObject } from '../../stages/track.ts';
@@ -14,17 +14,22 @@ const horizontal: CountingLine = { name: 'road', from: [0.1, 0.6], to: [0.9, 0.6
 
 const newHandle = () => Object.freeze(Object.create(null)) as TrackHandle;
 
-/** Feeds one hand-made track along `path` (one point per frame) to the counter; returns the crossings. */
+/**
+ * Feeds one hand-made track along `path` (one point per frame) to the counter; returns the crossings. Its motion
+ * coming into each frame is the step that brought it there (per frame; only the sign across a line matters).
+ */
 function walk(counter: LineCounter, path: [number, number][], cocoClass: CountedClass = 'person') {
   const handle = newHandle();
   const [originX, originY] = path[0] ?? [0, 0];
   const originReferencePoint: Point = { x: originX, y: originY };
-  return path.flatMap(([x, y]) => {
+  return path.flatMap(([x, y], index) => {
+    const [previousX, previousY] = path[index - 1] ?? [x, y];
     const tracked: TrackedObject = {
       handle,
       cocoClass,
       box: boxStandingAt(x, y),
       referencePoint: { x, y },
+      velocity: { x: x - previousX, y: y - previousY },
       originReferencePoint,
     };
     return counter.update({ tracks: [tracked], ended: [] });
@@ -59,16 +64,65 @@ describe('LineCounter', () => {
   it('counts a track once per line however often it jitters back and forth across it', () => {
     const jittering: [number, number][] = [[0.5, 0.4]];
     for (let i = 0; i < 10; i++) jittering.push([0.5, i % 2 === 0 ? 0.65 : 0.55]);
-    expect(walk(new LineCounter([horizontal]), jittering)).toHaveLength(maxCrossingsPerObjectPerLine);
+    expect(walk(new LineCounter([horizontal]), jittering)).toHaveLength(MAX_CROSSINGS_PER_TRACK_PER_LINE);
   });
 
-  it('counts only crossings through the segment, give or take the margin', () => {
-    const crossingAt = (x: number) => walk(new LineCounter([horizontal]), [[x, 0.5], [x, 0.7]]).length;
+  it('counts only crossings through the segment, give or take the margin when one is set', () => {
+    const crossingAt = (x: number, segmentMargin?: number) =>
+      walk(new LineCounter([horizontal], { segmentMargin }), [[x, 0.5], [x, 0.7]]).length;
     expect(crossingAt(0.11)).toBe(1);
     expect(crossingAt(0.89)).toBe(1);
-    expect(crossingAt(0.09)).toBe(1);
-    expect(crossingAt(0.05)).toBe(0);
-    expect(crossingAt(0.95)).toBe(0);
+    expect(crossingAt(0.09)).toBe(0);
+    expect(crossingAt(0.09, 0.02)).toBe(1);
+    expect(crossingAt(0.05, 0.02)).toBe(0);
+    expect(crossingAt(0.95, 0.02)).toBe(0);
+  });
+
+  it('places the crossing on the real path, not on the chord across the hysteresis band (issue 11\'s two paths)', () => {
+    // Runs along the line inside the band and meets it at x = 0.5 + 0.45·(0.01/0.01 … ) ≈ 0.963: past the end (0.9).
+    expect(walk(new LineCounter([horizontal]), [[0.5, 0.58], [0.95, 0.59], [0.99, 0.62]])).toEqual([]);
+    // Creeps along inside the band from x = 0 and meets the line at x = 0.5, inside the segment: forward.
+    expect(walk(new LineCounter([horizontal]), [[0.0, 0.584], [0.25, 0.59], [0.5, 0.595], [0.5, 0.7]])).toEqual([
+      { line: 'road', cocoClass: 'person', direction: 'forward' },
+    ]);
+  });
+
+  it('counts a crossing near the shared end of two half-lines on exactly one of them, however they are drawn', () => {
+    const full: CountingLine = { name: 'full', from: [0.1, 0.6], to: [0.9, 0.6] };
+    const halves = (reverseLeft: boolean, reverseRight: boolean): CountingLine[] => [
+      reverseLeft ? { name: 'left', from: [0.5, 0.6], to: [0.1, 0.6] } : { name: 'left', from: [0.1, 0.6], to: [0.5, 0.6] },
+      reverseRight ? { name: 'right', from: [0.9, 0.6], to: [0.5, 0.6] } : { name: 'right', from: [0.5, 0.6], to: [0.9, 0.6] },
+    ];
+    // Crossings spread over the full line, many of them within a box width of the shared end (x = 0.5).
+    const xs = [0.15, 0.3, 0.47, 0.49, 0.499, 0.501, 0.51, 0.53, 0.7, 0.85];
+    for (const [reverseLeft, reverseRight] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      for (const upwards of [false, true]) {
+        const counter = new LineCounter([full, ...halves(reverseLeft, reverseRight)]);
+        const crossings = xs.flatMap((x) => walk(counter, upwards ? [[x + 0.01, 0.7], [x, 0.5]] : [[x - 0.01, 0.5], [x, 0.7]]));
+        const on = (name: string) => crossings.filter((c) => c.line === name).length;
+        expect(on('full')).toBe(xs.length);
+        expect(on('left') + on('right')).toBe(on('full'));
+      }
+    }
+  });
+
+  it('does not count a track that jumps across the line against its own motion (an identity switch)', () => {
+    // Born below the line on a car driving down, the track jumps back up onto the car behind it (above the line),
+    // then follows that car down across the line: the jump is not a backward crossing, the follower's crossing counts.
+    const counter = new LineCounter([horizontal]);
+    const handle = newHandle();
+    const at = (y: number, vy: number): TrackedObject => ({
+      handle,
+      cocoClass: 'car',
+      box: boxStandingAt(0.5, y),
+      referencePoint: { x: 0.5, y },
+      velocity: { x: 0, y: vy },
+      originReferencePoint: { x: 0.5, y: 0.7 },
+    });
+    const crossings = [at(0.72, 0.2), at(0.75, 0.2), at(0.5, 0.2), at(0.55, 0.1), at(0.65, 0.1)].flatMap((tracked) =>
+      counter.update({ tracks: [tracked], ended: [] }),
+    );
+    expect(crossings).toEqual([{ line: 'road', cocoClass: 'car', direction: 'forward' }]);
   });
 
   it('uses where the crossing happened, not where the track ended up', () => {
@@ -85,6 +139,7 @@ describe('LineCounter', () => {
       cocoClass: 'car',
       box: boxStandingAt(0.5, 0.7),
       referencePoint: { x: 0.5, y: 0.7 },
+      velocity: { x: 0, y: 0.2 },
       originReferencePoint: { x: 0.5, y: 0.5 },
     };
     expect(counter.update({ tracks: [seenFirstBelowTheLine], ended: [] })).toHaveLength(1);
@@ -99,7 +154,7 @@ describe('LineCounter', () => {
 
     const handle = newHandle();
     const point = { x: 0.2, y: 0.2 };
-    const tracked = { handle, cocoClass: 'person' as const, box: boxStandingAt(0.2, 0.2), referencePoint: point };
+    const tracked = { handle, cocoClass: 'person' as const, box: boxStandingAt(0.2, 0.2), referencePoint: point, velocity: { x: 0, y: 0 } };
     counter.update({ tracks: [{ ...tracked, originReferencePoint: point }], ended: [] });
     expect(counter.tracksRemembered).toBe(2);
     counter.update({ tracks: [], ended: [handle] });
@@ -157,6 +212,20 @@ describe('LineCounter on tracker output (synthetic trajectories)', () => {
       return detection(boxStandingAt(0.5, y), 'person');
     };
     expect(countCrossings(sampleFrames([dawdling], 10, 5), counter())).toHaveLength(1);
+  });
+
+  it('counts a 2 fps car that leaves the frame across a line 0.04 above the bottom edge, which no detection shows it crossing', () => {
+    // Bottom centre at 0.55, 0.85, then (clipped by the frame) gone: the line at 0.96 is crossed on the way out.
+    const nearEdge: CountingLine = { name: 'exit', from: [0, 0.96], to: [1, 0.96] };
+    const car: Trajectory = (t) => (t < 1.2 ? detection(boxStandingAt(0.5, 0.55 + 0.3 * t, 0.15, 0.2)) : undefined);
+    expect(countCrossings(sampleFrames([car], 2, 4), new LineCounter([nearEdge]))).toEqual([
+      { line: 'exit', cocoClass: 'car', direction: 'forward' },
+    ]);
+  });
+
+  it('does not count a track that merely ends short of a line (lost, not gone out of the frame)', () => {
+    const car: Trajectory = (t) => (t < 1.2 ? detection(boxStandingAt(0.5, 0.3 + 0.1 * t)) : undefined);
+    expect(countCrossings(sampleFrames([car], 5, 6), counter())).toEqual([]);
   });
 
   it('counts once a car lost for a few frames right at the line, then found again', () => {

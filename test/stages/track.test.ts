@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../models/detection.ts';
-import { Tracker, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
-import { boxStandingAt, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
+import { LineCounter } from '../../stages/lines.ts';
+import { MAX_CLASSES_PER_TRACK_PER_WINDOW, MAX_COAST_SECONDS, Tracker, type TrackHandle, type TrackerUpdate } from '../../stages/track.ts';
+import { WindowAccumulator } from '../../stages/window.ts';
+import { countInZones, WHOLE_FRAME_ZONE } from '../../stages/zones.ts';
+import { COUNTED_CLASSES } from '../../models/detection.ts';
+import { boxStandingAt, countCrossings, detection, sampleFrames, straightLine, track, type Trajectory } from './trajectories.ts';
 
 /** Every distinct handle that appears in the updates, in order of first appearance. */
 function handlesSeen(updates: TrackerUpdate[]): TrackHandle[] {
@@ -29,10 +33,10 @@ describe('Tracker', () => {
     expect(handlesSeen(updates)).toHaveLength(1);
   });
 
-  it('follows a 2 fps car that moves 15 % of the frame per step, from its very first frames', () => {
+  it('follows a 2 fps car that moves 15 % of the frame per step, confirmed at its second frame (0.5 s on)', () => {
     const updates = track(sampleFrames([straightLine([0.5, 0.15], [0, 0.3])], 2, 2.5));
     expect(handlesSeen(updates)).toHaveLength(1);
-    expect(updates.filter((u) => u.tracks.length === 1)).toHaveLength(updates.length - 2);
+    expect(updates.filter((u) => u.tracks.length === 1)).toHaveLength(updates.length - 1);
     const last = updates.at(-1)?.tracks[0];
     expect(last?.referencePoint.y).toBeCloseTo(0.15 + 0.3 * 2.5, 2);
   });
@@ -95,17 +99,26 @@ describe('Tracker', () => {
     expect(updates[7]?.ended).toEqual([handle]);
   });
 
-  it('keeps an occluded object on its track with low-score detections (ByteTrack pass 2)', () => {
+  it('keeps an occluded object on its track with low-score detections (ByteTrack pass 2), up to maxLostSeconds', () => {
+    // Half hidden (score 0.3) from 1 s to 3 s.
     const occluded = (score: number) =>
       alteredBetween(straightLine([0.1, 0.4], [0.15, 0]), 1, 3, (d) => ({ ...d, score }));
-    const tracker = () => new Tracker({ maxLostSeconds: 0.5 });
 
-    const withLowScores = track(sampleFrames([occluded(0.3)], 5, 4), tracker());
+    const withLowScores = track(sampleFrames([occluded(0.3)], 5, 4), new Tracker({ maxLostSeconds: 2.5 }));
     expect(handlesSeen(withLowScores)).toHaveLength(1);
     expect(withLowScores.every((u, i) => i < 2 || u.tracks.length === 1)).toBe(true);
 
-    const belowLowThreshold = track(sampleFrames([occluded(0.05)], 5, 4), tracker());
+    const belowLowThreshold = track(sampleFrames([occluded(0.05)], 5, 4), new Tracker({ maxLostSeconds: 0.5 }));
     expect(handlesSeen(belowLowThreshold)).toHaveLength(2);
+
+    // Low-score matches alone do not keep a track for ever: a static false positive flickering at 0.3 (a cone) ends
+    // maxLostSeconds after its last high-score detection, and is not counted as present after that.
+    const flickering = alteredBetween(straightLine([0.4, 0.4], [0, 0]), 1, 99, (d) => ({ ...d, score: 0.3 }));
+    const lingering = track(sampleFrames([flickering], 5, 4), new Tracker({ maxLostSeconds: 1 }));
+    expect(handlesSeen(lingering)).toHaveLength(1);
+    // Last high-score detection at 0.8 s; 2.0 s (frame 10) is the first frame more than 1 s later.
+    expect(lingering.flatMap((u, i) => u.ended.map(() => i))).toEqual([10]);
+    expect(lingering.slice(10).every((u) => u.tracks.length === 0)).toBe(true);
   });
 
   it('confirms a track born from one high-score detection and continued by low-score ones', () => {
@@ -141,7 +154,7 @@ describe('Tracker', () => {
     expect(updates.every((u) => u.tracks.length === 0)).toBe(true);
   });
 
-  it('lets car/truck/bus continue one track and reports the class seen most often', () => {
+  it('lets car/truck/bus continue one track and reports the class voted when it was confirmed', () => {
     const flipping: Trajectory = (t) => {
       const seen = straightLine([0.3, 0.3], [0.1, 0.05])(t);
       const step = Math.round(t * 5);
@@ -150,6 +163,95 @@ describe('Tracker', () => {
     const updates = track(sampleFrames([flipping], 5, 3));
     expect(handlesSeen(updates)).toHaveLength(1);
     expect(updates.at(-1)?.tracks[0]?.cocoClass).toBe('car');
+  });
+
+  it('counts a track under one class however often the detector flips, so a window sees it in one class only', () => {
+    // Confirmed as a car (3 car detections), then called a truck in 2 of every 3 frames: a running vote would turn it
+    // into a truck mid-window and put one vehicle into both classes' occupancy.
+    const flipping: Trajectory = (t) => {
+      const seen = straightLine([0.2, 0.3], [0.1, 0.05])(t);
+      const step = Math.round(t * 5);
+      return seen && { ...seen, cocoClass: step < 3 || step % 3 === 0 ? 'car' : 'truck' };
+    };
+    const updates = track(sampleFrames([flipping], 5, 6));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    const windows = new WindowAccumulator(2, [WHOLE_FRAME_ZONE.name], [], 'clip');
+    const closed = updates.map((update, index) => windows.add(index / 5, countInZones(update.tracks, [WHOLE_FRAME_ZONE]), []));
+    const aggregates = [...closed, windows.close()].filter((w) => w !== undefined);
+    expect(aggregates).toHaveLength(4);
+    for (const aggregate of aggregates) {
+      const occupancy = aggregate.zones[WHOLE_FRAME_ZONE.name]!;
+      const classesSeen = COUNTED_CLASSES.filter((name) => (occupancy[name]?.peakOccupancy ?? 0) > 0);
+      expect(classesSeen.length).toBeLessThanOrEqual(MAX_CLASSES_PER_TRACK_PER_WINDOW);
+    }
+    expect(MAX_CLASSES_PER_TRACK_PER_WINDOW).toBe(1);
+  });
+
+  it('re-acquires a track hidden for longer than a frame gap where its motion says it is, keeping its counted lines', () => {
+    // A car hidden for 1.6 s while it crosses the line (a lorry in front): a new track born below the line would
+    // count nothing; the re-acquired one completes the crossing, once.
+    const car = straightLine([0.5, 0.45], [0, 0.1]);
+    const hidden: Trajectory = (t) => (t > 1.1 && t < 2.7 ? undefined : car(t));
+    const updates = track(sampleFrames([hidden], 5, 5));
+    expect(handlesSeen(updates)).toHaveLength(1);
+    const counter = new LineCounter([{ name: 'road', from: [0.1, 0.6], to: [0.9, 0.6] }]);
+    expect(updates.flatMap((update) => counter.update(update))).toEqual([{ line: 'road', cocoClass: 'car', direction: 'forward' }]);
+  });
+
+  it('a track re-acquired after an occlusion keeps its counted lines: a person who crosses, hides and steps back adds one crossing', () => {
+    // Down across the line, 2 s behind a pillar just below it, then back up across it: one track, one crossing.
+    const walker: Trajectory = (t) => {
+      if (t > 1.5 && t < 3.5) return undefined;
+      const y = t <= 1.5 ? 0.45 + 0.12 * t : t < 4 ? 0.63 : 0.63 - 0.12 * (t - 4);
+      return detection(boxStandingAt(0.5, y), 'person');
+    };
+    const counter = new LineCounter([{ name: 'kerb', from: [0.1, 0.6], to: [0.9, 0.6] }]);
+    const crossings = countCrossings(sampleFrames([walker], 5, 6), counter);
+    expect(crossings).toEqual([{ line: 'kerb', cocoClass: 'person', direction: 'forward' }]);
+  });
+
+  it('never re-acquires a track unseen for longer than MAX_COAST_SECONDS, nor one found far from its prediction', () => {
+    const standing = straightLine([0.4, 0.5], [0, 0], 'person');
+    const hiddenFor = (seconds: number): Trajectory => (t) => (t > 1 && t < 1 + seconds ? undefined : standing(t));
+    const handlesWhenHidden = (seconds: number) => handlesSeen(track(sampleFrames([hiddenFor(seconds)], 5, seconds + 3))).length;
+    expect(handlesWhenHidden(MAX_COAST_SECONDS - 0.4)).toBe(1);
+    expect(handlesWhenHidden(MAX_COAST_SECONDS + 0.4)).toBe(2);
+    expect(() => new Tracker({ maxLostSeconds: MAX_COAST_SECONDS + 1 })).toThrow(/maxLostSeconds/);
+    // Back after 2 s, three box widths to the side of where it stood: another person.
+    const elsewhere: Trajectory = (t) => (t > 1 && t < 3 ? undefined : t <= 1 ? standing(t) : detection(boxStandingAt(0.64, 0.5), 'person'));
+    expect(handlesSeen(track(sampleFrames([elsewhere], 5, 5)))).toHaveLength(2);
+  });
+
+  it('starts no second track on a part of an object it already follows (head and shoulders inside the whole person)', () => {
+    const walker = straightLine([0.3, 0.6], [0.05, 0], 'person');
+    const upperBody: Trajectory = (t) => {
+      const whole = walker(t)!.box;
+      return t >= 1 ? detection({ x: whole.x + 0.01, y: whole.y, width: whole.width - 0.02, height: whole.height * 0.45 }, 'person', 0.6) : undefined;
+    };
+    expect(handlesSeen(track(sampleFrames([walker, upperBody], 5, 3)))).toHaveLength(1);
+    // A second person beside the first is not a part of it.
+    const beside = straightLine([0.36, 0.6], [0.05, 0], 'person');
+    expect(handlesSeen(track(sampleFrames([walker, beside], 5, 3)))).toHaveLength(2);
+  });
+
+  it('starts a new track with the motion seen there before, so at 2 fps it follows its own car, not the one behind', () => {
+    // One-way traffic at 0.6 of the frame per second down x = 0.5, sampled at 2 fps (0.3 per frame, two box heights).
+    const carFrom = (startSeconds: number, startY: number): Trajectory => (t) =>
+      t >= startSeconds && startY + 0.6 * (t - startSeconds) < 0.95 ? detection(boxStandingAt(0.5, startY + 0.6 * (t - startSeconds), 0.1, 0.15)) : undefined;
+    const earlier = [0, 2, 4].map((start) => carFrom(start, 0.1));
+    // At 8 s a car is first detected at y = 0.5 (0.8 half a second later); then a car behind it appears at 0.35, one
+    // box height from where the first was: from rest, that is the nearer match.
+    const first = carFrom(8, 0.5);
+    const behind = carFrom(8.5, 0.35);
+    const handleNear = (updates: TrackerUpdate[], seconds: number, y: number) =>
+      updates[seconds * 2]?.tracks.find((t) => Math.abs(t.referencePoint.y - y) < 0.05)?.handle;
+    const run = (trajectories: Trajectory[]) => track(sampleFrames(trajectories, 2, 9), new Tracker({ minHitsToConfirm: 1 }));
+
+    const withHistory = run([...earlier, first, behind]);
+    expect(handleNear(withHistory, 8.5, 0.8)).toBe(handleNear(withHistory, 8, 0.5));
+    // The same two cars on an empty road, with nothing seen before them, swap identities.
+    const withoutHistory = run([first, behind]);
+    expect(handleNear(withoutHistory, 8.5, 0.35)).toBe(handleNear(withoutHistory, 8, 0.5));
   });
 
   it('never lets a person continue a car track', () => {
@@ -183,7 +285,7 @@ describe('Tracker', () => {
     });
     const geometry = ['x', 'y', 'width', 'height'];
     expect([...keys].sort()).toEqual(
-      ['tracks', 'ended', 'handle', 'cocoClass', 'box', 'referencePoint', 'originReferencePoint', ...geometry].sort(),
+      ['tracks', 'ended', 'leftFrame', 'handle', 'cocoClass', 'box', 'referencePoint', 'velocity', 'originReferencePoint', ...geometry].sort(),
     );
     expect(Reflect.ownKeys(last?.tracks[0]?.handle ?? { missing: true })).toEqual([]);
   });
