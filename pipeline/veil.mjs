@@ -19,4 +19,8 @@ const releaseSignals = () => {
 
 register();
 const { main } = await import('./cli.ts');
-process.exitCode = await main(process.argv.slice(2), { stop: stop.signal, releaseSignals });
+const exitCode = await main(process.argv.slice(2), { stop: stop.signal, releaseSignals });
+// Once a stopped `veil run` has shut down, exit at once: a second signal must not land while Node winds the event
+// loop down (worker threads, sockets), where it would end the process by the signal instead of exit code 0.
+if (stop.signal.aborted) process.exit(exitCode);
+process.exitCode = exitCode;
