@@ -43,9 +43,11 @@ async function startOneCamera(name: string, command: string[], cwd?: string): Pr
   return { veil: startVeilRun(configFile, { home: sandbox, newLedger: true, command, cwd }), ledger: path.join(stateDir, 'privacy-ledger') };
 }
 
+// The log is read before asking whether veil still runs: a quick phase may log its line and exit between two polls.
 const logged = (veil: VeilRun, message: string) => eventually(`veil to log "${message}"`, PHASE_TIMEOUT_SECONDS, () => {
+  if (veil.log().some((entry) => entry.message === message)) return true;
   if (!veil.child.running()) throw new Error(`veil exited before "${message}":\n${veil.stderr()}`);
-  return veil.log().some((entry) => entry.message === message);
+  return false;
 });
 
 /**
