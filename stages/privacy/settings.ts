@@ -203,7 +203,7 @@ function parseInput(input: unknown): ParsedSettings {
 }
 
 /** ⌈reach/W⌉ + 1 in exact arithmetic on the decimals the operator wrote, so 0.3 / 0.1 is 3, not 3.0000000000000004. */
-export function windowsTouchedBy(reachSeconds: number, windowSeconds: number): number {
+function windowsTouchedBy(reachSeconds: number, windowSeconds: number): number {
   if (reachSeconds === 0) return 1;
   return Number(ceiling(divide(rationalFromDecimal(reachSeconds), rationalFromDecimal(windowSeconds)))) + 1;
 }
