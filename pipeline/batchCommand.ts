@@ -7,13 +7,12 @@ import path from 'node:path';
 import { redactCredentials } from '../streams/redact.ts';
 import { writeReport, type Report } from '../streams/report.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
-import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { readRecordingStart } from '../streams/recordingStart.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
-import { assertClipFile, prepareWritableDir } from './fsProblems.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, checkClipInput, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
+import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -99,8 +98,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const outDir = path.resolve(values.out ?? 'veil-report');
   const excerpt = clipExcerpt(values);
 
-  assertInputExists(input);
-  if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
+  checkClipInput(input);
   // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
   prepareWritableDir(outDir, '--out');
   // A report may hold the only release its footage will ever get (a re-run finds that budget spent): never overwrite it.

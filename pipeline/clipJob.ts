@@ -10,9 +10,11 @@ import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
+import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { redactCredentials } from '../streams/redact.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
+import { assertClipFile } from './fsProblems.ts';
 import type { LogFormat, Logger } from './log.ts';
 import { describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
 
@@ -130,6 +132,12 @@ export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, lo
 /** Logs a warning when the detector turns blind to the clip's scene (and a note when it sees again). */
 export function logBlindDetector(log: Logger, input: string): (state: BlindDetectorState) => void {
   return (state) => (state.blind ? log.warn : log.info)(describeBlindDetector(state, displayName(input)), { changing: state.changingShare.toFixed(2), detecting: state.detectingShare.toFixed(2) });
+}
+
+/** Checks a clip before anything starts: a file must exist, be a file and be readable; streams are ffmpeg's to judge. */
+export function checkClipInput(input: string): void {
+  assertInputExists(input);
+  if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
 }
 
 /** The clip to analyse: the one positional argument, else `fallback` (batch: the bundled sample). */

@@ -8,11 +8,9 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
-import { CLIP_FLAGS, CLIP_FLAGS_HELP, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts } from './clipJob.ts';
-import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
+import { CLIP_FLAGS, CLIP_FLAGS_HELP, checkClipInput, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts } from './clipJob.ts';
 import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
-import { assertClipFile } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
 
@@ -108,8 +106,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const labels = await readLabels(values.labels);
   const input = clipInput(positionals, 'eval', labelledClip(values.labels, labels));
   if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
-  assertInputExists(input);
-  if (!isNetworkOrDevice(input)) assertClipFile(input, 'the clip');
+  checkClipInput(input);
   const excerpt = clipExcerpt(values);
   const config = await clipJobConfig(values, { epsilon: 'off' });
   const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
