@@ -4,6 +4,10 @@
  * looping ffmpeg left behind would run for ever.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface Exit {
   code: number | null;
@@ -77,4 +81,23 @@ export async function killTrackedChildren(): Promise<void> {
   const all = [...tracked];
   tracked.clear();
   await Promise.all(all.map((child) => child.kill()));
+}
+
+/**
+ * A scratch folder for a file of live tests, made before its tests and removed after them, once every child process
+ * they started is gone. Returns a getter: the folder exists only once beforeAll has run.
+ */
+export function useLiveSandbox(prefix: string): () => string {
+  let sandbox: string | undefined;
+  beforeAll(async () => {
+    sandbox = await mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await killTrackedChildren();
+    if (sandbox) await rm(sandbox, { recursive: true, force: true });
+  });
+  return () => {
+    if (!sandbox) throw new Error('useLiveSandbox: the sandbox exists only inside the tests (after beforeAll)');
+    return sandbox;
+  };
 }

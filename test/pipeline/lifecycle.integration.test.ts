@@ -6,10 +6,8 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killTrackedChildren } from '../helpers/liveChildren.ts';
+import { describe, expect, it } from 'vitest';
+import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually, withinSeconds } from '../helpers/liveWait.ts';
 import { FOOTAGE, REPO_ROOT } from '../helpers/paths.ts';
@@ -21,26 +19,17 @@ const PHASE_TIMEOUT_SECONDS = 90;
 /** How the README's systemd unit starts Veil: the bin itself, so that the service manager's signal reaches it. */
 const SERVICE_COMMAND = [path.join(REPO_ROOT, 'node_modules', '.bin', 'veil')];
 
-let sandbox: string;
-
-beforeAll(async () => {
-  sandbox = await mkdtemp(path.join(os.tmpdir(), 'veil-lifecycle-'));
-});
-
-afterAll(async () => {
-  await killTrackedChildren();
-  await rm(sandbox, { recursive: true, force: true });
-});
+const sandbox = useLiveSandbox('veil-lifecycle-');
 
 async function startOneCamera(name: string, command: string[], cwd?: string): Promise<{ veil: VeilRun; ledger: string }> {
-  const stateDir = path.join(sandbox, `state-${name}`);
-  const configFile = await writeSiteConfig(sandbox, `${name}.yaml`, {
+  const stateDir = path.join(sandbox(), `state-${name}`);
+  const configFile = await writeSiteConfig(sandbox(), `${name}.yaml`, {
     stateDir,
     detector: { workers: 1 },
     feed: { port: 0 },
     cameras: [{ id: 'yard', source: { file: FOOTAGE.parkinglot, loop: true }, fps: 2, windowSeconds: 2, maxWidth: 320 }],
   });
-  return { veil: startVeilRun(configFile, { home: sandbox, newLedger: true, command, cwd }), ledger: path.join(stateDir, 'privacy-ledger') };
+  return { veil: startVeilRun(configFile, { home: sandbox(), newLedger: true, command, cwd }), ledger: path.join(stateDir, 'privacy-ledger') };
 }
 
 // The log is read before asking whether veil still runs: a quick phase may log its line and exit between two polls.

@@ -7,12 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISH_DELAY_SECONDS } from '../../pipeline/liveCamera.ts';
-import { killTrackedChildren } from '../helpers/liveChildren.ts';
+import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { cameraHealth, fetchHealth, fetchMetrics, FeedTestClient } from '../helpers/liveEndpoints.ts';
 import { serveMjpeg, unusedPort, type MjpegSource } from '../helpers/liveSource.ts';
 import { FEED_TOKEN, startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
@@ -28,16 +26,7 @@ const STREET_FPS = 2;
 /** Reconnect quickly, so an outage's end is seen within a second or so. */
 const QUICK_BACKOFF = { initialSeconds: 0.5, maxSeconds: 1 };
 
-let sandbox: string;
-
-beforeAll(async () => {
-  sandbox = await mkdtemp(path.join(os.tmpdir(), 'veil-live-'));
-});
-
-afterAll(async () => {
-  await killTrackedChildren();
-  await rm(sandbox, { recursive: true, force: true });
-});
+const sandbox = useLiveSandbox('veil-live-');
 
 
 describe('veil run with a network camera and a file camera', () => {
@@ -51,7 +40,7 @@ describe('veil run with a network camera and a file camera', () => {
   beforeAll(async () => {
     sourcePort = await unusedPort();
     source = await serveMjpeg(FOOTAGE.overpass, sourcePort);
-    configFile = await writeSiteConfig(sandbox, 'site.yaml', {
+    configFile = await writeSiteConfig(sandbox(), 'site.yaml', {
       stateDir: 'state-two-cameras',
       detector: { workers: 1 },
       feed: { port: 0, replayWindows: 200 },
@@ -60,7 +49,7 @@ describe('veil run with a network camera and a file camera', () => {
         { id: 'yard', source: { file: FOOTAGE.parkinglot, loop: true }, fps: 2, windowSeconds: WINDOW_SECONDS, maxWidth: 320 },
       ],
     });
-    veil = startVeilRun(configFile, { home: sandbox, newLedger: true });
+    veil = startVeilRun(configFile, { home: sandbox(), newLedger: true });
     baseUrl = await veil.listening(START_TIMEOUT_SECONDS);
     client = await FeedTestClient.connect(baseUrl, FEED_TOKEN);
     client.subscribe(['street', 'yard']);
@@ -159,7 +148,7 @@ describe('veil run with a network camera and a file camera', () => {
 
     const releasedBefore = (camera: string) => client.windows(camera).map(({ window }) => window);
     const yardBefore = releasedBefore('yard');
-    const restarted = startVeilRun(configFile, { home: sandbox, newLedger: false });
+    const restarted = startVeilRun(configFile, { home: sandbox(), newLedger: false });
     const restartedUrl = await restarted.listening(START_TIMEOUT_SECONDS);
     const replayClient = await FeedTestClient.connect(restartedUrl, FEED_TOKEN);
 
@@ -187,7 +176,7 @@ describe('veil run with a camera that never came up and a camera faster than the
 
   beforeAll(async () => {
     const closedPort = await unusedPort();
-    const configFile = await writeSiteConfig(sandbox, 'site-busy.yaml', {
+    const configFile = await writeSiteConfig(sandbox(), 'site-busy.yaml', {
       stateDir: 'state-busy',
       detector: { workers: 1 },
       feed: { port: 0 },
@@ -197,7 +186,7 @@ describe('veil run with a camera that never came up and a camera faster than the
         { id: 'overpass', source: { file: FOOTAGE.overpass, loop: true }, fps: 15, windowSeconds: WINDOW_SECONDS, maxWidth: 320 },
       ],
     });
-    baseUrl = await startVeilRun(configFile, { home: sandbox, newLedger: true }).listening(START_TIMEOUT_SECONDS);
+    baseUrl = await startVeilRun(configFile, { home: sandbox(), newLedger: true }).listening(START_TIMEOUT_SECONDS);
   });
 
   it('/healthz shows the camera that is down from the start as reconnecting, with why', async () => {
@@ -245,13 +234,13 @@ describe('veil run with a camera that never came up and a camera faster than the
 
 describe('veil run without a privacy ledger', () => {
   it('refuses to start, names --new-ledger, and creates no ledger of its own', async () => {
-    const stateDir = path.join(sandbox, 'state-without-ledger');
-    const configFile = await writeSiteConfig(sandbox, 'site-no-ledger.yaml', {
+    const stateDir = path.join(sandbox(), 'state-without-ledger');
+    const configFile = await writeSiteConfig(sandbox(), 'site-no-ledger.yaml', {
       stateDir,
       feed: { port: 0 },
       cameras: [{ id: 'yard', source: { file: FOOTAGE.parkinglot, loop: true } }],
     });
-    const veil = startVeilRun(configFile, { home: sandbox, newLedger: false });
+    const veil = startVeilRun(configFile, { home: sandbox(), newLedger: false });
     const exit = await withinSeconds('veil run to exit without a ledger', 30, veil.child.exited);
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();

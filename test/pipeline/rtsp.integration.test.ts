@@ -4,11 +4,8 @@
  * reconnects, and the file camera's windows run on without a gap. The real CLI in its own process, the real detector,
  * /healthz and /metrics over HTTP, a `ws` feed client. Every wait is bounded; nothing asserts how fast anything is.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killTrackedChildren } from '../helpers/liveChildren.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { cameraHealth, fetchHealth, fetchMetrics, FeedTestClient } from '../helpers/liveEndpoints.ts';
 import { serveRtsp, unusedPort, type RtspPorts, type RtspServer } from '../helpers/liveSource.ts';
 import { FEED_TOKEN, startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
@@ -22,16 +19,7 @@ const WINDOW_SECONDS = 2;
 /** A camera with no frame for this long is restarted: the server's death is noticed in seconds, not ffmpeg's 10 s. */
 const STALL_SECONDS = 3;
 
-let sandbox: string;
-
-beforeAll(async () => {
-  sandbox = await mkdtemp(path.join(os.tmpdir(), 'veil-rtsp-'));
-});
-
-afterAll(async () => {
-  await killTrackedChildren();
-  await rm(sandbox, { recursive: true, force: true });
-});
+const sandbox = useLiveSandbox('veil-rtsp-');
 
 describe('veil run with an RTSP camera (UDP) and a file camera', () => {
   let ports: RtspPorts;
@@ -43,7 +31,7 @@ describe('veil run with an RTSP camera (UDP) and a file camera', () => {
   beforeAll(async () => {
     ports = { clientPort: await unusedPort(), sourcePort: await unusedPort() };
     server = await serveRtsp(FOOTAGE.highway, ports);
-    const configFile = await writeSiteConfig(sandbox, 'site.yaml', {
+    const configFile = await writeSiteConfig(sandbox(), 'site.yaml', {
       stateDir: 'state',
       detector: { workers: 1 },
       feed: { port: 0, replayWindows: 200 },
@@ -60,7 +48,7 @@ describe('veil run with an RTSP camera (UDP) and a file camera', () => {
         { id: 'yard', source: { file: FOOTAGE.parkinglot, loop: true }, fps: 2, windowSeconds: WINDOW_SECONDS, maxWidth: 320 },
       ],
     });
-    veil = startVeilRun(configFile, { home: sandbox, newLedger: true });
+    veil = startVeilRun(configFile, { home: sandbox(), newLedger: true });
     baseUrl = await veil.listening(START_TIMEOUT_SECONDS);
     client = await FeedTestClient.connect(baseUrl, FEED_TOKEN);
     client.subscribe(['motorway', 'yard']);
