@@ -8,7 +8,7 @@
  *
  *   const feed = await startFeedServer({ host: '127.0.0.1', port: 8080, token, replayWindows: 60,
  *                                        store, metrics, cameraStates });
- *   feed.publishWindow(window);   // stored, then sent to every client subscribed to window.camera
+ *   feed.publishWindow(window);   // sent to every client subscribed to window.camera (the store sink stores it)
  *   await feed.close();           // clients get 1001 "going away"
  *
  * A client authenticates before the upgrade, with `Authorization: Bearer <token>` or, from a browser (which cannot
@@ -95,6 +95,7 @@ export interface FeedServerOptions {
   allowedOrigins?: string[];
   /** Windows per camera replayed to a client when it connects or subscribes to the camera. */
   replayWindows: number;
+  /** Read only, for replays: the release store sink writes it. */
   store: ReleaseStore;
   metrics: VeilMetrics;
   cameraStates: CameraStateRegistry;
@@ -114,8 +115,9 @@ export interface FeedServer {
   url: string;
   port: number;
   /**
-   * Stores the window and sends it to every client subscribed to its camera. Throws, storing nothing, when the
-   * window is not publishable (schema-invalid, or `privacy.private === false`). Camera states need no call: the
+   * Sends the window to every client subscribed to its camera. Throws, sending nothing, when the window is not
+   * publishable (schema-invalid, or `privacy.private === false`). Storing it is the release store sink's job
+   * (streams/sinks/releaseStoreSink.ts); the feed only reads the store, to replay. Camera states need no call: the
    * server listens to `cameraStates` and sends every change.
    */
   publishWindow(window: ReleasedWindow): void;
@@ -533,17 +535,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     port,
 
     publishWindow(window) {
-      const message = windowMessage(window);
-      // The window is valid (windowMessage checked it), so a failure here is the disk: live clients still get it.
-      try {
-        store.append(window);
-      } catch (error) {
-        log.error('released window not stored; it will be missing from replays', {
-          camera: window.camera,
-          error: (error as Error).message,
-        });
-      }
-      broadcast(window.camera, message);
+      broadcast(window.camera, windowMessage(window));
     },
 
     clientCount: () => receiving.size,
