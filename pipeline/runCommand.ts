@@ -13,6 +13,7 @@ import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
 import { MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
+import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
 import { feedSink } from '../streams/sinks/feedSink.ts';
 import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
@@ -118,6 +119,13 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     addSink(releaseStoreSink(store));
     const metrics = createVeilMetrics();
     const states = new CameraStateRegistry();
+    if (site.mqtt) {
+      // Before the detector loads: a missing password or TLS file should cost seconds, and what an earlier run left
+      // unacknowledged starts draining at once.
+      const mqtt = startMqttPublisher({ connection: site.mqtt, site: site.mqtt.site, cameras: site.cameras.map((camera) => camera.id), store, cameraStates: states, metrics, log, where: `config ${values.config}, mqtt` });
+      addSink(mqtt);
+      log.info('publishing to the MQTT broker', { url: site.mqtt.url, site: site.mqtt.site });
+    }
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;

@@ -33,6 +33,7 @@ import { PROMETHEUS_CONTENT_TYPE, type VeilMetrics } from '../pipeline/metrics.t
 import type { ReleasedWindow } from '../stages/released.ts';
 import type { CameraState, CameraStateRegistry } from './cameraState.ts';
 import {
+  cameraStatusMessage,
   encodeServerMessage,
   FEED_PROTOCOL_VERSION,
   parseClientMessage,
@@ -291,20 +292,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const subscribed = (subscription: FeedClient['subscription'], camera: string) =>
     subscription === '*' || subscription.has(camera);
 
-  const statusMessage = (state: CameraState) =>
-    Buffer.from(
-      encodeServerMessage({
-        v: FEED_PROTOCOL_VERSION,
-        type: 'status',
-        camera: state.camera,
-        state: state.state,
-        since: state.since,
-        restarts: state.restarts,
-        ...((state.state === 'reconnecting' || state.state === 'failed') && state.lastError !== undefined
-          ? { detail: state.lastError.slice(0, 1000) }
-          : {}),
-      }),
-    );
+  const statusMessage = (state: CameraState) => Buffer.from(encodeServerMessage(cameraStatusMessage(state)));
 
   const windowMessage = (window: ReleasedWindow) =>
     Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }));

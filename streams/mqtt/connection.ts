@@ -96,7 +96,7 @@ export type MqttConnection = z.output<typeof mqttConnectionSchema>;
 export type MqttConnectionInput = z.input<typeof mqttConnectionSchema>;
 
 /** The connection with its TLS file paths resolved against `baseDir` (a config file's folder), as its reader expects. */
-export function withTlsPathsRelativeTo(connection: MqttConnection, baseDir: string): MqttConnection {
+export function withTlsPathsRelativeTo<T extends MqttConnection>(connection: T, baseDir: string): T {
   if (connection.tls === undefined) return connection;
   const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(baseDir, file));
   return { ...connection, tls: { ca: resolve(connection.tls.ca), cert: resolve(connection.tls.cert), key: resolve(connection.tls.key) } };
@@ -147,6 +147,9 @@ export function mqttClientOptions(connection: MqttConnection, options: OpenMqttC
     clean: !connection.persistentSession,
     keepalive: connection.keepaliveSeconds,
     reconnectPeriod: connection.reconnectSeconds * 1000,
+    // A refused CONNACK (credentials, ACL) is retried like a lost connection: the broker's side may be fixed while
+    // the box runs, and a box that gave up would need a visit.
+    reconnectOnConnackError: true,
     connectTimeout: connection.connectTimeoutSeconds * 1000,
     // MQTT 3.1.1: a persistent session lasts until the client asks for a clean one; 5 would need an expiry to match.
     protocolVersion: 4,

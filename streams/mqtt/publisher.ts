@@ -1,0 +1,223 @@
+/**
+ * The MQTT sink: a box's windows and camera states on the city's broker (topics: streams/mqtt/topics.ts).
+ *
+ *   windows  veil/v1/{site}/{camera}/window   QoS 1, in stored order, each the feed's {v:1,type:'window'} message
+ *   states   veil/v1/{site}/{camera}/status   QoS 1, retained: the camera's latest state, or `offline` (last will)
+ *
+ * Each camera has its own connection, because MQTT gives a connection one last will and each camera's status topic
+ * needs its own "offline". The client id is `{clientId}.{camera}`, stable across restarts, so the broker keeps each
+ * camera's persistent session.
+ *
+ * Durability: the release store is the outbox. A window is sent only from the store (the store sink stores it first)
+ * and marked there when the broker acknowledges it (PUBACK). While the broker is away nothing is handed to the client;
+ * when it returns, and when Veil starts, every window still unacknowledged is sent again, oldest first. So an outage
+ * or a restart of either side loses no window; a window whose PUBACK was lost is sent twice, and a subscriber drops
+ * the copy by its id (streams/mqtt/windowId.ts).
+ *
+ *   const mqtt = startMqttPublisher({ connection, site: 'north', cameras: ['gate'], store, cameraStates, metrics, log, where });
+ *   mqtt.publish(window);   // after the store sink stored it
+ *   await mqtt.close();
+ */
+import type { MqttClient } from 'mqtt';
+import type { VeilMetrics } from '../../pipeline/metrics.ts';
+import type { CameraStateRegistry } from '../cameraState.ts';
+import { cameraStatusMessage, encodeServerMessage, FEED_PROTOCOL_VERSION, OFFLINE_STATE } from '../feedMessages.ts';
+import type { ReleaseStore } from '../releaseStore.ts';
+import type { SinkLogger, WindowSink } from '../sinks/sink.ts';
+import { openMqttClient, type MqttConnection } from './connection.ts';
+import { cameraTopic } from './topics.ts';
+
+/**
+ * Windows sent and not yet acknowledged, per camera. mosquitto's default max_inflight_messages is 20; staying under
+ * it keeps the broker from queueing on our behalf, and a backlog still drains at about 10 windows per round trip.
+ */
+const MAX_IN_FLIGHT = 10;
+/** How long close() waits for the last PUBACKs (and the final status) before it drops the connection. */
+const CLOSE_WAIT_MS = 2_000;
+
+export interface MqttPublisherOptions {
+  connection: MqttConnection;
+  /** This box's site id (ID_PATTERN), the topic level above the camera. */
+  site: string;
+  /** The cameras this box publishes; each gets its connection and status at once, windows or not. */
+  cameras: readonly string[];
+  /** The outbox: read for what to send, marked on each PUBACK. */
+  store: ReleaseStore;
+  cameraStates: CameraStateRegistry;
+  metrics: VeilMetrics;
+  log: SinkLogger;
+  /** Where the connection was configured, for messages: e.g. `config site.yaml, mqtt`. */
+  where: string;
+  /** Where the password variable is looked up; process.env unless a test says otherwise. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface MqttPublisher extends WindowSink {
+  /** Windows of `camera` the broker has not acknowledged yet (what an outage has left to send). */
+  pending(camera: string): number;
+}
+
+/**
+ * Opens one connection per camera and returns the sink. Connecting happens in the background: a broker that is down
+ * at start only delays publishing. Throws MqttConnectionError (streams/mqtt/connection.ts) for a password variable
+ * that is unset or a TLS file that cannot be read, and an Error for a site or camera id that cannot be a topic level.
+ */
+export function startMqttPublisher(options: MqttPublisherOptions): MqttPublisher {
+  const baseClientId = options.connection.clientId ?? `veil-${options.site}`;
+  const publishers = new Map(options.cameras.map((camera) => [camera, new CameraPublisher(camera, `${baseClientId}.${camera}`, options)]));
+  const publisherOf = (camera: string) => {
+    const publisher = publishers.get(camera);
+    if (!publisher) throw new Error(`camera "${camera}" has no MQTT connection: it is not among the cameras the publisher was started with`);
+    return publisher;
+  };
+  return {
+    name: 'MQTT broker',
+    publish(window) {
+      publisherOf(window.camera).windowStored();
+    },
+    pending: (camera) => publisherOf(camera).pending(),
+    async close() {
+      await Promise.all([...publishers.values()].map((publisher) => publisher.close()));
+    },
+  };
+}
+
+/** One camera's connection: its windows from the store in order, its state retained, its last will. */
+class CameraPublisher {
+  private readonly client: MqttClient;
+  private readonly windowTopic: string;
+  private readonly statusTopic: string;
+  /** Row ids handed to the client and not yet acknowledged. */
+  private readonly inFlight = new Set<number>();
+  /** The highest row id handed to the client on this connection; rows above it are still to send. */
+  private sentThroughRowId = 0;
+  private readonly stopWatchingStates: () => void;
+  /** The last problem logged since the connection was lost, so a broker that stays away is logged once, not every retry. */
+  private lastProblem: string | undefined;
+  /**
+   * True from mqtt.js's 'connect' (CONNACK received and its own in-flight messages re-sent) to the connection's
+   * close. Sending only then keeps the store's order: a window handed over earlier would queue behind mqtt.js's
+   * re-sends and then be read from the store a second time.
+   */
+  private ready = false;
+
+  constructor(
+    private readonly camera: string,
+    clientId: string,
+    private readonly options: MqttPublisherOptions,
+  ) {
+    this.windowTopic = cameraTopic(options.site, camera, 'window');
+    this.statusTopic = cameraTopic(options.site, camera, 'status');
+    const known = options.cameraStates.get(camera);
+    // Fixed when the connection opens (MQTT carries the will in CONNECT), so `since` says when the box last connected.
+    const will = encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'status', camera, state: OFFLINE_STATE, since: new Date().toISOString(), restarts: known?.restarts ?? 0 });
+    this.client = openMqttClient(options.connection, {
+      clientId,
+      where: options.where,
+      will: { topic: this.statusTopic, payload: will, qos: 1, retain: true },
+      ...(options.env ? { env: options.env } : {}),
+    });
+    options.metrics.mqttConnected.set({ camera }, 0);
+    this.updatePending();
+    this.client.on('connect', () => this.onConnect());
+    this.client.on('close', () => this.onClose());
+    this.client.on('error', (error) => this.logProblem(error));
+    this.stopWatchingStates = options.cameraStates.onChange((state) => {
+      if (state.camera === camera) this.publishState();
+    });
+  }
+
+  /** The store sink has stored a new window of this camera: send it, behind whatever is still waiting. */
+  windowStored(): void {
+    this.updatePending();
+    this.sendFromStore();
+  }
+
+  pending(): number {
+    return this.options.store.unacknowledgedCount(this.camera);
+  }
+
+  async close(): Promise<void> {
+    this.stopWatchingStates();
+    // A clean DISCONNECT, so the broker does not publish the will: the retained status already says `stopped`.
+    const ended = this.client.endAsync(false);
+    const timer = setTimeout(() => this.client.end(true), CLOSE_WAIT_MS);
+    await ended.catch(() => undefined);
+    clearTimeout(timer);
+  }
+
+  private onConnect(): void {
+    this.options.log.info('MQTT broker connected', { camera: this.camera, topic: this.windowTopic, pending: this.pending() });
+    this.ready = true;
+    this.lastProblem = undefined;
+    this.options.metrics.mqttConnected.set({ camera: this.camera }, 1);
+    // mqtt.js emits 'connect' only after it has re-sent (and had acknowledged) what was in flight when the connection
+    // dropped, so whatever is unacknowledged now was never acknowledged at all: read the store from its start.
+    this.inFlight.clear();
+    this.sentThroughRowId = 0;
+    this.publishState();
+    this.sendFromStore();
+  }
+
+  private onClose(): void {
+    this.options.metrics.mqttConnected.set({ camera: this.camera }, 0);
+    if (!this.ready) return;
+    this.ready = false;
+    this.options.log.warn('MQTT broker connection lost: windows wait in the release store until it returns', { camera: this.camera, pending: this.pending() });
+  }
+
+  private logProblem(error: Error): void {
+    const problem = brokerProblemInWords(error, this.options.where);
+    if (problem === this.lastProblem) return;
+    this.lastProblem = problem;
+    this.options.log.error('MQTT broker unreachable or refusing this box', { camera: this.camera, problem });
+  }
+
+  /** The camera's current state, retained, so a subscriber that connects later learns it at once. */
+  private publishState(): void {
+    const state = this.options.cameraStates.get(this.camera);
+    if (state === undefined || !this.ready) return;
+    this.client.publish(this.statusTopic, encodeServerMessage(cameraStatusMessage(state)), { qos: 1, retain: true });
+  }
+
+  /** Hands the client the next unacknowledged windows, oldest first, up to MAX_IN_FLIGHT; only while connected. */
+  private sendFromStore(): void {
+    if (!this.ready) return;
+    const room = MAX_IN_FLIGHT - this.inFlight.size;
+    if (room <= 0) return;
+    for (const { rowId, window } of this.options.store.unacknowledged(this.camera, this.sentThroughRowId, room)) {
+      this.sentThroughRowId = rowId;
+      this.inFlight.add(rowId);
+      this.client.publish(this.windowTopic, encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }), { qos: 1 }, (error) => {
+        this.inFlight.delete(rowId);
+        // An error here means the client gave the message up (it was closed): the row stays unacknowledged and is
+        // sent again on the next connection or the next start.
+        if (!error) {
+          this.options.store.acknowledge(rowId);
+          this.options.metrics.mqttWindowsPublished.inc({ camera: this.camera });
+        }
+        this.updatePending();
+        this.sendFromStore();
+      });
+    }
+  }
+
+  private updatePending(): void {
+    this.options.metrics.mqttWindowsPending.set({ camera: this.camera }, this.pending());
+  }
+}
+
+/** An mqtt.js or socket error as a person can act on it: what happened and which setting to look at. */
+function brokerProblemInWords(error: Error, where: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED') return `nothing accepts connections at ${where}.url: is the broker running, and is the port right?`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host in ${where}.url cannot be resolved: check the name and the box's DNS`;
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `the broker at ${where}.url cannot be reached: check the network path and firewall`;
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+    return `the broker's TLS certificate was not accepted (${code}): set ${where}.tls.ca to the CA that signed it, and connect by the name the certificate holds`;
+  }
+  if (/not authori[sz]ed|bad user ?name or password/i.test(error.message)) {
+    return `the broker refused this box's credentials (${error.message}): check ${where}.username, the password variable named by ${where}.passwordEnv, or the client certificate`;
+  }
+  return `${error.message} (${where})`;
+}
