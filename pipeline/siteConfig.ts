@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { cameraSourceSchema } from '../streams/cameraSource.ts';
 import { DEFAULT_CAMERA_DOWN_AFTER_SECONDS } from '../streams/feedServer.ts';
-import { mqttConnectionSchema, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
+import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 
@@ -66,7 +66,7 @@ export const siteConfigSchema = z
     feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30, cameraDownAfterSeconds: DEFAULT_CAMERA_DOWN_AFTER_SECONDS }),
     cameras: z.array(cameraSchema).min(1, 'list at least one camera under `cameras:`'),
     /** Left out: the box publishes on its own feed only. */
-    mqtt: siteMqttSchema.optional(),
+    mqtt: refusingPasswordInFile(siteMqttSchema).optional(),
   })
   .superRefine((site, ctx) => {
     const seen = new Set<string>();

@@ -93,6 +93,20 @@ export const mqttConnectionSchema = z
     }
   });
 export type MqttConnection = z.output<typeof mqttConnectionSchema>;
+
+/**
+ * `schema` (the connection, or a config section built on it) for a config file, refusing a `password` key without
+ * ever letting its value reach an error message: the key is removed before anything else is checked (an unknown-key
+ * error would print the whole section), and the problem is reported at passwordEnv, where the fix goes.
+ */
+export function refusingPasswordInFile<T extends z.ZodType>(schema: T) {
+  return z.preprocess((input, ctx) => {
+    if (input === null || typeof input !== 'object' || !('password' in input)) return input;
+    ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'a password must not be written in the file: put it in an environment variable and name that variable here (passwordEnv)' });
+    const { password: _refused, ...rest } = input as Record<string, unknown>;
+    return rest;
+  }, schema);
+}
 export type MqttConnectionInput = z.input<typeof mqttConnectionSchema>;
 
 /** The connection with its TLS file paths resolved against `baseDir` (a config file's folder), as its reader expects. */

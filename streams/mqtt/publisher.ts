@@ -213,6 +213,10 @@ function brokerProblemInWords(error: Error, where: string): string {
   if (code === 'ECONNREFUSED') return `nothing accepts connections at ${where}.url: is the broker running, and is the port right?`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host in ${where}.url cannot be resolved: check the name and the box's DNS`;
   if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `the broker at ${where}.url cannot be reached: check the network path and firewall`;
+  // A TLS alert is the broker's verdict on this box's certificate; the other certificate codes are ours on the broker's.
+  if (typeof code === 'string' && /^ERR_SSL_.*ALERT/.test(code)) {
+    return `the broker refused this box's TLS client certificate (${code}): set ${where}.tls.cert and ${where}.tls.key to a certificate the broker's CA signed`;
+  }
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
     return `the broker's TLS certificate was not accepted (${code}): set ${where}.tls.ca to the CA that signed it, and connect by the name the certificate holds`;
   }

@@ -31,11 +31,11 @@ export interface MqttWatcher {
 /**
  * Connects to `url` as `clientId` and subscribes (QoS 1) to every camera's windows and states. `persistent` keeps
  * its session on the broker, so what is published while it is away (a broker restart) reaches it when it returns.
- * Resolves once subscribed.
+ * `extra` adds connection settings (credentials, TLS), `env` holds the password variable. Resolves once subscribed.
  */
-export async function watchBroker(url: string, clientId: string, { persistent, extra = {} }: { persistent: boolean; extra?: Record<string, unknown> }): Promise<MqttWatcher> {
+export async function watchBroker(url: string, clientId: string, { persistent, extra = {}, env }: { persistent: boolean; extra?: Record<string, unknown>; env?: NodeJS.ProcessEnv }): Promise<MqttWatcher> {
   const connection = mqttConnectionSchema.parse({ url, clientId, persistentSession: persistent, reconnectSeconds: 0.2, keepaliveSeconds: 5, ...extra });
-  const client = openMqttClient(connection, { clientId, where: 'test subscriber' });
+  const client = openMqttClient(connection, { clientId, where: 'test subscriber', ...(env ? { env } : {}) });
   const received: ReceivedMessage[] = [];
   const problems: string[] = [];
   client.on('message', (topic, payload, packet) => {
