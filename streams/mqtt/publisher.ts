@@ -18,6 +18,7 @@
  *   mqtt.publish(window);   // after the store sink stored it
  *   await mqtt.close();
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import type { VeilMetrics } from '../../pipeline/metrics.ts';
 import type { CameraStateRegistry } from '../cameraState.ts';
@@ -32,7 +33,7 @@ import { cameraTopic } from './topics.ts';
  * it keeps the broker from queueing on our behalf, and a backlog still drains at about 10 windows per round trip.
  */
 const MAX_IN_FLIGHT = 10;
-/** How long close() waits for the last PUBACKs (and the final status) before it drops the connection. */
+/** How long close() waits for the last PUBACKs (and the final status), and then for the goodbye, before it gives up. */
 const CLOSE_WAIT_MS = 2_000;
 
 export interface MqttPublisherOptions {
@@ -91,6 +92,8 @@ class CameraPublisher {
   private readonly inFlight = new Set<number>();
   /** The highest row id handed to the client on this connection; rows above it are still to send. */
   private sentThroughRowId = 0;
+  /** Every publish the broker has not answered yet (window or status); close() waits for them, within bounds. */
+  private readonly sends = new Set<Promise<void>>();
   private readonly stopWatchingStates: () => void;
   /** The last problem logged since the connection was lost, so a broker that stays away is logged once, not every retry. */
   private lastProblem: string | undefined;
@@ -100,6 +103,8 @@ class CameraPublisher {
    * re-sends and then be read from the store a second time.
    */
   private ready = false;
+  /** Set by close(): what is not yet sent stays in the store for the next start. */
+  private closing = false;
 
   constructor(
     private readonly camera: string,
@@ -138,12 +143,16 @@ class CameraPublisher {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.stopWatchingStates();
-    // A clean DISCONNECT, so the broker does not publish the will: the retained status already says `stopped`.
-    const ended = this.client.endAsync(false);
-    const timer = setTimeout(() => this.client.end(true), CLOSE_WAIT_MS);
-    await ended.catch(() => undefined);
-    clearTimeout(timer);
+    const client = this.client;
+    const acknowledged = await Promise.race([Promise.all(this.sends).then(() => true), delay(CLOSE_WAIT_MS, false)]);
+    // A clean DISCONNECT keeps the retained `stopped` (the broker publishes the will only for a connection that ends
+    // without one). With the broker away, or silent, there is nobody to say goodbye to: what it did not acknowledge
+    // stays in the store for the next start.
+    const goodbye = acknowledged && this.ready;
+    this.ready = false;
+    await Promise.race([client.endAsync(!goodbye).catch(() => undefined), delay(CLOSE_WAIT_MS, undefined)]);
   }
 
   private onConnect(): void {
@@ -177,18 +186,31 @@ class CameraPublisher {
   private publishState(): void {
     const state = this.options.cameraStates.get(this.camera);
     if (state === undefined || !this.ready) return;
-    this.client.publish(this.statusTopic, encodeServerMessage(cameraStatusMessage(state)), { qos: 1, retain: true });
+    this.send(this.statusTopic, encodeServerMessage(cameraStatusMessage(state)), true, () => {});
+  }
+
+  /** Publishes at QoS 1; `settled` hears the PUBACK (no error) or the client giving the message up (an error). */
+  private send(topic: string, payload: string, retain: boolean, settled: (error: Error | undefined) => void): void {
+    let resolve!: () => void;
+    const sent = new Promise<void>((done) => (resolve = done));
+    this.sends.add(sent);
+    // mqtt.js may call back at once (a client already disconnecting), so `sent` must exist before publish is called.
+    this.client.publish(topic, payload, { qos: 1, retain }, (error) => {
+      this.sends.delete(sent);
+      resolve();
+      settled(error);
+    });
   }
 
   /** Hands the client the next unacknowledged windows, oldest first, up to MAX_IN_FLIGHT; only while connected. */
   private sendFromStore(): void {
-    if (!this.ready) return;
+    if (!this.ready || this.closing) return;
     const room = MAX_IN_FLIGHT - this.inFlight.size;
     if (room <= 0) return;
     for (const { rowId, window } of this.options.store.unacknowledged(this.camera, this.sentThroughRowId, room)) {
       this.sentThroughRowId = rowId;
       this.inFlight.add(rowId);
-      this.client.publish(this.windowTopic, encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }), { qos: 1 }, (error) => {
+      this.send(this.windowTopic, encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }), false, (error) => {
         this.inFlight.delete(rowId);
         // An error here means the client gave the message up (it was closed): the row stays unacknowledged and is
         // sent again on the next connection or the next start.

@@ -86,6 +86,46 @@ describe('the MQTT publisher with a real mosquitto', () => {
     expect(latecomer.statuses('gate')[0]).toMatchObject({ v: 1, type: 'status', camera: 'gate', state: 'streaming', retained: true });
     await latecomer.close();
 
+    // A clean stop says goodbye: the retained state stays `stopped`; the last will (`offline`) is not published.
+    states.set('gate', 'stopped');
+    await box.mqtt.close();
+    const afterStop = await watchBroker(broker.url, 'after-stop', { persistent: false });
+    await eventually('the retained status after the stop', 10, () => afterStop.statuses('gate').length > 0);
+    expect(afterStop.statuses('gate')[0]).toMatchObject({ state: 'stopped', retained: true });
+    await afterStop.close();
+    await city.close();
+    store.close();
+    await broker.stop();
+  });
+
+  it('stops without waiting for ever on a broker that hangs, and the next start sends what it never acknowledged', async () => {
+    const broker = await startMosquitto(path.join(sandbox(), 'hanging-broker'));
+    const city = await watchBroker(broker.url, 'city-aggregator', { persistent: true });
+    const store = openReleaseStore(path.join(sandbox(), 'hanging-box', 'releases.sqlite'));
+    const log = recordingLogger();
+    const connection = mqttConnectionSchema.parse({ url: broker.url, reconnectSeconds: 0.2, keepaliveSeconds: 30 });
+    const startBox = () => {
+      const mqtt = startMqttPublisher({ connection, site: SITE, cameras: ['gate'], store, cameraStates: new CameraStateRegistry(), metrics: createVeilMetrics(), log, where: 'test config, mqtt' });
+      return { mqtt, publish: fanOut([releaseStoreSink(store), mqtt], log) };
+    };
+    const expected = Array.from({ length: 3 }, (_, index) => releasedWindow({ camera: 'gate', index }));
+
+    let box = startBox();
+    box.publish(expected[0]!);
+    await eventually('the first window at the city', 20, () => city.windows('gate').length === 1);
+    // The connection stays open but nothing answers: the next two windows go out and are never acknowledged.
+    broker.freeze();
+    for (const window of expected.slice(1)) box.publish(window);
+    await box.mqtt.close();
+    expect(box.mqtt.pending('gate')).toBe(2);
+
+    await broker.kill();
+    await broker.restart();
+    box = startBox();
+    await eventually('all three windows at the city', 30, () => firstCopies(city.windows('gate')).length === 3);
+    expect(firstCopies(city.windows('gate'))).toEqual(expected);
+    await eventually('nothing left unacknowledged', 10, () => box.mqtt.pending('gate') === 0);
+    expect(city.problems).toEqual([]);
     await box.mqtt.close();
     await city.close();
     store.close();
