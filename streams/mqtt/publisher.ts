@@ -202,26 +202,39 @@ class CameraPublisher {
     });
   }
 
-  /** Hands the client the next unacknowledged windows, oldest first, up to MAX_IN_FLIGHT; only while connected. */
+  /**
+   * Hands the client the next unacknowledged windows, oldest first, up to MAX_IN_FLIGHT; only while connected. It
+   * runs inside the client's events, so a store that cannot be read or written is logged, never thrown: the rows stay
+   * unacknowledged and are tried again on the next window, connection or start.
+   */
   private sendFromStore(): void {
     if (!this.ready || this.closing) return;
     const room = MAX_IN_FLIGHT - this.inFlight.size;
     if (room <= 0) return;
-    for (const { rowId, window } of this.options.store.unacknowledged(this.camera, this.sentThroughRowId, room)) {
-      this.sentThroughRowId = rowId;
-      this.inFlight.add(rowId);
-      this.send(this.windowTopic, encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }), false, (error) => {
-        this.inFlight.delete(rowId);
-        // An error here means the client gave the message up (it was closed): the row stays unacknowledged and is
-        // sent again on the next connection or the next start.
-        if (!error) {
-          this.options.store.acknowledge(rowId);
-          this.options.metrics.mqttWindowsPublished.inc({ camera: this.camera });
-        }
-        this.updatePending();
-        this.sendFromStore();
-      });
+    try {
+      for (const { rowId, window } of this.options.store.unacknowledged(this.camera, this.sentThroughRowId, room)) {
+        this.sentThroughRowId = rowId;
+        this.inFlight.add(rowId);
+        this.send(this.windowTopic, encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }), false, (error) => this.settled(rowId, error));
+      }
+      this.updatePending();
+    } catch (error) {
+      this.options.log.error('MQTT backlog not sent: the release store could not be read', { camera: this.camera, error: (error as Error).message });
     }
+  }
+
+  /** The broker acknowledged the row (no error), or the client gave it up (closed): then it is sent again later. */
+  private settled(rowId: number, error: Error | undefined): void {
+    this.inFlight.delete(rowId);
+    if (!error) {
+      try {
+        this.options.store.acknowledge(rowId);
+        this.options.metrics.mqttWindowsPublished.inc({ camera: this.camera });
+      } catch (failure) {
+        this.options.log.error('MQTT acknowledgement not recorded in the release store: the window will be sent again', { camera: this.camera, error: (failure as Error).message });
+      }
+    }
+    this.sendFromStore();
   }
 
   private updatePending(): void {
