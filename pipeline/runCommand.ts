@@ -31,7 +31,9 @@ export const RUN_HELP = `Usage: veil run --config site.yaml [options]
 
 Supervises the cameras in the site config, publishes their private aggregates on a WebSocket feed
 (GET /feed, bearer token from the environment variable named by feed.tokenEnv, default VEIL_FEED_TOKEN), and serves
-/healthz, /metrics and a dashboard (/) on the same port. See the README for an example site.yaml.
+/healthz, /metrics and a dashboard (/) on the same port. With an mqtt: section it also publishes them to an MQTT
+broker, resending from its store whatever the broker has not acknowledged (docs/fleet.md). See the README for an
+example site.yaml.
 
   --config FILE        the site config (YAML or JSON)
   --new-ledger         start a new privacy ledger if none exists (first run only: a missing ledger is otherwise an error)
