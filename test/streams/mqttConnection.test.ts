@@ -88,7 +88,7 @@ describe('mqtt.js options from a connection', () => {
     const connection = parse({ url: 'mqtt://broker', username: 'box', passwordEnv: 'BOX_PW', keepaliveSeconds: 12, reconnectSeconds: 2.5, connectTimeoutSeconds: 7 });
     const options = mqttClientOptions(connection, { clientId: 'veil-north', where, env: { BOX_PW: 'hunter22' } });
     // keepalive stays in seconds (MQTT's unit); reconnectPeriod and connectTimeout are milliseconds in mqtt.js.
-    expect(options).toMatchObject({ clientId: 'veil-north', username: 'box', password: 'hunter22', keepalive: 12, reconnectPeriod: 2500, connectTimeout: 7000, clean: false, rejectUnauthorized: true });
+    expect(options).toMatchObject({ clientId: 'veil-north', username: 'box', password: 'hunter22', keepalive: 12, reconnectPeriod: 2500, connectTimeout: 7000, clean: false, rejectUnauthorized: true, reconnectOnConnackError: true });
   });
 
   it('uses the configured client id over the default, and a clean session when persistence is off', () => {
