@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redactCredentials } from '../streams/redact.ts';
-import { writeReport, type Report } from '../streams/report.ts';
+import { reportSink } from '../streams/sinks/reportSink.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { readRecordingStart } from '../streams/recordingStart.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
@@ -122,20 +122,11 @@ export async function batchCommand(argv: string[]): Promise<number> {
     );
     parts = await startParts(config, ffmpeg, log);
     log.info(`analysing ${displayName(input)}`, { fps: config.fps, windows_s: release.windowLengths.join(','), zones: config.zones.length, lines: config.lines.length });
-    const outcome = await runBatch({
-      input,
-      ffmpeg,
-      detector: parts.detector,
-      analysis: { ...config, windowLengths: release.windowLengths, groups: release.groups },
-      release: release.release,
-      ...excerpt,
-      onDuration: (seconds) => (durationSeconds = seconds),
-      onDecodeWarning: (warning) => log.warn(warning),
-      onBlindDetector: logBlindDetector(log, input),
-      progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
-    });
-    const report: Report = {
-      veilVersion: await packageVersion(),
+    const veilVersion = await packageVersion();
+    const detector = parts.detector;
+    let framesAnalysed = 0;
+    const report = reportSink(outDir, () => ({
+      veilVersion,
       private: release.private,
       clip: { input: redactCredentials(input), durationSeconds, ...(placement && { camera: placement.camera, recordedAt: placement.recordedAt.toISOString() }) },
       settings: {
@@ -146,14 +137,30 @@ export async function batchCommand(argv: string[]): Promise<number> {
         classes: config.classes,
         zones: config.zones,
         lines: config.lines,
-        detector: { backend: parts.detector.description.backend.name, backendReason: parts.detector.description.backend.reason, model: parts.detector.description.model, workers: parts.detector.workerCount },
+        detector: { backend: detector.description.backend.name, backendReason: detector.description.backend.reason, model: detector.description.model, workers: detector.workerCount },
         maxCrossingsPerObjectPerLine: MAX_CROSSINGS_PER_TRACK_PER_LINE,
       },
-      framesAnalysed: outcome.framesAnalysed,
-      windows: outcome.windows,
-    };
-    const written = await writeReport(outDir, report);
-    printSummary(report, written.files, process.stdout);
+      framesAnalysed,
+    }));
+    const outcome = await runBatch({
+      input,
+      ffmpeg,
+      detector,
+      analysis: { ...config, windowLengths: release.windowLengths, groups: release.groups },
+      release: (aggregate) => {
+        const window = release.release(aggregate);
+        report.publish(window);
+        return window;
+      },
+      ...excerpt,
+      onDuration: (seconds) => (durationSeconds = seconds),
+      onDecodeWarning: (warning) => log.warn(warning),
+      onBlindDetector: logBlindDetector(log, input),
+      progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
+    });
+    framesAnalysed = outcome.framesAnalysed;
+    await report.close();
+    printSummary(report.written!.report, report.written!.files, process.stdout);
     return 0;
   } finally {
     privacy.close();

@@ -9,6 +9,7 @@ import { ConfigError } from './config.ts';
 import { evalCommand, EVAL_HELP } from './evalCommand.ts';
 import { describeFsError, errnoOf, PathError } from './fsProblems.ts';
 import { PrivacyConfigError } from '../stages/privacy/settings.ts';
+import { MqttConnectionError } from '../streams/mqtt/connection.ts';
 import { runCommand, RUN_HELP } from './runCommand.ts';
 
 /** How the process's stop signals (SIGTERM, SIGINT) reach a command; see pipeline/veil.mjs. */
@@ -61,7 +62,7 @@ export async function main(argv: string[], signals: StopSignals): Promise<number
   try {
     return await command.run(rest, signals.stop);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof PrivacyConfigError || error instanceof PathError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof PrivacyConfigError || error instanceof PathError || error instanceof MqttConnectionError) {
       process.stderr.write(`veil ${name}: ${error.message}\n`);
       return 2;
     }

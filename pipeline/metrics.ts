@@ -36,6 +36,9 @@ export function createVeilMetrics() {
     privacyBudgetEpsilonLeft: new Gauge({ name: 'veil_privacy_budget_epsilon_left', help: 'Epsilon left to an event touching the latest released window (0 is normal: each window takes its full share of the per-event epsilon).', labelNames: ['camera'] as const, registers }),
     feedClients: new Gauge({ name: 'veil_feed_clients', help: 'WebSocket feed clients connected.', registers }),
     cameraUp: new Gauge({ name: 'veil_camera_up', help: '1 while the camera is streaming, else 0.', labelNames: ['camera'] as const, registers }),
+    mqttWindowsPublished: new Counter({ name: 'veil_mqtt_windows_published_total', help: 'Windows the MQTT broker acknowledged (PUBACK), including any sent again after an outage.', labelNames: ['camera'] as const, registers }),
+    mqttWindowsPending: new Gauge({ name: 'veil_mqtt_windows_pending', help: 'Stored windows the MQTT broker has not acknowledged yet: the backlog an outage left.', labelNames: ['camera'] as const, registers }),
+    mqttConnected: new Gauge({ name: 'veil_mqtt_connected', help: '1 while the camera\'s MQTT connection to the broker is up, else 0.', labelNames: ['camera'] as const, registers }),
   };
 }
 

@@ -12,8 +12,12 @@ import { startDetectorPool } from '../models/detectorPool.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
-import { FEED_CLOSE_CODES, MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
+import { MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
+import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
+import { feedSink } from '../streams/sinks/feedSink.ts';
+import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
+import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
 import { choiceFlag, numberFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
 import { LiveCamera } from './liveCamera.ts';
@@ -27,7 +31,9 @@ export const RUN_HELP = `Usage: veil run --config site.yaml [options]
 
 Supervises the cameras in the site config, publishes their private aggregates on a WebSocket feed
 (GET /feed, bearer token from the environment variable named by feed.tokenEnv, default VEIL_FEED_TOKEN), and serves
-/healthz, /metrics and a dashboard (/) on the same port. See the README for an example site.yaml.
+/healthz, /metrics and a dashboard (/) on the same port. With an mqtt: section it also publishes them to an MQTT
+broker, resending from its store whatever the broker has not acknowledged (docs/fleet.md). See the README for an
+example site.yaml.
 
   --config FILE        the site config (YAML or JSON)
   --new-ledger         start a new privacy ledger if none exists (first run only: a missing ledger is otherwise an error)
@@ -104,10 +110,24 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
         return [camera.id, releaser] as const;
       }),
     );
+    // Where every released window goes, in this order: the store first, because the feed replays from it and the
+    // MQTT publisher sends from it. Each sink is closed on the way out, in reverse.
+    const sinks: WindowSink[] = [];
+    const addSink = (sink: WindowSink) => {
+      sinks.push(sink);
+      running.push(() => sink.close());
+    };
     const store = openReleaseStore(path.join(stateDir, 'releases.sqlite'));
-    running.push(() => store.close());
+    addSink(releaseStoreSink(store));
     const metrics = createVeilMetrics();
     const states = new CameraStateRegistry();
+    if (site.mqtt) {
+      // Before the detector loads: a missing password or TLS file should cost seconds, and what an earlier run left
+      // unacknowledged starts draining at once.
+      const mqtt = startMqttPublisher({ connection: site.mqtt, site: site.mqtt.site, cameras: site.cameras.map((camera) => camera.id), store, cameraStates: states, metrics, log, where: `config ${values.config}, mqtt` });
+      addSink(mqtt);
+      log.info('publishing to the MQTT broker', { url: site.mqtt.url, site: site.mqtt.site });
+    }
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
@@ -130,10 +150,11 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       cameraStates: states,
       log,
     });
-    running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));
+    addSink(feedSink(feed));
     log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
     if (stop.aborted) return 0;
 
+    const publishToSinks = fanOut(sinks, log);
     const cameras = site.cameras.map((camera) => {
       log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, windows_s: releasers.get(camera.id)!.windowLengths.join(',') });
       const releaser = releasers.get(camera.id)!;
@@ -146,7 +167,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
         release: releaser.release,
         publish: (window) => {
           recordWindowRelease(metrics, window);
-          feed.publishWindow(window);
+          publishToSinks(window);
           log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, start: window.startSeconds, end: window.endSeconds, reason: window.withheldReason, epsilon_left: window.privacy.budget.epsilonLeft });
         },
       });
@@ -163,7 +184,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     return 0;
   } finally {
     stop.removeEventListener('abort', onStop);
-    // The reverse of starting: the feed first (clients get 1001), the ledger last.
+    // The reverse of starting: the sinks that send first (the feed's clients get 1001), then the store, the ledger last.
     for (const stopPart of running.reverse()) await stopPart();
     if (stop.aborted) log.info('stopped cleanly');
   }

@@ -1,5 +1,6 @@
 /**
- * The site config of `veil run`: the cameras one box supervises, the feed it serves and where it keeps its state.
+ * The site config of `veil run`: the cameras one box supervises, the feed it serves, where it keeps its state and,
+ * optionally, the MQTT broker it publishes to.
  * See the README's example site.yaml.
  */
 import os from 'node:os';
@@ -7,6 +8,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { cameraSourceSchema } from '../streams/cameraSource.ts';
 import { DEFAULT_CAMERA_DOWN_AFTER_SECONDS } from '../streams/feedServer.ts';
+import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
+import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 
 /** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
@@ -49,6 +52,12 @@ export const feedSchema = z.strictObject({
   cameraDownAfterSeconds: z.number().positive().default(DEFAULT_CAMERA_DOWN_AFTER_SECONDS),
 });
 
+/** Publishing to a city's MQTT broker (docs/fleet.md): the broker connection plus this box's site id. */
+export const siteMqttSchema = mqttConnectionSchema.safeExtend({
+  /** The topic level above the camera ids (veil/v1/{site}/{camera}/…): one per box or per place, unique in the city. */
+  site: z.string().regex(ID_PATTERN, 'a site id is 1–64 letters, digits, "_", "-" or "."'),
+});
+
 export const siteConfigSchema = z
   .strictObject({
     stateDir: z.string().min(1).optional(),
@@ -56,6 +65,8 @@ export const siteConfigSchema = z
     detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
     feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30, cameraDownAfterSeconds: DEFAULT_CAMERA_DOWN_AFTER_SECONDS }),
     cameras: z.array(cameraSchema).min(1, 'list at least one camera under `cameras:`'),
+    /** Left out: the box publishes on its own feed only. */
+    mqtt: refusingPasswordInFile(siteMqttSchema).optional(),
   })
   .superRefine((site, ctx) => {
     const seen = new Set<string>();
@@ -71,6 +82,7 @@ export async function readSiteConfig(file: string): Promise<SiteConfig> {
   // Relative paths are relative to the config file, as a reader of the file would expect.
   const relativeToConfig = (target: string) => path.resolve(path.dirname(file), target);
   if (site.stateDir) site.stateDir = relativeToConfig(site.stateDir);
+  if (site.mqtt) site.mqtt = withTlsPathsRelativeTo(site.mqtt, path.dirname(file));
   for (const camera of site.cameras) {
     if (!('file' in camera.source)) continue;
     camera.source.file = relativeToConfig(camera.source.file);

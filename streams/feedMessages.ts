@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { releasedWindowSchema } from '../stages/released.ts';
-import { CAMERA_STATES } from './cameraState.ts';
+import { CAMERA_STATES, type CameraState } from './cameraState.ts';
 
 export const FEED_PROTOCOL_VERSION = 1;
 const version = z.literal(FEED_PROTOCOL_VERSION);
@@ -40,11 +40,17 @@ export const windowMessageSchema = z.strictObject({
   window: publishableWindowSchema,
 });
 
+/**
+ * The state a broker announces for a camera whose box vanished without a word (its MQTT last will, see
+ * streams/mqtt/publisher.ts); a box never sends it about itself.
+ */
+export const OFFLINE_STATE = 'offline';
+
 export const statusMessageSchema = z.strictObject({
   v: version,
   type: z.literal('status'),
   camera: cameraName,
-  state: z.enum(CAMERA_STATES),
+  state: z.enum([...CAMERA_STATES, OFFLINE_STATE]),
   since: z.iso.datetime(),
   restarts: z.number().int().nonnegative(),
   /** Why the camera is reconnecting or failed; absent in the other states. */
@@ -57,6 +63,22 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   statusMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type StatusMessage = z.infer<typeof statusMessageSchema>;
+
+/** A camera's state as a status message, the supervisor's last error as its detail while that explains the state. */
+export function cameraStatusMessage(state: CameraState): StatusMessage {
+  return {
+    v: FEED_PROTOCOL_VERSION,
+    type: 'status',
+    camera: state.camera,
+    state: state.state,
+    since: state.since,
+    restarts: state.restarts,
+    ...((state.state === 'reconnecting' || state.state === 'failed') && state.lastError !== undefined
+      ? { detail: state.lastError.slice(0, 1000) }
+      : {}),
+  };
+}
 
 /** A feed client names the cameras it wants; the bound keeps one subscribe from naming an unbounded list. */
 export const subscribeMessageSchema = z.strictObject({

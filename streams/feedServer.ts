@@ -8,7 +8,7 @@
  *
  *   const feed = await startFeedServer({ host: '127.0.0.1', port: 8080, token, replayWindows: 60,
  *                                        store, metrics, cameraStates });
- *   feed.publishWindow(window);   // stored, then sent to every client subscribed to window.camera
+ *   feed.publishWindow(window);   // sent to every client subscribed to window.camera (the store sink stores it)
  *   await feed.close();           // clients get 1001 "going away"
  *
  * A client authenticates before the upgrade, with `Authorization: Bearer <token>` or, from a browser (which cannot
@@ -33,6 +33,7 @@ import { PROMETHEUS_CONTENT_TYPE, type VeilMetrics } from '../pipeline/metrics.t
 import type { ReleasedWindow } from '../stages/released.ts';
 import type { CameraState, CameraStateRegistry } from './cameraState.ts';
 import {
+  cameraStatusMessage,
   encodeServerMessage,
   FEED_PROTOCOL_VERSION,
   parseClientMessage,
@@ -95,6 +96,7 @@ export interface FeedServerOptions {
   allowedOrigins?: string[];
   /** Windows per camera replayed to a client when it connects or subscribes to the camera. */
   replayWindows: number;
+  /** Read only, for replays: the release store sink writes it. */
   store: ReleaseStore;
   metrics: VeilMetrics;
   cameraStates: CameraStateRegistry;
@@ -114,8 +116,9 @@ export interface FeedServer {
   url: string;
   port: number;
   /**
-   * Stores the window and sends it to every client subscribed to its camera. Throws, storing nothing, when the
-   * window is not publishable (schema-invalid, or `privacy.private === false`). Camera states need no call: the
+   * Sends the window to every client subscribed to its camera. Throws, sending nothing, when the window is not
+   * publishable (schema-invalid, or `privacy.private === false`). Storing it is the release store sink's job
+   * (streams/sinks/releaseStoreSink.ts); the feed only reads the store, to replay. Camera states need no call: the
    * server listens to `cameraStates` and sends every change.
    */
   publishWindow(window: ReleasedWindow): void;
@@ -289,20 +292,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const subscribed = (subscription: FeedClient['subscription'], camera: string) =>
     subscription === '*' || subscription.has(camera);
 
-  const statusMessage = (state: CameraState) =>
-    Buffer.from(
-      encodeServerMessage({
-        v: FEED_PROTOCOL_VERSION,
-        type: 'status',
-        camera: state.camera,
-        state: state.state,
-        since: state.since,
-        restarts: state.restarts,
-        ...((state.state === 'reconnecting' || state.state === 'failed') && state.lastError !== undefined
-          ? { detail: state.lastError.slice(0, 1000) }
-          : {}),
-      }),
-    );
+  const statusMessage = (state: CameraState) => Buffer.from(encodeServerMessage(cameraStatusMessage(state)));
 
   const windowMessage = (window: ReleasedWindow) =>
     Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'window', window }));
@@ -533,17 +523,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     port,
 
     publishWindow(window) {
-      const message = windowMessage(window);
-      // The window is valid (windowMessage checked it), so a failure here is the disk: live clients still get it.
-      try {
-        store.append(window);
-      } catch (error) {
-        log.error('released window not stored; it will be missing from replays', {
-          camera: window.camera,
-          error: (error as Error).message,
-        });
-      }
-      broadcast(window.camera, message);
+      broadcast(window.camera, windowMessage(window));
     },
 
     clientCount: () => receiving.size,

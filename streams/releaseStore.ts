@@ -6,7 +6,12 @@
  *   const store = openReleaseStore('.veil/releases.sqlite');
  *   store.append(window);
  *   store.latest('gate', 60);   // the gate's last 60 windows, oldest first
+ *   store.unacknowledged('gate', 0, 10);  // what the broker has not yet acknowledged, oldest first
+ *   store.acknowledge(rowId);   // the broker's PUBACK for that row arrived
  *   store.close();
+ *
+ * The store is also the MQTT publisher's outbox: each row records whether the broker has acknowledged it, so a box
+ * that lost the broker (or restarted) publishes exactly the rows still unacknowledged, in the order they were stored.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,16 +21,33 @@ import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts
 
 /**
  * Bumped when the table's layout or the released window's schema changes, so an older file is recognised instead of
- * misread. 2: windows carry their series' length and per-statistic privacy terms (stages/released.ts).
+ * misread. 2: windows carry their series' length and per-statistic privacy terms (stages/released.ts). 3: each row
+ * records whether an MQTT broker has acknowledged it (a version 2 file gains the column, its rows unacknowledged).
  */
-const STORE_SCHEMA_VERSION = 2;
+const STORE_SCHEMA_VERSION = 3;
+
+/** A stored window with its row id, which orders the rows and names one in acknowledge(). */
+export interface StoredWindow {
+  rowId: number;
+  window: ReleasedWindow;
+}
 
 export interface ReleaseStore {
-  append(window: ReleasedWindow): void;
+  /** Stores the window; returns its row id. Throws, storing nothing, when it is not a valid released window. */
+  append(window: ReleasedWindow): number;
   /** The last `count` windows in the order they were appended, oldest first; of one camera, or of all. */
   latest(camera: string | undefined, count: number): ReleasedWindow[];
   /** Every camera with at least one stored window, sorted. */
   cameras(): string[];
+  /**
+   * Up to `count` of the camera's private windows the broker has not acknowledged, with row ids above
+   * `afterRowId`, oldest first. Non-private (calibration) rows are never offered: they are never published.
+   */
+  unacknowledged(camera: string, afterRowId: number, count: number): StoredWindow[];
+  /** How many of the camera's private windows the broker has not acknowledged. */
+  unacknowledgedCount(camera: string): number;
+  /** Records the broker's acknowledgement (MQTT PUBACK) of the row. */
+  acknowledge(rowId: number): void;
   close(): void;
 }
 
@@ -43,6 +65,14 @@ export function openReleaseStore(path: string): ReleaseStore {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   const fileVersion = db.pragma('user_version', { simple: true }) as number;
+  // The outbox's columns, for a new file and for a version 2 file alike. `private` is copied out of the body so
+  // that the outbox query never offers a calibration row.
+  const addOutbox = `
+    ALTER TABLE released_windows ADD COLUMN private INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE released_windows ADD COLUMN broker_acknowledged INTEGER NOT NULL DEFAULT 0;
+    UPDATE released_windows SET private = coalesce(json_extract(body, '$.privacy.private'), 1);
+    CREATE INDEX released_windows_outbox ON released_windows (camera, broker_acknowledged, id);
+  `;
   if (fileVersion === 0) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS released_windows (
@@ -54,7 +84,15 @@ export function openReleaseStore(path: string): ReleaseStore {
       );
       CREATE INDEX IF NOT EXISTS released_windows_by_camera ON released_windows (camera, id);
     `);
-    db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
+    db.transaction(() => {
+      db.exec(addOutbox);
+      db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
+    })();
+  } else if (fileVersion === 2) {
+    db.transaction(() => {
+      db.exec(addOutbox);
+      db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
+    })();
   } else if (fileVersion !== STORE_SCHEMA_VERSION) {
     db.close();
     throw new Error(
@@ -64,8 +102,15 @@ export function openReleaseStore(path: string): ReleaseStore {
   }
 
   const insert = db.prepare(
-    'INSERT INTO released_windows (camera, start_seconds, end_seconds, body) VALUES (?, ?, ?, ?)',
+    'INSERT INTO released_windows (camera, start_seconds, end_seconds, private, body) VALUES (?, ?, ?, ?, ?)',
   );
+  const outbox = db.prepare<[string, number, number], WindowRow>(
+    'SELECT id, body FROM released_windows WHERE camera = ? AND broker_acknowledged = 0 AND private = 1 AND id > ? ORDER BY id LIMIT ?',
+  );
+  const outboxCount = db.prepare<[string], { count: number }>(
+    'SELECT count(*) AS count FROM released_windows WHERE camera = ? AND broker_acknowledged = 0 AND private = 1',
+  );
+  const markAcknowledged = db.prepare<[number]>('UPDATE released_windows SET broker_acknowledged = 1 WHERE id = ?');
   const latestOfCamera = db.prepare<[string, number], WindowRow>(
     'SELECT id, body FROM released_windows WHERE camera = ? ORDER BY id DESC LIMIT ?',
   );
@@ -101,7 +146,8 @@ export function openReleaseStore(path: string): ReleaseStore {
         );
       }
       const valid = checked.data;
-      insert.run(valid.camera, valid.startSeconds, valid.endSeconds, JSON.stringify(valid));
+      const row = insert.run(valid.camera, valid.startSeconds, valid.endSeconds, valid.privacy.private ? 1 : 0, JSON.stringify(valid));
+      return Number(row.lastInsertRowid);
     },
 
     latest(camera, count) {
@@ -114,6 +160,18 @@ export function openReleaseStore(path: string): ReleaseStore {
 
     cameras() {
       return distinctCameras.all().map((row) => row.camera);
+    },
+
+    unacknowledged(camera, afterRowId, count) {
+      return outbox.all(camera, afterRowId, count).map((row) => ({ rowId: row.id, window: readRow(row) }));
+    },
+
+    unacknowledgedCount(camera) {
+      return outboxCount.get(camera)!.count;
+    },
+
+    acknowledge(rowId) {
+      markAcknowledged.run(rowId);
     },
 
     close() {

@@ -5,9 +5,9 @@
  */
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import { CAMERA_STATES, type CameraStateName } from '../../streams/cameraState.ts';
+import { CAMERA_STATES } from '../../streams/cameraState.ts';
 import { FEED_PATH, FEED_SUBPROTOCOL } from '../../streams/feedServer.ts';
-import { FEED_PROTOCOL_VERSION, serverMessageSchema, type ServerMessage } from '../../streams/feedMessages.ts';
+import { FEED_PROTOCOL_VERSION, serverMessageSchema, type ServerMessage, type StatusMessage } from '../../streams/feedMessages.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { parsePrometheusText, type MetricFamily } from '../pipeline/prometheusText.ts';
 
@@ -69,7 +69,7 @@ export class FeedTestClient {
   }
 
   /** The states announced for `camera`, in order. */
-  states(camera: string): CameraStateName[] {
+  states(camera: string): StatusMessage['state'][] {
     return this.received.flatMap(({ message }) => (message.type === 'status' && message.camera === camera ? [message.state] : []));
   }
 

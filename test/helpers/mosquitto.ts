@@ -20,6 +20,8 @@ export interface Broker {
   port: number;
   /** Kills the broker with SIGKILL (no clean shutdown), as a crash or a pulled cable would. */
   kill(): Promise<void>;
+  /** Stops the process without ending it (SIGSTOP): connections stay open and nothing is answered, as a hung broker. */
+  freeze(): void;
   /** Starts it again on the same port with the same persistence folder. */
   restart(): Promise<void>;
   /** Stops it for good (SIGKILL; the test's folder is removed by its sandbox). */
@@ -62,6 +64,7 @@ export async function startMosquitto(folder: string, extraConfig: string[] = [])
     kill: async () => {
       await child?.kill();
     },
+    freeze: () => child?.signal('SIGSTOP'),
     restart: start,
     stop: async () => {
       await child?.kill();

@@ -48,6 +48,37 @@ describe('site config', () => {
   });
 });
 
+describe('the mqtt section', () => {
+  it('is optional, and when present takes the site id and resolves TLS files against the config file', async () => {
+    expect((await readSiteConfig(await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n'))).mqtt).toBeUndefined();
+    const file = await siteFile(
+      'cameras:\n  - id: demo\n    source: { file: demo.mp4 }\nmqtt:\n  site: north-7\n  url: mqtts://broker.city.example:8883\n  username: box-7\n  passwordEnv: VEIL_MQTT_PASSWORD\n  tls: { ca: certs/ca.pem, cert: /etc/veil/box.pem, key: /etc/veil/box.key }\n',
+    );
+    const { mqtt } = await readSiteConfig(file);
+    expect(mqtt).toMatchObject({
+      site: 'north-7',
+      url: 'mqtts://broker.city.example:8883',
+      username: 'box-7',
+      passwordEnv: 'VEIL_MQTT_PASSWORD',
+      tls: { ca: path.join(path.dirname(file), 'certs', 'ca.pem'), cert: '/etc/veil/box.pem', key: '/etc/veil/box.key' },
+      persistentSession: true,
+    });
+  });
+
+  it('names each bad mqtt setting: a site id that cannot be a topic level, a password in the file', async () => {
+    const problemsWith = async (mqtt: string) =>
+      readSiteConfig(await siteFile(`cameras:\n  - id: demo\n    source: { file: demo.mp4 }\nmqtt:\n${mqtt}`)).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+    expect(await problemsWith('  site: "north/#"\n  url: mqtt://broker:1883\n')).toMatch(/mqtt\.site: a site id is 1–64 letters.*\(got "north\/#"\)/);
+    const password = await problemsWith('  site: north\n  url: mqtt://broker:1883\n  username: box\n  password: hunter22\n  colour: blue\n');
+    expect(password).toMatch(/mqtt\.passwordEnv: a password must not be written in the file.*\(got missing\)/);
+    // However the section is wrong besides, the password never reaches the message.
+    expect(password).not.toContain('hunter22');
+  });
+});
+
 describe('camera sources', () => {
   // ffmpeg 5.0 (libavformat 59) renamed RTSP's socket timeout -stimeout to -timeout, which in 4.x meant "listen".
   const ffmpeg5 = { libavformatMajor: 59 };

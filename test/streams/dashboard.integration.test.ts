@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { FeedServer } from '../../streams/feedServer.ts';
 import { FEED_TOKEN, startTestFeed } from './feedFixtures.ts';
@@ -69,12 +70,12 @@ const MINUTES_PER_CROSSINGS_WINDOW = CROSSINGS_WINDOW_SECONDS / WINDOW_SECONDS;
  * Publishes a camera's minutes `from` … `to` − 1 as a live camera would: each minute's occupancy window, and a
  * crossings window whenever its 15 minutes are complete.
  */
-function publishMinutes(feed: FeedServer, camera: string, from: number, to: number, shape: { zoneCount: number; withheldMinute?: number }) {
+function publishMinutes(publish: (window: ReleasedWindow) => void, camera: string, from: number, to: number, shape: { zoneCount: number; withheldMinute?: number }) {
   for (let minute = from; minute < to; minute += 1) {
     const status = minute === shape.withheldMinute ? 'withheld' : 'released';
-    feed.publishWindow(releasedWindow({ camera, index: minute, zoneCount: shape.zoneCount, status }));
+    publish(releasedWindow({ camera, index: minute, zoneCount: shape.zoneCount, status }));
     if ((minute + 1) % MINUTES_PER_CROSSINGS_WINDOW === 0) {
-      feed.publishWindow(releasedWindow({ camera, index: (minute + 1) / MINUTES_PER_CROSSINGS_WINDOW - 1, zoneCount: shape.zoneCount, windowSeconds: CROSSINGS_WINDOW_SECONDS }));
+      publish(releasedWindow({ camera, index: (minute + 1) / MINUTES_PER_CROSSINGS_WINDOW - 1, zoneCount: shape.zoneCount, windowSeconds: CROSSINGS_WINDOW_SECONDS }));
     }
   }
 }
@@ -90,8 +91,8 @@ describe('dashboard', () => {
     cameraStates.set('yard', 'reconnecting', 'rtsp://viewer:s3cret@10.1.2.3/live: Connection timed out');
     const started = await startTestFeed({ cameraStates, replayWindows: 100 });
     feed = started.feed;
-    publishMinutes(feed, 'gate', 0, 30, { zoneCount: 3 });
-    publishMinutes(feed, 'yard', 0, 30, { zoneCount: 2, withheldMinute: 9 });
+    publishMinutes(started.publish, 'gate', 0, 30, { zoneCount: 3 });
+    publishMinutes(started.publish, 'yard', 0, 30, { zoneCount: 2, withheldMinute: 9 });
 
     const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
     await shows(dashboard.locator('#connection[data-state="live"]'));
@@ -101,7 +102,7 @@ describe('dashboard', () => {
     expect(new URL(dashboard.url()).search).toBe('');
 
     const before = await crowdCanvas('gate');
-    publishMinutes(feed, 'gate', 30, 45, { zoneCount: 3 });
+    publishMinutes(started.publish, 'gate', 30, 45, { zoneCount: 3 });
     await shows(dashboard.locator('[data-camera="gate"] .crowd-chart[data-points="45"]'));
     await shows(dashboard.locator('[data-camera="gate"] .traffic-chart[data-points="3"]'));
     expect(await crowdCanvas('gate')).not.toBe(before);

@@ -7,6 +7,9 @@ import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import { startFeedServer, type FeedLogger, type FeedServerOptions } from '../../streams/feedServer.ts';
 import { openReleaseStore } from '../../streams/releaseStore.ts';
+import { feedSink } from '../../streams/sinks/feedSink.ts';
+import { releaseStoreSink } from '../../streams/sinks/releaseStoreSink.ts';
+import { fanOut } from '../../streams/sinks/sink.ts';
 
 export const FEED_TOKEN = 'test-token-0123456789abcdef';
 
@@ -21,7 +24,10 @@ export function recordingLogger(): FeedLogger & { lines: { level: string; messag
   };
 }
 
-/** A feed on 127.0.0.1 with an in-memory store; any option can be replaced. */
+/**
+ * A feed on 127.0.0.1 with an in-memory store; any option can be replaced. `publish` hands a window to the store and
+ * the feed as `veil run` does (store first), so it is replayed as well as sent.
+ */
 export async function startTestFeed(overrides: Partial<FeedServerOptions> = {}) {
   const options: FeedServerOptions = {
     host: '127.0.0.1',
@@ -35,7 +41,8 @@ export async function startTestFeed(overrides: Partial<FeedServerOptions> = {}) 
     ...overrides,
   };
   const feed = await startFeedServer(options);
-  return { feed, ...options, wsUrl: `${feed.url.replace(/^http/, 'ws')}/feed` };
+  const publish = fanOut([releaseStoreSink(options.store), feedSink(feed)], options.log);
+  return { feed, publish, ...options, wsUrl: `${feed.url.replace(/^http/, 'ws')}/feed` };
 }
 
 export type FeedMessage = { v: number; type: string; [field: string]: unknown };

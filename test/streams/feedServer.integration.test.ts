@@ -169,21 +169,25 @@ describe('client messages', () => {
 
 describe('publishing', () => {
   it('refuses a non-private (calibration) window: it is neither stored nor sent', async () => {
-    const { wsUrl, feed, store } = await feedForTest();
+    const { wsUrl, feed, store, publish, log } = await feedForTest();
     const watcher = await client(wsUrl);
     expect(() => feed.publishWindow(releasedWindow({ isPrivate: false }))).toThrow(
       /camera "gate".*privacy\.private is false/s,
     );
+    publish(releasedWindow({ isPrivate: false }));
     expect(store.latest(undefined, 10)).toEqual([]);
+    const errors = (log as ReturnType<typeof recordingLogger>).lines.filter((line) => line.level === 'error');
+    expect(errors.map((line) => line.message)).toEqual(['window not handed to the release store', 'window not handed to the WebSocket feed']);
     const privateWindow = releasedWindow({ index: 1 });
-    feed.publishWindow(privateWindow);
+    publish(privateWindow);
     await until(() => watcher.windows().length > 0, 'the private window');
     expect(watcher.windows()).toEqual([privateWindow]);
+    expect(store.latest(undefined, 10)).toEqual([privateWindow]);
   });
 
   it('sends only the subscribed cameras, and replays a camera when a client starts watching it', async () => {
-    const { wsUrl, feed } = await feedForTest();
-    for (const camera of ['gate', 'lobby', 'yard']) feed.publishWindow(releasedWindow({ camera, index: 0 }));
+    const { wsUrl, publish } = await feedForTest();
+    for (const camera of ['gate', 'lobby', 'yard']) publish(releasedWindow({ camera, index: 0 }));
     const watcher = await client(wsUrl);
     await until(() => watcher.windows().length === 3, 'the replay of all three cameras');
 
@@ -192,7 +196,7 @@ describe('publishing', () => {
     watcher.ws.send(JSON.stringify({ v: 1, type: 'subscribe', cameras: ['gate'] }));
     watcher.ws.send(JSON.stringify({ v: 1, type: 'subscribe', cameras: ['gate', 'lobby'] }));
     await until(() => watcher.windows().length === 4, 'the lobby replay');
-    for (const camera of ['yard', 'gate', 'lobby']) feed.publishWindow(releasedWindow({ camera, index: 1 }));
+    for (const camera of ['yard', 'gate', 'lobby']) publish(releasedWindow({ camera, index: 1 }));
     await until(() => watcher.windows().length === 6, 'the new gate and lobby windows');
 
     watcher.ws.send(JSON.stringify({ v: 1, type: 'subscribe', cameras: '*' }));
@@ -218,8 +222,8 @@ describe('publishing', () => {
     try {
       const path = join(directory, 'releases.sqlite');
       const first = await startTestFeed({ store: openReleaseStore(path) });
-      for (let index = 0; index < 6; index += 1) first.feed.publishWindow(releasedWindow({ camera: 'gate', index }));
-      for (let index = 0; index < 2; index += 1) first.feed.publishWindow(releasedWindow({ camera: 'yard', index }));
+      for (let index = 0; index < 6; index += 1) first.publish(releasedWindow({ camera: 'gate', index }));
+      for (let index = 0; index < 2; index += 1) first.publish(releasedWindow({ camera: 'yard', index }));
       await first.feed.close();
       first.store.close();
 
@@ -260,20 +264,20 @@ describe('a release store that fails', () => {
   it('costs replays, never the process or the live feed', async () => {
     const cameraStates = new CameraStateRegistry();
     cameraStates.set('gate', 'streaming');
-    const { wsUrl, feed, store, log } = await feedForTest({ cameraStates });
-    feed.publishWindow(releasedWindow({ index: 0 }));
+    const { wsUrl, store, log, publish } = await feedForTest({ cameraStates });
+    publish(releasedWindow({ index: 0 }));
     store.close();
     const watcher = await client(wsUrl);
     await until(() => watcher.messages.length === 2, 'hello and the gate status');
     expect(watcher.messages[0]).toEqual({ v: 1, type: 'hello', cameras: ['gate'] });
-    feed.publishWindow(releasedWindow({ index: 1 }));
+    publish(releasedWindow({ index: 1 }));
     await until(() => watcher.windows().length === 1, 'the live window');
     expect(watcher.windows()).toEqual([releasedWindow({ index: 1 })]);
     const errors = (log as ReturnType<typeof recordingLogger>).lines.filter((line) => line.level === 'error');
     expect(errors.map((line) => line.message)).toEqual([
       'feed could not list the stored cameras',
       'feed replay failed: the release store could not be read',
-      'released window not stored; it will be missing from replays',
+      'window not handed to the release store',
     ]);
   });
 });

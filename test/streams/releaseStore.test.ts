@@ -87,4 +87,50 @@ describe('release store', () => {
     expect(() => store.latest('gate', 2.5)).toThrow(/whole number/);
     store.close();
   });
+
+  it('is the broker outbox: offers unacknowledged private windows of one camera in stored order, across a reopen', () => {
+    const path = join(directory, 'releases.sqlite');
+    const store = openReleaseStore(path);
+    const gateRows = [0, 1, 2, 3].map((index) => store.append(releasedWindow({ camera: 'gate', index })));
+    store.append(releasedWindow({ camera: 'yard', index: 0 }));
+    store.append(releasedWindow({ camera: 'gate', index: 4, isPrivate: false }));
+    expect(store.unacknowledgedCount('gate')).toBe(4);
+    store.acknowledge(gateRows[1]!);
+    const startsOf = (rows: { window: ReleasedWindow }[]) => rows.map((row) => row.window.startSeconds);
+    const gateStart = (index: number) => releasedWindow({ camera: 'gate', index }).startSeconds;
+    expect(startsOf(store.unacknowledged('gate', 0, 10))).toEqual([0, 2, 3].map(gateStart));
+    expect(store.unacknowledged('gate', 0, 2).map((row) => row.rowId)).toEqual([gateRows[0], gateRows[2]]);
+    expect(startsOf(store.unacknowledged('gate', gateRows[2]!, 10))).toEqual([gateStart(3)]);
+    store.close();
+
+    const reopened = openReleaseStore(path);
+    expect(reopened.unacknowledgedCount('gate')).toBe(3);
+    for (const row of reopened.unacknowledged('gate', 0, 10)) reopened.acknowledge(row.rowId);
+    expect(reopened.unacknowledged('gate', 0, 10)).toEqual([]);
+    expect(reopened.unacknowledgedCount('yard')).toBe(1);
+    reopened.close();
+  });
+
+  it('opens a version 2 file: its windows kept, all of them waiting for the broker', () => {
+    const path = join(directory, 'releases.sqlite');
+    const db = new Database(path);
+    // Version 2's layout, as the previous Veil created it.
+    db.exec(`
+      CREATE TABLE released_windows (id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT NOT NULL, start_seconds REAL NOT NULL, end_seconds REAL NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX released_windows_by_camera ON released_windows (camera, id);
+    `);
+    const insert = db.prepare('INSERT INTO released_windows (camera, start_seconds, end_seconds, body) VALUES (?, ?, ?, ?)');
+    const windows = [releasedWindow({ index: 0 }), releasedWindow({ index: 1, isPrivate: false })];
+    for (const window of windows) insert.run(window.camera, window.startSeconds, window.endSeconds, JSON.stringify(window));
+    db.pragma('user_version = 2');
+    db.close();
+
+    const store = openReleaseStore(path);
+    expect(store.latest('gate', 10)).toEqual(windows);
+    expect(store.unacknowledged('gate', 0, 10).map((row) => row.window)).toEqual([windows[0]]);
+    store.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    check.close();
+  });
 });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../stages/privacy/ledger.ts';
 import { renderChartSvg } from '../../streams/reportChart.ts';
 import { reportCsv, writeReport, type Report } from '../../streams/report.ts';
+import { reportSink } from '../../streams/sinks/reportSink.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
 
 let dir: string;
@@ -183,5 +184,21 @@ describe('the report chart', () => {
     const svg = renderChartSvg({ ...calibrationReport(), clip: { input: '/clips/lobby<img src=x onerror=alert(1)>.mp4' } });
     expect(svg).not.toContain('<img');
     expect(svg).toContain('lobby&#60;img');
+  });
+});
+
+describe('the report sink (streams/sinks/reportSink.ts)', () => {
+  it('writes the windows it was handed, in order, with the run described as it stands at close', async () => {
+    const report = releaseClip({ privacy: { epsilon: 1 }, zones: [{ name: 'door' }], lines: [], durationSeconds: 180, exact: () => ({ zones: { door: occupancy({ meanOccupancy: 1, peakOccupancy: 2 }) }, lines: {} }), ledger });
+    const { windows, ...header } = report;
+    let framesAnalysed = 0;
+    const sink = reportSink(dir, () => ({ ...header, framesAnalysed }));
+    for (const window of windows) sink.publish(window);
+    framesAnalysed = 360;
+    expect(sink.written).toBeUndefined();
+    await sink.close();
+    const written = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8'));
+    expect(written).toEqual({ ...report, framesAnalysed: 360 });
+    expect(sink.written?.files.map((file) => path.basename(file))).toEqual(['report.json', 'report.csv', 'report.svg', 'report.png']);
   });
 });
