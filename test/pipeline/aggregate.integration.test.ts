@@ -6,7 +6,7 @@
  * logged, and the aggregator keeps running.
  */
 import path from 'node:path';
-import type { MqttClient } from 'mqtt';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { openAggregateStore } from '../../streams/aggregateStore.ts';
@@ -18,7 +18,9 @@ import { FeedTestClient } from '../helpers/liveEndpoints.ts';
 import { FEED_TOKEN, startVeil, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.ts';
+import { FOOTAGE_DIR, REPO_ROOT } from '../helpers/paths.ts';
 import { occupancy, vehicleCrossings } from '../helpers/releasedReport.ts';
+import { createSandbox, runVeil } from '../helpers/veilCli.ts';
 
 const sandbox = useLiveSandbox('veil-aggregate-');
 const WINDOW_SECONDS = 60;
@@ -132,6 +134,7 @@ describe('veil aggregate with three boxes and a real broker', () => {
     const publishing = Promise.all(boxes.map((box, index) => publishWindows(clients[index]!, box.site, half(box.windows, 1))));
     await broker.restart();
     await publishing;
+    await eventually('the aggregator to have seen the outage', 30, () => aggregator.log().some((e) => e.message.startsWith('broker unreachable')));
     // A box that republishes its backlog after an outage sends some windows twice; the aggregator stores them once.
     await publishWindows(clients[0]!, boxes[0]!.site, boxes[0]!.windows.slice(0, 3));
     const expected = boxes.flatMap((box) => box.windows.map((w) => windowId(fleetId(box), w))).sort();
@@ -171,6 +174,40 @@ describe('veil aggregate with three boxes and a real broker', () => {
     expect(windowIds(feed).filter((id) => id.includes('@9999'))).toEqual([]);
   }, 60_000);
 
+  it('federated evaluation: a box publishes its error figures only, and the aggregator shows them per camera', async () => {
+    const evalSandbox = await createSandbox();
+    try {
+      const siteFile = await writeSiteConfig(evalSandbox.inputs, 'site.yaml', {
+        cameras: [{ id: 'gate', source: { file: path.join(FOOTAGE_DIR, 'traffic_overpass_cars-trucks_320x240.avi') } }],
+        mqtt: { url: broker.url, site: 'north' },
+      });
+      const labels = path.join(REPO_ROOT, '../shared/labels/traffic_overpass.json');
+      // 12 s at 2 frames/s: a short, cheap evaluation; its error against the whole clip's hand count is large, which
+      // is what a fleet table is for.
+      const run = await runVeil(['eval', '--labels', labels, '--fps', '2', '--duration', '12', '--json', '--publish', siteFile, '--camera', 'gate'], evalSandbox);
+      expect(run.stderr).toContain('error figures published');
+      const printed = JSON.parse(run.stdout) as { lines: Array<{ line: string; category: string; error: number; counted: number; expected: number }> };
+      const accuracy = await eventually('the fleet accuracy table on the feed', 30, () =>
+        feed.received.flatMap(({ message }) => (message.type === 'accuracy' ? message.cameras : [])).find((c) => c.camera === 'north/gate'),
+      );
+      expect(accuracy.lines.map(({ line, category, error }) => ({ line, category, error }))).toEqual(printed.lines.map(({ line, category, error }) => ({ line, category, error })));
+      expect(accuracy.clipSeconds).toBe(12);
+      // What left the box, read back from the broker's retained message: error figures, no count.
+      const reader = await connectAsync(broker.url, { clientId: 'eval-reader', clean: true });
+      try {
+        const retained = new Promise<Record<string, unknown>>((resolve) => reader.once('message', (_topic, payload) => resolve(JSON.parse(payload.toString('utf8')))));
+        await reader.subscribeAsync(cameraTopic('north', 'gate', 'eval'), { qos: 1 });
+        const message = await retained;
+        expect(Object.keys(message).sort()).toEqual(['camera', 'clipSeconds', 'evaluatedAt', 'fps', 'lines', 'type', 'v']);
+        expect((message.lines as Array<Record<string, unknown>>).map((line) => Object.keys(line).sort())).toEqual(printed.lines.map(() => ['category', 'error', 'line', 'tolerance', 'withinTolerance']));
+      } finally {
+        await reader.endAsync();
+      }
+    } finally {
+      await evalSandbox.remove();
+    }
+  }, 240_000);
+
   it('loses nothing when the aggregator is killed and restarted: the broker holds its session, the store the rest', async () => {
     await aggregator.child.kill();
     feed.close();
@@ -205,5 +242,9 @@ describe('veil aggregate with three boxes and a real broker', () => {
     } finally {
       store.close();
     }
+    const tableSandbox = await createSandbox();
+    const table = await runVeil(['aggregate', '--config', cityFile, '--accuracy'], tableSandbox).finally(() => tableSandbox.remove());
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toMatch(/^north\/gate .* overpass-y0\.625 +vehicle +[+-]\d+ +±2 +(OK|OUTSIDE)$/m);
   }, 180_000);
 });
