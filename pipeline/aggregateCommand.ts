@@ -13,14 +13,14 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
 import { FEED_PROTOCOL_VERSION, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
-import { FEED_CLOSE_CODES, MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
+import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
 import { openMqttClient } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { kindFilter } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
-import { choiceFlag, numberFlag, parseFlags, UsageError } from './args.ts';
-import { ConfigError } from './config.ts';
+import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { districtWindow, type District } from './districtTotals.ts';
+import { feedSettings } from './feedSettings.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from './metrics.ts';
@@ -168,23 +168,12 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
   }
   const running: Array<() => unknown> = [() => store.close()];
   try {
-    const token = process.env[city.feed.tokenEnv];
-    if (!token || token.length < MIN_TOKEN_LENGTH) {
-      throw new ConfigError(`the feed token is ${token ? 'too short' : 'not set'}: set the environment variable ${city.feed.tokenEnv} to a secret of at least ${MIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 24\`)`);
-    }
-    const port = numberFlag(values.port, 'port', 'a port number 0–65535') ?? city.feed.port;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: expected a port number 0–65535`);
+    const feedOptions = feedSettings(city.feed, values);
     const states = new CameraStateRegistry();
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
     const feed = await startFeedServer({
-      host: values.host ?? city.feed.host,
-      port,
-      token,
-      allowedOrigins: city.feed.allowedOrigins,
-      replayWindows: city.feed.replayWindows,
-      heartbeatIntervalMs: city.feed.heartbeatSeconds * 1000,
-      cameraDownAfterSeconds: city.feed.cameraDownAfterSeconds,
+      ...feedOptions,
       store,
       metrics: createVeilMetrics(),
       cameraStates: states,

@@ -11,13 +11,11 @@
  * ledger refuses a second release of the same span), so a second message with that id is a redelivery — stored
  * once — or, when its body differs, a conflict, which keeps the first and is reported.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
 import { evalFiguresSchema, type EvalFigures } from './feedMessages.ts';
 import type { ReleaseStore } from './releaseStore.ts';
+import { openStoreFile, readJsonBody } from './sqliteFile.ts';
 
 /** Bumped when the tables' layout changes, so an older file is recognised instead of misread. */
 const AGGREGATE_STORE_VERSION = 1;
@@ -51,13 +49,9 @@ interface BodyRow {
 
 /** Opens (creating if needed) the store at `path`; `':memory:'` lives as long as the process. */
 export function openAggregateStore(path: string): AggregateStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  // WAL + NORMAL: durable across a crash of the process, which is what a redelivery cannot cover (the broker
-  // forgets a message once the aggregator has acknowledged it, and it acknowledges after storing).
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  const fileVersion = db.pragma('user_version', { simple: true }) as number;
+  // Durable across a crash of the process, which is what a redelivery cannot cover: the broker forgets a message
+  // once the aggregator has acknowledged it, and it acknowledges after storing.
+  const { db, fileVersion } = openStoreFile(path);
   if (fileVersion === 0) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS fleet_windows (
@@ -97,21 +91,8 @@ export function openAggregateStore(path: string): AggregateStore {
   );
   const allEvals = db.prepare<[], BodyRow>('SELECT body FROM fleet_evals ORDER BY camera');
 
-  const read = <T>(schema: z.ZodType<T>, what: string) => (row: BodyRow): T => {
-    const problem = (why: string) =>
-      new Error(`Aggregator store ${path} holds ${what} that is not valid (written by another program or version?): ${why}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(row.body);
-    } catch {
-      throw problem('its body is not JSON');
-    }
-    const checked = schema.safeParse(json);
-    if (!checked.success) throw problem(z.prettifyError(checked.error));
-    return checked.data;
-  };
-  const readWindow = read(releasedWindowSchema, 'a window');
-  const readEval = read(evalFiguresSchema, 'an evaluation');
+  const readWindow = (row: BodyRow) => readJsonBody(releasedWindowSchema, row.body, `Aggregator store ${path}`, 'a valid window');
+  const readEval = (row: BodyRow) => readJsonBody(evalFiguresSchema, row.body, `Aggregator store ${path}`, 'a valid evaluation');
 
   const putWindow = (window: ReleasedWindow): PutOutcome => {
     const checked = releasedWindowSchema.safeParse(window);
