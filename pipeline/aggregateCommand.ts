@@ -16,11 +16,12 @@ import { FEED_PROTOCOL_VERSION, type EvalFigures, type ServerMessage } from '../
 import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
 import { openMqttClient } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
-import { kindFilter } from '../streams/mqtt/topics.ts';
+import { kindFilter, parseCameraTopic } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { districtWindow, type District } from './districtTotals.ts';
 import { feedSettings } from './feedSettings.ts';
+import { createFleetMetrics, type FleetMetrics, type MessageOutcome } from './fleetMetrics.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from './metrics.ts';
@@ -71,7 +72,7 @@ export function formatAccuracyTable(evals: readonly EvalFigures[]): string {
 
 /** Where a fleet message goes once it is checked; `accept` throws when the store cannot be written. */
 interface Intake {
-  accept(message: FleetMessage): void;
+  accept(message: FleetMessage): MessageOutcome;
   snapshot(): ServerMessage[];
 }
 
@@ -92,11 +93,11 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
         const outcome = store.putWindow(window);
         if (outcome === 'duplicate') {
           log.info('window received again (a redelivery): stored once', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
-          return;
+          return 'redelivery';
         }
         if (outcome === 'conflict') {
           log.warn('window rejected: a different window with this id is stored already; the first one is kept', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
-          return;
+          return 'conflict';
         }
         send({ v: FEED_PROTOCOL_VERSION, type: 'window', window });
         for (const district of districtsOf.get(window.camera) ?? []) {
@@ -104,13 +105,16 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
           send({ v: FEED_PROTOCOL_VERSION, type: 'district', district: totalNow });
           if (totalNow.complete) log.info('district window complete', { district: district.name, window_s: totalNow.windowSeconds, start: totalNow.startSeconds, withheld: totalNow.cameras.withheld.length });
         }
-      } else if (message.kind === 'status') {
+        return 'stored';
+      }
+      if (message.kind === 'status') {
         states.set(message.camera, message.status.state, message.status.detail);
       } else if (message.kind === 'eval') {
         store.putEval(message.figures);
         log.info('evaluation received', { camera: message.camera, lines: message.figures.lines.length });
         send(accuracy());
       }
+      return 'accepted';
     },
     snapshot() {
       const districtTotals = city.districts.flatMap((district) =>
@@ -126,17 +130,19 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
  * so its PUBACK goes out only after it is stored; a message that cannot be stored is not acknowledged (the broker
  * redelivers it on the next connection). A rejected message is acknowledged (redelivering it would not mend it).
  */
-function consume(client: MqttClient, intake: Intake, log: Logger): void {
+function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log: Logger): void {
   client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const kind = parseCameraTopic(packet.topic)?.kind ?? 'unknown';
     const parsed = parseFleetMessage(packet.topic, payload);
     if (!parsed.ok) {
       log.warn('message rejected', { topic: packet.topic, problem: parsed.problem });
+      metrics.messages.inc({ kind, outcome: 'rejected' });
       done();
       return;
     }
     try {
-      intake.accept(parsed.message);
+      metrics.messages.inc({ kind, outcome: intake.accept(parsed.message) });
       done();
     } catch (error) {
       log.error('message not stored, so not acknowledged: the broker sends it again when the aggregator reconnects', { topic: packet.topic, error: (error as Error).message });
@@ -144,12 +150,16 @@ function consume(client: MqttClient, intake: Intake, log: Logger): void {
     }
   };
   client.on('connect', (connack) => {
+    metrics.brokerConnected.set(1);
     log.info('connected to the broker', { session_present: connack.sessionPresent });
     client.subscribe(SUBSCRIPTIONS, { qos: 1 }, (error) => {
       if (error) log.error('subscription refused by the broker: check its ACL for the aggregator', { error: error.message });
     });
   });
-  client.on('offline', () => log.warn('broker unreachable: reconnecting; the broker keeps this session\'s messages meanwhile'));
+  client.on('offline', () => {
+    metrics.brokerConnected.set(0);
+    log.warn('broker unreachable: reconnecting; the broker keeps this session\'s messages meanwhile');
+  });
   client.on('error', (error) => log.error('broker connection error', { error: error.message }));
 }
 
@@ -170,12 +180,14 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
   try {
     const feedOptions = feedSettings(city.feed, values);
     const states = new CameraStateRegistry();
+    const metrics = createVeilMetrics();
+    const fleetMetrics = createFleetMetrics(metrics.registry);
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
     const feed = await startFeedServer({
       ...feedOptions,
       store,
-      metrics: createVeilMetrics(),
+      metrics,
       cameraStates: states,
       snapshot: intake.snapshot,
       log,
@@ -188,7 +200,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     const client = openMqttClient(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where: `config ${values.config}, broker` });
     // Closed first on the way out: nothing arrives for a feed or store that is closing.
     running.push(() => client.endAsync());
-    consume(client, intake, log);
+    consume(client, intake, fleetMetrics, log);
     log.info('subscribing', { broker: city.broker.url, client_id: city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID, districts: city.districts.length });
     await new Promise((resolve) => {
       if (stop.aborted) resolve(undefined);

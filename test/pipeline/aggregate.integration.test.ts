@@ -14,7 +14,7 @@ import type { DistrictWindow } from '../../streams/feedMessages.ts';
 import { cameraTopic } from '../../streams/mqtt/topics.ts';
 import { connectBox, publishWindows, releaseCameras, windowId, windowPayload, type ReleasedCamera } from '../helpers/fleet.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
-import { FeedTestClient } from '../helpers/liveEndpoints.ts';
+import { FeedTestClient, fetchMetrics } from '../helpers/liveEndpoints.ts';
 import { FEED_TOKEN, startVeil, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.ts';
@@ -100,11 +100,19 @@ afterAll(async () => {
 
 describe('veil aggregate with three boxes and a real broker', () => {
   let aggregator: VeilRun;
+  let aggregatorUrl: string;
   let feed: FeedTestClient;
+
+  /** The aggregator's count of fleet messages of this kind and outcome, from /metrics. */
+  const counted = async (kind: string, outcome: string) => {
+    const family = (await fetchMetrics(aggregatorUrl, FEED_TOKEN)).get('veil_fleet_messages_total');
+    return family?.samples.find((sample) => sample.labels.kind === kind && sample.labels.outcome === outcome)?.value ?? 0;
+  };
 
   it('totals each district per window: the sum of what its cameras released, with √(Σσ²)', async () => {
     aggregator = startAggregator();
-    feed = await FeedTestClient.connect(await aggregator.listening(60), FEED_TOKEN);
+    aggregatorUrl = await aggregator.listening(60);
+    feed = await FeedTestClient.connect(aggregatorUrl, FEED_TOKEN);
     await eventually('the aggregator to subscribe', 30, () => aggregator.log().some((e) => e.message === 'connected to the broker'));
     await Promise.all(boxes.map((box, index) => publishWindows(clients[index]!, box.site, half(box.windows, 0))));
     const firstStart = 0;
@@ -141,6 +149,8 @@ describe('veil aggregate with three boxes and a real broker', () => {
     await eventually('every window at the aggregator', 60, () => new Set(windowIds(feed)).size === expected.length);
     await eventually('the republished windows to be logged as redeliveries', 30, () => aggregator.log().filter((e) => e.message.startsWith('window received again')).length >= 3);
     expect(windowIds(feed).sort()).toEqual(expected);
+    expect(await counted('window', 'stored')).toBe(expected.length);
+    expect(await counted('window', 'redelivery')).toBeGreaterThanOrEqual(3);
     const lastStart = (WINDOWS_PER_CAMERA - 1) * WINDOW_SECONDS;
     expect(lastDistrict(feed, 'centre', lastStart)?.complete).toBe(true);
   }, 180_000);
@@ -171,6 +181,8 @@ describe('veil aggregate with three boxes and a real broker', () => {
       expect.stringContaining('privacy.private'),
     ]);
     expect(aggregator.child.running()).toBe(true);
+    expect(await counted('window', 'rejected')).toBe(4);
+    expect(await counted('window', 'conflict')).toBe(1);
     expect(windowIds(feed).filter((id) => id.includes('@9999'))).toEqual([]);
   }, 60_000);
 
