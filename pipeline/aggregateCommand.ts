@@ -108,7 +108,7 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
         return 'stored';
       }
       if (message.kind === 'status') {
-        states.set(message.camera, message.status.state, message.status.detail);
+        states.set(message.camera, message.state, message.detail);
       } else if (message.kind === 'eval') {
         store.putEval(message.figures);
         log.info('evaluation received', { camera: message.camera, lines: message.figures.lines.length });

@@ -14,7 +14,7 @@
  *                    {"v":1,"type":"accuracy","cameras":[{…EvalFigures…}]}    the fleet accuracy table
  *
  * Boxes publish `{"v":1,"type":"eval","camera":…,…}` on their eval topic (federated evaluation, `veil eval --publish`):
- * error figures only, never a count of people (see EVAL_FIGURES' docstring).
+ * error figures only, never a count of people (see evalFiguresSchema).
  */
 import { z } from 'zod';
 import { RELEASED_CLASSES, releasedWindowSchema } from '../stages/released.ts';

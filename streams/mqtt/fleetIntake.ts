@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { ReleasedWindow } from '../../stages/released.ts';
+import { CAMERA_STATES, type CameraStateName } from '../cameraState.ts';
 import { evalMessageSchema, statusMessageSchema, windowMessageSchema, type EvalFigures } from '../feedMessages.ts';
 import { parseCameraTopic } from './topics.ts';
 
@@ -26,7 +27,7 @@ export function fleetCameraId(site: string, camera: string): string {
 
 export type FleetMessage =
   | { kind: 'window'; camera: string; window: ReleasedWindow }
-  | { kind: 'status'; camera: string; status: z.infer<typeof statusMessageSchema> }
+  | { kind: 'status'; camera: string; state: CameraStateName; detail?: string }
   | { kind: 'eval'; camera: string; figures: EvalFigures }
   /** An empty retained message: the publisher cleared the topic's retained message. Nothing to store. */
   | { kind: 'cleared'; camera: string };
@@ -67,7 +68,14 @@ export function parseFleetMessage(topic: string, payload: Buffer): FleetParse {
     return { ok: false, problem: `the message names camera "${named}" but came on camera "${parts.camera}"'s topic` };
   }
   if (message.type === 'window') return { ok: true, message: { kind: 'window', camera, window: { ...message.window, camera } } };
-  if (message.type === 'status') return { ok: true, message: { kind: 'status', camera, status: message } };
+  if (message.type === 'status') {
+    // A box's last will announces a state of the box, not of a camera ("offline"): to the city, its cameras are
+    // out of reach, as a camera is while its box reconnects to it.
+    const known = (CAMERA_STATES as readonly string[]).includes(message.state);
+    const state = known ? (message.state as CameraStateName) : 'reconnecting';
+    const detail = known ? message.detail : `its box is ${message.state}`;
+    return { ok: true, message: { kind: 'status', camera, state, ...(detail === undefined ? {} : { detail }) } };
+  }
   const { v: _version, type: _type, ...figures } = message;
   return { ok: true, message: { kind: 'eval', camera, figures: { ...figures, camera } } };
 }

@@ -14,7 +14,7 @@ import type { DistrictWindow } from '../../streams/feedMessages.ts';
 import { cameraTopic } from '../../streams/mqtt/topics.ts';
 import { connectBox, publishWindows, releaseCameras, windowId, windowPayload, type ReleasedCamera } from '../helpers/fleet.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
-import { FeedTestClient, fetchMetrics } from '../helpers/liveEndpoints.ts';
+import { cameraHealth, FeedTestClient, fetchHealth, fetchMetrics } from '../helpers/liveEndpoints.ts';
 import { FEED_TOKEN, startVeil, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.ts';
@@ -136,6 +136,15 @@ describe('veil aggregate with three boxes and a real broker', () => {
     expect(north.crossings.vehicle!.backward.value).toBe(released[0]!.lines.main!.classes.vehicle!.backward + released[1]!.lines.main!.classes.vehicle!.backward);
     expect(north.peakOccupancy).toEqual({});
   }, 120_000);
+
+  it('mirrors each camera\'s retained status on its feed and /healthz, by fleet id', async () => {
+    const status = { v: 1, type: 'status', camera: 'bridge', state: 'reconnecting', since: '2026-11-30T01:00:00.000Z', restarts: 3, detail: 'stream ended' };
+    await clients[2]!.publishAsync(cameraTopic('south', 'bridge', 'status'), JSON.stringify(status), { qos: 1, retain: true });
+    await eventually('the status on the aggregator\'s feed', 30, () => feed.states('south/bridge').includes('reconnecting'));
+    const { health } = await fetchHealth(aggregatorUrl, FEED_TOKEN);
+    expect(cameraHealth(health, 'south/bridge')).toMatchObject({ state: 'reconnecting', lastError: 'stream ended' });
+    expect(health.status).toBe('degraded');
+  }, 60_000);
 
   it('loses and duplicates nothing when the broker is killed and restarted mid-stream', async () => {
     await broker.kill();

@@ -34,7 +34,9 @@ describe('fleet intake', () => {
     const withCounts = { v: 1, type: 'eval', ...figures, lines: [{ ...figures.lines[0], counted: 24, expected: 27 }] };
     expect(parseFleetMessage('veil/v1/north/gate/eval', json(withCounts)).ok).toBe(false);
     const status = { v: 1, type: 'status', camera: 'gate', state: 'streaming', since: '2026-11-30T00:00:00.000Z', restarts: 0 };
-    expect(parseFleetMessage('veil/v1/north/gate/status', json(status))).toEqual({ ok: true, message: { kind: 'status', camera: 'north/gate', status } });
+    expect(parseFleetMessage('veil/v1/north/gate/status', json(status))).toEqual({ ok: true, message: { kind: 'status', camera: 'north/gate', state: 'streaming' } });
+    const failed = { ...status, state: 'failed', detail: 'gave up after 3 attempts' };
+    expect(parseFleetMessage('veil/v1/north/gate/status', json(failed))).toEqual({ ok: true, message: { kind: 'status', camera: 'north/gate', state: 'failed', detail: 'gave up after 3 attempts' } });
     expect(parseFleetMessage('veil/v1/north/gate/status', Buffer.alloc(0))).toEqual({ ok: true, message: { kind: 'cleared', camera: 'north/gate' } });
   });
 });
