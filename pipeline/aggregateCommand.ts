@@ -49,7 +49,7 @@ const FLAGS = {
   'log-format': { type: 'string' },
 } as const;
 
-export const AGGREGATE_STORE_FILE = 'fleet.sqlite';
+const AGGREGATE_STORE_FILE = 'fleet.sqlite';
 /** Every kind a box publishes: windows, camera states and federated-evaluation figures. */
 const SUBSCRIPTIONS = [kindFilter('window'), kindFilter('status'), kindFilter('eval')];
 
@@ -182,6 +182,8 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     const states = new CameraStateRegistry();
     const metrics = createVeilMetrics();
     const fleetMetrics = createFleetMetrics(metrics.registry);
+    // The feed replays the intake's snapshot and the intake sends on the feed: it gets the feed once that exists,
+    // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
     const feed = await startFeedServer({

@@ -19,6 +19,14 @@ const publishConfigSchema = z.looseObject({
   cameras: z.array(z.looseObject({ id: z.string() })).min(1),
 });
 
+/** What a failed connection's errno means, in words (mqtt.js reports the socket's error as it is). */
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens at that address and port (is the broker running?)',
+  ENOTFOUND: 'no such host',
+  ETIMEDOUT: 'the connection timed out',
+  ECONNRESET: 'the broker closed the connection (a TLS or protocol mismatch?)',
+};
+
 export interface EvalPublishTarget {
   connection: MqttConnection;
   site: string;
@@ -64,10 +72,11 @@ export async function publishEvalFigures(target: EvalPublishTarget, figures: Eva
   // A one-off client: its session need not outlive this publish.
   const client = openMqttClient({ ...target.connection, persistentSession: false }, { clientId: `veil-eval-${target.site}-${target.camera}`.slice(0, 64), where: target.where });
   try {
+    const broker = `the broker ${target.connection.url} (${target.where})`;
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
-      client.once('error', reject);
-      setTimeout(() => reject(new Error(`the broker ${target.connection.url} did not answer within ${target.connection.connectTimeoutSeconds} s (${target.where})`)), target.connection.connectTimeoutSeconds * 1000).unref();
+      client.once('error', (error) => reject(new Error(`${broker} could not be reached: ${NETWORK_REASONS[String((error as { code?: unknown }).code)] ?? error.message}; the evaluation was not published`)));
+      setTimeout(() => reject(new Error(`${broker} did not answer within ${target.connection.connectTimeoutSeconds} s; the evaluation was not published`)), target.connection.connectTimeoutSeconds * 1000).unref();
     });
     await client.publishAsync(cameraTopic(target.site, target.camera, 'eval'), JSON.stringify(message), { qos: 1, retain: true });
   } finally {
