@@ -3,6 +3,7 @@
  * returns an exit code: 0 done, 1 the work failed (bad input clip, dead camera, ...), 2 a usage or config mistake.
  */
 import { BACKEND_CHOICES, NATIVE_INSTALL_COMMAND } from '../models/backend.ts';
+import { aggregateCommand, AGGREGATE_HELP } from './aggregateCommand.ts';
 import { UsageError } from './args.ts';
 import { batchCommand, BATCH_HELP } from './batchCommand.ts';
 import { ConfigError } from './config.ts';
@@ -25,6 +26,8 @@ const COMMANDS: Record<string, { run: (argv: string[], stop: AbortSignal) => Pro
   eval: { run: evalCommand, help: EVAL_HELP, handlesStopSignals: false },
   // A live box is stopped by its service manager: it must exit 0, ledger closed, whenever the signal comes.
   run: { run: runCommand, help: RUN_HELP, handlesStopSignals: true },
+  // The city side: its store and broker session close cleanly on a stop.
+  aggregate: { run: aggregateCommand, help: AGGREGATE_HELP, handlesStopSignals: true },
 };
 
 const MAIN_HELP = `veil — privacy-preserving camera analytics: counts people and vehicles on the device and publishes only
@@ -34,6 +37,7 @@ Usage:
   veil batch [CLIP] [options]        analyse a recorded clip into report.json / .csv / .svg / .png
   veil eval --labels FILE CLIP       compare noise-free counts with hand counts (camera placement check)
   veil run --config site.yaml        supervise live cameras, serve the WebSocket feed and dashboard
+  veil aggregate --config city.yaml  the city side: district totals from a fleet of boxes over MQTT
 
 Run \`veil <command> --help\` for its options.
 

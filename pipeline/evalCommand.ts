@@ -13,6 +13,7 @@ import { WHOLE_FRAME_ZONE } from '../stages/zones.ts';
 import { labelledClip, readLabels, type Labels } from './labels.ts';
 import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
+import { evalFigures, publishEvalFigures, readEvalPublishTarget } from './evalPublish.ts';
 
 export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
 
@@ -22,9 +23,13 @@ overall; --json prints the same as JSON. Exit code 0 when every line is within i
 
   --labels FILE        hand counts (format: docs/eval.md, e.g. ../shared/labels/traffic_overpass.json)
   --json               print the comparison as JSON
+  --publish SITE.yaml  also send the error figures only (per line and category, the instants' mean error, the
+                       clip's length; no count) to the broker in the box's mqtt section, retained, for
+                       veil aggregate's fleet accuracy table (federated evaluation, docs/fleet.md)
+  --camera ID          with --publish: the camera of SITE.yaml this evaluation is for
 ${CLIP_FLAGS_HELP}`;
 
-const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' } } as const;
+const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' }, publish: { type: 'string' }, camera: { type: 'string' } } as const;
 const EXIT_OUTSIDE_TOLERANCE = 3;
 /** Eval compares whole-clip totals and instants, so windows only bound memory; their length changes no result. */
 const EVAL_WINDOW_SECONDS = 60;
@@ -103,6 +108,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'eval');
   if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
   const log = createLogger(logFormatFlag(values));
+  if ((values.publish === undefined) !== (values.camera === undefined)) throw new UsageError('--publish SITE.yaml and --camera ID go together: the camera of the site config this evaluation is for');
+  // Read before the analysis, so a wrong --publish is reported in a second, not after the whole clip.
+  const publishTo = values.publish === undefined ? undefined : await readEvalPublishTarget(values.publish, values.camera!);
   const labels = await readLabels(values.labels);
   const input = clipInput(positionals, 'eval', labelledClip(values.labels, labels));
   if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
@@ -164,6 +172,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
       if (lineResults.length) out.push(`  lines: ${allWithin ? 'all within tolerance' : 'some OUTSIDE tolerance'}`);
       out.push(`  tracks confirmed over the clip: ${outcome.tracking.tracksConfirmed}`);
       process.stdout.write(`${out.join('\n')}\n`);
+    }
+    if (publishTo) {
+      const clipSeconds = progressTotalSeconds(durationSeconds, excerpt) ?? outcome.windows.reduce((end, w) => Math.max(end, w.endSeconds), 0);
+      await publishEvalFigures(publishTo, evalFigures(publishTo.camera, clipSeconds, config.fps, lineResults, instantResults));
+      log.info('error figures published for the fleet accuracy table', { site: publishTo.site, camera: publishTo.camera, broker: publishTo.connection.url });
     }
     return allWithin ? 0 : EXIT_OUTSIDE_TOLERANCE;
   } finally {

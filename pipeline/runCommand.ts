@@ -12,14 +12,15 @@ import { startDetectorPool } from '../models/detectorPool.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
-import { MIN_TOKEN_LENGTH, startFeedServer } from '../streams/feedServer.ts';
+import { startFeedServer } from '../streams/feedServer.ts';
 import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
 import { feedSink } from '../streams/sinks/feedSink.ts';
 import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
 import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
-import { choiceFlag, numberFlag, parseFlags, UsageError } from './args.ts';
+import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
+import { feedSettings } from './feedSettings.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
@@ -75,12 +76,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   if (!values.config) throw new UsageError('--config FILE is required: the site config with your cameras. See `veil run --help`.');
   const site = await readSiteConfig(values.config);
   const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
-  const token = process.env[site.feed.tokenEnv];
-  if (!token || token.length < MIN_TOKEN_LENGTH) {
-    throw new ConfigError(`the feed token is ${token ? 'too short' : 'not set'}: set the environment variable ${site.feed.tokenEnv} to a secret of at least ${MIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 24\`)`);
-  }
-  const port = numberFlag(values.port, 'port', 'a port number 0–65535') ?? site.feed.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: expected a port number 0–65535`);
+  const feedOptions = feedSettings(site.feed, values);
   const stateDir = site.stateDir ?? defaultStateDir();
   prepareWritableDir(stateDir, site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)');
 
@@ -138,13 +134,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     if (stop.aborted) return 0;
 
     const feed = await startFeedServer({
-      host: values.host ?? site.feed.host,
-      port,
-      token,
-      allowedOrigins: site.feed.allowedOrigins,
-      replayWindows: site.feed.replayWindows,
-      heartbeatIntervalMs: site.feed.heartbeatSeconds * 1000,
-      cameraDownAfterSeconds: site.feed.cameraDownAfterSeconds,
+      ...feedOptions,
       store,
       metrics,
       cameraStates: states,

@@ -7,9 +7,17 @@
  *                    {"v":1,"type":"status","camera":"gate","state":"streaming","since":"…","restarts":0}
  *                    {"v":1,"type":"window","window":{…ReleasedWindow…}}
  *   client → server  {"v":1,"type":"subscribe","cameras":["gate"]}   or   {"v":1,"type":"subscribe","cameras":"*"}
+ *
+ * `veil aggregate` (the city side) serves the same feed with camera ids "site/camera", and two more types:
+ *
+ *                    {"v":1,"type":"district","district":{…DistrictWindow…}}   a district's total for one window
+ *                    {"v":1,"type":"accuracy","cameras":[{…EvalFigures…}]}    the fleet accuracy table
+ *
+ * Boxes publish `{"v":1,"type":"eval","camera":…,…}` on their eval topic (federated evaluation, `veil eval --publish`):
+ * error figures only, never a count of people (see evalFiguresSchema).
  */
 import { z } from 'zod';
-import { releasedWindowSchema } from '../stages/released.ts';
+import { RELEASED_CLASSES, releasedWindowSchema } from '../stages/released.ts';
 import { CAMERA_STATES, type CameraState } from './cameraState.ts';
 
 export const FEED_PROTOCOL_VERSION = 1;
@@ -57,10 +65,84 @@ export const statusMessageSchema = z.strictObject({
   detail: z.string().max(1000).optional(),
 });
 
+/** A sum of released values with the s.d. of its noise (stages/privacy/figures.ts's Figure). */
+const figureSchema = z.strictObject({ value: z.number(), standardDeviation: z.number().nonnegative() });
+const classFigures = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(RELEASED_CLASSES), value);
+
+/**
+ * One district's total for one window (`veil aggregate`): per released class, the sum over the district's cameras
+ * (and their chosen lines or zones) of the released values, each with √(Σσ²), the s.d. of a sum of independent
+ * draws. Only released windows are summed; `cameras` says which released, which withheld and which have not been
+ * heard from yet. `complete` is true once every camera has released or withheld this window: only then is the total
+ * final. A sum of peaks is not the district's peak (they may fall at different moments): it bounds it from above.
+ */
+export const districtWindowSchema = z.strictObject({
+  district: z.string().min(1),
+  startSeconds: z.number(),
+  endSeconds: z.number(),
+  windowSeconds: z.number().positive(),
+  clock: z.enum(['clip', 'wall']),
+  complete: z.boolean(),
+  cameras: z.strictObject({
+    released: z.array(cameraName),
+    withheld: z.array(cameraName),
+    missing: z.array(cameraName),
+  }),
+  crossings: classFigures(z.strictObject({ forward: figureSchema, backward: figureSchema })),
+  peakOccupancy: classFigures(figureSchema),
+  meanOccupancy: classFigures(figureSchema),
+});
+export type DistrictWindow = z.infer<typeof districtWindowSchema>;
+
+export const districtMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('district'),
+  district: districtWindowSchema,
+});
+
+/**
+ * What federated evaluation lets leave a box (`veil eval --publish`): per labelled line and category the error of
+ * the noise-free count against the hand count (counted − expected, so a count of people cannot be read back from
+ * it without the hand count, which stays on the box), its tolerance and verdict; the labelled instants' mean
+ * absolute error; the clip's length and the frame rate. No count, no timestamp inside the clip, no track.
+ */
+export const evalFiguresSchema = z.strictObject({
+  camera: cameraName,
+  evaluatedAt: z.iso.datetime(),
+  clipSeconds: z.number().positive(),
+  fps: z.number().positive(),
+  lines: z
+    .array(
+      z.strictObject({
+        line: z.string().min(1).max(128),
+        category: z.enum(['person', 'vehicle']),
+        error: z.number().int(),
+        tolerance: z.number().nonnegative(),
+        withinTolerance: z.boolean(),
+      }),
+    )
+    .max(256),
+  instants: z.strictObject({ count: z.number().int().positive(), meanAbsoluteError: z.number().nonnegative() }).optional(),
+});
+export type EvalFigures = z.infer<typeof evalFiguresSchema>;
+
+/** A box's federated-evaluation message on its eval topic (retained: the latest evaluation of the camera). */
+export const evalMessageSchema = z.strictObject({ v: version, type: z.literal('eval'), ...evalFiguresSchema.shape });
+export type EvalMessage = z.infer<typeof evalMessageSchema>;
+
+/** The fleet accuracy table on `veil aggregate`'s feed: each camera's latest evaluation, camera ids "site/camera". */
+export const accuracyMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('accuracy'),
+  cameras: z.array(evalFiguresSchema),
+});
+
 export const serverMessageSchema = z.discriminatedUnion('type', [
   helloMessageSchema,
   windowMessageSchema,
   statusMessageSchema,
+  districtMessageSchema,
+  accuracyMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type StatusMessage = z.infer<typeof statusMessageSchema>;

@@ -38,6 +38,7 @@ import {
   FEED_PROTOCOL_VERSION,
   parseClientMessage,
   type ClientMessage,
+  type ServerMessage,
 } from './feedMessages.ts';
 import type { ReleaseStore } from './releaseStore.ts';
 
@@ -82,6 +83,9 @@ export interface FeedLogger {
   error(message: string, fields?: Record<string, string | number | boolean | undefined>): void;
 }
 
+/** What the feed reads to replay a camera's latest windows to a client that subscribes: a store it never writes. */
+export type FeedReplaySource = Pick<ReleaseStore, 'latest' | 'cameras'>;
+
 export interface FeedServerOptions {
   host: string;
   /** 0 picks a free port (tests); the chosen one is in the returned `port` and `url`. */
@@ -97,7 +101,7 @@ export interface FeedServerOptions {
   /** Windows per camera replayed to a client when it connects or subscribes to the camera. */
   replayWindows: number;
   /** Read only, for replays: the release store sink writes it. */
-  store: ReleaseStore;
+  store: FeedReplaySource;
   metrics: VeilMetrics;
   cameraStates: CameraStateRegistry;
   heartbeatIntervalMs?: number;
@@ -109,6 +113,11 @@ export interface FeedServerOptions {
    */
   cameraDownAfterSeconds?: number;
   log: FeedLogger;
+  /**
+   * Messages about no one camera that a new client gets after its cameras' snapshots, e.g. `veil aggregate`'s
+   * recent district totals and its fleet accuracy table. Left out: none.
+   */
+  snapshot?: () => ServerMessage[];
 }
 
 export interface FeedServer {
@@ -122,6 +131,12 @@ export interface FeedServer {
    * server listens to `cameraStates` and sends every change.
    */
   publishWindow(window: ReleasedWindow): void;
+  /**
+   * Sends a message to every client that watches it (a window or status: the clients subscribed to its camera;
+   * anything else: every client) without storing anything: for a server whose owner stores what it publishes
+   * (`veil aggregate`). Throws, sending nothing, when the message breaks its schema.
+   */
+  broadcast(message: ServerMessage): void;
   /** Feed clients currently receiving. */
   clientCount(): number;
   /** Closes every client with `code` (default 1001), then the port. The store stays open: its owner closes it. */
@@ -378,6 +393,11 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     const cameras = knownCameras();
     send(client, Buffer.from(encodeServerMessage({ v: FEED_PROTOCOL_VERSION, type: 'hello', cameras })));
     sendCameraSnapshots(client, cameras);
+    try {
+      for (const message of options.snapshot?.() ?? []) send(client, Buffer.from(encodeServerMessage(message)));
+    } catch (error) {
+      log.error('feed snapshot not sent', { remoteAddress: client.remoteAddress, error: (error as Error).message });
+    }
   };
 
   /** The feed token, from the Authorization header or (browsers) the WebSocket subprotocol. */
@@ -524,6 +544,13 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
 
     publishWindow(window) {
       broadcast(window.camera, windowMessage(window));
+    },
+
+    broadcast(message) {
+      const data = Buffer.from(encodeServerMessage(message));
+      const camera = message.type === 'window' ? message.window.camera : message.type === 'status' ? message.camera : undefined;
+      if (camera !== undefined) broadcast(camera, data);
+      else for (const client of receiving.values()) send(client, data);
     },
 
     clientCount: () => receiving.size,

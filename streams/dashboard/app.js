@@ -7,6 +7,9 @@
  * zones, the traffic chart the shortest holding lines. Values are unbiased and may be negative; each is drawn with
  * its 95% interval (± 1.96 s.d., the s.d. its window's privacy block states), and a sum of values (zones, classes)
  * carries √(Σ s.d.²). Only a finished figure is clamped at 0, for display.
+ *
+ * On `veil aggregate`'s feed it also shows districts (the latest total of each district and window length, whose
+ * figures come with their s.d. already summed) and the fleet accuracy table.
  */
 
 /* global uPlot */
@@ -29,6 +32,8 @@ const Z_95 = 1.96;
 const STATISTIC_NAMES = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
 
 const cameras = new Map();
+/** The latest district total per district and window length; a total is sent again as its cameras arrive. */
+const districts = new Map();
 const connection = document.getElementById('connection');
 const connectionText = connection.querySelector('.connection-text');
 const tokenButton = document.getElementById('token-button');
@@ -103,7 +108,83 @@ function onMessage(text) {
     showStatus(cameraView(message.camera), message);
   } else if (message.type === 'window') {
     addWindow(cameraView(message.window.camera), message.window);
+  } else if (message.type === 'district') {
+    const total = message.district;
+    const key = `${total.district}\u0000${total.windowSeconds}`;
+    const shown = districts.get(key);
+    // A late camera's window updates an older total; the row shows the latest window of the series.
+    if (!shown || total.startSeconds >= shown.startSeconds) districts.set(key, total);
+    showDistricts();
+  } else if (message.type === 'accuracy') {
+    showAccuracy(message.cameras);
   }
+}
+
+function tableRow(cells) {
+  const row = document.createElement('tr');
+  for (const cell of cells) {
+    const td = document.createElement('td');
+    const [text, data] = Array.isArray(cell) ? cell : [cell];
+    td.textContent = text;
+    for (const [key, value] of Object.entries(data ?? {})) td.dataset[key] = value;
+    row.append(td);
+  }
+  return row;
+}
+
+/** Vehicles from a district's cells: the category when cameras release it, plus any vehicle classes released apart. */
+function districtVehicles(crossings, direction) {
+  const cells = ['vehicle', ...VEHICLE_CLASSES].map((name) => crossings[name]?.[direction]).filter(Boolean);
+  return cells.length ? sumFigures(cells.map((cell) => ({ value: cell.value, sd: cell.standardDeviation }))) : undefined;
+}
+
+function districtFigure(cell) {
+  return cell ? formatFigure({ value: cell.value, sd: cell.standardDeviation }) : '—';
+}
+
+/** The latest total of each district and window length: complete, or which cameras it still waits for. */
+function showDistricts() {
+  const section = document.getElementById('districts');
+  section.hidden = false;
+  const rows = [...districts.values()]
+    .sort((a, b) => a.district.localeCompare(b.district) || a.windowSeconds - b.windowSeconds)
+    .map((total) => {
+      const forward = districtVehicles(total.crossings, 'forward');
+      const backward = districtVehicles(total.crossings, 'backward');
+      const { released, withheld, missing } = total.cameras;
+      const cameraText = `${released.length} released` + (withheld.length ? `, ${withheld.length} withheld` : '') + (missing.length ? `, waiting for ${missing.join(', ')}` : '');
+      return tableRow([
+        total.district,
+        `${formatTime(total.startSeconds, total.clock)}–${formatTime(total.endSeconds, total.clock)} (${formatDuration(total.windowSeconds)})`,
+        forward ? formatFigure(forward) : '—',
+        backward ? formatFigure(backward) : '—',
+        districtFigure(total.peakOccupancy.person),
+        districtFigure(total.meanOccupancy.person),
+        [cameraText, { complete: String(total.complete) }],
+      ]);
+    });
+  section.querySelector('tbody').replaceChildren(...rows);
+}
+
+function showAccuracy(evaluations) {
+  const section = document.getElementById('accuracy');
+  section.hidden = evaluations.length === 0;
+  const rows = evaluations.flatMap((evaluation) =>
+    evaluation.lines.map((line) =>
+      tableRow([
+        evaluation.camera,
+        formatWallTime(Date.parse(evaluation.evaluatedAt) / 1000),
+        formatDuration(Math.round(evaluation.clipSeconds)),
+        String(evaluation.fps),
+        line.line,
+        line.category,
+        `${line.error >= 0 ? '+' : ''}${line.error}`,
+        `± ${line.tolerance}`,
+        [line.withinTolerance ? 'OK' : 'outside tolerance', { verdict: line.withinTolerance ? 'ok' : 'outside' }],
+      ]),
+    ),
+  );
+  section.querySelector('tbody').replaceChildren(...rows);
 }
 
 function cameraView(name) {

@@ -47,8 +47,13 @@ export interface VeilRunOptions {
 }
 
 export function startVeilRun(configFile: string, options: VeilRunOptions): VeilRun {
+  return startVeil(['run', '--config', configFile, ...(options.newLedger ? ['--new-ledger'] : [])], options);
+}
+
+/** Any long-running veil command (`run`, `aggregate`) with JSON logs, started like startVeilRun's. */
+export function startVeil(commandArgs: string[], options: Omit<VeilRunOptions, 'newLedger'>): VeilRun {
   const [command, ...prefix] = options.command ?? [process.execPath, VEIL_BIN];
-  const args = [...prefix, 'run', '--config', configFile, '--log-format', 'json', ...(options.newLedger ? ['--new-ledger'] : [])];
+  const args = [...prefix, ...commandArgs, '--log-format', 'json'];
   const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: options.home, XDG_STATE_HOME: path.join(options.home, 'state'), VEIL_FEED_TOKEN: FEED_TOKEN };
   const child = spawnTracked(command!, args, { cwd: options.cwd ?? options.home, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -61,12 +66,12 @@ export function startVeilRun(configFile: string, options: VeilRunOptions): VeilR
       .map((line) => logEntrySchema.parse(JSON.parse(line)));
 
   const listening = async (timeoutSeconds: number) => {
-    const found = await eventually('veil run to log that it is listening', timeoutSeconds, () => {
+    const found = await eventually(`veil ${commandArgs[0]} to log that it is listening`, timeoutSeconds, () => {
       const entry = log().find((e) => e.message.includes('listening'));
       if (entry !== undefined) return { port: z.number().int().positive().parse(entry.port) };
       return child.running() ? undefined : { port: undefined };
     });
-    if (found.port === undefined) throw new Error(`veil run exited before listening:\n${stderr}`);
+    if (found.port === undefined) throw new Error(`veil ${commandArgs[0]} exited before listening:\n${stderr}`);
     return `http://127.0.0.1:${found.port}`;
   };
 

@@ -4,15 +4,10 @@
  * a city's broker does. `.ci/run` installs mosquitto.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { spawnTracked, type TrackedChild } from './liveChildren.ts';
 import { unusedPort } from './liveSource.ts';
 import { eventually } from './liveWait.ts';
-
-const MOSQUITTO = '/usr/sbin/mosquitto';
+import { brokerAccepts, MOSQUITTO, writeMosquittoConfig } from './mosquittoConfig.ts';
 
 export interface Broker {
   /** mqtt://127.0.0.1:PORT */
@@ -34,28 +29,12 @@ export interface Broker {
  */
 export async function startMosquitto(folder: string, extraConfig: string[] = []): Promise<Broker> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install Debian's mosquitto (apt-get install mosquitto; .ci/run does)`);
-  await mkdir(folder, { recursive: true });
   const port = await unusedPort();
-  const configFile = path.join(folder, 'mosquitto.conf');
-  await writeFile(configFile, [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
-    // Started as root, mosquitto would drop to its own user and could not write the test's folder.
-    `user ${os.userInfo().username}`,
-    'persistence true',
-    `persistence_location ${folder}/`,
-    // Write the in-memory database to disk on every change, so a SIGKILL loses nothing a client was told was stored.
-    'autosave_interval 1',
-    'autosave_on_changes true',
-    'max_queued_messages 0',
-    'log_dest none',
-    ...extraConfig,
-    '',
-  ].join('\n'));
+  const configFile = await writeMosquittoConfig(folder, port, extraConfig);
   let child: TrackedChild | undefined;
   const start = async () => {
     child = spawnTracked(MOSQUITTO, ['-c', configFile], { stdio: 'ignore' });
-    await eventually(`mosquitto on 127.0.0.1:${port}`, 10, () => accepts(port));
+    await eventually(`mosquitto on 127.0.0.1:${port}`, 10, () => brokerAccepts(port));
   };
   await start();
   return {
@@ -70,15 +49,4 @@ export async function startMosquitto(folder: string, extraConfig: string[] = [])
       await child?.kill();
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

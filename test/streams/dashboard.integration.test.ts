@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { districtWindow } from '../../pipeline/districtTotals.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { FeedServer } from '../../streams/feedServer.ts';
@@ -135,6 +136,28 @@ describe('dashboard', () => {
 
     mkdirSync(SCREENSHOT_DIRECTORY, { recursive: true });
     await dashboard.screenshot({ path: `${SCREENSHOT_DIRECTORY}/dashboard.png`, fullPage: true });
+    expect(pageProblems).toEqual([]);
+  });
+
+  it('shows veil aggregate\'s districts and fleet accuracy table, sent at connection and live', async () => {
+    const cameras = ['north/gate', 'north/yard', 'south/bridge'];
+    const district = { name: 'centre', cameras: cameras.map((camera) => ({ camera })) };
+    const crossings = cameras.map((camera) => releasedWindow({ camera, windowSeconds: CROSSINGS_WINDOW_SECONDS }));
+    const evaluation = { camera: 'north/gate', evaluatedAt: '2026-11-30T01:00:00.000Z', clipSeconds: 60, fps: 5, lines: [{ line: 'overpass', category: 'vehicle' as const, error: -4, tolerance: 2, withinTolerance: false }] };
+    const started = await startTestFeed({
+      snapshot: () => [{ v: 1, type: 'district', district: districtWindow(district, crossings.slice(0, 2)) }, { v: 1, type: 'accuracy', cameras: [evaluation] }],
+    });
+    feed = started.feed;
+    const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
+    const row = dashboard.locator('#districts tbody tr');
+    await shows(row.locator('td', { hasText: 'waiting for south/bridge' }));
+    expect(await row.locator('td[data-complete="false"]').count()).toBe(1);
+    feed.broadcast({ v: 1, type: 'district', district: districtWindow(district, crossings) });
+    await shows(row.locator('td[data-complete="true"]', { hasText: '3 released' }));
+    // Three cameras' forward vehicles, each ± 1.357 (crossings at ε 1): the sum is ± √3 · 1.357 = 2.4.
+    const forward = crossings.reduce((sum, w) => sum + w.lines['main-road']!.classes.vehicle!.forward, 0);
+    expect(await row.locator('td').nth(2).textContent()).toBe(`${Math.max(0, forward)} ± 2.4`);
+    expect(await dashboard.locator('#accuracy tbody tr').textContent()).toMatch(/^north\/gate.*1 min5overpassvehicle-4± 2outside tolerance$/);
     expect(pageProblems).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { createVeilMetrics } from '../../pipeline/metrics.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import { startFeedServer, type FeedLogger, type FeedServerOptions } from '../../streams/feedServer.ts';
-import { openReleaseStore } from '../../streams/releaseStore.ts';
+import { openReleaseStore, type ReleaseStore } from '../../streams/releaseStore.ts';
 import { feedSink } from '../../streams/sinks/feedSink.ts';
 import { releaseStoreSink } from '../../streams/sinks/releaseStoreSink.ts';
 import { fanOut } from '../../streams/sinks/sink.ts';
@@ -28,8 +28,8 @@ export function recordingLogger(): FeedLogger & { lines: { level: string; messag
  * A feed on 127.0.0.1 with an in-memory store; any option can be replaced. `publish` hands a window to the store and
  * the feed as `veil run` does (store first), so it is replayed as well as sent.
  */
-export async function startTestFeed(overrides: Partial<FeedServerOptions> = {}) {
-  const options: FeedServerOptions = {
+export async function startTestFeed(overrides: Partial<Omit<FeedServerOptions, 'store'>> & { store?: ReleaseStore } = {}) {
+  const options: FeedServerOptions & { store: ReleaseStore } = {
     host: '127.0.0.1',
     port: 0,
     token: FEED_TOKEN,

@@ -4,6 +4,7 @@
  * down to a class's statistics; every one must be refused.
  */
 import { describe, expect, it } from 'vitest';
+import { districtWindow } from '../../pipeline/districtTotals.ts';
 import { clientMessageSchema, serverMessageSchema, type ServerMessage } from '../../streams/feedMessages.ts';
 import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from './releasedWindowFixture.ts';
 
@@ -30,6 +31,14 @@ const messages: Record<string, ServerMessage> = {
   status: { v: 1, type: 'status', camera: 'gate', state: 'reconnecting', since: '2025-11-25T10:00:00.000Z', restarts: 2, detail: 'stream ended' },
   occupancyWindow: { v: 1, type: 'window', window: releasedWindow({ zoneCount: 2 }) },
   crossingsWindow: { v: 1, type: 'window', window: releasedWindow({ windowSeconds: CROSSINGS_WINDOW_SECONDS }) },
+  // veil aggregate's: a district's total (occupancy and crossings series) and the fleet accuracy table.
+  occupancyDistrict: { v: 1, type: 'district', district: districtWindow({ name: 'centre', cameras: [{ camera: 'gate' }, { camera: 'yard' }] }, [releasedWindow({ zoneCount: 2 })]) },
+  crossingsDistrict: { v: 1, type: 'district', district: districtWindow({ name: 'centre', cameras: [{ camera: 'gate' }] }, [releasedWindow({ windowSeconds: CROSSINGS_WINDOW_SECONDS })]) },
+  accuracy: {
+    v: 1,
+    type: 'accuracy',
+    cameras: [{ camera: 'north/gate', evaluatedAt: '2026-11-30T01:00:00.000Z', clipSeconds: 60, fps: 5, lines: [{ line: 'overpass', category: 'vehicle', error: 1, tolerance: 2, withinTolerance: true }], instants: { count: 6, meanAbsoluteError: 0.5 } }],
+  },
 };
 
 /** What a loosened schema would let through: the very thing the feed must never carry. */

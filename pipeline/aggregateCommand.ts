@@ -1,0 +1,216 @@
+/**
+ * `veil aggregate --config city.yaml`: the city side of a fleet. It subscribes to the broker under a persistent
+ * session (fixed client id, clean session off, QoS 1), checks every message (streams/mqtt/fleetIntake.ts), stores
+ * what it accepts (streams/aggregateStore.ts), totals districts per window (pipeline/districtTotals.ts) and serves
+ * cameras, districts and the fleet accuracy table on the same feed and dashboard as a box (streams/feedServer.ts).
+ *
+ * Nothing is lost across a restart of the aggregator or the broker: a message is acknowledged only once it is in the
+ * store (mqtt.js sends the PUBACK after handleMessage calls back, and the store writes synchronously), so the broker
+ * holds every unacknowledged message for the session and redelivers it; a redelivered window is stored once.
+ */
+import path from 'node:path';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import { CameraStateRegistry } from '../streams/cameraState.ts';
+import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
+import { FEED_PROTOCOL_VERSION, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
+import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
+import { openMqttClient } from '../streams/mqtt/connection.ts';
+import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
+import { kindFilter, parseCameraTopic } from '../streams/mqtt/topics.ts';
+import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
+import { choiceFlag, parseFlags, UsageError } from './args.ts';
+import { districtWindow, type District } from './districtTotals.ts';
+import { feedSettings } from './feedSettings.ts';
+import { createFleetMetrics, type FleetMetrics, type MessageOutcome } from './fleetMetrics.ts';
+import { prepareWritableDir } from './fsProblems.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createVeilMetrics } from './metrics.ts';
+
+export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
+
+The city side of a fleet of boxes: subscribes to the MQTT broker the boxes publish to, checks and stores every
+released window, totals districts per window, and serves cameras, districts and the fleet accuracy table on a
+WebSocket feed and dashboard (same token rules as veil run). See docs/fleet.md for city.yaml.
+
+  --config FILE        the city config (YAML or JSON): broker, stateDir, feed, districts
+  --accuracy           print the fleet accuracy table (the latest veil eval --publish of each camera) and exit
+  --host HOST          override feed.host
+  --port PORT          override feed.port (0: any free port; the log says which)
+  --log-format F       text | json (default: the config's logFormat, json unless set)
+
+Stops on SIGTERM or SIGINT, exit code 0; what the broker still holds for it arrives at the next start.
+`;
+
+const FLAGS = {
+  config: { type: 'string' },
+  accuracy: { type: 'boolean' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'log-format': { type: 'string' },
+} as const;
+
+const AGGREGATE_STORE_FILE = 'fleet.sqlite';
+/** Every kind a box publishes: windows, camera states and federated-evaluation figures. */
+const SUBSCRIPTIONS = [kindFilter('window'), kindFilter('status'), kindFilter('eval')];
+
+/** The fleet accuracy table as text, one row per camera, line and category (what `--accuracy` prints). */
+export function formatAccuracyTable(evals: readonly EvalFigures[]): string {
+  if (evals.length === 0) return 'No camera has published an evaluation yet (veil eval --publish on a box).\n';
+  const rows = [['camera', 'evaluated', 'clip', 'fps', 'line', 'category', 'error', 'tolerance', 'verdict']];
+  for (const figures of evals) {
+    const common = [figures.camera, figures.evaluatedAt.slice(0, 16).replace('T', ' '), `${Math.round(figures.clipSeconds)} s`, String(figures.fps)];
+    for (const line of figures.lines) {
+      rows.push([...common, line.line, line.category, `${line.error >= 0 ? '+' : ''}${line.error}`, `±${line.tolerance}`, line.withinTolerance ? 'OK' : 'OUTSIDE']);
+    }
+    if (figures.instants) {
+      rows.push([...common, `${figures.instants.count} instants`, '', `${figures.instants.meanAbsoluteError.toFixed(2)} MAE`, '', '']);
+    }
+  }
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return `${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** Where a fleet message goes once it is checked; `accept` throws when the store cannot be written. */
+interface Intake {
+  accept(message: FleetMessage): MessageOutcome;
+  snapshot(): ServerMessage[];
+}
+
+function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, send: (message: ServerMessage) => void, log: Logger): Intake {
+  const districtsOf = new Map<string, District[]>();
+  for (const district of city.districts) {
+    for (const member of district.cameras) districtsOf.set(member.camera, [...(districtsOf.get(member.camera) ?? []), district]);
+  }
+  const members = (district: District) => district.cameras.map((member) => member.camera);
+  const total = (district: District, span: { windowSeconds: number; startSeconds: number }) =>
+    districtWindow(district, store.windowsAt(span, members(district)));
+  const accuracy = (): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'accuracy', cameras: store.evals() });
+
+  return {
+    accept(message) {
+      if (message.kind === 'window') {
+        const { window } = message;
+        const outcome = store.putWindow(window);
+        if (outcome === 'duplicate') {
+          log.info('window received again (a redelivery): stored once', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
+          return 'redelivery';
+        }
+        if (outcome === 'conflict') {
+          log.warn('window rejected: a different window with this id is stored already; the first one is kept', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
+          return 'conflict';
+        }
+        send({ v: FEED_PROTOCOL_VERSION, type: 'window', window });
+        for (const district of districtsOf.get(window.camera) ?? []) {
+          const totalNow = total(district, window);
+          send({ v: FEED_PROTOCOL_VERSION, type: 'district', district: totalNow });
+          if (totalNow.complete) log.info('district window complete', { district: district.name, window_s: totalNow.windowSeconds, start: totalNow.startSeconds, withheld: totalNow.cameras.withheld.length });
+        }
+        return 'stored';
+      }
+      if (message.kind === 'status') {
+        states.set(message.camera, message.state, message.detail);
+      } else if (message.kind === 'eval') {
+        store.putEval(message.figures);
+        log.info('evaluation received', { camera: message.camera, lines: message.figures.lines.length });
+        send(accuracy());
+      }
+      return 'accepted';
+    },
+    snapshot() {
+      const districtTotals = city.districts.flatMap((district) =>
+        store.recentSpans(members(district), city.districtReplayWindows).map((span): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total(district, span) })),
+      );
+      return [...districtTotals, accuracy()];
+    },
+  };
+}
+
+/**
+ * Subscribes `client` and feeds every message to `intake`. A message is processed inside mqtt.js's handleMessage,
+ * so its PUBACK goes out only after it is stored; a message that cannot be stored is not acknowledged (the broker
+ * redelivers it on the next connection). A rejected message is acknowledged (redelivering it would not mend it).
+ */
+function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log: Logger): void {
+  client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const kind = parseCameraTopic(packet.topic)?.kind ?? 'unknown';
+    const parsed = parseFleetMessage(packet.topic, payload);
+    if (!parsed.ok) {
+      log.warn('message rejected', { topic: packet.topic, problem: parsed.problem });
+      metrics.messages.inc({ kind, outcome: 'rejected' });
+      done();
+      return;
+    }
+    try {
+      metrics.messages.inc({ kind, outcome: intake.accept(parsed.message) });
+      done();
+    } catch (error) {
+      log.error('message not stored, so not acknowledged: the broker sends it again when the aggregator reconnects', { topic: packet.topic, error: (error as Error).message });
+      done(error as Error);
+    }
+  };
+  client.on('connect', (connack) => {
+    metrics.brokerConnected.set(1);
+    log.info('connected to the broker', { session_present: connack.sessionPresent });
+    client.subscribe(SUBSCRIPTIONS, { qos: 1 }, (error) => {
+      if (error) log.error('subscription refused by the broker: check its ACL for the aggregator', { error: error.message });
+    });
+  });
+  client.on('offline', () => {
+    metrics.brokerConnected.set(0);
+    log.warn('broker unreachable: reconnecting; the broker keeps this session\'s messages meanwhile');
+  });
+  client.on('error', (error) => log.error('broker connection error', { error: error.message }));
+}
+
+/** Runs until `stop` aborts, then returns 0; `--accuracy` prints the table and returns 0 at once. */
+export async function aggregateCommand(argv: string[], stop: AbortSignal): Promise<number> {
+  const { values } = parseFlags(argv, FLAGS, 'aggregate');
+  if (!values.config) throw new UsageError('--config FILE is required: the city config with the broker and districts. See `veil aggregate --help`.');
+  const city = await readAggregateConfig(values.config);
+  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? city.logFormat);
+  prepareWritableDir(city.stateDir, `stateDir (config ${values.config})`);
+  const store = openAggregateStore(path.join(city.stateDir, AGGREGATE_STORE_FILE));
+  if (values.accuracy) {
+    process.stdout.write(formatAccuracyTable(store.evals()));
+    store.close();
+    return 0;
+  }
+  const running: Array<() => unknown> = [() => store.close()];
+  try {
+    const feedOptions = feedSettings(city.feed, values);
+    const states = new CameraStateRegistry();
+    const metrics = createVeilMetrics();
+    const fleetMetrics = createFleetMetrics(metrics.registry);
+    // The feed replays the intake's snapshot and the intake sends on the feed: it gets the feed once that exists,
+    // before the broker connection that brings it anything to send.
+    let send: (message: ServerMessage) => void = () => {};
+    const intake = createIntake(city, store, states, (message) => send(message), log);
+    const feed = await startFeedServer({
+      ...feedOptions,
+      store,
+      metrics,
+      cameraStates: states,
+      snapshot: intake.snapshot,
+      log,
+    });
+    running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));
+    send = (message) => feed.broadcast(message);
+    log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
+    if (stop.aborted) return 0;
+
+    const client = openMqttClient(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where: `config ${values.config}, broker` });
+    // Closed first on the way out: nothing arrives for a feed or store that is closing.
+    running.push(() => client.endAsync());
+    consume(client, intake, fleetMetrics, log);
+    log.info('subscribing', { broker: city.broker.url, client_id: city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID, districts: city.districts.length });
+    await new Promise((resolve) => {
+      if (stop.aborted) resolve(undefined);
+      else stop.addEventListener('abort', resolve, { once: true });
+    });
+    log.info('stopping', { signal: String(stop.reason) });
+    return 0;
+  } finally {
+    for (const stopPart of running.reverse()) await stopPart();
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateConfigSchema } from '../../pipeline/aggregateConfig.ts';
+import { ConfigError, parseConfig } from '../../pipeline/config.ts';
+
+const base = { broker: { url: 'mqtt://127.0.0.1:1883' }, stateDir: 'city' };
+const parse = (extra: Record<string, unknown>) => parseConfig(aggregateConfigSchema, { ...base, ...extra }, 'config city.yaml');
+
+describe('city config', () => {
+  it('reads districts of "site/camera" ids, with or without chosen lines and zones, and the feed\'s defaults', () => {
+    const city = parse({ districts: [{ name: 'old town', cameras: ['north/gate', { camera: 'north/yard', lines: ['in'], zones: [] }] }] });
+    expect(city.districts).toEqual([{ name: 'old town', cameras: [{ camera: 'north/gate' }, { camera: 'north/yard', lines: ['in'], zones: [] }] }]);
+    expect(city.feed).toMatchObject({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN' });
+    expect(city.broker.persistentSession).toBe(true);
+  });
+
+  it.each([
+    ['a camera without its site', { districts: [{ name: 'a', cameras: ['gate'] }] }, 'districts[0].cameras[0]'],
+    ['a camera twice in a district', { districts: [{ name: 'a', cameras: ['n/gate', { camera: 'n/gate', lines: ['x'] }] }] }, 'counted twice'],
+    ['two districts of one name', { districts: [{ name: 'a', cameras: ['n/g'] }, { name: 'a', cameras: ['n/h'] }] }, 'district "a" is named twice'],
+    ['a session the broker forgets', { broker: { url: 'mqtt://127.0.0.1:1883', persistentSession: false } }, 'windows published while it is down are lost'],
+    ['an empty district', { districts: [{ name: 'a', cameras: [] }] }, 'a district needs at least one camera'],
+  ])('refuses %s, naming the field', (_, extra, problem) => {
+    expect(() => parse(extra)).toThrow(ConfigError);
+    expect(() => parse(extra)).toThrow(problem);
+  });
+});
