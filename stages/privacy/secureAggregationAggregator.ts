@@ -14,7 +14,7 @@
  * arrived, fewer than t boxes answered the unmasking, or a rebuilt secret does not match (an altered share).
  */
 import { combine } from 'shamir-secret-sharing';
-import { addScaled, centred, decodeWords, expandMask, publicKeyOf, sameBytes, seedCommitment, signedPairwiseMask } from './secureAggregationCrypto.ts';
+import { addScaled, centred, decodeWords, expandMask, importPrivateKey, importPublicKey, publicKeyOf, sameBytes, seedCommitment, signedPairwiseMask } from './secureAggregationCrypto.ts';
 import { checkParameters, SecureAggregationError, type AdvertiseMessage, type AggregatorMessage, type BoxMessage, type ResultMessage, type SecureAggregationParameters } from './secureAggregationMessages.ts';
 
 type Phase = 'advertise' | 'shares' | 'masked' | 'unmask' | 'done';
@@ -50,6 +50,10 @@ export class SecureAggregationAggregator {
     if (message.type !== EXPECTED_TYPE[this.phase]) throw new SecureAggregationError(`box "${message.box}" sent "${message.type}" during phase "${this.phase}" of round "${this.round}"`);
     if (!this.expected.has(message.box)) throw new SecureAggregationError(`box "${message.box}" is not expected in phase "${this.phase}" of round "${this.round}"`);
     if (this.answered.has(message.box)) throw new SecureAggregationError(`box "${message.box}" already answered phase "${this.phase}" of round "${this.round}"`);
+    if (message.type === 'advertise') {
+      const malformed = (['shareKey', 'maskKey', 'selfMaskCommitment'] as const).find((field) => Buffer.from(message[field], 'base64').length !== 32);
+      if (malformed) throw new SecureAggregationError(`box "${message.box}" advertised a ${malformed} that is not 32 bytes`);
+    }
     if (message.type === 'masked') {
       try {
         this.masked.set(message.box, decodeWords(message.values, this.parameters.coordinates));
@@ -125,14 +129,14 @@ export class SecureAggregationAggregator {
       addScaled(sum, expandMask(seed, this.parameters.coordinates), -1n);
     }
     for (const box of dropped) {
-      const maskKey = await this.rebuild(sharesFor(box, 'maskKeyShares'));
-      const advertised = Buffer.from(this.keys.get(box)!.maskKey, 'base64');
-      if (!maskKey || !sameBytes(publicKeyOf(maskKey), advertised)) {
+      const rebuilt = await this.rebuild(sharesFor(box, 'maskKeyShares'));
+      const maskKey = rebuilt?.length === 32 ? importPrivateKey(rebuilt) : undefined;
+      if (!maskKey || !sameBytes(publicKeyOf(maskKey), Buffer.from(this.keys.get(box)!.maskKey, 'base64'))) {
         return { status: 'withheld', reason: `the shares of dropped box "${box}"'s mask key do not rebuild the key it advertised: a share is missing or was altered` };
       }
       // Each survivor u added sign(u, box)·PRG(s_{u,box}); from the dropped box's side that pair's sign is the opposite.
       for (const survivor of inputs) {
-        const { mask, sign } = signedPairwiseMask(this.round, maskKey, Buffer.from(this.keys.get(survivor)!.maskKey, 'base64'), box, survivor, this.parameters.coordinates);
+        const { mask, sign } = signedPairwiseMask(this.round, maskKey, importPublicKey(this.keys.get(survivor)!.maskKey), box, survivor, this.parameters.coordinates);
         addScaled(sum, mask, sign);
       }
     }

@@ -15,7 +15,8 @@
  * or (at unmasking) fewer inputs than the noise needs. A box that throws simply stops: to the others it dropped out.
  */
 import { split } from 'shamir-secret-sharing';
-import { addScaled, encodeWords, generateX25519KeyPair, open, pairwiseKey, randomSeed, seal, seedCommitment, signedPairwiseMask, expandMask, type X25519KeyPair } from './secureAggregationCrypto.ts';
+import type { KeyObject } from 'node:crypto';
+import { addScaled, encodeWords, expandMask, generateX25519KeyPair, importPublicKey, open, pairwiseKey, randomSeed, seal, seedCommitment, signedPairwiseMask, type X25519KeyPair } from './secureAggregationCrypto.ts';
 import { checkParameters, MAX_BOX_VALUE, SecureAggregationError, type AdvertiseMessage, type MaskedMessage, type RosterMessage, type SecureAggregationParameters, type SharersMessage, type SharesMessage, type SurvivorsMessage, type UnmaskMessage } from './secureAggregationMessages.ts';
 
 // A share from shamir-secret-sharing is the 32 secret bytes' polynomial values plus one byte of x-coordinate.
@@ -35,6 +36,9 @@ export class SecureAggregationBox {
   private readonly maskKeys: X25519KeyPair = generateX25519KeyPair();
   private readonly selfMask: Buffer = randomSeed();
   private readonly roster = new Map<string, AdvertiseMessage>();
+  /** The roster's keys imported once, and each pair's share key derived once (sealing and opening use it). */
+  private readonly maskPublicKeys = new Map<string, KeyObject>();
+  private readonly shareKeyOf = new Map<string, Buffer>();
   /** Shares other boxes (and this one) sealed to this box: box id → [share of s_v^SK, share of b_v]. */
   private readonly heldShares = new Map<string, [Buffer, Buffer]>();
   private sharers: ReadonlySet<string> = new Set();
@@ -71,16 +75,23 @@ export class SecureAggregationBox {
       if (this.roster.has(entry.box)) throw new SecureAggregationError(`the roster names box "${entry.box}" twice`);
       this.roster.set(entry.box, entry);
     }
+    try {
+      for (const entry of this.roster.values()) {
+        this.maskPublicKeys.set(entry.box, importPublicKey(entry.maskKey));
+        if (entry.box !== this.box) this.shareKeyOf.set(entry.box, pairwiseKey('share', this.round, this.sealingKeys.privateKeyObject, importPublicKey(entry.shareKey), this.box, entry.box));
+      }
+    } catch (error) {
+      throw new SecureAggregationError(`the roster carries an unusable key: ${(error as Error).message}`);
+    }
     const mine = this.roster.get(this.box);
     if (!mine || mine.shareKey !== this.sealingKeys.publicKey.toString('base64') || mine.maskKey !== this.maskKeys.publicKey.toString('base64')) {
       throw new SecureAggregationError(`the roster does not carry box "${this.box}"'s own keys`);
     }
     this.requireThreshold('roster', this.roster.size);
     const members = [...this.roster.keys()].sort();
-    const [maskKeyShares, selfMaskShares] = await Promise.all(
-      // shamir-secret-sharing accepts a plain Uint8Array only, not a Buffer (it checks the constructor).
-      [this.maskKeys.privateKey, this.selfMask].map((secret) => split(new Uint8Array(secret), members.length, this.parameters.threshold)),
-    );
+    // shamir-secret-sharing accepts a plain Uint8Array only, not a Buffer (it checks the constructor).
+    const shares = (secret: Buffer) => split(new Uint8Array(secret), members.length, this.parameters.threshold);
+    const [maskKeyShares, selfMaskShares] = await Promise.all([shares(this.maskKeys.privateKey), shares(this.selfMask)]);
     const sealed = [];
     for (const [index, to] of members.entries()) {
       const pair: [Buffer, Buffer] = [Buffer.from(maskKeyShares[index]!), Buffer.from(selfMaskShares[index]!)];
@@ -88,8 +99,7 @@ export class SecureAggregationBox {
         this.heldShares.set(this.box, pair);
         continue;
       }
-      const key = pairwiseKey('share', this.round, this.sealingKeys.privateKey, Buffer.from(this.roster.get(to)!.shareKey, 'base64'), this.box, to);
-      sealed.push({ to, ciphertext: seal(key, Buffer.concat(pair), shareContext(this.round, this.box, to)) });
+      sealed.push({ to, ciphertext: seal(this.shareKeyOf.get(to)!, Buffer.concat(pair), shareContext(this.round, this.box, to)) });
     }
     return { type: 'shares', round: this.round, box: this.box, sealed };
   }
@@ -101,11 +111,10 @@ export class SecureAggregationBox {
   receiveShares(message: SharesMessage): void {
     if (this.phase === 'new' || this.phase === 'advertised') throw new SecureAggregationError(`box "${this.box}" got shares before the roster`);
     this.expectRound(message.round);
-    const sender = this.roster.get(message.box);
-    if (!sender || message.box === this.box) throw new SecureAggregationError(`shares from box "${message.box}", which is not another box of the roster`);
+    const key = this.shareKeyOf.get(message.box);
+    if (!key) throw new SecureAggregationError(`shares from box "${message.box}", which is not another box of the roster`);
     const entry = message.sealed.find((candidate) => candidate.to === this.box);
     if (!entry) return;
-    const key = pairwiseKey('share', this.round, this.sealingKeys.privateKey, Buffer.from(sender.shareKey, 'base64'), this.box, message.box);
     const plain = open(key, entry.ciphertext, shareContext(this.round, message.box, this.box));
     if (!plain || plain.length !== 2 * SHARE_BYTES) throw new SecureAggregationError(`the share box "${message.box}" sealed to box "${this.box}" does not open: altered on the way or sealed under another key`);
     this.heldShares.set(message.box, [plain.subarray(0, SHARE_BYTES), plain.subarray(SHARE_BYTES)]);
@@ -126,7 +135,7 @@ export class SecureAggregationBox {
     addScaled(masked, expandMask(this.selfMask, values.length), 1n);
     for (const other of this.sharers) {
       if (other === this.box) continue;
-      const { mask, sign } = signedPairwiseMask(this.round, this.maskKeys.privateKey, Buffer.from(this.roster.get(other)!.maskKey, 'base64'), this.box, other, values.length);
+      const { mask, sign } = signedPairwiseMask(this.round, this.maskKeys.privateKeyObject, this.maskPublicKeys.get(other)!, this.box, other, values.length);
       addScaled(masked, mask, sign);
     }
     return { type: 'masked', round: this.round, box: this.box, values: encodeWords(masked) };

@@ -32,6 +32,8 @@ export interface X25519KeyPair {
   publicKey: Buffer;
   /** Raw 32-byte private key: what the Shamir shares of a mask key hide. */
   privateKey: Buffer;
+  /** The private key as node:crypto uses it (importing a key costs several times one agreement). */
+  privateKeyObject: KeyObject;
 }
 
 /** A fresh X25519 key pair from node:crypto's CSPRNG. */
@@ -40,22 +42,26 @@ export function generateX25519KeyPair(): X25519KeyPair {
   return {
     publicKey: publicKey.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length),
     privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(X25519_PKCS8_PREFIX.length),
+    privateKeyObject: privateKey,
   };
 }
 
-function privateKeyObject(raw: Uint8Array): KeyObject {
+/** A raw 32-byte X25519 private key as a node:crypto key. Throws when it is not 32 bytes. */
+export function importPrivateKey(raw: Uint8Array): KeyObject {
   if (raw.length !== KEY_BYTES) throw new Error(`an X25519 private key has ${KEY_BYTES} bytes, got ${raw.length}`);
   return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
 }
 
-function publicKeyObject(raw: Uint8Array): KeyObject {
+/** A raw 32-byte X25519 public key (base64, as advertised) as a node:crypto key. Throws when it is not 32 bytes. */
+export function importPublicKey(base64: string): KeyObject {
+  const raw = Buffer.from(base64, 'base64');
   if (raw.length !== KEY_BYTES) throw new Error(`an X25519 public key has ${KEY_BYTES} bytes, got ${raw.length}`);
   return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
-/** The public key belonging to a raw private key: checks a reconstructed key against the one its owner advertised. */
-export function publicKeyOf(privateKey: Uint8Array): Buffer {
-  return createPublicKey(privateKeyObject(privateKey)).export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length);
+/** The raw public key belonging to a private key: checks a rebuilt key against the one its owner advertised. */
+export function publicKeyOf(privateKey: KeyObject): Buffer {
+  return createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length);
 }
 
 export type KeyPurpose = 'mask' | 'share';
@@ -63,10 +69,10 @@ export type KeyPurpose = 'mask' | 'share';
 /**
  * The 32-byte key two boxes share for one purpose in one round: HKDF-SHA-256 of X25519(mine, theirs), info =
  * "veil-secagg-v1|purpose|round|lower id|higher id". Symmetric in the two boxes (ids sorted), so both derive it.
- * Throws when a key is not 32 bytes or the agreement gives the all-zero secret (a small-order public key, RFC 7748 §6.1).
+ * Throws when the agreement gives the all-zero secret (a small-order public key, RFC 7748 §6.1).
  */
-export function pairwiseKey(purpose: KeyPurpose, round: string, myPrivateKey: Uint8Array, theirPublicKey: Uint8Array, myId: string, theirId: string): Buffer {
-  const secret = diffieHellman({ privateKey: privateKeyObject(myPrivateKey), publicKey: publicKeyObject(theirPublicKey) });
+export function pairwiseKey(purpose: KeyPurpose, round: string, myPrivateKey: KeyObject, theirPublicKey: KeyObject, myId: string, theirId: string): Buffer {
+  const secret = diffieHellman({ privateKey: myPrivateKey, publicKey: theirPublicKey });
   if (secret.every((byte) => byte === 0)) throw new Error(`box "${theirId}" advertised a degenerate X25519 key`);
   const [lower, higher] = myId < theirId ? [myId, theirId] : [theirId, myId];
   return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `veil-secagg-v1|${purpose}|${round}|${lower}|${higher}`, KEY_BYTES));
@@ -152,7 +158,7 @@ export function open(key: Uint8Array, sealed: string, context: string): Buffer |
  * sorts after mine, −PRG(s_{u,v}) when before (Bonawitz et al. §3), so the pair's two masks cancel in the sum.
  * The aggregator calls it with a dropped box's reconstructed key to take that box's masks back out.
  */
-export function signedPairwiseMask(round: string, myPrivateKey: Uint8Array, theirPublicKey: Uint8Array, myId: string, theirId: string, coordinates: number): { mask: bigint[]; sign: 1n | -1n } {
+export function signedPairwiseMask(round: string, myPrivateKey: KeyObject, theirPublicKey: KeyObject, myId: string, theirId: string, coordinates: number): { mask: bigint[]; sign: 1n | -1n } {
   const seed = pairwiseKey('mask', round, myPrivateKey, theirPublicKey, myId, theirId);
   return { mask: expandMask(seed, coordinates), sign: theirId > myId ? 1n : -1n };
 }
