@@ -57,6 +57,16 @@ export function checkParameters(parameters: SecureAggregationParameters): Secure
   return { ...parameters, boxes: sorted };
 }
 
+/**
+ * The round id every box of a district derives for the same window of the same statistic, with no coordination:
+ * "crossings-1764460800-900" (statistic, window start in Unix seconds, window length in seconds).
+ */
+export function secureAggregationRoundId(statistic: string, windowStartSeconds: number, windowSeconds: number): string {
+  const round = `${statistic}-${Math.floor(windowStartSeconds)}-${windowSeconds}`;
+  if (!idSchema.safeParse(round).success) throw new Error(`round id "${round}" is not 1–64 letters, digits, "_", "-" or "."`);
+  return round;
+}
+
 export const advertiseSchema = z.strictObject({
   type: z.literal('advertise'),
   round: idSchema,
