@@ -29,8 +29,8 @@ export const MAX_BOX_VALUE = 1n << 55n;
 
 /**
  * What every party of a district's rounds agrees on in advance (the district config), never taken from a message:
- * `boxes` the district's box ids; `threshold` t, the Shamir threshold — fewer than t colluding parties learn nothing
- * of an honest box's input, and a round needs t boxes at every phase; `coordinates` d, the length of each box's
+ * `boxes` the district's box ids; `threshold` t, the Shamir threshold, more than half the boxes — fewer than t
+ * colluding parties learn nothing of an honest box's input, and a round needs t boxes at every phase; `coordinates` d, the length of each box's
  * integer vector; `minimumInputs` the fewest masked inputs whose sum still carries the noise of one release
  * (distributedNoise.ts: boxes − dropouts tolerated).
  */
@@ -51,7 +51,10 @@ export function checkParameters(parameters: SecureAggregationParameters): Secure
   if (sorted.length !== boxes.length) throw new Error(`${where}: a box is listed twice in boxes`);
   if (sorted.length < 2 || sorted.length > MAX_ROUND_BOXES) throw new Error(`${where}: boxes must list 2–${MAX_ROUND_BOXES} boxes, got ${sorted.length}`);
   for (const box of sorted) if (!idSchema.safeParse(box).success) throw new Error(`${where}: box id "${box}" must be 1–64 letters, digits, "_", "-" or "."`);
-  if (!Number.isInteger(threshold) || threshold < 2 || threshold > sorted.length) throw new Error(`${where}: threshold must be a whole number from 2 to the number of boxes (${sorted.length}), got ${threshold}`);
+  // t > n/2: an aggregator that tells some boxes a box dropped out and others that it did not would need t shares
+  // of each of its two secrets from disjoint sets of boxes (each box gives one kind only), impossible when 2t > n.
+  const fewest = Math.max(2, Math.floor(sorted.length / 2) + 1);
+  if (!Number.isInteger(threshold) || threshold < fewest || threshold > sorted.length) throw new Error(`${where}: threshold must be a whole number from ${fewest} (more than half the boxes) to ${sorted.length} (all of them), got ${threshold}`);
   if (!Number.isInteger(coordinates) || coordinates < 1) throw new Error(`${where}: coordinates must be a positive whole number, got ${coordinates}`);
   if (!Number.isInteger(minimumInputs) || minimumInputs < 1 || minimumInputs > sorted.length) throw new Error(`${where}: minimumInputs must be from 1 to the number of boxes (${sorted.length}), got ${minimumInputs}`);
   return { ...parameters, boxes: sorted };

@@ -120,6 +120,10 @@ describe('secure aggregation: altered and wrong messages', () => {
     await expect(third.shareKeys(roster([thirdKeys, keysOf('gate-2'), { ...keysOf('market-1'), box: 'elsewhere-9' }]))).rejects.toThrow('the roster names box "elsewhere-9", which is not in district "centre"');
   });
 
+  it('refuses a threshold of half the boxes or less', () => {
+    expect(() => new SecureAggregationAggregator({ ...PARAMETERS, threshold: 2 }, 'w-15')).toThrow('threshold must be a whole number from 3 (more than half the boxes) to 4 (all of them), got 2');
+  });
+
   it('the aggregator rejects a message from outside the district, a second one from a box, and one of the wrong phase', () => {
     const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-11');
     const advertise = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-11').advertise();
@@ -139,11 +143,11 @@ describe('secure aggregation: altered and wrong messages', () => {
     const [first] = boxes;
     first!.maskInput({ type: 'sharers', round: 'w-13', boxes: BOXES }, [1n, 2n, 3n]);
     expect(() => first!.unmask({ type: 'survivors', round: 'w-13', boxes: ['gate-1', 'gate-2'] })).toThrow('the survivors has 2 boxes, fewer than the threshold t = 3');
-    const loose = new SecureAggregationBox({ ...PARAMETERS, threshold: 2, minimumInputs: 4 }, 'gate-1', 'w-14');
-    const looseBoxes = [loose, ...BOXES.slice(1).map((id) => new SecureAggregationBox({ ...PARAMETERS, threshold: 2, minimumInputs: 4 }, id, 'w-14'))];
-    const looseRoster: RosterMessage = { type: 'roster', round: 'w-14', boxes: looseBoxes.map((box) => box.advertise()) };
-    for (const box of looseBoxes) await box.shareKeys(looseRoster);
-    loose.maskInput({ type: 'sharers', round: 'w-14', boxes: BOXES }, [1n, 2n, 3n]);
-    expect(() => loose.unmask({ type: 'survivors', round: 'w-14', boxes: ['gate-1', 'gate-2', 'market-1'] })).toThrow('only 3 inputs arrived; the noise of one release needs 4');
+    const strict = new SecureAggregationBox({ ...PARAMETERS, minimumInputs: 4 }, 'gate-1', 'w-14');
+    const strictBoxes = [strict, ...BOXES.slice(1).map((id) => new SecureAggregationBox({ ...PARAMETERS, minimumInputs: 4 }, id, 'w-14'))];
+    const strictRoster: RosterMessage = { type: 'roster', round: 'w-14', boxes: strictBoxes.map((box) => box.advertise()) };
+    for (const box of strictBoxes) await box.shareKeys(strictRoster);
+    strict.maskInput({ type: 'sharers', round: 'w-14', boxes: BOXES }, [1n, 2n, 3n]);
+    expect(() => strict.unmask({ type: 'survivors', round: 'w-14', boxes: ['gate-1', 'gate-2', 'market-1'] })).toThrow('only 3 inputs arrived; the noise of one release needs 4');
   });
 });
