@@ -1,8 +1,8 @@
 /**
  * Math.random is neither cryptographic nor exact; no privacy code may use it. "Privacy code" is everything the
  * releaser, the ledger, the privacy settings and secure aggregation (its noise shares and masks) run: the modules
- * themselves and every project file they import,
- * found by following relative imports, so a helper added later is covered without editing this list.
+ * themselves and every project file they import, found by following relative imports, so a helper added later is
+ * covered without editing this list.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
