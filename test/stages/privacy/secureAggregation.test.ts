@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { SecureAggregationAggregator } from '../../../stages/privacy/secureAggregationAggregator.ts';
 import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
-import { decodeWords } from '../../../stages/privacy/secureAggregationCrypto.ts';
-import { SecureAggregationError, type RosterMessage, type SecureAggregationParameters } from '../../../stages/privacy/secureAggregationMessages.ts';
+import { combine } from 'shamir-secret-sharing';
+import { addScaled, centred, decodeWords, importPrivateKey, importPublicKey, signedPairwiseMask } from '../../../stages/privacy/secureAggregationCrypto.ts';
+import { SecureAggregationError, type RosterMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
 import { runRoundInMemory } from './secureAggregationInMemory.ts';
 
 const BOXES = ['gate-1', 'gate-2', 'market-1', 'station-1'];
@@ -63,6 +64,26 @@ describe('secure aggregation: the sum', () => {
     });
     expect(unmasks).toHaveLength(3);
     for (const unmask of unmasks) expect(unmask).toEqual({ maskKeyBoxes: ['gate-2'], selfMaskBoxes: ['gate-1', 'market-1', 'station-1'] });
+  });
+
+  it('a box whose input arrives late stays hidden: the aggregator can strip its pairwise masks, never its self-mask', async () => {
+    const unmasks: UnmaskMessage[] = [];
+    const { result, roster, lateMasked } = await runRoundInMemory(PARAMETERS, 'w-late', INPUTS, { late: ['market-1'], alterUnmask: (message) => (unmasks.push(message), message) });
+    expect(result).toMatchObject({ status: 'released', sum: ['20', '10', '4'], boxes: ['gate-1', 'gate-2', 'station-1'] });
+    // Everything a curious aggregator now holds about market-1: its late y, its mask key rebuilt from the shares…
+    const maskKey = importPrivateKey(await combine(unmasks.flatMap((message) => message.maskKeyShares.filter((entry) => entry.box === 'market-1').map((entry) => new Uint8Array(Buffer.from(entry.share, 'base64'))))));
+    const stripped = decodeWords(lateMasked[0]!.values, 3);
+    for (const other of roster.boxes.filter((entry) => entry.box !== 'market-1')) {
+      const { mask, sign } = signedPairwiseMask('w-late', maskKey, importPublicKey(other.maskKey), 'market-1', other.box, 3);
+      addScaled(stripped, mask, (-sign) as 1n | -1n);
+    }
+    // …but not one share of its self-mask, so what is left is its input under PRG(b), a uniform 64-bit word each.
+    expect(unmasks.flatMap((message) => message.selfMaskShares.map((entry) => entry.box))).not.toContain('market-1');
+    const input = INPUTS.get('market-1')!;
+    for (const [coordinate, word] of stripped.entries()) {
+      const offset = centred(word - input[coordinate]!);
+      expect(offset > 1n << 40n || offset < -(1n << 40n)).toBe(true);
+    }
   });
 
   it('withholds the round when more boxes drop out than the noise allows, and releases nothing', async () => {

@@ -9,6 +9,8 @@ import type { MaskedMessage, ResultMessage, RosterMessage, SecureAggregationPara
 export interface InMemoryRoundOptions {
   /** Boxes that stop after sending their shares: the masks are fixed with them, their input never arrives. */
   dropAfterSharing?: string[];
+  /** Boxes whose masked input is made but reaches the aggregator only after it has announced the survivors. */
+  late?: string[];
   /** Changes a box's shares message on its way to the other boxes. */
   alterShares?: (message: SharesMessage) => SharesMessage;
   /** Changes a box's unmask message on its way to the aggregator. */
@@ -17,7 +19,10 @@ export interface InMemoryRoundOptions {
 
 export interface InMemoryRound {
   result: ResultMessage;
+  roster: RosterMessage;
+  /** The masked inputs the aggregator received in time, and those of `late` boxes. */
   masked: MaskedMessage[];
+  lateMasked: MaskedMessage[];
   /** Errors boxes threw (each makes that box stop), by box. */
   boxErrors: Map<string, Error>;
   /** Shares a box refused (it goes on without them), as "recipient ← sender: reason". */
@@ -60,17 +65,23 @@ export async function runRoundInMemory(parameters: SecureAggregationParameters, 
   const sharers = (await aggregator.closePhase()) as SharersMessage;
   for (const id of options.dropAfterSharing ?? []) boxErrors.set(id, new Error('dropped out'));
   const masked: MaskedMessage[] = [];
+  const lateMasked: MaskedMessage[] = [];
   for (const box of alive()) {
     const message = await attempt(box, () => box.maskInput(sharers, inputs.get(box.box)!));
     if (!message) continue;
+    if (options.late?.includes(box.box)) {
+      lateMasked.push(message);
+      continue;
+    }
     aggregator.receive(message);
     masked.push(message);
   }
   const survivors = await aggregator.closePhase();
-  if (survivors.type === 'result') return { result: survivors, masked, boxErrors, refusedShares };
+  if (survivors.type === 'result') return { result: survivors, roster, masked, lateMasked, boxErrors, refusedShares };
   for (const box of alive()) {
+    if (options.late?.includes(box.box)) continue;
     const message = await attempt(box, () => box.unmask(survivors as SurvivorsMessage));
     if (message) aggregator.receive(options.alterUnmask ? options.alterUnmask(message) : message);
   }
-  return { result: (await aggregator.closePhase()) as ResultMessage, masked, boxErrors, refusedShares };
+  return { result: (await aggregator.closePhase()) as ResultMessage, roster, masked, lateMasked, boxErrors, refusedShares };
 }
