@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY_POINTS = ['stages/release.ts', 'stages/privacy/ledger.ts', 'stages/privacy/settings.ts', 'stages/privacy/distributedNoise.ts', 'stages/privacy/secureAggregationBox.ts', 'stages/privacy/secureAggregationAggregator.ts'];
+const ENTRY_POINTS = ['stages/release.ts', 'stages/privacy/ledger.ts', 'stages/privacy/settings.ts', 'stages/privacy/distributedNoise.ts', 'stages/privacy/secureAggregationBox.ts', 'stages/privacy/secureAggregationAggregator.ts', 'stages/privacy/secureAggregationContribution.ts'];
 const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+\.ts)['"]/g;
 
 function privacyModules(): Map<string, string> {
