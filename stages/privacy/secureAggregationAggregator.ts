@@ -21,7 +21,7 @@ type Phase = 'advertise' | 'shares' | 'masked' | 'unmask' | 'done';
 const EXPECTED_TYPE: Record<Phase, BoxMessage['type'] | undefined> = { advertise: 'advertise', shares: 'shares', masked: 'masked', unmask: 'unmask', done: undefined };
 
 /** The round's outcome, with the sum as integers (the result message carries them as decimal strings). */
-export type RoundOutcome = { status: 'released'; sum: bigint[]; boxes: string[] } | { status: 'withheld'; reason: string };
+type RoundOutcome = { status: 'released'; sum: bigint[]; boxes: string[] } | { status: 'withheld'; reason: string };
 
 export class SecureAggregationAggregator {
   private readonly parameters: SecureAggregationParameters;
@@ -32,7 +32,6 @@ export class SecureAggregationAggregator {
   private readonly answered = new Map<string, BoxMessage>();
   private sharers: string[] = [];
   private readonly masked = new Map<string, bigint[]>();
-  private outcome: RoundOutcome | undefined;
 
   /** Throws an Error when the parameters cannot run a round (checkParameters). */
   constructor(parameters: SecureAggregationParameters, readonly round: string) {
@@ -69,11 +68,6 @@ export class SecureAggregationAggregator {
     return this.phase !== 'done' && this.answered.size === this.expected.size;
   }
 
-  /** The result, once the round is done. */
-  result(): RoundOutcome | undefined {
-    return this.outcome;
-  }
-
   /**
    * Ends the current phase with the boxes that answered and returns the message for the boxes: the next phase's
    * set, or the round's result (released or withheld). Throws SecureAggregationError once the round is done.
@@ -108,7 +102,6 @@ export class SecureAggregationAggregator {
 
   private finish(outcome: RoundOutcome): ResultMessage {
     this.phase = 'done';
-    this.outcome = outcome;
     return outcome.status === 'released'
       ? { type: 'result', status: 'released', round: this.round, sum: outcome.sum.map(String), boxes: outcome.boxes }
       : { type: 'result', status: 'withheld', round: this.round, reason: outcome.reason };

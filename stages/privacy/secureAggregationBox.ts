@@ -23,7 +23,7 @@ import { checkParameters, MAX_BOX_VALUE, SecureAggregationError, type AdvertiseM
 const SHARE_BYTES = 33;
 
 /** What sender and recipient authenticate with a sealed share; it binds the ciphertext to its round and pair. */
-export function shareContext(round: string, from: string, to: string): string {
+function shareContext(round: string, from: string, to: string): string {
   return `veil-secagg-v1|share|${round}|${from}|${to}`;
 }
 

@@ -17,7 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-export const MODULUS_BITS = 64;
+const MODULUS_BITS = 64;
 const WORD_BYTES = MODULUS_BITS / 8;
 const KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;

@@ -20,7 +20,7 @@ const boxListSchema = z.array(idSchema).max(255);
  * The most boxes in one round: the Shamir implementation (shamir-secret-sharing) makes at most 255 shares, one
  * per box of the round.
  */
-export const MAX_ROUND_BOXES = 255;
+const MAX_ROUND_BOXES = 255;
 /**
  * The largest |value| a box may contribute (input plus its noise share): 255 × 2^55 < 2^63, so the sum over any
  * round decodes exactly from its residue mod 2^64. Counts are many orders of magnitude below it.
@@ -70,7 +70,7 @@ export function secureAggregationRoundId(statistic: string, windowStartSeconds: 
   return round;
 }
 
-export const advertiseSchema = z.strictObject({
+const advertiseSchema = z.strictObject({
   type: z.literal('advertise'),
   round: idSchema,
   box: idSchema,
@@ -82,7 +82,7 @@ export const advertiseSchema = z.strictObject({
   selfMaskCommitment: base64Schema,
 });
 
-export const rosterSchema = z.strictObject({
+const rosterSchema = z.strictObject({
   type: z.literal('roster'),
   round: idSchema,
   boxes: z.array(advertiseSchema).max(MAX_ROUND_BOXES),
@@ -96,14 +96,14 @@ export const sharesSchema = z.strictObject({
   sealed: z.array(z.strictObject({ to: idSchema, ciphertext: base64Schema })).max(MAX_ROUND_BOXES),
 });
 
-export const sharersSchema = z.strictObject({ type: z.literal('sharers'), round: idSchema, boxes: boxListSchema });
+const sharersSchema = z.strictObject({ type: z.literal('sharers'), round: idSchema, boxes: boxListSchema });
 
-export const maskedSchema = z.strictObject({ type: z.literal('masked'), round: idSchema, box: idSchema, values: base64Schema });
+const maskedSchema = z.strictObject({ type: z.literal('masked'), round: idSchema, box: idSchema, values: base64Schema });
 
-export const survivorsSchema = z.strictObject({ type: z.literal('survivors'), round: idSchema, boxes: boxListSchema });
+const survivorsSchema = z.strictObject({ type: z.literal('survivors'), round: idSchema, boxes: boxListSchema });
 
 const shareOfSchema = z.strictObject({ box: idSchema, share: base64Schema });
-export const unmaskSchema = z.strictObject({
+const unmaskSchema = z.strictObject({
   type: z.literal('unmask'),
   round: idSchema,
   box: idSchema,
@@ -113,7 +113,7 @@ export const unmaskSchema = z.strictObject({
   selfMaskShares: z.array(shareOfSchema).max(MAX_ROUND_BOXES),
 });
 
-export const resultSchema = z.discriminatedUnion('status', [
+const resultSchema = z.discriminatedUnion('status', [
   z.strictObject({
     type: z.literal('result'),
     status: z.literal('released'),
