@@ -2,7 +2,9 @@
  * What a box hands to secure aggregation for one window of one statistic: the ledger is charged first, exactly as
  * for a release of the camera's own (stages/release.ts), and only a granted span gets its noise share added.
  *
- *   const noise = planDistributedNoise({ sensitivity: release.sensitivity, cost: release.cost, boxes, dropoutsTolerated, coordinates });
+ *   const sensitivity = crossingsVectorSensitivity(districtLines.length, tracker.maxCrossingsPerTrackPerLine);
+ *   const noise = planDistributedNoise({ sensitivity, cost: release.cost, boxes, dropoutsTolerated, coordinates: 2 * groups.length });
+ *   const exact = crossingsVector(aggregate, districtLines, groups);
  *   const contribution = prepareContribution({ ledger, camera, policy: plan.policy, release, startSeconds, endSeconds, exact, noise });
  *   if (contribution.granted) await rounds.contribute(roundId, contribution.values);   // streams/mqtt/secureAggregationBox.ts
  *
@@ -11,10 +13,12 @@
  * footage: a window the camera already released at its full share has no budget left for a district total, and the
  * box then stays out of the round (to the others, a dropout).
  */
+import type { WindowAggregate } from '../aggregates.ts';
 import type { DistributedNoisePlan } from './distributedNoise.ts';
 import { noiseShares } from './distributedNoise.ts';
 import type { Ledger, SpanBudget, SpanPolicy, WithheldReason } from './ledger.ts';
 import { NO_COST } from './privacyLoss.ts';
+import type { StatisticSensitivity } from './sensitivity.ts';
 import type { StatisticRelease } from './settings.ts';
 
 export interface ContributionRequest {
@@ -56,4 +60,33 @@ export function prepareContribution(request: ContributionRequest): Contribution 
   if (!outcome.granted) return { granted: false, reason: outcome.reason!, budget: outcome.budget };
   const shares = noiseShares(noise);
   return { granted: true, values: exact.map((count, index) => count + shares[index]!), budget: outcome.budget };
+}
+
+/**
+ * A camera's crossings as a district vector, the same layout on every box: for each class group in `groups` order,
+ * forward then backward, summed over the camera's `lines` that count for the district. Throws an Error naming a line
+ * or group the window does not have.
+ */
+export function crossingsVector(aggregate: WindowAggregate, lines: readonly string[], groups: readonly string[]): bigint[] {
+  return groups.flatMap((group) => {
+    let forward = 0;
+    let backward = 0;
+    for (const line of lines) {
+      const counts = aggregate.lines[line]?.[group];
+      if (!counts) throw new Error(`the window has no crossings of line "${line}" for "${group}": the district names a line or class group this camera does not count`);
+      forward += counts.forward;
+      backward += counts.backward;
+    }
+    return [BigInt(forward), BigInt(backward)];
+  });
+}
+
+/**
+ * The sensitivity of crossingsVector: one track crosses each of the L lines at most m times, and summing lines puts
+ * all of them in the same two cells of its class group, so L1 = L·m and L2² ≤ (L·m)² (not the L·m² of per-line
+ * values, stages/privacy/sensitivity.ts).
+ */
+export function crossingsVectorSensitivity(lineCount: number, maxCrossingsPerTrackPerLine: number): StatisticSensitivity {
+  const l1 = lineCount * maxCrossingsPerTrackPerLine;
+  return { l1, l2Squared: l1 * l1 };
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planDistributedNoise } from '../../../stages/privacy/distributedNoise.ts';
-import { prepareContribution } from '../../../stages/privacy/secureAggregationContribution.ts';
+import { crossingsVector, crossingsVectorSensitivity, prepareContribution } from '../../../stages/privacy/secureAggregationContribution.ts';
 import { planReleases, type PrivatePlan } from '../../../stages/privacy/settings.ts';
 import { open, useScratchLedger } from './ledgerScratch.ts';
 
@@ -50,5 +50,26 @@ describe('a box\'s contribution to secure aggregation', () => {
     const request = { ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START, endSeconds: START + 900, exact: [1n], noise };
     expect(() => prepareContribution(request)).toThrow('camera "gate" has 1 values for a district vector of 4');
     expect(prepareContribution({ ...request, exact: EXACT }).granted).toBe(true);
+  });
+
+  it('lays a window\'s crossings out as the district vector: per group, forward then backward, summed over the lines', () => {
+    const aggregate = {
+      startSeconds: START,
+      endSeconds: START + 900,
+      windowSeconds: 900,
+      clock: 'wall' as const,
+      framesAnalysed: 9000,
+      zones: {},
+      lines: {
+        'north-gate': { person: { forward: 4, backward: 1 }, vehicle: { forward: 7, backward: 0 } },
+        'south-gate': { person: { forward: 2, backward: 5 }, vehicle: { forward: 0, backward: 3 } },
+        'car-park': { person: { forward: 100, backward: 100 }, vehicle: { forward: 100, backward: 100 } },
+      },
+    };
+    // person: 4 + 2 forward, 1 + 5 backward; vehicle: 7 + 0, 0 + 3. car-park is not in the district.
+    expect(crossingsVector(aggregate, ['north-gate', 'south-gate'], ['person', 'vehicle'])).toEqual([6n, 6n, 7n, 3n]);
+    expect(() => crossingsVector(aggregate, ['west-gate'], ['person'])).toThrow('the window has no crossings of line "west-gate" for "person"');
+    // One track crossing both gates once each: +2 in one cell at worst, so L1 = 2 and L2² = 4.
+    expect(crossingsVectorSensitivity(2, 1)).toEqual({ l1: 2, l2Squared: 4 });
   });
 });
