@@ -5,14 +5,15 @@
  *
  *   const box = new SecureAggregationBox(parameters, 'gate-1', round);
  *   publish(box.advertise());                       // keys for this round only
+ *   box.noteAdvertisement(advertiseOfAnotherBox);   // as published on that box's own topic
  *   publish(await box.shareKeys(roster));           // sealed Shamir shares of s_u^SK and b_u, one per box of U1
  *   box.receiveShares(sharesFromAnotherBox);        // keeps the one sealed to this box
  *   publish(box.maskInput(sharers, noisedValues));  // y_u = x_u + PRG(b_u) + Σ_{v∈U2} ±PRG(s_{u,v})  (mod 2^64)
  *   publish(box.unmask(survivors));                 // b-shares of U3, s-shares of U2 \ U3, never both for one box
  *
  * Each method throws SecureAggregationError when the aggregator's message breaks a rule that protects this box:
- * a set smaller than the threshold t, a box outside the district or the earlier set, this box's own keys changed,
- * or (at unmasking) fewer inputs than the noise needs. A box that throws simply stops: to the others it dropped out.
+ * a set smaller than the threshold t, a box outside the district or the earlier set, keys other than those the
+ * boxes advertised themselves (this one's included), or (at unmasking) fewer inputs than the noise needs. A box that throws simply stops: to the others it dropped out.
  */
 import { split } from 'shamir-secret-sharing';
 import type { KeyObject } from 'node:crypto';
@@ -29,6 +30,10 @@ function shareContext(round: string, from: string, to: string): string {
 
 type Phase = 'new' | 'advertised' | 'shared' | 'masked' | 'unmasked';
 
+function sameAdvertisement(a: AdvertiseMessage, b: AdvertiseMessage): boolean {
+  return a.shareKey === b.shareKey && a.maskKey === b.maskKey && a.selfMaskCommitment === b.selfMaskCommitment;
+}
+
 export class SecureAggregationBox {
   private readonly parameters: SecureAggregationParameters;
   private phase: Phase = 'new';
@@ -36,6 +41,8 @@ export class SecureAggregationBox {
   private readonly maskKeys: X25519KeyPair = generateX25519KeyPair();
   private readonly selfMask: Buffer = randomSeed();
   private readonly roster = new Map<string, AdvertiseMessage>();
+  /** Other boxes' advertisements as they published them on their own topics, to check the roster against. */
+  private readonly advertised = new Map<string, AdvertiseMessage>();
   /** The roster's keys imported once, and each pair's share key derived once (sealing and opening use it). */
   private readonly maskPublicKeys = new Map<string, KeyObject>();
   private readonly shareKeyOf = new Map<string, Buffer>();
@@ -63,8 +70,28 @@ export class SecureAggregationBox {
   }
 
   /**
-   * Phase 1: splits s_u^SK and b_u into |U1| Shamir shares with threshold t and seals each to its box of U1 (AES-GCM
-   * under the pairwise 'share' key). This box's own share is kept, not sent.
+   * Records another box's advertisement as that box published it (on its own topic, which the broker lets only that
+   * box write): the roster the aggregator relays must carry exactly these keys, so an aggregator cannot put keys of
+   * its own in a box's place. Throws SecureAggregationError for another round, a box outside the district, or a
+   * second, different advertisement from one box.
+   */
+  noteAdvertisement(message: AdvertiseMessage): void {
+    this.expectRound(message.round);
+    if (!this.parameters.boxes.includes(message.box)) throw new SecureAggregationError(`an advertisement from box "${message.box}", which is not in district "${this.parameters.district}"`);
+    const earlier = this.advertised.get(message.box);
+    if (earlier && !sameAdvertisement(earlier, message)) throw new SecureAggregationError(`box "${message.box}" advertised two different sets of keys in round "${this.round}"`);
+    this.advertised.set(message.box, message);
+  }
+
+  /** The boxes of `roster` (other than this one) whose own advertisement this box has not seen yet. */
+  missingAdvertisements(roster: RosterMessage): string[] {
+    return roster.boxes.map((entry) => entry.box).filter((box) => box !== this.box && !this.advertised.has(box));
+  }
+
+  /**
+   * Phase 1: checks the roster against the advertisements noted, then splits s_u^SK and b_u into |U1| Shamir shares
+   * with threshold t and seals each to its box of U1 (AES-GCM under the pairwise 'share' key). This box's own share
+   * is kept, not sent.
    */
   async shareKeys(roster: RosterMessage): Promise<SharesMessage> {
     this.advance('advertised', 'shared');
@@ -73,6 +100,10 @@ export class SecureAggregationBox {
       if (entry.round !== this.round) throw new SecureAggregationError(`the roster carries keys of round "${entry.round}", not "${this.round}"`);
       if (!this.parameters.boxes.includes(entry.box)) throw new SecureAggregationError(`the roster names box "${entry.box}", which is not in district "${this.parameters.district}"`);
       if (this.roster.has(entry.box)) throw new SecureAggregationError(`the roster names box "${entry.box}" twice`);
+      const own = this.advertised.get(entry.box);
+      if (entry.box !== this.box && (!own || !sameAdvertisement(own, entry))) {
+        throw new SecureAggregationError(`the roster's keys for box "${entry.box}" are not ${own ? 'the ones it advertised' : 'known: its own advertisement never arrived'}`);
+      }
       this.roster.set(entry.box, entry);
     }
     try {

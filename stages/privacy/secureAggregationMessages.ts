@@ -88,7 +88,7 @@ const rosterSchema = z.strictObject({
   boxes: z.array(advertiseSchema).max(MAX_ROUND_BOXES),
 });
 
-export const sharesSchema = z.strictObject({
+const sharesSchema = z.strictObject({
   type: z.literal('shares'),
   round: idSchema,
   box: idSchema,

@@ -12,7 +12,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { SecureAggregationBox } from '../../stages/privacy/secureAggregationBox.ts';
-import { aggregatorMessageSchema, sharesSchema, type AggregatorMessage, type ResultMessage, type SecureAggregationParameters, type SharesMessage } from '../../stages/privacy/secureAggregationMessages.ts';
+import { aggregatorMessageSchema, boxMessageSchema, type AdvertiseMessage, type AggregatorMessage, type ResultMessage, type SecureAggregationParameters, type SharesMessage } from '../../stages/privacy/secureAggregationMessages.ts';
 import { parseSecureAggregationTopic, secureAggregationBoxTopic, secureAggregationFilter, SECURE_AGGREGATION_AGGREGATOR_KINDS, type SecureAggregationBoxKind } from './topics.ts';
 import { decodeMessage, publishMessage } from './secureAggregationWire.ts';
 
@@ -29,6 +29,9 @@ export interface SecureAggregationBoxOptions {
   log: (line: string) => void;
 }
 
+/** Rounds whose advertisements are kept before this box joins them (its window may close a moment after another's). */
+const EARLY_ROUNDS_KEPT = 16;
+
 export type BoxRoundOutcome = ResultMessage | { type: 'abandoned'; round: string; reason: string };
 
 interface OpenRound {
@@ -42,15 +45,20 @@ interface OpenRound {
 
 export class SecureAggregationBoxClient {
   private readonly rounds = new Map<string, OpenRound>();
+  /** Other boxes' advertisements for rounds this box has not joined yet, by round. */
+  private readonly earlyAdvertisements = new Map<string, AdvertiseMessage[]>();
   private readonly filters: string[];
   private readonly onMessage = (topic: string, payload: Buffer) => this.route(topic, payload);
 
   private constructor(private readonly options: SecureAggregationBoxOptions) {
     const { site, parameters } = options;
-    this.filters = [...SECURE_AGGREGATION_AGGREGATOR_KINDS.map((kind) => secureAggregationFilter(site, parameters.district, kind)), secureAggregationFilter(site, parameters.district, 'shares')];
+    this.filters = [...SECURE_AGGREGATION_AGGREGATOR_KINDS, 'advertise' as const, 'shares' as const].map((kind) => secureAggregationFilter(site, parameters.district, kind));
   }
 
-  /** Subscribes to the district's aggregator messages and the other boxes' shares (QoS 1). Throws when the broker refuses. */
+  /**
+   * Subscribes to the district's aggregator messages and the other boxes' advertisements and shares (QoS 1). Throws
+   * when the broker refuses.
+   */
   static async open(options: SecureAggregationBoxOptions): Promise<SecureAggregationBoxClient> {
     const client = new SecureAggregationBoxClient(options);
     options.client.on('message', client.onMessage);
@@ -70,8 +78,12 @@ export class SecureAggregationBoxClient {
     this.rounds.set(round, state);
     try {
       await this.publish('advertise', state.machine.advertise());
+      for (const advertisement of this.earlyAdvertisements.get(round) ?? []) this.noteAdvertisement(state, advertisement);
+      this.earlyAdvertisements.delete(round);
       const roster = await this.next(state, 'roster');
       if (roster.type !== 'roster') return roster as ResultMessage;
+      // The roster is checked against what each box published itself; the broker may deliver those a moment later.
+      await this.until(state, () => state.machine.missingAdvertisements(roster).length === 0 || undefined, "the roster's boxes' own advertisements");
       await this.publish('shares', await state.machine.shareKeys(roster));
       state.rosterTaken = true;
       for (const shares of state.earlyShares.splice(0)) this.takeShares(state, shares);
@@ -104,17 +116,22 @@ export class SecureAggregationBoxClient {
 
   /** The aggregator's next message of `type` for the round, or its result if that comes first; rejects at the timeout. */
   private next(state: OpenRound, type: AggregatorMessage['type']): Promise<AggregatorMessage> {
+    return this.until(state, () => state.inbox.get(type) ?? state.inbox.get('result'), `"${type}" from the aggregator`);
+  }
+
+  /** Resolves with `probe`'s first defined value, checked now and at each message for the round; rejects at the timeout. */
+  private until<T>(state: OpenRound, probe: () => T | undefined, what: string): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         state.wake = undefined;
-        reject(new Error(`no "${type}" from the aggregator within ${this.options.phaseTimeoutMs} ms`));
+        reject(new Error(`no ${what} within ${this.options.phaseTimeoutMs} ms`));
       }, this.options.phaseTimeoutMs);
       const check = () => {
-        const message = state.inbox.get(type) ?? state.inbox.get('result');
-        if (!message) return;
+        const value = probe();
+        if (value === undefined) return;
         clearTimeout(timer);
         state.wake = undefined;
-        resolve(message);
+        resolve(value);
       };
       state.wake = check;
       check();
@@ -125,16 +142,21 @@ export class SecureAggregationBoxClient {
     const parsed = parseSecureAggregationTopic(topic);
     if (!parsed || parsed.site !== this.options.site || parsed.district !== this.options.parameters.district) return;
     if (parsed.box !== undefined) {
-      if (parsed.kind !== 'shares' || parsed.box === this.options.box) return;
-      const decoded = decodeMessage(sharesSchema, payload);
-      if ('problem' in decoded || decoded.message.box !== parsed.box) {
-        this.options.log(`secure aggregation: box "${this.options.box}" refused a shares message on ${topic}: ${'problem' in decoded ? decoded.problem : `it names box "${decoded.message.box}"`}`);
+      if ((parsed.kind !== 'advertise' && parsed.kind !== 'shares') || parsed.box === this.options.box) return;
+      const decoded = decodeMessage(boxMessageSchema, payload);
+      if ('problem' in decoded || decoded.message.type !== parsed.kind || decoded.message.box !== parsed.box) {
+        this.options.log(`secure aggregation: box "${this.options.box}" refused a message on ${topic}: ${'problem' in decoded ? decoded.problem : `a "${decoded.message.type}" naming box "${decoded.message.box}"`}`);
         return;
       }
-      const state = this.rounds.get(decoded.message.round);
-      if (!state) return;
-      if (state.rosterTaken) this.takeShares(state, decoded.message);
-      else state.earlyShares.push(decoded.message);
+      const message = decoded.message;
+      const state = this.rounds.get(message.round);
+      if (message.type === 'advertise') {
+        if (state) this.noteAdvertisement(state, message);
+        else this.keepEarly(message);
+      } else if (message.type === 'shares' && state) {
+        if (state.rosterTaken) this.takeShares(state, message);
+        else state.earlyShares.push(message);
+      }
       return;
     }
     const decoded = decodeMessage(aggregatorMessageSchema, payload);
@@ -146,6 +168,22 @@ export class SecureAggregationBoxClient {
     if (!state || state.inbox.has(decoded.message.type)) return;
     state.inbox.set(decoded.message.type, decoded.message);
     state.wake?.();
+  }
+
+  private noteAdvertisement(state: OpenRound, advertisement: AdvertiseMessage): void {
+    try {
+      state.machine.noteAdvertisement(advertisement);
+    } catch (error) {
+      this.options.log(`secure aggregation: box "${this.options.box}" refused box "${advertisement.box}"'s advertisement: ${(error as Error).message}`);
+    }
+    state.wake?.();
+  }
+
+  private keepEarly(advertisement: AdvertiseMessage): void {
+    const kept = this.earlyAdvertisements.get(advertisement.round) ?? [];
+    kept.push(advertisement);
+    this.earlyAdvertisements.set(advertisement.round, kept.slice(-this.options.parameters.boxes.length));
+    if (this.earlyAdvertisements.size > EARLY_ROUNDS_KEPT) this.earlyAdvertisements.delete(this.earlyAdvertisements.keys().next().value!);
   }
 
   private takeShares(state: OpenRound, shares: SharesMessage): void {

@@ -7,7 +7,7 @@ import { SecureAggregationAggregator } from '../../../stages/privacy/secureAggre
 import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
 import { combine } from 'shamir-secret-sharing';
 import { addScaled, centred, decodeWords, importPrivateKey, importPublicKey, signedPairwiseMask } from '../../../stages/privacy/secureAggregationCrypto.ts';
-import { SecureAggregationError, type RosterMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
+import { SecureAggregationError, type AdvertiseMessage, type RosterMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
 import { runRoundInMemory } from './secureAggregationInMemory.ts';
 
 const BOXES = ['gate-1', 'gate-2', 'market-1', 'station-1'];
@@ -127,18 +127,32 @@ describe('secure aggregation: altered and wrong messages', () => {
     expect(result).toMatchObject({ status: 'withheld', reason: expect.stringContaining('dropped box "station-1"\'s mask key do not rebuild the key it advertised') });
   });
 
-  it('a box refuses a roster below the threshold, one without its own keys, and one naming a box outside the district', async () => {
-    const keysOf = (id: string) => new SecureAggregationBox(PARAMETERS, id, 'w-10').advertise();
-    const box = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-10');
-    const mine = box.advertise();
+  it('a box refuses a roster below the threshold, without its own keys, naming a box outside the district, or with keys a box never advertised', async () => {
+    const others = ['gate-2', 'market-1', 'station-1'].map((id) => new SecureAggregationBox(PARAMETERS, id, 'w-10').advertise());
+    const [gate2, market1, station1] = others as [AdvertiseMessage, AdvertiseMessage, AdvertiseMessage];
     const roster = (boxes: RosterMessage['boxes']): RosterMessage => ({ type: 'roster', round: 'w-10', boxes });
-    await expect(box.shareKeys(roster([mine, keysOf('gate-2')]))).rejects.toThrow('the roster has 2 boxes, fewer than the threshold t = 3');
-    const other = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-10');
-    other.advertise();
-    await expect(other.shareKeys(roster([mine, keysOf('gate-2'), keysOf('market-1')]))).rejects.toThrow('the roster does not carry box "gate-1"\'s own keys');
-    const third = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-10');
-    const thirdKeys = third.advertise();
-    await expect(third.shareKeys(roster([thirdKeys, keysOf('gate-2'), { ...keysOf('market-1'), box: 'elsewhere-9' }]))).rejects.toThrow('the roster names box "elsewhere-9", which is not in district "centre"');
+    const freshBox = () => {
+      const box = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-10');
+      const mine = box.advertise();
+      for (const advertisement of others) box.noteAdvertisement(advertisement);
+      return { box, mine };
+    };
+    let { box, mine } = freshBox();
+    await expect(box.shareKeys(roster([mine, gate2]))).rejects.toThrow('the roster has 2 boxes, fewer than the threshold t = 3');
+    ({ box } = freshBox());
+    await expect(box.shareKeys(roster([mine, gate2, market1]))).rejects.toThrow('the roster does not carry box "gate-1"\'s own keys');
+    ({ box, mine } = freshBox());
+    await expect(box.shareKeys(roster([mine, gate2, { ...market1, box: 'elsewhere-9' }]))).rejects.toThrow('the roster names box "elsewhere-9", which is not in district "centre"');
+    // An aggregator that puts keys of its own in market-1's place, to read the shares sealed to it.
+    const substitute = new SecureAggregationBox(PARAMETERS, 'market-1', 'w-10').advertise();
+    ({ box, mine } = freshBox());
+    await expect(box.shareKeys(roster([mine, gate2, substitute, station1]))).rejects.toThrow('the roster\'s keys for box "market-1" are not the ones it advertised');
+    const unheard = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-10');
+    const unheardKeys = unheard.advertise();
+    unheard.noteAdvertisement(gate2);
+    expect(unheard.missingAdvertisements(roster([unheardKeys, gate2, market1]))).toEqual(['market-1']);
+    await expect(unheard.shareKeys(roster([unheardKeys, gate2, market1]))).rejects.toThrow('the roster\'s keys for box "market-1" are not known: its own advertisement never arrived');
+    expect(() => unheard.noteAdvertisement({ ...gate2, maskKey: substitute.maskKey })).toThrow('box "gate-2" advertised two different sets of keys in round "w-10"');
   });
 
   it('refuses a threshold of half the boxes or less', () => {
@@ -159,6 +173,7 @@ describe('secure aggregation: altered and wrong messages', () => {
     // The aggregator would withhold such a round itself; an honest box must not rely on that.
     const boxes = BOXES.map((id) => new SecureAggregationBox(PARAMETERS, id, 'w-13'));
     const roster: RosterMessage = { type: 'roster', round: 'w-13', boxes: boxes.map((box) => box.advertise()) };
+    for (const box of boxes) for (const advertisement of roster.boxes) if (advertisement.box !== box.box) box.noteAdvertisement(advertisement);
     const shares = await Promise.all(boxes.map((box) => box.shareKeys(roster)));
     for (const box of boxes) for (const message of shares) if (message.box !== box.box) box.receiveShares(message);
     const [first] = boxes;
@@ -167,6 +182,7 @@ describe('secure aggregation: altered and wrong messages', () => {
     const strict = new SecureAggregationBox({ ...PARAMETERS, minimumInputs: 4 }, 'gate-1', 'w-14');
     const strictBoxes = [strict, ...BOXES.slice(1).map((id) => new SecureAggregationBox({ ...PARAMETERS, minimumInputs: 4 }, id, 'w-14'))];
     const strictRoster: RosterMessage = { type: 'roster', round: 'w-14', boxes: strictBoxes.map((box) => box.advertise()) };
+    for (const box of strictBoxes) for (const advertisement of strictRoster.boxes) if (advertisement.box !== box.box) box.noteAdvertisement(advertisement);
     for (const box of strictBoxes) await box.shareKeys(strictRoster);
     strict.maskInput({ type: 'sharers', round: 'w-14', boxes: BOXES }, [1n, 2n, 3n]);
     expect(() => strict.unmask({ type: 'survivors', round: 'w-14', boxes: ['gate-1', 'gate-2', 'market-1'] })).toThrow('only 3 inputs arrived; the noise of one release needs 4');

@@ -42,7 +42,9 @@ export async function runRoundInMemory(parameters: SecureAggregationParameters, 
       return undefined;
     }
   };
-  for (const box of boxes) aggregator.receive(box.advertise());
+  const advertisements = boxes.map((box) => box.advertise());
+  for (const advertisement of advertisements) aggregator.receive(advertisement);
+  for (const box of boxes) for (const advertisement of advertisements) if (advertisement.box !== box.box) box.noteAdvertisement(advertisement);
   const roster = (await aggregator.closePhase()) as RosterMessage;
   const shares: SharesMessage[] = [];
   for (const box of alive()) {

@@ -54,21 +54,24 @@ interface District {
   parameters: SecureAggregationParameters;
   boxes: Map<string, { client: MqttClient; rounds: SecureAggregationBoxClient }>;
   results: ResultMessage[];
+  /** What the aggregator logged, and what the boxes logged. */
   log: string[];
+  boxLog: string[];
 }
 
 /** The aggregator and the in-process boxes (all of BOXES unless `inProcess` names fewer) of a district named `name`. */
 async function startDistrict(name: string, inProcess: string[] = BOXES): Promise<District> {
   const parameters = parametersOf(name);
   const log: string[] = [];
+  const boxLog: string[] = [];
   const results: ResultMessage[] = [];
   await SecureAggregationAggregatorClient.open({ client: await connect(`${name}-aggregator`), site: SITE, parameters, phaseTimeoutMs: AGGREGATOR_PHASE_MS, log: (line) => log.push(line), onResult: (result) => results.push(result) });
   const boxes = new Map<string, { client: MqttClient; rounds: SecureAggregationBoxClient }>();
   for (const box of inProcess) {
     const client = await connect(`${name}-${box}`);
-    boxes.set(box, { client, rounds: await SecureAggregationBoxClient.open({ client, site: SITE, box, parameters, phaseTimeoutMs: BOX_PHASE_MS, log: (line) => log.push(line) }) });
+    boxes.set(box, { client, rounds: await SecureAggregationBoxClient.open({ client, site: SITE, box, parameters, phaseTimeoutMs: BOX_PHASE_MS, log: (line) => boxLog.push(line) }) });
   }
-  return { parameters, boxes, results, log };
+  return { parameters, boxes, results, log, boxLog };
 }
 
 /** Each box's counts (box i, coordinate c: 10·i + c) plus its real noise share. */
@@ -115,12 +118,17 @@ describe('secure aggregation over mosquitto', () => {
     await intruder.publishAsync(secureAggregationBoxTopic(SITE, 'whole', 'advertise', 'gate-1'), 'not json', { qos: 1 });
     await intruder.publishAsync(secureAggregationBoxTopic(SITE, 'whole', 'advertise', 'gate-1'), JSON.stringify({ type: 'advertise', round: 'r-1', box: 'gate-2', shareKey: 'AA==', maskKey: 'AA==', selfMaskCommitment: 'AA==' }), { qos: 1 });
     await intruder.publishAsync(secureAggregationBoxTopic(SITE, 'whole', 'masked', 'gate-1'), JSON.stringify({ type: 'masked', round: 'r-unknown', box: 'gate-1', values: 'AA==' }), { qos: 1 });
-    await eventually('the three bad messages logged', 10, () => district.log.length >= 3);
+    // The aggregator refuses all three; the other three boxes, which read advertisements too, the two advertisements.
+    await eventually('the bad messages logged', 10, () => district.log.length >= 3 && district.boxLog.length >= 6);
     expect(district.log).toEqual([
       'secure aggregation: refused a malformed message on veil/v1/city/secagg/whole/advertise/gate-1: not JSON (8 bytes)',
       'secure aggregation: refused a "advertise" naming box "gate-2" on veil/v1/city/secagg/whole/advertise/gate-1: a box speaks only for itself, on its own topic',
       'secure aggregation: refused box "gate-1"\'s "masked" for round "r-unknown", which is not open',
     ]);
+    for (const box of ['gate-2', 'market-1', 'station-1']) {
+      expect(district.boxLog).toContain(`secure aggregation: box "${box}" refused a message on veil/v1/city/secagg/whole/advertise/gate-1: not JSON (8 bytes)`);
+      expect(district.boxLog).toContain(`secure aggregation: box "${box}" refused a message on veil/v1/city/secagg/whole/advertise/gate-1: a "advertise" naming box "gate-2"`);
+    }
 
     const values = noisedValues();
     const round = secureAggregationRoundId('crossings', 1_764_460_800, 900);
