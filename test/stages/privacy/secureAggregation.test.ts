@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SecureAggregationAggregator } from '../../../stages/privacy/secureAggregationAggregator.ts';
 import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
 import { combine } from 'shamir-secret-sharing';
-import { addScaled, centred, decodeWords, importPrivateKey, importPublicKey, signedPairwiseMask } from '../../../stages/privacy/secureAggregationCrypto.ts';
+import { addScaled, centred, decodeWords, expandMask, importPrivateKey, importPublicKey, signedPairwiseMask } from '../../../stages/privacy/secureAggregationCrypto.ts';
 import { SecureAggregationError, type AdvertiseMessage, type RosterMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
 import { runRoundInMemory } from './secureAggregationInMemory.ts';
 
@@ -68,16 +68,25 @@ describe('secure aggregation: the sum', () => {
 
   it('a box whose input arrives late stays hidden: the aggregator can strip its pairwise masks, never its self-mask', async () => {
     const unmasks: UnmaskMessage[] = [];
-    const { result, roster, lateMasked } = await runRoundInMemory(PARAMETERS, 'w-late', INPUTS, { late: ['market-1'], alterUnmask: (message) => (unmasks.push(message), message) });
+    const { result, roster, masked, lateMasked } = await runRoundInMemory(PARAMETERS, 'w-late', INPUTS, { late: ['market-1'], alterUnmask: (message) => (unmasks.push(message), message) });
     expect(result).toMatchObject({ status: 'released', sum: ['20', '10', '4'], boxes: ['gate-1', 'gate-2', 'station-1'] });
-    // Everything a curious aggregator now holds about market-1: its late y, its mask key rebuilt from the shares…
-    const maskKey = importPrivateKey(await combine(unmasks.flatMap((message) => message.maskKeyShares.filter((entry) => entry.box === 'market-1').map((entry) => new Uint8Array(Buffer.from(entry.share, 'base64'))))));
+    const rebuild = async (box: string, kind: 'maskKeyShares' | 'selfMaskShares') =>
+      combine(unmasks.flatMap((message) => message[kind].filter((entry) => entry.box === box).map((entry) => new Uint8Array(Buffer.from(entry.share, 'base64')))));
+    // Everything a curious aggregator now holds about market-1: its late y and its mask key rebuilt from the shares…
+    const maskKey = importPrivateKey(await rebuild('market-1', 'maskKeyShares'));
     const stripped = decodeWords(lateMasked[0]!.values, 3);
     for (const other of roster.boxes.filter((entry) => entry.box !== 'market-1')) {
       const { mask, sign } = signedPairwiseMask('w-late', maskKey, importPublicKey(other.maskKey), 'market-1', other.box, 3);
       addScaled(stripped, mask, (-sign) as 1n | -1n);
     }
-    // …but not one share of its self-mask, so what is left is its input under PRG(b), a uniform 64-bit word each.
+    // Control, that this stripping is right: all four y's hold every pairwise mask, which cancel, so Σ y − the three
+    // survivors' PRG(b) − stripped must leave exactly the released sum.
+    const control = decodeWords(lateMasked[0]!.values, 3);
+    for (const message of masked) addScaled(control, decodeWords(message.values, 3), 1n);
+    for (const box of ['gate-1', 'gate-2', 'station-1']) addScaled(control, expandMask(await rebuild(box, 'selfMaskShares'), 3), -1n);
+    addScaled(control, stripped, -1n);
+    expect(control.map(centred)).toEqual([20n, 10n, 4n]);
+    // …but not one share of market-1's self-mask, so what is left is its input under PRG(b), 64 random bits a value.
     expect(unmasks.flatMap((message) => message.selfMaskShares.map((entry) => entry.box))).not.toContain('market-1');
     const input = INPUTS.get('market-1')!;
     for (const [coordinate, word] of stripped.entries()) {
