@@ -18,7 +18,7 @@
 import { split } from 'shamir-secret-sharing';
 import type { KeyObject } from 'node:crypto';
 import { addScaled, encodeWords, expandMask, generateX25519KeyPair, importPublicKey, open, pairwiseKey, randomSeed, seal, seedCommitment, signedPairwiseMask, type X25519KeyPair } from './secureAggregationCrypto.ts';
-import { checkParameters, MAX_BOX_VALUE, SecureAggregationError, type AdvertiseMessage, type MaskedMessage, type RosterMessage, type SecureAggregationParameters, type SharersMessage, type SharesMessage, type SurvivorsMessage, type UnmaskMessage } from './secureAggregationMessages.ts';
+import { checkMembership, checkParameters, MAX_BOX_VALUE, SecureAggregationError, type AdvertiseMessage, type MaskedMessage, type RosterMessage, type SecureAggregationParameters, type SharersMessage, type SharesMessage, type SurvivorsMessage, type UnmaskMessage } from './secureAggregationMessages.ts';
 
 // A share from shamir-secret-sharing is the 32 secret bytes' polynomial values plus one byte of x-coordinate.
 const SHARE_BYTES = 33;
@@ -53,7 +53,7 @@ export class SecureAggregationBox {
   /** Throws an Error when the parameters are unusable or `box` is not one of the district's boxes. */
   constructor(parameters: SecureAggregationParameters, readonly box: string, readonly round: string) {
     this.parameters = checkParameters(parameters);
-    if (!this.parameters.boxes.includes(box)) throw new Error(`box "${box}" is not one of district "${parameters.district}"'s boxes (${this.parameters.boxes.join(', ')})`);
+    checkMembership(this.parameters, box);
   }
 
   /** Phase 0: this round's two public keys and the commitment to the self-mask. */

@@ -70,6 +70,11 @@ export function secureAggregationRoundId(statistic: string, windowStartSeconds: 
   return round;
 }
 
+/** Throws an Error when `box` is not one of the district's boxes (a config naming the wrong district or box id). */
+export function checkMembership(parameters: SecureAggregationParameters, box: string): void {
+  if (!parameters.boxes.includes(box)) throw new Error(`box "${box}" is not one of district "${parameters.district}"'s boxes (${parameters.boxes.join(', ')})`);
+}
+
 const advertiseSchema = z.strictObject({
   type: z.literal('advertise'),
   round: idSchema,

@@ -12,7 +12,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { SecureAggregationBox } from '../../stages/privacy/secureAggregationBox.ts';
-import { aggregatorMessageSchema, boxMessageSchema, type AdvertiseMessage, type AggregatorMessage, type ResultMessage, type SecureAggregationParameters, type SharesMessage } from '../../stages/privacy/secureAggregationMessages.ts';
+import { aggregatorMessageSchema, boxMessageSchema, checkMembership, checkParameters, type AdvertiseMessage, type AggregatorMessage, type ResultMessage, type SecureAggregationParameters, type SharesMessage } from '../../stages/privacy/secureAggregationMessages.ts';
 import { parseSecureAggregationTopic, secureAggregationBoxTopic, secureAggregationFilter, SECURE_AGGREGATION_AGGREGATOR_KINDS, type SecureAggregationBoxKind } from './topics.ts';
 import { decodeMessage, publishMessage } from './secureAggregationWire.ts';
 
@@ -57,9 +57,10 @@ export class SecureAggregationBoxClient {
 
   /**
    * Subscribes to the district's aggregator messages and the other boxes' advertisements and shares (QoS 1). Throws
-   * when the broker refuses.
+   * when the parameters are unusable, the box is not in the district, or the broker refuses.
    */
   static async open(options: SecureAggregationBoxOptions): Promise<SecureAggregationBoxClient> {
+    checkMembership(checkParameters(options.parameters), options.box);
     const client = new SecureAggregationBoxClient(options);
     options.client.on('message', client.onMessage);
     await options.client.subscribeAsync(client.filters, { qos: 1 });
