@@ -47,6 +47,13 @@ describe('secure aggregation: the sum', () => {
     expect(result).toMatchObject({ status: 'released', sum: [String(3n * big), String(-3n * big), '-9'] });
   });
 
+  it('a box that never shows up is simply not in the roster: the other three boxes\' total is released', async () => {
+    const present = new Map([...INPUTS].filter(([box]) => box !== 'gate-2'));
+    const { result } = await runRoundInMemory(PARAMETERS, 'w-absent', present);
+    // Without gate-2: 12+40+1, 0−2+9, −3+0+2
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-absent', sum: ['53', '7', '-1'], boxes: ['gate-1', 'market-1', 'station-1'] });
+  });
+
   it('a box that drops out after sharing: its masks are rebuilt from the others\' shares, the sum holds the rest', async () => {
     const { result } = await runRoundInMemory(PARAMETERS, 'w-3', INPUTS, { dropAfterSharing: ['market-1'] });
     // Without market-1: 12+7+1, 0+1+9, −3+5+2
