@@ -1,0 +1,75 @@
+/**
+ * A box's contribution to a district round against a real ledger on disk: charged like the camera's own release of
+ * the statistic, refused when the footage's budget is spent, and the values it returns are the exact counts plus
+ * noise of the box's share.
+ */
+import { describe, expect, it } from 'vitest';
+import { planDistributedNoise } from '../../../stages/privacy/distributedNoise.ts';
+import { crossingsVector, crossingsVectorSensitivity, prepareContribution } from '../../../stages/privacy/secureAggregationContribution.ts';
+import { planReleases, type PrivatePlan } from '../../../stages/privacy/settings.ts';
+import { open, useScratchLedger } from './ledgerScratch.ts';
+
+useScratchLedger();
+
+const TRACKER = { maxCrossingsPerTrackPerLine: 1, maxClassesPerTrackPerWindow: 1, maxCoastSeconds: 3 };
+// One line, crossings only, ε = 1 as a discrete Gaussian: the whole ε goes to crossings per 900 s.
+const plan = planReleases({ epsilon: 1, mechanism: 'discrete-gaussian' }, { zoneCount: 0, lineCount: 1, tracker: TRACKER }) as PrivatePlan;
+const crossings = plan.statistics[0]!;
+const noise = planDistributedNoise({ sensitivity: crossings.sensitivity, cost: crossings.cost, boxes: 10, dropoutsTolerated: 0, coordinates: 4 });
+const EXACT = [3n, 0n, 12n, 1n];
+const START = 1_764_460_800;
+
+describe('a box\'s contribution to secure aggregation', () => {
+  it('charges the window\'s crossings like the camera\'s own release, so a second use of the same span is refused', () => {
+    const ledger = open(true);
+    const request = { ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START, endSeconds: START + 900, exact: EXACT, noise };
+    const first = prepareContribution(request);
+    expect(first.granted).toBe(true);
+    // The whole ε was spent on this span's instants; the next window starts fresh (crossings compose in parallel).
+    expect(first.budget.epsilonLeft).toBeCloseTo(0, 9);
+    expect(prepareContribution(request)).toMatchObject({ granted: false, reason: 'span budget spent' });
+    expect(prepareContribution({ ...request, startSeconds: START + 900, endSeconds: START + 1800 }).granted).toBe(true);
+  });
+
+  it('adds noise of the box\'s share only: over many windows the values spread by √v around the exact counts', () => {
+    const ledger = open(true);
+    const differences: number[] = [];
+    for (let window = 0; window < 500; window += 1) {
+      const contribution = prepareContribution({ ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START + 900 * window, endSeconds: START + 900 * (window + 1), exact: EXACT, noise });
+      if (!contribution.granted) throw new Error(`window ${window} refused: ${contribution.reason}`);
+      contribution.values.forEach((value, index) => differences.push(Number(value - EXACT[index]!)));
+    }
+    // v = σ²/10 with σ² = Δ₂²/(2ρ); 2000 draws: the sample variance's standard error is ≈ v·√(2/2000) ≈ 3 % of v.
+    const v = (1 / (2 * Number(crossings.cost.zcdpRho.numerator) / Number(crossings.cost.zcdpRho.denominator))) / 10;
+    const variance = differences.reduce((sum, difference) => sum + difference * difference, 0) / differences.length;
+    expect(Math.abs(variance / v - 1)).toBeLessThan(0.2);
+  });
+
+  it('refuses a vector of the wrong length before charging anything', () => {
+    const ledger = open(true);
+    const request = { ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START, endSeconds: START + 900, exact: [1n], noise };
+    expect(() => prepareContribution(request)).toThrow('camera "gate" has 1 values for a district vector of 4');
+    expect(prepareContribution({ ...request, exact: EXACT }).granted).toBe(true);
+  });
+
+  it('lays a window\'s crossings out as the district vector: per group, forward then backward, summed over the lines', () => {
+    const aggregate = {
+      startSeconds: START,
+      endSeconds: START + 900,
+      windowSeconds: 900,
+      clock: 'wall' as const,
+      framesAnalysed: 9000,
+      zones: {},
+      lines: {
+        'north-gate': { person: { forward: 4, backward: 1 }, vehicle: { forward: 7, backward: 0 } },
+        'south-gate': { person: { forward: 2, backward: 5 }, vehicle: { forward: 0, backward: 3 } },
+        'car-park': { person: { forward: 100, backward: 100 }, vehicle: { forward: 100, backward: 100 } },
+      },
+    };
+    // person: 4 + 2 forward, 1 + 5 backward; vehicle: 7 + 0, 0 + 3. car-park is not in the district.
+    expect(crossingsVector(aggregate, ['north-gate', 'south-gate'], ['person', 'vehicle'])).toEqual([6n, 6n, 7n, 3n]);
+    expect(() => crossingsVector(aggregate, ['west-gate'], ['person'])).toThrow('the window has no crossings of line "west-gate" for "person"');
+    // One track crossing both gates once each: +2 in one cell at worst, so L1 = 2 and L2² = 4.
+    expect(crossingsVectorSensitivity(2, 1)).toEqual({ l1: 2, l2Squared: 4 });
+  });
+});
