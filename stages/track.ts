@@ -228,7 +228,8 @@ export class Tracker {
   readonly #options: ResolvedTrackerOptions;
   #tracks: Track[] = [];
   #lastPtsSeconds: number | undefined;
-  #tracksConfirmed = 0;
+  /** Tracks confirmed since the tracker started, per class they were confirmed as. */
+  readonly #tracksConfirmed = new Map<CountedClass, number>();
   /** Per cell of a MOTION_GRID × MOTION_GRID grid over the frame: how confirmed tracks there have been moving. */
   readonly #usualMotion = new Map<number, Point>();
 
@@ -238,7 +239,12 @@ export class Tracker {
 
   /** How many tracks have been confirmed since the tracker started (a count, for `veil eval`'s fragmentation). */
   get tracksConfirmed(): number {
-    return this.#tracksConfirmed;
+    return [...this.#tracksConfirmed.values()].reduce((sum, count) => sum + count, 0);
+  }
+
+  /** The same, per class the tracks were confirmed as (classes with none left out): eval's tracks per visit. */
+  tracksConfirmedByClass(): Partial<Record<CountedClass, number>> {
+    return Object.fromEntries(this.#tracksConfirmed);
   }
 
   update(frame: AnalysedFrame): TrackerUpdate {
@@ -372,7 +378,7 @@ export class Tracker {
     if (track.hits >= minHitsToConfirm || (track.hits >= 2 && ptsSeconds - track.bornSeconds >= minSecondsToConfirm - 1e-9)) {
       track.confirmed = true;
       track.countedClass = majorityClass(track.classVotes);
-      this.#tracksConfirmed += 1;
+      this.#tracksConfirmed.set(track.countedClass, (this.#tracksConfirmed.get(track.countedClass) ?? 0) + 1);
     }
   }
 

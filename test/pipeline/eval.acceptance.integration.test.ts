@@ -34,6 +34,7 @@ const evalOutput = z.object({
   allLinesWithinTolerance: z.boolean(),
   tracksConfirmed: z.number(),
   fragmentation: z.array(z.object({ line: z.string(), tracksReaching: z.number(), labelledCrossings: z.number(), tracksPerCrossing: z.number().optional() })),
+  visitFragmentation: z.array(z.object({ category: z.string(), tracksConfirmed: z.number(), labelledVisits: z.number(), tracksPerVisit: z.number().optional() })),
 });
 
 async function evaluate(args: string[]) {
@@ -71,6 +72,16 @@ describe('veil eval against hand counts', () => {
     const correct = result.instants.filter((instant) => instant.counted === instant.expected);
     expect(correct.length).toBeGreaterThanOrEqual(5);
   });
+
+  it('follows each of the six people who came into view on the indoor clip as about one track (tracks per visit, 2 fps)', async () => {
+    const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'pedestrians_indoor_visits.json'), '--fps', '2']);
+    const [people] = result.visitFragmentation;
+    expect(people).toMatchObject({ category: 'person', labelledVisits: 6 });
+    // Every visit found, and at most one of the six stays split in two (a person standing still, scored low).
+    expect(people!.tracksConfirmed).toBeGreaterThanOrEqual(6);
+    expect(people!.tracksConfirmed).toBeLessThanOrEqual(7);
+    expect(people!.tracksPerVisit).toBeCloseTo(people!.tracksConfirmed / 6, 10);
+  }, 300_000);
 
   it('counts each lane once, in the direction the traffic moves, with the halves adding up to the whole line, however the lines are drawn (5 fps)', async () => {
     const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'overpass_lines_drawn_both_ways.json'), OVERPASS_CLIP, '--fps', '5']);

@@ -165,6 +165,15 @@ describe('Tracker', () => {
     expect(updates.at(-1)?.tracks[0]?.cocoClass).toBe('car');
   });
 
+  it('counts the tracks it confirmed, per class they were confirmed as (eval divides them by labelled visits)', () => {
+    const tracker = new Tracker();
+    // Two cars and a person far apart for 3 s; a fourth object seen in one frame only is never confirmed.
+    const once: Trajectory = (t) => (t < 0.1 ? detection(boxStandingAt(0.9, 0.9), 'bicycle') : undefined);
+    track(sampleFrames([straightLine([0.1, 0.2], [0.05, 0]), straightLine([0.1, 0.6], [0.05, 0]), straightLine([0.7, 0.3], [0, 0.05], 'person'), once], 5, 3), tracker);
+    expect(tracker.tracksConfirmedByClass()).toEqual({ car: 2, person: 1 });
+    expect(tracker.tracksConfirmed).toBe(3);
+  });
+
   it('counts a track under one class however often the detector flips, so a window sees it in one class only', () => {
     // Confirmed as a car (3 car detections), then called a truck in 2 of every 3 frames: a running vote would turn it
     // into a truck mid-window and put one vehicle into both classes' occupancy.
