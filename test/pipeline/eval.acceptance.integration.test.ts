@@ -62,7 +62,7 @@ describe('veil eval against hand counts', () => {
     // The line is drawn left to right, so traffic moving down the frame crosses forward.
     expect(line!.backward).toBeLessThanOrEqual(1);
     expect(result.allLinesWithinTolerance).toBe(true);
-  });
+  }, 300_000);
 
   it('sees the one person at most labelled instants of the indoor clip', async () => {
     const run = await runVeil(['eval', '--labels', path.join(LABELS_DIR, 'pedestrians_indoor.json'), '--fps', '2', '--json'], sandbox);
@@ -71,7 +71,7 @@ describe('veil eval against hand counts', () => {
     expect(result.instants).toHaveLength(6);
     const correct = result.instants.filter((instant) => instant.counted === instant.expected);
     expect(correct.length).toBeGreaterThanOrEqual(5);
-  });
+  }, 300_000);
 
   it('follows each of the six people who came into view on the indoor clip as one track each, give or take two split stays (tracks per visit, 2 fps)', async () => {
     const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'pedestrians_indoor_visits.json'), '--fps', '2']);
