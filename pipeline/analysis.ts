@@ -28,6 +28,7 @@ export interface AnalysisSettings {
 
 export interface TrackingSummary {
   tracksConfirmed: number;
+  tracksConfirmedByClass: Partial<Record<CountedClass, number>>;
   tracksReachingLine: Record<string, number>;
 }
 
@@ -62,7 +63,7 @@ export class CameraAnalysis {
    * that reached it. Exact and never released.
    */
   trackingSummary(): TrackingSummary {
-    return { tracksConfirmed: this.tracker.tracksConfirmed, tracksReachingLine: this.lineCounter.tracksReaching() };
+    return { tracksConfirmed: this.tracker.tracksConfirmed, tracksConfirmedByClass: this.tracker.tracksConfirmedByClass(), tracksReachingLine: this.lineCounter.tracksReaching() };
   }
 
   /** Live: closes the open windows whose end has passed, even when no frame came to close them. */

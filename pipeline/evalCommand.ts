@@ -3,7 +3,7 @@
  * how an operator checks a camera placement before going live. Nothing is released: no noise, no budget spent,
  * no file written; the comparison is printed (and with `--json`, printed as JSON).
  */
-import { classesOf, type Category } from '../models/detection.ts';
+import { classesOf, type Category, type CountedClass } from '../models/detection.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { parseFlags, UsageError } from './args.ts';
@@ -19,7 +19,7 @@ export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
 
 Runs the analysis with no noise on CLIP (default: the clip the labels file names) and compares it with hand counts:
 crossings of each labelled counting line, and objects visible at labelled instants. Prints the error of each and
-overall; --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not.
+overall, and the tracks per labelled crossing and per labelled visit (fragmentation); --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not.
 
   --labels FILE        hand counts (format: docs/eval.md, e.g. ../shared/labels/traffic_overpass.json)
   --json               print the comparison as JSON
@@ -59,6 +59,19 @@ export interface LineFragmentation {
   tracksReaching: number;
   labelledCrossings: number;
   tracksPerCrossing: number | undefined;
+}
+
+/**
+ * Track fragmentation over visits: the tracks confirmed in the whole frame per labelled visit, for one category. 1 when
+ * each object that came into view was one track for as long as it stayed; above 1 when a stay was split into several
+ * tracks (an object standing still that the detector lost for longer than the tracker bridges); below 1 when objects
+ * were missed. Occupancy's privacy unit is a track's visit, so this is the figure behind it.
+ */
+export interface VisitFragmentation {
+  category: Category;
+  tracksConfirmed: number;
+  labelledVisits: number;
+  tracksPerVisit: number | undefined;
 }
 
 export interface InstantComparison {
@@ -104,6 +117,16 @@ export function lineFragmentation(labels: Labels, tracksReachingLine: Record<str
   });
 }
 
+/** Per category with labelled visits, the tracks confirmed (as a class of that category) per visit. */
+export function visitFragmentation(labels: Labels, tracksConfirmedByClass: Partial<Record<CountedClass, number>>): VisitFragmentation[] {
+  return (Object.entries(labels.visits ?? {}) as Array<[Category, number | undefined]>)
+    .filter((entry): entry is [Category, number] => entry[1] !== undefined)
+    .map(([category, labelledVisits]) => {
+      const tracksConfirmed = classesOf(category).reduce((sum, name) => sum + (tracksConfirmedByClass[name] ?? 0), 0);
+      return { category, tracksConfirmed, labelledVisits, tracksPerVisit: labelledVisits > 0 ? tracksConfirmed / labelledVisits : undefined };
+    });
+}
+
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'eval');
   if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
@@ -144,6 +167,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     });
     const lineResults = compareLines(labels, outcome.windows);
     const fragmentation = lineFragmentation(labels, outcome.tracking.tracksReachingLine);
+    const visits = visitFragmentation(labels, outcome.tracking.tracksConfirmedByClass);
     const instantResults: InstantComparison[] = labels.frames.flatMap((instant, index) =>
       (['person', 'vehicle'] as const)
         .filter((category) => instant[category] !== undefined)
@@ -156,7 +180,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const meanAbsoluteInstantError = instantResults.length ? instantResults.reduce((sum, r) => sum + Math.abs(r.error), 0) / instantResults.length : undefined;
     const allWithin = lineResults.every((r) => r.withinTolerance);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation, visitFragmentation: visits }, null, 2)}\n`);
     } else {
       const out: string[] = ['', `Veil eval — ${displayName(input)} at ${config.fps} frames/s (no noise: calibration only)`];
       for (const r of lineResults) {
@@ -166,6 +190,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
       for (const f of fragmentation) {
         const ratio = f.tracksPerCrossing === undefined ? 'no labelled crossings' : `${f.tracksPerCrossing.toFixed(2)} tracks per labelled crossing`;
         out.push(`  line ${f.line} fragmentation: ${f.tracksReaching} tracks reached it for ${f.labelledCrossings} labelled crossings (${ratio})`);
+      }
+      for (const v of visits) {
+        const ratio = v.tracksPerVisit === undefined ? 'no labelled visits' : `${v.tracksPerVisit.toFixed(2)} tracks per labelled visit`;
+        out.push(`  ${v.category} visits fragmentation: ${v.tracksConfirmed} tracks confirmed for ${v.labelledVisits} labelled visits (${ratio})`);
       }
       for (const r of instantResults) out.push(`  t=${r.t}s (frame at ${r.frameSeconds.toFixed(1)}s) ${r.category}: counted ${r.counted}, hand count ${r.expected}, error ${r.error >= 0 ? '+' : ''}${r.error}`);
       if (meanAbsoluteInstantError !== undefined) out.push(`  instants: mean absolute error ${meanAbsoluteInstantError.toFixed(2)} over ${instantResults.length}`);

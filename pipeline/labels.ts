@@ -31,8 +31,13 @@ export const labelsSchema = z
       )
       .default([]),
     frames: z.array(z.looseObject({ t: z.number().nonnegative(), person: z.number().int().nonnegative().optional(), vehicle: z.number().int().nonnegative().optional() })).default([]),
+    /**
+     * Visits over the whole clip: the objects of each category that came into view, each once however long it stayed
+     * (one who leaves and comes back is two). `veil eval` divides the tracks confirmed by these: tracks per visit.
+     */
+    visits: categoryCounts.optional(),
   })
-  .refine((labels) => labels.lines.length + labels.frames.length > 0, 'a labels file needs `lines` or `frames` (or both)');
+  .refine((labels) => labels.lines.length + labels.frames.length > 0 || labels.visits !== undefined, 'a labels file needs `lines`, `frames` or `visits` (or several)');
 export type Labels = z.infer<typeof labelsSchema>;
 
 export async function readLabels(file: string): Promise<Labels> {

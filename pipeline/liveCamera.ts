@@ -4,7 +4,7 @@
  *
  *   starting ─▶ streaming ─(ffmpeg dies / stream ends / no frame for stallSeconds)─▶ reconnecting ─(back-off)─▶ starting
  *
- * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ frame chain (detect, drop) ─▶ CameraAnalysis ─▶ release ─▶ publish.
+ * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ blind-detector watch ─▶ frame chain (detect, drop) ─▶ CameraAnalysis ─▶ release ─▶ publish.
  * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
  *
  * Publication follows the clock alone: a window goes out PUBLISH_DELAY_SECONDS after its end, never when a frame
@@ -24,6 +24,7 @@ import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { Orientation } from '../streams/orientation.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
+import { BlindDetectorWatch, describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
@@ -84,9 +85,15 @@ export class LiveCamera {
   private readonly spells: StreamingSpell[] = [];
   /** Frames since the last publication moment, added to /metrics at the next one. */
   private frames = { decoded: 0, analysed: 0, dropped: 0 };
+  /**
+   * Whether the detector can see this camera's scene. One per camera, not per ffmpeg run: a camera that cannot be
+   * seen stays so across reconnects, and its warning stays on /healthz until the detector finds objects again.
+   */
+  private readonly blindWatch: BlindDetectorWatch;
 
   constructor(private readonly settings: LiveCameraSettings, private readonly parts: LiveCameraParts) {
     this.analysis = new CameraAnalysis(settings, 'wall');
+    this.blindWatch = new BlindDetectorWatch({ scoreThreshold: settings.scoreThreshold });
   }
 
   /** Runs until `signal` aborts (or a non-looping file ends). Never throws: failures become restarts. */
@@ -223,8 +230,10 @@ export class LiveCamera {
 
     try {
       // The queue is this camera's frame source; it holds the freshest frames, so nothing is read ahead of it.
-      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0 }, queue.drain())) {
+      // The watch looks at the frames the detector gets (not the ones the queue dropped), before it takes them over.
+      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0 }, this.blindWatch.pictures(queue.drain()))) {
         this.frames.analysed += 1;
+        this.noteBlindness(this.blindWatch.observe(frame));
         this.closed.push(...this.analysis.add(frame).closed);
       }
       await pump;
@@ -236,6 +245,18 @@ export class LiveCamera {
       attempt.abort();
       queue.discard();
     }
+  }
+
+  /** Logs once when the detector turns blind to the scene, or seeing again, and keeps /healthz's warning in step. */
+  private noteBlindness(change: BlindDetectorState | undefined) {
+    if (change === undefined) return;
+    const { id } = this.settings;
+    const { states, log } = this.parts;
+    const message = describeBlindDetector(change, id, 'wall');
+    const shares = { camera: id, changing: Number(change.changingShare.toFixed(2)), detecting: Number(change.detectingShare.toFixed(2)) };
+    if (change.blind) log.warn(message, shares);
+    else log.info(message, shares);
+    states.warn(id, change.blind ? message : undefined);
   }
 
   /**

@@ -117,11 +117,16 @@ export class BlindDetectorWatch {
   }
 }
 
-/** What to tell an operator about a state: why the detector may be blind and what to check, or that it sees again. */
-export function describeBlindDetector(state: BlindDetectorState, camera: string): string {
+/**
+ * What to tell an operator about a state: why the detector may be blind and what to check, or that it sees again.
+ * `clock` says what the watch's times are: seconds into a clip ('clip'), or seconds since the Unix epoch for a live
+ * camera ('wall', written as an ISO 8601 instant).
+ */
+export function describeBlindDetector(state: BlindDetectorState, camera: string, clock: 'clip' | 'wall' = 'clip'): string {
   if (!state.blind) return `${camera}: the detector finds objects again`;
+  const since = clock === 'wall' ? new Date((state.sinceSeconds ?? 0) * 1000).toISOString() : `${state.sinceSeconds?.toFixed(0)} s of stream time`;
   return (
-    `${camera}: the detector has found almost nothing since ${state.sinceSeconds?.toFixed(0)} s of stream time while the ` +
+    `${camera}: the detector has found almost nothing since ${since} while the ` +
     `picture keeps changing: it probably cannot see this scene. Check the camera's orientation (a camera mounted ` +
     `sideways needs \`orientation\`, see docs/counting-lines.md), its zoom and its lighting`
   );

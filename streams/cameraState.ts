@@ -26,6 +26,11 @@ export interface CameraState {
   restarts: number;
   /** The last error the supervisor reported, credentials removed; kept after the camera recovers. */
   lastError?: string;
+  /**
+   * What an operator should look at although the camera streams, e.g. a detector that cannot see the scene (see
+   * stages/blindDetector.ts); present only while it holds, and kept across state transitions.
+   */
+  warning?: string;
 }
 
 export type CameraStateListener = (state: Readonly<CameraState>) => void;
@@ -48,9 +53,23 @@ export class CameraStateRegistry {
     };
     const lastError = detail === undefined ? previous?.lastError : redactCredentials(detail);
     if (lastError !== undefined) next.lastError = lastError;
+    if (previous?.warning !== undefined) next.warning = previous.warning;
     this.statesByCamera.set(camera, next);
     for (const listener of this.listeners) listener(next);
     return next;
+  }
+
+  /**
+   * Sets a camera's `warning` (a sentence for an operator), or clears it with undefined; the state, `since` and
+   * `restarts` are left as they are. Listeners are not told: they follow state transitions (the feed's status
+   * messages, the `veil_camera_up` gauge), and a warning is no transition. /healthz reads it with the state.
+   * @throws Error when `camera` has no state yet: a warning describes a camera the supervisor has started.
+   */
+  warn(camera: string, warning: string | undefined): void {
+    const current = this.statesByCamera.get(camera);
+    if (current === undefined) throw new Error(`camera "${camera}" has no state yet: set() it before warning about it`);
+    const { warning: _previous, ...rest } = current;
+    this.statesByCamera.set(camera, warning === undefined ? rest : { ...rest, warning: redactCredentials(warning) });
   }
 
   get(camera: string): CameraState | undefined {

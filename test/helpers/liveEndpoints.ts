@@ -88,6 +88,7 @@ const healthSchema = z.strictObject({
       since: z.iso.datetime(),
       restarts: z.number().int().nonnegative(),
       lastError: z.string().optional(),
+      warning: z.string().optional(),
     }),
   ),
 });

@@ -34,6 +34,7 @@ const evalOutput = z.object({
   allLinesWithinTolerance: z.boolean(),
   tracksConfirmed: z.number(),
   fragmentation: z.array(z.object({ line: z.string(), tracksReaching: z.number(), labelledCrossings: z.number(), tracksPerCrossing: z.number().optional() })),
+  visitFragmentation: z.array(z.object({ category: z.string(), tracksConfirmed: z.number(), labelledVisits: z.number(), tracksPerVisit: z.number().optional() })),
 });
 
 async function evaluate(args: string[]) {
@@ -61,7 +62,7 @@ describe('veil eval against hand counts', () => {
     // The line is drawn left to right, so traffic moving down the frame crosses forward.
     expect(line!.backward).toBeLessThanOrEqual(1);
     expect(result.allLinesWithinTolerance).toBe(true);
-  });
+  }, 300_000);
 
   it('sees the one person at most labelled instants of the indoor clip', async () => {
     const run = await runVeil(['eval', '--labels', path.join(LABELS_DIR, 'pedestrians_indoor.json'), '--fps', '2', '--json'], sandbox);
@@ -70,7 +71,18 @@ describe('veil eval against hand counts', () => {
     expect(result.instants).toHaveLength(6);
     const correct = result.instants.filter((instant) => instant.counted === instant.expected);
     expect(correct.length).toBeGreaterThanOrEqual(5);
-  });
+  }, 300_000);
+
+  it('follows each of the six people who came into view on the indoor clip as one track each, give or take two split stays (tracks per visit, 2 fps)', async () => {
+    const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'pedestrians_indoor_visits.json'), '--fps', '2']);
+    const [people] = result.visitFragmentation;
+    expect(people).toMatchObject({ category: 'person', labelledVisits: 6 });
+    // Every visit found, and at most two of the six stays split in two (people standing still with their backs to the
+    // camera score below 0.4 for seconds at a time, longer than the tracker's 3 s coast; measured: 8 at 2 fps, 7 at 5).
+    expect(people!.tracksConfirmed).toBeGreaterThanOrEqual(6);
+    expect(people!.tracksConfirmed).toBeLessThanOrEqual(8);
+    expect(people!.tracksPerVisit).toBeCloseTo(people!.tracksConfirmed / 6, 10);
+  }, 300_000);
 
   it('counts each lane once, in the direction the traffic moves, with the halves adding up to the whole line, however the lines are drawn (5 fps)', async () => {
     const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'overpass_lines_drawn_both_ways.json'), OVERPASS_CLIP, '--fps', '5']);

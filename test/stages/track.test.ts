@@ -69,6 +69,20 @@ describe('Tracker', () => {
     }
   });
 
+  it('does not let a 2 fps lorry\'s track step back onto the one behind when its own is missed', () => {
+    // Tall boxes (0.4 high) driving down at 0.24/s, 0.6 box heights a second: a step back onto a box a third of its
+    // height behind where the lorry was last seen still overlaps the prediction (IoU 0.25), enough for a match on
+    // overlap alone. The leader is missed from t = 3.5 s; the follower is first detected then, 0.12 behind.
+    const lorry = (bottomAt0: number, from: number, to: number): Trajectory => (t) =>
+      t >= from - 1e-9 && t < to - 1e-9 ? detection({ x: 0.35, y: bottomAt0 + 0.24 * t - 0.4, width: 0.3, height: 0.4 }, 'truck') : undefined;
+    const leaderBottomAt3 = 0.2 + 0.24 * 3;
+    const updates = track(sampleFrames([lorry(0.2, 0, 3.5), lorry(leaderBottomAt3 - 0.12 - 0.24 * 3.5, 3.5, 5)], 2, 4.5));
+    const leaderHandle = updates[6]!.tracks[0]!.handle;
+    const later = updates.slice(7).flatMap((update) => update.tracks);
+    expect(later.length).toBeGreaterThan(0);
+    for (const tracked of later) expect(tracked.handle).not.toBe(leaderHandle);
+  });
+
   it('keeps identities through two objects whose paths cross', () => {
     const rightwards = straightLine([0.2, 0.5], [0.2, 0]);
     const leftwards = straightLine([0.8, 0.53], [-0.2, 0], 'car');
@@ -163,6 +177,15 @@ describe('Tracker', () => {
     const updates = track(sampleFrames([flipping], 5, 3));
     expect(handlesSeen(updates)).toHaveLength(1);
     expect(updates.at(-1)?.tracks[0]?.cocoClass).toBe('car');
+  });
+
+  it('counts the tracks it confirmed, per class they were confirmed as (eval divides them by labelled visits)', () => {
+    const tracker = new Tracker();
+    // Two cars and a person far apart for 3 s; a fourth object seen in one frame only is never confirmed.
+    const once: Trajectory = (t) => (t < 0.1 ? detection(boxStandingAt(0.9, 0.9), 'bicycle') : undefined);
+    track(sampleFrames([straightLine([0.1, 0.2], [0.05, 0]), straightLine([0.1, 0.6], [0.05, 0]), straightLine([0.7, 0.3], [0, 0.05], 'person'), once], 5, 3), tracker);
+    expect(tracker.tracksConfirmedByClass()).toEqual({ car: 2, person: 1 });
+    expect(tracker.tracksConfirmed).toBe(3);
   });
 
   it('counts a track under one class however often the detector flips, so a window sees it in one class only', () => {

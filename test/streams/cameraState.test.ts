@@ -49,4 +49,34 @@ describe('camera state registry', () => {
     expect(states.get('gate')?.lastError).toBe('rtsp://***@10.0.0.7:554/s1 and http://***@cam.local/x: 401');
     expect(redactCredentials('rtsp://10.0.0.7/stream1 timed out')).toBe('rtsp://10.0.0.7/stream1 timed out');
   });
+
+  it('holds a warning across state transitions until it is cleared, without telling the listeners', () => {
+    const states = new CameraStateRegistry(steppingClock());
+    const heard: string[] = [];
+    states.onChange((state) => heard.push(state.state));
+    states.set('gate', 'streaming');
+    states.warn('gate', 'gate: the detector has found almost nothing');
+    states.set('gate', 'reconnecting', 'ffmpeg exited with code 1');
+    states.set('gate', 'streaming');
+    expect(states.get('gate')).toEqual({
+      camera: 'gate',
+      state: 'streaming',
+      since: '2026-01-01T08:00:02.000Z',
+      restarts: 1,
+      lastError: 'ffmpeg exited with code 1',
+      warning: 'gate: the detector has found almost nothing',
+    });
+    states.warn('gate', undefined);
+    expect(states.get('gate')).not.toHaveProperty('warning');
+    expect(states.get('gate')?.since).toBe('2026-01-01T08:00:02.000Z');
+    expect(heard).toEqual(['streaming', 'reconnecting', 'streaming']);
+  });
+
+  it('refuses a warning about a camera it has no state for, and keeps no password in one', () => {
+    const states = new CameraStateRegistry();
+    expect(() => states.warn('gate', 'dark')).toThrow(/camera "gate" has no state yet/);
+    states.set('gate', 'streaming');
+    states.warn('gate', 'rtsp://admin:hunter2@10.0.0.7/s1 shows nothing');
+    expect(states.get('gate')?.warning).toBe('rtsp://***@10.0.0.7/s1 shows nothing');
+  });
 });
