@@ -47,6 +47,9 @@ export const CLIP_FLAGS = {
   duration: { type: 'string' },
   'log-format': { type: 'string' },
   orientation: { type: 'string' },
+  'motion-gate': { type: 'string' },
+  'motion-threshold': { type: 'string' },
+  'min-detector-fps': { type: 'string' },
 } as const satisfies FlagSpec;
 
 export const CLIP_FLAGS_HELP = `Analysis:
@@ -60,6 +63,10 @@ export const CLIP_FLAGS_HELP = `Analysis:
                        rotate-90-counterclockwise, rotate-180, flip-horizontal, flip-vertical (default upright)
   --start SECONDS      analyse from this point of the clip
   --duration SECONDS   analyse only this much of the clip
+Motion gate (docs/frugality.md):
+  --motion-gate on|off skip the detector while the picture is still (default on)
+  --motion-threshold L change of a block's mean grey level (0–255) that counts as motion (default 6)
+  --min-detector-fps N the detector runs at least this often however still the scene (default 1.25, at least 1.25)
 Detector:
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default auto: the fastest that loads)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
@@ -90,6 +97,12 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   if (flags['model-url']) detector.modelUrl = flags['model-url'];
   if (flags.workers) detector.workers = flags.workers === 'auto' ? 'auto' : numberFlag(flags.workers, 'workers', '"auto" or a number of threads');
   merged.detector = detector;
+  const motionGate = { ...((merged.motionGate as Record<string, unknown> | undefined) ?? {}) };
+  const gateSwitch = choiceFlag(flags['motion-gate'], 'motion-gate', ['on', 'off']);
+  if (gateSwitch) motionGate.enabled = gateSwitch === 'on';
+  if (flags['motion-threshold']) motionGate.thresholdLevels = numberFlag(flags['motion-threshold'], 'motion-threshold', 'a change of grey level, e.g. 6');
+  if (flags['min-detector-fps']) motionGate.minDetectorFps = numberFlag(flags['min-detector-fps'], 'min-detector-fps', 'detections per second, e.g. 1.25');
+  merged.motionGate = motionGate;
   merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
   return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
 }
