@@ -5,8 +5,8 @@
  * off, then gate on. Per clip it prints:
  *
  *   inferences         frames the detector ran on / frames, gate on; the ratio is how many times fewer inferences
- *   quiet stretches    the same ratio over the stretches where the scene is empty (judged by eye, listed below;
- *                      checked here: the ungated run counts no object in them)
+ *   quiet stretches    the same ratio over the stretches where the scene is empty: runs of at least
+ *                      QUIET_STRETCH_SECONDS in which the ungated run counts no object
  *   lines, instants    `veil eval`'s line counts and labelled-instant counts, gate off and on
  *   occupancy          objects in view per frame, summed over the clip, gate off and on (every frame an instant)
  *   CPU s per hour     process CPU time (detector threads included) per hour of footage, gate off and on
@@ -30,13 +30,8 @@ const SHARED = path.resolve(import.meta.dirname, '../../shared');
 /** Counts gated within this fraction of the ungated ones: the issue's goal. */
 const COUNT_TOLERANCE = 0.05;
 
-/** [from, to] seconds where nothing is in view, judged by eye on a contact sheet of the clip (one frame per 1–2 s). */
-const QUIET_STRETCHES: Record<string, Array<[number, number]>> = {
-  // The white car has left by 4.5 s; the cyclist enters at the top at 9 s; the walker appears at 23 s; the last car leaves by 35 s.
-  'parkinglot_person-bicycle-car_768x432.mp4': [[4.5, 9], [14.5, 22], [35, 38.3]],
-  // The room between visitors: before the first, and after the first, third, fifth and last leave.
-  'pedestrians_indoor_one-by-one_768x432.mp4': [[0, 6], [44, 50], [72, 76], [134, 139.4]],
-};
+/** An empty scene this long or longer is a quiet stretch: long enough for the gate's pattern to show (0.8 s cycles). */
+const QUIET_STRETCH_SECONDS = 3;
 
 interface Subject {
   name: string;
@@ -110,6 +105,22 @@ async function analyse(subject: Subject, gate: boolean): Promise<RunResult> {
   };
 }
 
+/** [first, last] frame indices of each run of frames, QUIET_STRETCH_SECONDS or longer, in which no object was counted. */
+function quietStretches(frames: FrameRecord[]): Array<[number, number]> {
+  const stretches: Array<[number, number]> = [];
+  let first: number | undefined;
+  frames.forEach((frame, index) => {
+    if (frame.objects === 0) first ??= index;
+    const ends = frame.objects !== 0 || index === frames.length - 1;
+    if (ends && first !== undefined) {
+      const last = frame.objects === 0 ? index : index - 1;
+      if (frames[last]!.ptsSeconds - frames[first]!.ptsSeconds >= QUIET_STRETCH_SECONDS) stretches.push([first, last]);
+      first = undefined;
+    }
+  });
+  return stretches;
+}
+
 const ratio = (frames: number, run: number) => (run === 0 ? '∞' : `${(frames / run).toFixed(2)}×`);
 const within = (gated: number, ungated: number) => Math.abs(gated - ungated) <= COUNT_TOLERANCE * Math.max(ungated, 1);
 
@@ -121,13 +132,11 @@ try {
     const out = [`${subject.name} (${path.basename(subject.clip)}, ${config.fps} frames/s)`];
     const { run, skipped } = gated.inferences;
     out.push(`  inferences: ${run} of ${run + skipped} frames (${ratio(run + skipped, run)} fewer); ungated ${ungated.inferences.run}`);
-    for (const [from, to] of QUIET_STRETCHES[path.basename(subject.clip)] ?? []) {
-      const inStretch = (frame: FrameRecord) => frame.ptsSeconds >= from && frame.ptsSeconds < to;
-      const quiet = gated.frames.filter(inStretch);
-      const seen = ungated.frames.filter(inStretch).reduce((sum, frame) => sum + frame.objects, 0);
-      const detected = quiet.filter((frame) => !frame.skipped).length;
-      out.push(`  quiet ${from}–${to} s: detector on ${detected} of ${quiet.length} frames (${ratio(quiet.length, detected)} fewer); objects counted there ungated: ${seen}`);
-    }
+    const stretches = quietStretches(ungated.frames);
+    const quiet = gated.frames.filter((_, index) => stretches.some(([first, last]) => index >= first && index <= last));
+    const quietRun = quiet.filter((frame) => !frame.skipped).length;
+    const spans = stretches.map(([first, last]) => `${ungated.frames[first]!.ptsSeconds.toFixed(1)}–${ungated.frames[last]!.ptsSeconds.toFixed(1)} s`);
+    out.push(`  quiet stretches (${spans.join(', ') || 'none'}): detector on ${quietRun} of ${quiet.length} frames (${quiet.length ? ratio(quiet.length, quietRun) : '–'} fewer)`);
     gated.lines.forEach((line, index) => {
       const off = ungated.lines[index]!;
       out.push(`  line ${line.line} ${line.category}: ungated ${off.counted} (fwd ${off.forward}, back ${off.backward}), gated ${line.counted} (fwd ${line.forward}, back ${line.backward}), hand ${line.expected} ± ${line.tolerance} — ${within(line.counted, off.counted) ? 'within 5%' : 'DIFFERS BY MORE THAN 5%'}`);

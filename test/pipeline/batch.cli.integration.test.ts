@@ -92,6 +92,10 @@ describe('veil batch on real footage', () => {
     expect(report.settings.detector.workers).toBeGreaterThanOrEqual(1);
     expect(report.settings.detector.model).toContain('sha256 verified');
     expect(report.framesAnalysed).toBe(12);
+    // A calibration report carries the detector's work. At 2 frames/s the motion gate cannot skip: a detection at
+    // least every 0.8 s (its minimum rate, 1.25/s) leaves no frame between two 0.5 s apart to skip.
+    expect(report.inferences).toEqual({ run: 12, skipped: 0 });
+    expect(run.stdout).toContain('detector ran on 12 of 12 frames; the motion gate skipped none');
     expect(report.windows.map((w) => [w.startSeconds, w.endSeconds, w.status, w.clock])).toEqual([
       [0, 2, 'released', 'clip'],
       [2, 4, 'released', 'clip'],

@@ -1,7 +1,8 @@
 /**
  * Veil's privacy promises, each as a test that fails when the promise is broken:
  *   - a batch run writes no file but its report (no frame dump, cache, sidecar or temp file, anywhere);
- *   - frame buffers are zero-filled once the detector has returned, and no copy of the pixels stays behind;
+ *   - frame buffers are zero-filled once the detector has returned, and no copy of the pixels stays behind; frames the
+ *     motion gate keeps from the detector die in the same drop stage;
  *   - the report holds released aggregates only: no box, crop, detection coordinate, track or per-frame time.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
 import { analyseFrames } from '../../pipeline/frameChain.ts';
 import type { FrameDetector } from '../../stages/detect.ts';
+import { MotionGate } from '../../stages/motion.ts';
 import { decodeFrames } from '../../streams/ffmpegFrames.ts';
 import type { AnalysedFrame, Frame } from '../../streams/frame.ts';
 import { reportSchema, type Report } from '../../streams/report.ts';
@@ -211,6 +213,32 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
     // Past the drop stage the frame holds no pixels, and what goes downstream has no field for any.
     for (const { frame } of decoded) expect(frame.pixels.length).toBe(0);
     for (const frame of analysed) expect(Object.keys(frame).sort()).toEqual(['detections', 'index', 'ptsSeconds']);
+  });
+
+  it('are zero-filled the same way when the motion gate skips the detector, and nothing past the drop stage holds pixels', async () => {
+    const decoded: Array<{ frame: Frame; original: Uint8Array }> = [];
+    async function* recordedFrames() {
+      // 15–19 s of the parking lot: nothing moves, so the gate skips most frames.
+      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.parkinglot, startSeconds: 15, durationSeconds: 4, fps: 5, maxWidth: 640 })) {
+        decoded.push({ frame, original: frame.pixels });
+        yield frame;
+      }
+    }
+    const motionGate = new MotionGate();
+    const analysed: AnalysedFrame[] = [];
+    for await (const frame of analyseFrames({ detector: pool, framesInFlight: 2, readAheadFrames: 1, motionGate }, recordedFrames())) analysed.push(frame);
+
+    expect(analysed).toHaveLength(20);
+    const skipped = analysed.filter((frame) => frame.skipped);
+    expect(skipped.length).toBe(motionGate.counts.skipped);
+    expect(skipped.length).toBeGreaterThan(10);
+    for (const { frame, original } of decoded) {
+      // Detected: the buffer went to a worker (transfer) and is unreadable here. Skipped: the same buffer, zeroed.
+      expect(original.byteLength === 0 || isZero(original)).toBe(true);
+      expect(frame.pixels.length).toBe(0);
+    }
+    expect(decoded.filter(({ original }) => original.byteLength > 0)).toHaveLength(skipped.length);
+    for (const frame of analysed) expect(Object.keys(frame).sort()).toEqual(frame.skipped ? ['detections', 'index', 'ptsSeconds', 'skipped'] : ['detections', 'index', 'ptsSeconds']);
   });
 
   it('are zero-filled too when detection fails', async () => {
