@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
-import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
+import { BUNDLED_WEIGHTS, DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
@@ -25,7 +25,7 @@ export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus
 export const clipJobSchema = z
   .strictObject({
     ...analysisShape,
-    detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+    detector: detectorSchema.prefault({}),
     /** Privacy settings; validated by the privacy stage's own schema. */
     privacy: z.record(z.string(), z.unknown()).default({}),
   })
@@ -41,6 +41,7 @@ export const CLIP_FLAGS = {
   'max-width': { type: 'string' },
   backend: { type: 'string' },
   'model-url': { type: 'string' },
+  weights: { type: 'string' },
   workers: { type: 'string' },
   ffmpeg: { type: 'string' },
   start: { type: 'string' },
@@ -70,6 +71,7 @@ Motion gate (docs/frugality.md):
 Detector:
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default auto: the fastest that loads)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
+  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (4× smaller; docs/frugality.md)
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
 Tools:
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
@@ -95,6 +97,7 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   const detector = { ...((merged.detector as Record<string, unknown> | undefined) ?? {}) };
   if (flags.backend) detector.backend = choiceFlag(flags.backend, 'backend', BACKEND_CHOICES);
   if (flags['model-url']) detector.modelUrl = flags['model-url'];
+  if (flags.weights) detector.weights = choiceFlag(flags.weights, 'weights', BUNDLED_WEIGHTS);
   if (flags.workers) detector.workers = flags.workers === 'auto' ? 'auto' : numberFlag(flags.workers, 'workers', '"auto" or a number of threads');
   merged.detector = detector;
   const motionGate = { ...((merged.motionGate as Record<string, unknown> | undefined) ?? {}) };
@@ -134,7 +137,7 @@ export async function findFfmpeg(ffmpegFlag: string | undefined, log: Logger): P
 
 export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, log: Logger): Promise<StartedParts> {
   const detector = await startDetectorPool(
-    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, ...DETECTION_LIMITS },
+    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, weights: config.detector.weights, ...DETECTION_LIMITS },
     config.detector.workers,
   );
   const { backend, model } = detector.description;

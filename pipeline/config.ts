@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
+import { BUNDLED_WEIGHTS } from '../models/cocoSsd.ts';
 import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
@@ -67,6 +68,8 @@ export const detectorSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES).default('auto'),
   /** coco-ssd's loading path for other weights: an http(s) URL to model.json or a local folder. */
   modelUrl: z.string().min(1).optional(),
+  /** The bundled weights as published (float32) or quantised to uint8 (docs/frugality.md); ignored with modelUrl. */
+  weights: z.enum(BUNDLED_WEIGHTS).default('float32'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
 });
 
