@@ -1,15 +1,19 @@
 /**
- * `npm run bench:frugality [-- --only NAME] [--fps N]`: what the motion gate (stages/motion.ts) saves, and what it
- * costs in counts, on the shared footage (../shared/footage, labels and cases). Each clip goes through the analysis
- * `veil eval` runs (the whole frame as one zone, the labelled lines), twice, with the real detector and ffmpeg: gate
- * off, then gate on. Per clip it prints:
+ * `npm run bench:frugality [-- --compare gate|weights] [--only NAME] [--fps N]`: what a frugal setting saves, and what
+ * it costs in counts, on the shared footage (../shared/footage, labels and cases). Each clip goes through the analysis
+ * `veil eval` runs (the whole frame as one zone, the labelled lines), twice, with the real detector and ffmpeg:
  *
- *   inferences         frames the detector ran on / frames, gate on; the ratio is how many times fewer inferences
+ *   --compare gate     (default) motion gate off, then on (stages/motion.ts)
+ *   --compare weights  float32 weights, then uint8 (models/quantiseWeights.ts); the gate off in both
+ *
+ * Per clip it prints:
+ *
+ *   inferences         frames the detector ran on / frames, second run; the ratio is how many times fewer inferences
  *   quiet stretches    the same ratio over the stretches where the scene is empty: runs of at least
  *                      QUIET_STRETCH_SECONDS in which the ungated run counts no object
- *   lines, instants    `veil eval`'s line counts and labelled-instant counts, gate off and on
- *   occupancy          objects in view per frame, summed over the clip, gate off and on (every frame an instant)
- *   CPU s per hour     process CPU time (detector threads included) per hour of footage, gate off and on
+ *   lines, instants    `veil eval`'s line counts and labelled-instant counts, both runs
+ *   occupancy          objects in view per frame, summed over the clip, both runs (every frame an instant)
+ *   CPU s per hour     process CPU time (detector threads included) per hour of footage, both runs
  *
  * Counts are the result: they are deterministic. CPU seconds are printed as measured; they depend on the machine and
  * on whatever else runs on it, and nothing here asserts one.
@@ -69,17 +73,35 @@ interface RunResult {
   clipSeconds: number;
 }
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { only: { type: 'string' }, fps: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { compare: { type: 'string', default: 'gate' }, only: { type: 'string' }, fps: { type: 'string', default: '5' } } });
 const log = createLogger('text', () => undefined);
 const ffmpeg = await findFfmpeg(undefined, log);
-const config = await clipJobConfig({ fps: values.fps }, { epsilon: 'off' });
-const parts = await startParts(config, ffmpeg, log);
+
+/** The two settings compared: a name for each, and the clip-job flags that make it. */
+const COMPARISONS = {
+  gate: [
+    { name: 'ungated', flags: { 'motion-gate': 'off' } },
+    { name: 'gated', flags: { 'motion-gate': 'on' } },
+  ],
+  weights: [
+    { name: 'float32', flags: { 'motion-gate': 'off', weights: 'float32' } },
+    { name: 'uint8', flags: { 'motion-gate': 'off', weights: 'uint8' } },
+  ],
+} as const;
+if (!(values.compare in COMPARISONS)) throw new Error(`--compare ${values.compare}: expected gate or weights`);
+const variants = await Promise.all(
+  COMPARISONS[values.compare as keyof typeof COMPARISONS].map(async ({ name, flags }) => {
+    const config = await clipJobConfig({ fps: values.fps, ...flags }, { epsilon: 'off' });
+    return { name, config, parts: await startParts(config, ffmpeg, log) };
+  }),
+);
+type Variant = (typeof variants)[number];
 
 function objectsIn(counts: ClassCounts | undefined): number {
   return counts ? [...classesOf('person'), ...classesOf('vehicle')].reduce((sum, name) => sum + counts[name], 0) : 0;
 }
 
-async function analyse(subject: Subject, gate: boolean): Promise<RunResult> {
+async function analyse(subject: Subject, { config, parts }: Variant): Promise<RunResult> {
   const frames: FrameRecord[] = [];
   let clipSeconds = 0;
   const cpuBefore = process.cpuUsage();
@@ -87,7 +109,7 @@ async function analyse(subject: Subject, gate: boolean): Promise<RunResult> {
     input: subject.clip,
     ffmpeg,
     detector: parts.detector,
-    analysis: { ...config, motionGate: { ...config.motionGate, enabled: gate }, zones: [WHOLE_FRAME_ZONE], lines: subject.labels.lines, windowLengths: [60] },
+    analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines: subject.labels.lines, windowLengths: [60] },
     release: (aggregate) => aggregate,
     onDuration: (seconds) => (clipSeconds = seconds),
     onFrameOccupancy: (ptsSeconds, occupancy, skipped) => frames.push({ ptsSeconds, objects: objectsIn(occupancy[WHOLE_FRAME_ZONE.name]), skipped }),
@@ -122,37 +144,40 @@ function quietStretches(frames: FrameRecord[]): Array<[number, number]> {
 }
 
 const ratio = (frames: number, run: number) => (run === 0 ? '∞' : `${(frames / run).toFixed(2)}×`);
-const within = (gated: number, ungated: number) => Math.abs(gated - ungated) <= COUNT_TOLERANCE * Math.max(ungated, 1);
+const within = (candidate: number, baseline: number) => Math.abs(candidate - baseline) <= COUNT_TOLERANCE * Math.max(baseline, 1);
+const verdict = (candidate: number, baseline: number) => (within(candidate, baseline) ? 'within 5%' : 'DIFFERS BY MORE THAN 5%');
 
 try {
+  const [first, second] = variants as [Variant, Variant];
+  const names = `${first.name} / ${second.name}`;
   for (const subject of await subjects()) {
     if (values.only && !subject.name.includes(values.only)) continue;
-    const ungated = await analyse(subject, false);
-    const gated = await analyse(subject, true);
-    const out = [`${subject.name} (${path.basename(subject.clip)}, ${config.fps} frames/s)`];
-    const { run, skipped } = gated.inferences;
-    out.push(`  inferences: ${run} of ${run + skipped} frames (${ratio(run + skipped, run)} fewer); ungated ${ungated.inferences.run}`);
-    const stretches = quietStretches(ungated.frames);
-    const quiet = gated.frames.filter((_, index) => stretches.some(([first, last]) => index >= first && index <= last));
+    const base = await analyse(subject, first);
+    const other = await analyse(subject, second);
+    const out = [`${subject.name} (${path.basename(subject.clip)}, ${first.config.fps} frames/s; ${names})`];
+    const { run, skipped } = other.inferences;
+    out.push(`  inferences, ${second.name}: ${run} of ${run + skipped} frames (${ratio(run + skipped, run)} fewer); ${first.name}: ${base.inferences.run}`);
+    const stretches = quietStretches(base.frames);
+    const quiet = other.frames.filter((_, index) => stretches.some(([from, to]) => index >= from && index <= to));
     const quietRun = quiet.filter((frame) => !frame.skipped).length;
-    const spans = stretches.map(([first, last]) => `${ungated.frames[first]!.ptsSeconds.toFixed(1)}–${ungated.frames[last]!.ptsSeconds.toFixed(1)} s`);
-    out.push(`  quiet stretches (${spans.join(', ') || 'none'}): detector on ${quietRun} of ${quiet.length} frames (${quiet.length ? ratio(quiet.length, quietRun) : '–'} fewer)`);
-    gated.lines.forEach((line, index) => {
-      const off = ungated.lines[index]!;
-      out.push(`  line ${line.line} ${line.category}: ungated ${off.counted} (fwd ${off.forward}, back ${off.backward}), gated ${line.counted} (fwd ${line.forward}, back ${line.backward}), hand ${line.expected} ± ${line.tolerance} — ${within(line.counted, off.counted) ? 'within 5%' : 'DIFFERS BY MORE THAN 5%'}`);
+    const spans = stretches.map(([from, to]) => `${base.frames[from]!.ptsSeconds.toFixed(1)}–${base.frames[to]!.ptsSeconds.toFixed(1)} s`);
+    out.push(`  quiet stretches (${spans.join(', ') || 'none'}): ${second.name}, detector on ${quietRun} of ${quiet.length} frames (${quiet.length ? ratio(quiet.length, quietRun) : '–'} fewer)`);
+    other.lines.forEach((line, index) => {
+      const was = base.lines[index]!;
+      out.push(`  line ${line.line} ${line.category} (${names}): ${was.counted} (fwd ${was.forward}, back ${was.backward}) / ${line.counted} (fwd ${line.forward}, back ${line.backward}), hand ${line.expected} ± ${line.tolerance} — ${verdict(line.counted, was.counted)}`);
     });
     if (subject.labels.frames.length) {
       const hand = subject.labels.frames.map((instant) => (instant.person ?? 0) + (instant.vehicle ?? 0));
-      out.push(`  instants (hand / ungated / gated): ${subject.labels.frames.map((instant, i) => `t=${instant.t} ${hand[i]}/${ungated.instants[i]}/${gated.instants[i]}`).join(', ')}`);
+      out.push(`  instants (hand / ${names}): ${subject.labels.frames.map((instant, i) => `t=${instant.t} ${hand[i]}/${base.instants[i]}/${other.instants[i]}`).join(', ')}`);
     }
     const sum = (result: RunResult) => result.frames.reduce((total, frame) => total + frame.objects, 0);
-    const frameDifferences = gated.frames.filter((frame, index) => frame.objects !== ungated.frames[index]?.objects).length;
-    out.push(`  occupancy, objects × frames: ungated ${sum(ungated)}, gated ${sum(gated)} — ${within(sum(gated), sum(ungated)) ? 'within 5%' : 'DIFFERS BY MORE THAN 5%'}; frames whose count differs: ${frameDifferences} of ${gated.frames.length}`);
-    out.push(`  tracks confirmed: ungated ${ungated.tracksConfirmed}, gated ${gated.tracksConfirmed}`);
+    const frameDifferences = other.frames.filter((frame, index) => frame.objects !== base.frames[index]?.objects).length;
+    out.push(`  occupancy, objects × frames (${names}): ${sum(base)} / ${sum(other)} — ${verdict(sum(other), sum(base))}; frames whose count differs: ${frameDifferences} of ${other.frames.length}`);
+    out.push(`  tracks confirmed (${names}): ${base.tracksConfirmed} / ${other.tracksConfirmed}`);
     const perHour = (result: RunResult) => ((result.cpuSeconds / result.clipSeconds) * 3600).toFixed(0);
-    out.push(`  CPU s per hour of footage (as measured, machine load included): ungated ${perHour(ungated)}, gated ${perHour(gated)}`);
+    out.push(`  CPU s per hour of footage (${names}; as measured, machine load included): ${perHour(base)} / ${perHour(other)}`);
     console.log(out.join('\n'));
   }
 } finally {
-  await parts.detector.close();
+  await Promise.all(variants.map(({ parts }) => parts.detector.close()));
 }
