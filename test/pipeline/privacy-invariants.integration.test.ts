@@ -180,15 +180,21 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
 
   const isZero = (pixels: Uint8Array) => pixels.every((value) => value === 0);
 
-  it('are zero-filled once the detector returns, the decoder’s copy is gone, and nothing past the drop stage holds pixels', async () => {
+  /** Decodes 4 s of `input` from `startSeconds`, keeping each frame and the pixel buffer the decoder gave it. */
+  function recorded(input: string, startSeconds: number, fps: number) {
     const decoded: Array<{ frame: Frame; original: Uint8Array }> = [];
-    async function* recordedFrames() {
-      // 76–80 s of the indoor clip: one man at the table, so the detector has something to find.
-      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.indoor, startSeconds: 76, durationSeconds: 4, fps: 2, maxWidth: 640 })) {
+    async function* frames() {
+      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input, startSeconds, durationSeconds: 4, fps, maxWidth: 640 })) {
         decoded.push({ frame, original: frame.pixels });
         yield frame;
       }
     }
+    return { decoded, frames };
+  }
+
+  it('are zero-filled once the detector returns, the decoder’s copy is gone, and nothing past the drop stage holds pixels', async () => {
+    // 76–80 s of the indoor clip: one man at the table, so the detector has something to find.
+    const { decoded, frames: recordedFrames } = recorded(FOOTAGE.indoor, 76, 2);
     const returnedBuffers: Array<{ pixels: Uint8Array; zeroWhenReturned: boolean }> = [];
     const watchedPool: FrameDetector = {
       async detect(frame) {
@@ -216,14 +222,8 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
   });
 
   it('are zero-filled the same way when the motion gate skips the detector, and nothing past the drop stage holds pixels', async () => {
-    const decoded: Array<{ frame: Frame; original: Uint8Array }> = [];
-    async function* recordedFrames() {
-      // 15–19 s of the parking lot: nothing moves, so the gate skips most frames.
-      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.parkinglot, startSeconds: 15, durationSeconds: 4, fps: 5, maxWidth: 640 })) {
-        decoded.push({ frame, original: frame.pixels });
-        yield frame;
-      }
-    }
+    // 15–19 s of the parking lot: nothing moves, so the gate skips most frames.
+    const { decoded, frames: recordedFrames } = recorded(FOOTAGE.parkinglot, 15, 5);
     const motionGate = new MotionGate();
     const analysed: AnalysedFrame[] = [];
     for await (const frame of analyseFrames({ detector: pool, framesInFlight: 2, readAheadFrames: 1, motionGate }, recordedFrames())) analysed.push(frame);
