@@ -48,6 +48,27 @@ describe('detectFrames with a hand-driven detector', () => {
     expect(detector.maxInFlight).toBe(3);
   });
 
+  it('gives the detector only the frames the gate lets through; the others keep their place, marked skipped, without detections', async () => {
+    const detector = new HandDetector();
+    const asked: number[] = [];
+    const gate = { shouldDetect: (frame: Frame) => (asked.push(frame.index), frame.index % 3 === 0) };
+    const output = detectFrames({ detector, framesInFlight: 2, gate }, framesFrom(Array.from({ length: 7 }, (_, i) => blankFrame(i))));
+    const results: DetectedFrame[] = [];
+    const consumer = (async () => {
+      for await (const item of output) results.push(item);
+    })();
+    while (results.length < 7) {
+      await new Promise((resolve) => setImmediate(resolve));
+      detector.answerNewestFirst();
+    }
+    await consumer;
+    // The gate saw every frame once, in stream order; frames 0, 3 and 6 went to the detector.
+    expect(asked).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(results.map((r) => [r.frame.index, r.skipped ?? false, r.detections.length])).toEqual([
+      [0, false, 1], [1, true, 0], [2, true, 0], [3, false, 1], [4, true, 0], [5, true, 0], [6, false, 1],
+    ]);
+  });
+
   it('never has more than framesInFlight frames at the detector, and pulls no frame it cannot start', async () => {
     let pulled = 0;
     const detector = new HandDetector();
