@@ -29,7 +29,7 @@ export function createVeilMetrics() {
   return {
     registry,
     framesDecoded: new Counter({ name: 'veil_frames_decoded_total', help: 'Frames decoded from the camera stream, added once per published window.', labelNames: ['camera'] as const, registers }),
-    framesAnalysed: new Counter({ name: 'veil_frames_analysed_total', help: 'Frames the detector analysed, added once per published window.', labelNames: ['camera'] as const, registers }),
+    framesAnalysed: new Counter({ name: 'veil_frames_analysed_total', help: 'Frames analysed: run through the detector, or skipped by the motion gate as still; added once per published window.', labelNames: ['camera'] as const, registers }),
     framesDropped: new Counter({ name: 'veil_frames_dropped_total', help: 'Decoded frames skipped because the detector was busy, added once per published window.', labelNames: ['camera'] as const, registers }),
     inferencesRun: new Counter({ name: 'veil_inferences_run_total', help: 'Frames the detector ran on, added once per published window.', labelNames: ['camera'] as const, registers }),
     inferencesSkipped: new Counter({ name: 'veil_inferences_skipped_total', help: 'Frames the motion gate kept from the detector because the picture had not changed, added once per published window.', labelNames: ['camera'] as const, registers }),
