@@ -43,7 +43,13 @@ interface Subject {
   labels: Labels;
 }
 
-/** Every labels file in ../shared/labels and ../shared/cases, and the parking lot (no labels: gated vs ungated only). */
+/** Veil's own labels, for the bundled sample. */
+const CAMPUS_LABELS = path.resolve(import.meta.dirname, '../test/fixtures/labels/campus_people.json');
+
+/**
+ * Every labels file in ../shared/labels and ../shared/cases, the bundled sample with Veil's own labels, and the
+ * parking lot (no labels: the two runs compared with each other only).
+ */
 async function subjects(): Promise<Subject[]> {
   const found: Subject[] = [];
   for (const folder of ['labels', 'cases']) {
@@ -53,6 +59,8 @@ async function subjects(): Promise<Subject[]> {
       found.push({ name: `${folder}/${file}`, clip: labelledClip(labelsFile, labels)!, labels });
     }
   }
+  const campus = await readLabels(CAMPUS_LABELS);
+  found.push({ name: 'test/fixtures/labels/campus_people.json', clip: labelledClip(CAMPUS_LABELS, campus)!, labels: campus });
   found.push({ name: 'footage/parkinglot (no labels)', clip: path.join(SHARED, 'footage/parkinglot_person-bicycle-car_768x432.mp4'), labels: { lines: [], frames: [] } });
   return found;
 }
