@@ -118,6 +118,8 @@ describe('a batch run writes nothing but its report', () => {
     it('has values only where the report format (docs/report.md) puts them', () => {
       const allowed = new Set([
         'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'clip.camera', 'clip.recordedAt', 'framesAnalysed',
+        // This run is a calibration (--epsilon off): only such a report carries the detector's work (docs/report.md).
+        'inferences.run', 'inferences.skipped',
         'settings.fps', 'settings.releases[].statistic', 'settings.releases[].windowSeconds', 'settings.maxWidth', 'settings.scoreThreshold', 'settings.classes[]',
         'settings.zones[].name', 'settings.zones[].polygon[][]', 'settings.zones[].areaSquareMetres',
         'settings.lines[].name', 'settings.lines[].from[]', 'settings.lines[].to[]',
