@@ -144,7 +144,9 @@ class Bench {
 }
 
 const stateDir = await mkdtemp(path.join(os.tmpdir(), 'veil-bench-'));
-const config = await clipJobConfig({ fps: values.fps, workers: values.workers }, {});
+// The motion gate off: the whole pipeline must run the detector on every frame, as detector-only does, or the ratio
+// would count skipped frames as speed (what the gate saves: `npm run bench:frugality`).
+const config = await clipJobConfig({ fps: values.fps, workers: values.workers, 'motion-gate': 'off' }, {});
 const privacy = openPrivacy({ stateDir, createLedger: true, log: quiet });
 const parts = await startParts(config, await findFfmpeg(undefined, quiet), quiet);
 try {

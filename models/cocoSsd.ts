@@ -11,7 +11,7 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, type BackendChoice, type ChosenBackend } from './backend.ts';
 import { type Box, type CountedClass, type Detection } from './detection.ts';
-import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, folderModelHandler } from './weights.ts';
+import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256, folderModelHandler } from './weights.ts';
 import { suppressOverlaps } from './nms.ts';
 
 /** COCO label map of the SSD graph: output column j is COCO id j + 1. Only the classes Veil can count. */
@@ -34,6 +34,11 @@ export interface DetectorOptions {
   backend: BackendChoice;
   /** coco-ssd's normal loading path (an http(s) URL to model.json, or a local folder); default: the bundled weights. */
   modelUrl?: string;
+  /**
+   * Which bundled weights: float32 as published (default), or uint8, 4× smaller, dequantised by TF.js at load
+   * (models/quantiseWeights.ts; counts compared in docs/frugality.md). Ignored with `modelUrl`.
+   */
+  weights?: BundledWeights;
   /** Lowest score returned. The tracker's second pass uses the ones below the counting threshold. */
   minScore: number;
   /** Boxes of one category overlapping more than this are the same object. */
@@ -59,7 +64,11 @@ function isHttpUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
-function modelSource(modelUrl: string | undefined) {
+export const BUNDLED_WEIGHTS = ['float32', 'uint8'] as const;
+export type BundledWeights = (typeof BUNDLED_WEIGHTS)[number];
+
+function modelSource(modelUrl: string | undefined, weights: BundledWeights = 'float32') {
+  if (!modelUrl && weights === 'uint8') return { source: folderModelHandler(BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, uint8-quantised weights, sha256 verified)' };
   if (!modelUrl) return { source: folderModelHandler(BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, sha256 verified)' };
   if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd from ${modelUrl}` };
   const dir = modelUrl.replace(/\/model\.json$/, '');
@@ -68,7 +77,7 @@ function modelSource(modelUrl: string | undefined) {
 
 export async function loadCocoSsd(options: DetectorOptions): Promise<Detector> {
   const backend = await chooseBackend(options.backend);
-  const { source, name } = modelSource(options.modelUrl);
+  const { source, name } = modelSource(options.modelUrl, options.weights);
   // coco-ssd types modelUrl as a string, but passes it straight to loadGraphModel, which also takes an IOHandler.
   const loaded = await cocoSsd.load({ base: 'lite_mobilenet_v2', modelUrl: source as unknown as string });
   // The graph coco-ssd loaded; see the file comment for why Veil runs it directly.

@@ -11,6 +11,8 @@ import type { io } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 
 export const BUNDLED_MODEL_DIR = fileURLToPath(new URL('./weights/coco-ssd-lite_mobilenet_v2/', import.meta.url));
+/** The same weights quantised to uint8 by models/quantiseWeights.ts (TF.js's quantised format, dequantised at load). */
+export const BUNDLED_UINT8_MODEL_DIR = fileURLToPath(new URL('./weights/coco-ssd-lite_mobilenet_v2-uint8/', import.meta.url));
 
 /** sha256 of each bundled file, as published with the weights (see NOTICE). */
 export const BUNDLED_MODEL_SHA256: Readonly<Record<string, string>> = {
@@ -20,6 +22,12 @@ export const BUNDLED_MODEL_SHA256: Readonly<Record<string, string>> = {
   'group1-shard3of5': '50383033f893eae136392a403e8f70ade5efd90867df5695c4ca5ac640e14f38',
   'group1-shard4of5': 'd856dc534c780068bbf6c666ce1516df2c8433d87578aa31fcdf197de7058cc2',
   'group1-shard5of5': '3d356f1fb6dfca6af78c56db34d9326706d0196e303f9de6b04f236ca79ed309',
+};
+
+/** sha256 of each file models/quantiseWeights.ts writes from the float32 files above (it prints them). */
+export const BUNDLED_UINT8_MODEL_SHA256: Readonly<Record<string, string>> = {
+  'model.json': 'fa895fa861cf5a8b7c598a034ffe9253da0ae83a2e0d672249ff928a1f49f879',
+  'group1-shard1of1': 'a799d1d1b5242f3806d3ba1edff616d453e2691af2879942d32d8b0e9c5b64d9',
 };
 
 const modelJsonSchema = z.looseObject({

@@ -5,6 +5,12 @@
  *                                          └─▶ line crossings ─┴─▶ window ─▶ WindowAggregate (exact; never published)
  *
  * The noise comes after, in the releaser: this chain only ever sees detections, never pixels.
+ *
+ * A frame the motion gate kept from the detector (`skipped`) is "no new evidence", not "nobody there": its picture
+ * matched the last detected frame's, so that frame's occupancy stands for it too, no line was crossed, and the
+ * tracker does not see it at all. A track is thus neither confirmed by evidence that was never looked at nor ended
+ * for a detection that was never attempted; it ages in stream time as before, and the gate runs the detector often
+ * enough (stages/motion.ts) that a track seen before a still stretch is matched again when the detector looks.
  */
 import type { CountedClass } from '../models/detection.ts';
 import type { AnalysedFrame } from '../streams/frame.ts';
@@ -37,6 +43,8 @@ export class CameraAnalysis {
   private readonly lineCounter: LineCounter;
   private readonly windows: WindowAccumulator[];
   private readonly counted: ReadonlySet<CountedClass>;
+  /** The last detected frame's occupancy per zone: what a skipped frame repeats. */
+  private lastOccupancy: Record<string, ClassCounts>;
 
   constructor(private readonly settings: AnalysisSettings, clock: WindowAggregate['clock'], inputStartSeconds = 0) {
     this.tracker = new Tracker({ highScoreThreshold: settings.scoreThreshold });
@@ -47,14 +55,20 @@ export class CameraAnalysis {
       (windowSeconds) => new WindowAccumulator(windowSeconds, zoneNames, lineNames, clock, inputStartSeconds, settings.groups ?? CLASS_GROUPS),
     );
     this.counted = new Set(settings.classes);
+    this.lastOccupancy = countInZones([], settings.zones);
   }
 
   /** Adds one frame; returns this frame's zone occupancy and the windows the frame closed (one per length at most). */
   add(frame: AnalysedFrame): { occupancy: Record<string, ClassCounts>; closed: WindowAggregate[] } {
+    if (frame.skipped) {
+      const occupancy = this.lastOccupancy;
+      return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, [])) };
+    }
     const detections = frame.detections.filter((d) => this.counted.has(d.cocoClass));
     const update = this.tracker.update({ ...frame, detections });
     const crossings = this.lineCounter.update(update);
     const occupancy = countInZones(update.tracks, this.settings.zones);
+    this.lastOccupancy = occupancy;
     return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)) };
   }
 

@@ -1,7 +1,7 @@
 /**
  * `veil batch`: one recorded clip through the whole pipeline, start to finish.
  *
- *   ffmpeg frames ─▶ frame chain (read ahead 1 frame, detect, drop) ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
+ *   ffmpeg frames ─▶ frame chain (read ahead 1 frame, motion gate, detect, drop) ─▶ CameraAnalysis ─▶ release (noise, budget) ─▶ report
  *
  * A recorded clip may wait for the detector: the decoder is pulled, never pushed, so memory stays flat however long
  * the clip is.
@@ -12,6 +12,7 @@ import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { Orientation } from '../streams/orientation.ts';
 import { BlindDetectorWatch, type BlindDetectorState } from '../stages/blindDetector.ts';
+import { MotionGate, type InferenceCounts, type MotionGateSettings } from '../stages/motion.ts';
 import type { ClassCounts } from '../stages/zones.ts';
 import { CameraAnalysis, type AnalysisSettings, type TrackingSummary } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
@@ -24,11 +25,14 @@ export interface BatchJob<Released> {
   input: string;
   ffmpeg: FfmpegBinary;
   detector: DetectorPool;
-  analysis: AnalysisSettings & { fps: number; maxWidth: number; orientation?: Orientation };
+  analysis: AnalysisSettings & { fps: number; maxWidth: number; orientation?: Orientation; motionGate: MotionGateSettings };
   /** What becomes of each closed window: the privacy release, or (in `veil eval`) the exact aggregate itself. */
   release: (aggregate: WindowAggregate) => Released;
-  /** Sees each frame's zone occupancy; used by `veil eval` to compare instants with hand counts. */
-  onFrameOccupancy?: (ptsSeconds: number, occupancy: Record<string, ClassCounts>) => void;
+  /**
+   * Sees each frame's zone occupancy, and whether the motion gate skipped the detector on it; used by `veil eval` to
+   * compare instants with hand counts, and by the frugality bench.
+   */
+  onFrameOccupancy?: (ptsSeconds: number, occupancy: Record<string, ClassCounts>, skipped: boolean) => void;
   /** Decode only an excerpt (seconds), e.g. for a quick look at a long recording. */
   startSeconds?: number;
   durationSeconds?: number;
@@ -43,6 +47,11 @@ export interface BatchJob<Released> {
 export interface BatchOutcome<Released> {
   windows: Released[];
   framesAnalysed: number;
+  /**
+   * Frames the detector ran on and frames the motion gate skipped. Exact and unnoised: it follows how much of the
+   * clip moved, so it is never part of a private release (docs/frugality.md).
+   */
+  inferences: InferenceCounts;
   /** For `veil eval`'s track fragmentation; exact, never released. */
   tracking: TrackingSummary;
 }
@@ -60,7 +69,8 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     onWarning: job.onDecodeWarning,
   });
   const watch = new BlindDetectorWatch({ scoreThreshold: job.analysis.scoreThreshold });
-  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES }, watch.pictures(frames));
+  const motionGate = new MotionGate(job.analysis.motionGate);
+  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES, motionGate }, watch.pictures(frames));
   const startSeconds = job.startSeconds ?? 0;
   const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];
@@ -69,15 +79,16 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
   for await (const frame of analysed) {
     framesAnalysed += 1;
     lastPtsSeconds = frame.ptsSeconds;
-    const blindness = watch.observe(frame);
+    // A skipped frame tells the watch nothing about the detector: it did not look.
+    const blindness = frame.skipped ? undefined : watch.observe(frame);
     if (blindness) job.onBlindDetector?.(blindness);
     const { occupancy, closed } = analysis.add(frame);
-    job.onFrameOccupancy?.(frame.ptsSeconds, occupancy);
+    job.onFrameOccupancy?.(frame.ptsSeconds, occupancy, frame.skipped === true);
     for (const window of closed) windows.push(job.release(window));
     job.progress?.update(framesAnalysed, frame.ptsSeconds - startSeconds);
   }
   // The last frame stands for one sampling interval of the clip.
   for (const window of analysis.finish(lastPtsSeconds + 1 / job.analysis.fps)) windows.push(job.release(window));
   job.progress?.finish();
-  return { windows, framesAnalysed, tracking: analysis.trackingSummary() };
+  return { windows, framesAnalysed, inferences: { ...motionGate.counts }, tracking: analysis.trackingSummary() };
 }

@@ -9,6 +9,7 @@ import { reportSink } from '../streams/sinks/reportSink.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { readRecordingStart } from '../streams/recordingStart.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
+import type { InferenceCounts } from '../stages/motion.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
 import { CLIP_FLAGS, CLIP_FLAGS_HELP, checkClipInput, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, SAMPLE_CLIP, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
@@ -125,6 +126,8 @@ export async function batchCommand(argv: string[]): Promise<number> {
     const veilVersion = await packageVersion();
     const detector = parts.detector;
     let framesAnalysed = 0;
+    // Calibration reports only: exact counts that follow how much the footage moved (docs/frugality.md).
+    let inferences: InferenceCounts | undefined;
     const report = reportSink(outDir, () => ({
       veilVersion,
       private: release.private,
@@ -141,6 +144,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
         maxCrossingsPerObjectPerLine: MAX_CROSSINGS_PER_TRACK_PER_LINE,
       },
       framesAnalysed,
+      ...(release.private || !inferences ? {} : { inferences }),
     }));
     const outcome = await runBatch({
       input,
@@ -159,8 +163,9 @@ export async function batchCommand(argv: string[]): Promise<number> {
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     framesAnalysed = outcome.framesAnalysed;
+    inferences = outcome.inferences;
     await report.close();
-    printSummary(report.written!.report, report.written!.files, process.stdout);
+    printSummary(report.written!.report, report.written!.files, process.stdout, outcome.inferences);
     return 0;
   } finally {
     privacy.close();

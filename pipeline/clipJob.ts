@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
-import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
+import { BUNDLED_WEIGHTS, DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
@@ -25,7 +25,7 @@ export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus
 export const clipJobSchema = z
   .strictObject({
     ...analysisShape,
-    detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+    detector: detectorSchema.prefault({}),
     /** Privacy settings; validated by the privacy stage's own schema. */
     privacy: z.record(z.string(), z.unknown()).default({}),
   })
@@ -41,12 +41,16 @@ export const CLIP_FLAGS = {
   'max-width': { type: 'string' },
   backend: { type: 'string' },
   'model-url': { type: 'string' },
+  weights: { type: 'string' },
   workers: { type: 'string' },
   ffmpeg: { type: 'string' },
   start: { type: 'string' },
   duration: { type: 'string' },
   'log-format': { type: 'string' },
   orientation: { type: 'string' },
+  'motion-gate': { type: 'string' },
+  'motion-threshold': { type: 'string' },
+  'min-detector-fps': { type: 'string' },
 } as const satisfies FlagSpec;
 
 export const CLIP_FLAGS_HELP = `Analysis:
@@ -60,9 +64,14 @@ export const CLIP_FLAGS_HELP = `Analysis:
                        rotate-90-counterclockwise, rotate-180, flip-horizontal, flip-vertical (default upright)
   --start SECONDS      analyse from this point of the clip
   --duration SECONDS   analyse only this much of the clip
+Motion gate (docs/frugality.md):
+  --motion-gate on|off skip the detector while the picture is still (default on)
+  --motion-threshold L change of a block's mean grey level (0–255) that counts as motion (default 6)
+  --min-detector-fps N the detector runs at least this often however still the scene (default 1.25, at least 1.25)
 Detector:
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default auto: the fastest that loads)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
+  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (4× smaller; docs/frugality.md)
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
 Tools:
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
@@ -88,8 +97,15 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   const detector = { ...((merged.detector as Record<string, unknown> | undefined) ?? {}) };
   if (flags.backend) detector.backend = choiceFlag(flags.backend, 'backend', BACKEND_CHOICES);
   if (flags['model-url']) detector.modelUrl = flags['model-url'];
+  if (flags.weights) detector.weights = choiceFlag(flags.weights, 'weights', BUNDLED_WEIGHTS);
   if (flags.workers) detector.workers = flags.workers === 'auto' ? 'auto' : numberFlag(flags.workers, 'workers', '"auto" or a number of threads');
   merged.detector = detector;
+  const motionGate = { ...((merged.motionGate as Record<string, unknown> | undefined) ?? {}) };
+  const gateSwitch = choiceFlag(flags['motion-gate'], 'motion-gate', ['on', 'off']);
+  if (gateSwitch) motionGate.enabled = gateSwitch === 'on';
+  if (flags['motion-threshold']) motionGate.thresholdLevels = numberFlag(flags['motion-threshold'], 'motion-threshold', 'a change of grey level, e.g. 6');
+  if (flags['min-detector-fps']) motionGate.minDetectorFps = numberFlag(flags['min-detector-fps'], 'min-detector-fps', 'detections per second, e.g. 1.25');
+  merged.motionGate = motionGate;
   merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
   return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
 }
@@ -121,7 +137,7 @@ export async function findFfmpeg(ffmpegFlag: string | undefined, log: Logger): P
 
 export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, log: Logger): Promise<StartedParts> {
   const detector = await startDetectorPool(
-    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, ...DETECTION_LIMITS },
+    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, weights: config.detector.weights, ...DETECTION_LIMITS },
     config.detector.workers,
   );
   const { backend, model } = detector.description;

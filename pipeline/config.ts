@@ -8,9 +8,11 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
+import { BUNDLED_WEIGHTS } from '../models/cocoSsd.ts';
 import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
+import { motionGateSchema } from '../stages/motion.ts';
 import { WHOLE_FRAME_ZONE, zoneSchema, type Zone } from '../stages/zones.ts';
 import { orientationSchema } from '../streams/orientation.ts';
 
@@ -46,6 +48,8 @@ export const analysisShape = {
    * 17 → 21 of ~22 counted by hand) while the overpass (28 of 27 ± 2) and indoor counts (6 of 6 instants) hold.
    */
   scoreThreshold: z.number().min(0.15, 'the score threshold must be at least 0.15: detections from 0.1 up to it keep tracks alive').max(0.95).default(0.4),
+  /** Skips the detector while the picture is still (stages/motion.ts, docs/frugality.md). */
+  motionGate: motionGateSchema.prefault({}),
 };
 
 /**
@@ -64,6 +68,8 @@ export const detectorSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES).default('auto'),
   /** coco-ssd's loading path for other weights: an http(s) URL to model.json or a local folder. */
   modelUrl: z.string().min(1).optional(),
+  /** The bundled weights as published (float32) or quantised to uint8 (docs/frugality.md); ignored with modelUrl. */
+  weights: z.enum(BUNDLED_WEIGHTS).default('float32'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
 });
 

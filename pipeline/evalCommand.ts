@@ -14,6 +14,7 @@ import { labelledClip, readLabels, type Labels } from './labels.ts';
 import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
 import { evalFigures, publishEvalFigures, readEvalPublishTarget } from './evalPublish.ts';
+import { describeInferences } from './summary.ts';
 
 export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
 
@@ -180,7 +181,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const meanAbsoluteInstantError = instantResults.length ? instantResults.reduce((sum, r) => sum + Math.abs(r.error), 0) / instantResults.length : undefined;
     const allWithin = lineResults.every((r) => r.withinTolerance);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation, visitFragmentation: visits }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation, visitFragmentation: visits, inferences: outcome.inferences }, null, 2)}\n`);
     } else {
       const out: string[] = ['', `Veil eval — ${displayName(input)} at ${config.fps} frames/s (no noise: calibration only)`];
       for (const r of lineResults) {
@@ -199,6 +200,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       if (meanAbsoluteInstantError !== undefined) out.push(`  instants: mean absolute error ${meanAbsoluteInstantError.toFixed(2)} over ${instantResults.length}`);
       if (lineResults.length) out.push(`  lines: ${allWithin ? 'all within tolerance' : 'some OUTSIDE tolerance'}`);
       out.push(`  tracks confirmed over the clip: ${outcome.tracking.tracksConfirmed}`);
+      out.push(`  ${describeInferences(outcome.inferences)}`);
       process.stdout.write(`${out.join('\n')}\n`);
     }
     if (publishTo) {

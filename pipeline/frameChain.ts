@@ -1,7 +1,8 @@
 /**
  * The frame chain, the one place where frames meet the detector and die:
  *
- *   frame source ─▶ read ahead ─▶ detect (worker pool, in order) ─▶ drop (pixels zero-filled) ─▶ AnalysedFrame
+ *   frame source ─▶ read ahead ─▶ motion gate ─▶ detect (worker pool, in order) ─▶ drop (pixels zero-filled) ─▶ AnalysedFrame
+ *                                      └─ still picture: skipped, no worker ──────────▶ drop (the same way)
  *
  * A frame source is anything that yields decoded frames: a recorded clip's decoder (`decodeFrames`), a live
  * camera's drop-oldest queue (`LatestFrameQueue.drain()`), frames already in memory (the bench). `veil batch`,
@@ -10,6 +11,7 @@
  */
 import { detectFrames, type FrameDetector } from '../stages/detect.ts';
 import { dropFrames } from '../stages/drop.ts';
+import type { MotionGate } from '../stages/motion.ts';
 import type { AnalysedFrame, Frame } from '../streams/frame.ts';
 import { readAhead } from '../streams/readAhead.ts';
 
@@ -24,6 +26,8 @@ export interface FrameChainOptions {
    * streams/readAhead.ts); 0 for a live camera, whose queue already holds the freshest frames and must not hold more.
    */
   readAheadFrames: number;
+  /** Skips the detector on frames whose picture has not changed (stages/motion.ts); absent: every frame is detected. */
+  motionGate?: MotionGate;
 }
 
 /** A frame read ahead for a consumer that stopped early still holds pixels: they are cleared, not left behind. */
@@ -31,9 +35,16 @@ function zeroFill(frame: Frame) {
   frame.pixels.fill(0);
 }
 
-/** Frames in, detections out, no pixel past the end. Stopping early stops the source (its ffmpeg is killed). */
-export function analyseFrames(options: FrameChainOptions, source: FrameSource): AsyncGenerator<AnalysedFrame> {
+/**
+ * Frames in, detections out, no pixel past the end. Stopping early stops the source (its ffmpeg is killed). When the
+ * chain ends, the motion gate's last picture (its block means) is zero-filled too.
+ */
+export async function* analyseFrames(options: FrameChainOptions, source: FrameSource): AsyncGenerator<AnalysedFrame> {
   const ahead = readAhead({ count: options.readAheadFrames, discard: zeroFill }, source);
-  const detected = detectFrames({ detector: options.detector, framesInFlight: options.framesInFlight }, ahead);
-  return dropFrames(detected);
+  const detected = detectFrames({ detector: options.detector, framesInFlight: options.framesInFlight, gate: options.motionGate }, ahead);
+  try {
+    yield* dropFrames(detected);
+  } finally {
+    options.motionGate?.close();
+  }
 }

@@ -23,6 +23,7 @@ import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
 import type { Orientation } from '../streams/orientation.ts';
 import { LatestFrameQueue } from '../streams/latestFrames.ts';
+import { MotionGate, type MotionGateSettings } from '../stages/motion.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import { BlindDetectorWatch, describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
@@ -37,6 +38,7 @@ export interface LiveCameraSettings extends AnalysisSettings {
   fps: number;
   maxWidth: number;
   orientation?: Orientation;
+  motionGate: MotionGateSettings;
   /** Frames held for a busy detector; more would only add latency. */
   queueFrames: number;
   /** No frame for this long means the camera is stalled: its ffmpeg is killed and restarted. */
@@ -84,7 +86,8 @@ export class LiveCamera {
   private closed: WindowAggregate[] = [];
   private readonly spells: StreamingSpell[] = [];
   /** Frames since the last publication moment, added to /metrics at the next one. */
-  private frames = { decoded: 0, analysed: 0, dropped: 0 };
+  private frames = { decoded: 0, analysed: 0, dropped: 0, inferencesRun: 0, inferencesSkipped: 0 };
+  private readonly motionGate: MotionGate;
   /**
    * Whether the detector can see this camera's scene. One per camera, not per ffmpeg run: a camera that cannot be
    * seen stays so across reconnects, and its warning stays on /healthz until the detector finds objects again.
@@ -93,6 +96,7 @@ export class LiveCamera {
 
   constructor(private readonly settings: LiveCameraSettings, private readonly parts: LiveCameraParts) {
     this.analysis = new CameraAnalysis(settings, 'wall');
+    this.motionGate = new MotionGate(settings.motionGate);
     this.blindWatch = new BlindDetectorWatch({ scoreThreshold: settings.scoreThreshold });
   }
 
@@ -176,7 +180,7 @@ export class LiveCamera {
       else log.info('window discarded: the camera did not stream through all of it', { camera: this.settings.id, start: window.startSeconds, end: window.endSeconds });
     }
     recordWindowFrames(metrics, this.settings.id, this.frames);
-    this.frames = { decoded: 0, analysed: 0, dropped: 0 };
+    this.frames = { decoded: 0, analysed: 0, dropped: 0, inferencesRun: 0, inferencesSkipped: 0 };
   }
 
   /** Whether one spell of streaming covered the whole window: a partial window is never released as a whole one. */
@@ -231,9 +235,12 @@ export class LiveCamera {
     try {
       // The queue is this camera's frame source; it holds the freshest frames, so nothing is read ahead of it.
       // The watch looks at the frames the detector gets (not the ones the queue dropped), before it takes them over.
-      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0 }, this.blindWatch.pictures(queue.drain()))) {
+      for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0, motionGate: this.motionGate }, this.blindWatch.pictures(queue.drain()))) {
         this.frames.analysed += 1;
-        this.noteBlindness(this.blindWatch.observe(frame));
+        if (frame.skipped) this.frames.inferencesSkipped += 1;
+        else this.frames.inferencesRun += 1;
+        // A skipped frame tells the watch nothing about the detector: it did not look.
+        if (!frame.skipped) this.noteBlindness(this.blindWatch.observe(frame));
         this.closed.push(...this.analysis.add(frame).closed);
       }
       await pump;

@@ -128,7 +128,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
     log.info('loading the detector', { backend: site.detector.backend, workers: site.detector.workers });
-    const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, ...DETECTION_LIMITS }, site.detector.workers);
+    const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS }, site.detector.workers);
     running.push(() => detector.close());
     log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
     if (stop.aborted) return 0;

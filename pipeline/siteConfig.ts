@@ -62,7 +62,7 @@ export const siteConfigSchema = z
   .strictObject({
     stateDir: z.string().min(1).optional(),
     logFormat: z.enum(['text', 'json']).default('json'),
-    detector: detectorSchema.default({ backend: 'auto', workers: 'auto' }),
+    detector: detectorSchema.prefault({}),
     feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30, cameraDownAfterSeconds: DEFAULT_CAMERA_DOWN_AFTER_SECONDS }),
     cameras: z.array(cameraSchema).min(1, 'list at least one camera under `cameras:`'),
     /** Left out: the box publishes on its own feed only. */

@@ -14,6 +14,7 @@ import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/pr
 import type { Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
+import type { InferenceCounts } from '../stages/motion.ts';
 import {
   clockLabel,
   crossingsReading,
@@ -246,7 +247,18 @@ function zoneSummary(report: Report, figures: ZoneFigures): string {
 }
 
 /** Prints the summary (about 10–25 lines) to `out`. */
-export function printSummary(report: Report, files: string[], out: NodeJS.WritableStream): void {
+/** One line on the detector's work: frames it ran on, and those the motion gate skipped as still. */
+export function describeInferences({ run, skipped }: InferenceCounts): string {
+  const frames = run + skipped;
+  const saved = skipped === 0 ? 'the motion gate skipped none' : `the motion gate skipped ${skipped} whose picture had not changed (${(frames / Math.max(run, 1)).toFixed(2)}× fewer inferences)`;
+  return `detector ran on ${run} of ${frames} frames; ${saved}`;
+}
+
+/**
+ * Prints the summary. `inferences`, when given, adds the detector's work (describeInferences): exact counts for the
+ * operator's terminal, which a private report leaves out (docs/frugality.md).
+ */
+export function printSummary(report: Report, files: string[], out: NodeJS.WritableStream, inferences?: InferenceCounts): void {
   const figures = summaryFigures(report);
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
   const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
@@ -260,6 +272,7 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
       ? `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; nothing released: this footage's privacy budget is already spent (a re-run, or a copy or excerpt of footage released before), so every window was withheld`
       : `  ${report.framesAnalysed} frames analysed at ${report.settings.fps} frames/s; released ${series.join(', ')}` +
         (withheld ? `; ${windowsText(withheld)} withheld (privacy budget spent) and left out of every total` : ''),
+    ...(inferences ? [`  ${describeInferences(inferences)}`] : []),
     ...privacyLines(report, figures),
   ];
   if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');

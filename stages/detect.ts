@@ -6,6 +6,9 @@
  * elsewhere: waiting for the oldest first would leave that worker idle. Finished results wait for their turn, at most
  * `framesInFlight` of them, so memory stays bounded; and a new frame is pulled only for a free worker, so a slow
  * detector slows the decoder instead of queueing frames.
+ *
+ * With a `gate` (stages/motion.ts), a frame it declines skips the detector: it takes its place in the order at once,
+ * marked `skipped`, with no detections and no worker, and goes on to the drop stage like every other frame.
  */
 import type { Detection } from '../models/detection.ts';
 import type { Frame } from '../streams/frame.ts';
@@ -18,11 +21,15 @@ export interface DetectOptions {
   detector: FrameDetector;
   /** Frames being detected at once: one per detector worker keeps every worker busy. */
   framesInFlight: number;
+  /** Decides, per frame in stream order, whether the detector looks at it; without one, it looks at every frame. */
+  gate?: { shouldDetect(frame: Frame): boolean };
 }
 
 export interface DetectedFrame {
   frame: Frame;
   detections: Detection[];
+  /** The gate kept the detector away: the picture had not changed since the last detected frame. */
+  skipped?: true;
 }
 
 interface Pending {
@@ -32,7 +39,7 @@ interface Pending {
   done: boolean;
 }
 
-export async function* detectFrames({ detector, framesInFlight }: DetectOptions, frames: AsyncIterable<Frame>): AsyncGenerator<DetectedFrame> {
+export async function* detectFrames({ detector, framesInFlight, gate }: DetectOptions, frames: AsyncIterable<Frame>): AsyncGenerator<DetectedFrame> {
   const pending: Pending[] = [];
   const source = frames[Symbol.asyncIterator]();
   let sourceDone = false;
@@ -46,6 +53,10 @@ export async function* detectFrames({ detector, framesInFlight }: DetectOptions,
           break;
         }
         const frame = next.value;
+        if (gate && !gate.shouldDetect(frame)) {
+          pending.push({ result: Promise.resolve({ frame, detections: [], skipped: true }), settled: Promise.resolve(), done: true });
+          continue;
+        }
         const result = detector.detect(frame).then((detections) => ({ frame, detections }));
         const item: Pending = { result, settled: Promise.resolve(), done: false };
         // Awaited in order below; this only marks completion and stops a failure being reported as unhandled meanwhile.

@@ -8,10 +8,11 @@ import type { DetectedFrame } from './detect.ts';
 
 const NO_PIXELS = new Uint8Array(0);
 
-export function dropFrame({ frame, detections }: DetectedFrame): AnalysedFrame {
+/** A frame the motion gate kept from the detector dies here too, the same way. */
+export function dropFrame({ frame, detections, skipped }: DetectedFrame): AnalysedFrame {
   frame.pixels.fill(0);
   frame.pixels = NO_PIXELS;
-  return { index: frame.index, ptsSeconds: frame.ptsSeconds, detections };
+  return { index: frame.index, ptsSeconds: frame.ptsSeconds, detections, ...(skipped ? { skipped } : {}) };
 }
 
 export async function* dropFrames(detected: AsyncIterable<DetectedFrame>): AsyncGenerator<AnalysedFrame> {

@@ -15,4 +15,9 @@ export interface AnalysedFrame {
   index: number;
   ptsSeconds: number;
   detections: import('../models/detection.ts').Detection[];
+  /**
+   * The motion gate (stages/motion.ts) kept the detector away: the picture had not changed since the last frame the
+   * detector saw, so what it found there still holds. `detections` is empty; it does not mean "nothing there".
+   */
+  skipped?: true;
 }

@@ -39,8 +39,13 @@ export const reportSchema = z.strictObject({
     maxCrossingsPerObjectPerLine: z.number().int().positive(),
   }),
   framesAnalysed: z.number().int().nonnegative(),
+  /**
+   * Calibration runs only (`private: false`): frames the detector ran on and frames the motion gate skipped. Exact
+   * counts follow how much of the clip moved, so a private report never carries them (docs/frugality.md).
+   */
+  inferences: z.strictObject({ run: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() }).optional(),
   windows: z.array(releasedWindowSchema),
-});
+}).refine((report) => !(report.private && report.inferences), { message: 'a private report must not carry exact inference counts', path: ['inferences'] });
 export type Report = z.infer<typeof reportSchema>;
 
 const CSV_HEADER = [

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, folderModelHandler } from '../../models/weights.ts';
+import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256, folderModelHandler } from '../../models/weights.ts';
 
 let copyDir: string;
 
@@ -21,14 +21,31 @@ async function flipOneByte(file: string, offset: number) {
 }
 
 describe('folderModelHandler', () => {
-  it('the checksum list covers exactly the bundled files, and each matches', async () => {
-    const model = JSON.parse(await readFile(path.join(BUNDLED_MODEL_DIR, 'model.json'), 'utf8')) as { weightsManifest: Array<{ paths: string[] }> };
+  it.each([
+    ['float32', BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256],
+    ['uint8', BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256],
+  ])('the checksum list covers exactly the bundled %s files, and each matches', async (_, dir, sha256) => {
+    const model = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { weightsManifest: Array<{ paths: string[] }> };
     const shards = model.weightsManifest.flatMap((group) => group.paths);
-    expect(Object.keys(BUNDLED_MODEL_SHA256).sort()).toEqual(['model.json', ...shards].sort());
-    for (const [name, expected] of Object.entries(BUNDLED_MODEL_SHA256)) {
-      const actual = createHash('sha256').update(await readFile(path.join(BUNDLED_MODEL_DIR, name))).digest('hex');
+    expect(Object.keys(sha256).sort()).toEqual(['model.json', ...shards].sort());
+    for (const [name, expected] of Object.entries(sha256)) {
+      const actual = createHash('sha256').update(await readFile(path.join(dir, name))).digest('hex');
       expect(actual, name).toBe(expected);
     }
+  });
+
+  it('loads the uint8 weights in TF.js’s quantised format: one byte per quantised value, each with its min and scale', async () => {
+    const artifacts = await folderModelHandler(BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256).load();
+    const float = await folderModelHandler(BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256).load();
+    const specs = artifacts.weightSpecs!;
+    // The same weights, in the same order, under the same names and shapes.
+    expect(specs.map(({ name, shape, dtype }) => ({ name, shape, dtype }))).toEqual(float.weightSpecs!.map(({ name, shape, dtype }) => ({ name, shape, dtype })));
+    const size = (shape: number[]) => shape.reduce((product, n) => product * n, 1);
+    const bytes = specs.reduce((total, spec) => total + size(spec.shape) * (spec.quantization ? 1 : 4), 0);
+    expect((artifacts.weightData as ArrayBuffer).byteLength).toBe(bytes);
+    for (const spec of specs.filter((s) => s.quantization)) expect(spec.quantization).toMatchObject({ dtype: 'uint8', min: expect.any(Number), scale: expect.any(Number) });
+    // At least 3.5 times smaller than the float32 weights.
+    expect(bytes * 3.5).toBeLessThan((float.weightData as ArrayBuffer).byteLength);
   });
 
   it('loads an intact copy with all its weights', async () => {

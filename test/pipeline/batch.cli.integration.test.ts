@@ -92,6 +92,10 @@ describe('veil batch on real footage', () => {
     expect(report.settings.detector.workers).toBeGreaterThanOrEqual(1);
     expect(report.settings.detector.model).toContain('sha256 verified');
     expect(report.framesAnalysed).toBe(12);
+    // A calibration report carries the detector's work. At 2 frames/s the motion gate cannot skip: a detection at
+    // least every 0.8 s (its minimum rate, 1.25/s) leaves no frame between two 0.5 s apart to skip.
+    expect(report.inferences).toEqual({ run: 12, skipped: 0 });
+    expect(run.stdout).toContain('detector ran on 12 of 12 frames; the motion gate skipped none');
     expect(report.windows.map((w) => [w.startSeconds, w.endSeconds, w.status, w.clock])).toEqual([
       [0, 2, 'released', 'clip'],
       [2, 4, 'released', 'clip'],
@@ -141,6 +145,9 @@ describe('veil batch on real footage', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const report = await readReport(path.join(sandbox.cwd, 'out'));
     expect(report.private).toBe(true);
+    // Exact inference counts follow how much the footage moved: the terminal gets them, a private report does not.
+    expect(report.inferences).toBeUndefined();
+    expect(run.stdout).toMatch(/detector ran on \d+ of \d+ frames/);
     expect(report.clip).toMatchObject({ camera: 'overpass', recordedAt: '2026-11-29T08:00:00.000Z' });
     expect(report.windows).toHaveLength(2);
     for (const window of report.windows) {

@@ -33,6 +33,7 @@ const evalOutput = z.object({
   instants: z.array(z.object({ t: z.number(), category: z.string(), expected: z.number(), counted: z.number() })),
   allLinesWithinTolerance: z.boolean(),
   tracksConfirmed: z.number(),
+  inferences: z.object({ run: z.number(), skipped: z.number() }),
   fragmentation: z.array(z.object({ line: z.string(), tracksReaching: z.number(), labelledCrossings: z.number(), tracksPerCrossing: z.number().optional() })),
   visitFragmentation: z.array(z.object({ category: z.string(), tracksConfirmed: z.number(), labelledVisits: z.number(), tracksPerVisit: z.number().optional() })),
 });
@@ -133,6 +134,18 @@ describe('veil eval against hand counts', () => {
     const upright = await evaluate(['--labels', labels, sideways, '--fps', '5', '--orientation', 'rotate-90-clockwise']);
     expect(Math.abs(upright.lines[0]!.counted - 27)).toBeLessThanOrEqual(2);
   }, 300_000);
+
+  it('counts the same with the motion gate on as off on the indoor clip, running the detector on far fewer frames (5 fps)', async () => {
+    // The first 60 s: visitors at the table (labelled at 10 s and 30 s) and the empty room between them (50 s).
+    const labels = ['--labels', path.join(LABELS_DIR, 'pedestrians_indoor.json'), '--fps', '5', '--duration', '60'];
+    const off = await evaluate([...labels, '--motion-gate', 'off']);
+    const on = await evaluate([...labels, '--motion-gate', 'on']);
+    // 60 s at 5 frames/s: 300 frames, every one detected with the gate off.
+    expect(off.inferences).toEqual({ run: 300, skipped: 0 });
+    expect(on.inferences.run + on.inferences.skipped).toBe(300);
+    expect(on.inferences.skipped).toBeGreaterThan(50);
+    expect(on.instants.map((instant) => [instant.t, instant.counted])).toEqual(off.instants.map((instant) => [instant.t, instant.counted]));
+  }, 600_000);
 
   it('rejects a labels file without lines or frames, naming the problem', async () => {
     const run = await runVeil(['eval', '--labels', path.join(REPO_ROOT, 'package.json')], sandbox);

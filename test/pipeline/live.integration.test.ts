@@ -69,7 +69,11 @@ describe('veil run with a network camera and a file camera', () => {
     const decodedFrames = async () => {
       const metrics = await fetchMetrics(baseUrl, FEED_TOKEN);
       const counter = (family: string, camera: string) => sampleValue(metrics, family, family, { camera });
-      for (const camera of ['street', 'yard']) expect(counter('veil_frames_analysed_total', camera)).toBeGreaterThan(0);
+      for (const camera of ['street', 'yard']) {
+        expect(counter('veil_frames_analysed_total', camera)).toBeGreaterThan(0);
+        // Every analysed frame either ran the detector or was skipped by the motion gate, counted in the same windows.
+        expect(counter('veil_inferences_run_total', camera) + counter('veil_inferences_skipped_total', camera)).toBe(counter('veil_frames_analysed_total', camera));
+      }
       return { atSeconds: Date.now() / 1000, street: counter('veil_frames_decoded_total', 'street') };
     };
     const rateStart = await decodedFrames();

@@ -1,7 +1,8 @@
 /**
  * Veil's privacy promises, each as a test that fails when the promise is broken:
  *   - a batch run writes no file but its report (no frame dump, cache, sidecar or temp file, anywhere);
- *   - frame buffers are zero-filled once the detector has returned, and no copy of the pixels stays behind;
+ *   - frame buffers are zero-filled once the detector has returned, and no copy of the pixels stays behind; frames the
+ *     motion gate keeps from the detector die in the same drop stage;
  *   - the report holds released aggregates only: no box, crop, detection coordinate, track or per-frame time.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
 import { analyseFrames } from '../../pipeline/frameChain.ts';
 import type { FrameDetector } from '../../stages/detect.ts';
+import { MotionGate } from '../../stages/motion.ts';
 import { decodeFrames } from '../../streams/ffmpegFrames.ts';
 import type { AnalysedFrame, Frame } from '../../streams/frame.ts';
 import { reportSchema, type Report } from '../../streams/report.ts';
@@ -116,6 +118,8 @@ describe('a batch run writes nothing but its report', () => {
     it('has values only where the report format (docs/report.md) puts them', () => {
       const allowed = new Set([
         'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'clip.camera', 'clip.recordedAt', 'framesAnalysed',
+        // This run is a calibration (--epsilon off): only such a report carries the detector's work (docs/report.md).
+        'inferences.run', 'inferences.skipped',
         'settings.fps', 'settings.releases[].statistic', 'settings.releases[].windowSeconds', 'settings.maxWidth', 'settings.scoreThreshold', 'settings.classes[]',
         'settings.zones[].name', 'settings.zones[].polygon[][]', 'settings.zones[].areaSquareMetres',
         'settings.lines[].name', 'settings.lines[].from[]', 'settings.lines[].to[]',
@@ -178,15 +182,21 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
 
   const isZero = (pixels: Uint8Array) => pixels.every((value) => value === 0);
 
-  it('are zero-filled once the detector returns, the decoder’s copy is gone, and nothing past the drop stage holds pixels', async () => {
+  /** Decodes 4 s of `input` from `startSeconds`, keeping each frame and the pixel buffer the decoder gave it. */
+  function recorded(input: string, startSeconds: number, fps: number) {
     const decoded: Array<{ frame: Frame; original: Uint8Array }> = [];
-    async function* recordedFrames() {
-      // 76–80 s of the indoor clip: one man at the table, so the detector has something to find.
-      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input: FOOTAGE.indoor, startSeconds: 76, durationSeconds: 4, fps: 2, maxWidth: 640 })) {
+    async function* frames() {
+      for await (const frame of decodeFrames({ ffmpeg: await testFfmpeg(), input, startSeconds, durationSeconds: 4, fps, maxWidth: 640 })) {
         decoded.push({ frame, original: frame.pixels });
         yield frame;
       }
     }
+    return { decoded, frames };
+  }
+
+  it('are zero-filled once the detector returns, the decoder’s copy is gone, and nothing past the drop stage holds pixels', async () => {
+    // 76–80 s of the indoor clip: one man at the table, so the detector has something to find.
+    const { decoded, frames: recordedFrames } = recorded(FOOTAGE.indoor, 76, 2);
     const returnedBuffers: Array<{ pixels: Uint8Array; zeroWhenReturned: boolean }> = [];
     const watchedPool: FrameDetector = {
       async detect(frame) {
@@ -211,6 +221,26 @@ describe('frame buffers after detection (real detector pool, 2 workers, real fra
     // Past the drop stage the frame holds no pixels, and what goes downstream has no field for any.
     for (const { frame } of decoded) expect(frame.pixels.length).toBe(0);
     for (const frame of analysed) expect(Object.keys(frame).sort()).toEqual(['detections', 'index', 'ptsSeconds']);
+  });
+
+  it('are zero-filled the same way when the motion gate skips the detector, and nothing past the drop stage holds pixels', async () => {
+    // 15–19 s of the parking lot: nothing moves, so the gate skips most frames.
+    const { decoded, frames: recordedFrames } = recorded(FOOTAGE.parkinglot, 15, 5);
+    const motionGate = new MotionGate();
+    const analysed: AnalysedFrame[] = [];
+    for await (const frame of analyseFrames({ detector: pool, framesInFlight: 2, readAheadFrames: 1, motionGate }, recordedFrames())) analysed.push(frame);
+
+    expect(analysed).toHaveLength(20);
+    const skipped = analysed.filter((frame) => frame.skipped);
+    expect(skipped.length).toBe(motionGate.counts.skipped);
+    expect(skipped.length).toBeGreaterThan(10);
+    for (const { frame, original } of decoded) {
+      // Detected: the buffer went to a worker (transfer) and is unreadable here. Skipped: the same buffer, zeroed.
+      expect(original.byteLength === 0 || isZero(original)).toBe(true);
+      expect(frame.pixels.length).toBe(0);
+    }
+    expect(decoded.filter(({ original }) => original.byteLength > 0)).toHaveLength(skipped.length);
+    for (const frame of analysed) expect(Object.keys(frame).sort()).toEqual(frame.skipped ? ['detections', 'index', 'ptsSeconds', 'skipped'] : ['detections', 'index', 'ptsSeconds']);
   });
 
   it('are zero-filled too when detection fails', async () => {

@@ -193,6 +193,14 @@ describe('summary periods', () => {
     expect(printed).toContain('… 42 more in report.csv; peak hour 24:00:00 80');
     expect(printed).toContain('daily forward: 0:00 960, 24:00:00 1920, 48:00:00 160 (part); average day 1440');
     expect(printed).toContain('zone hall, people: mean 3 over the clip; peak per 900 s: mean 5, largest 5 at 0:00');
+    expect(printed).not.toContain('detector ran on');
+  });
+
+  it('adds the detector’s work when given it: frames run, frames the motion gate skipped, and how many times fewer', () => {
+    let printed = '';
+    printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }), { run: 40, skipped: 60 });
+    // 100 frames for 40 inferences: 100 / 40 = 2.5 times fewer.
+    expect(printed).toContain('detector ran on 40 of 100 frames; the motion gate skipped 60 whose picture had not changed (2.50× fewer inferences)');
   });
 });
 

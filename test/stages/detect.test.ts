@@ -29,23 +29,40 @@ class HandDetector implements FrameDetector {
   }
 }
 
+/** Consumes `output` while answering the detector newest-first, until `count` frames have come out. */
+async function collectAnsweringNewestFirst(detector: HandDetector, output: AsyncIterable<DetectedFrame>, count: number): Promise<DetectedFrame[]> {
+  const results: DetectedFrame[] = [];
+  const consumer = (async () => {
+    for await (const item of output) results.push(item);
+  })();
+  while (results.length < count) {
+    await new Promise((resolve) => setImmediate(resolve));
+    detector.answerNewestFirst();
+  }
+  await consumer;
+  return results;
+}
+
 describe('detectFrames with a hand-driven detector', () => {
   it('yields frames in order even when later frames finish first', async () => {
     const detector = new HandDetector();
-    const output = detectFrames({ detector, framesInFlight: 3 }, framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i))));
-    const results: DetectedFrame[] = [];
-    const consumer = (async () => {
-      for await (const item of output) results.push(item);
-    })();
-    while (results.length < 10) {
-      await new Promise((resolve) => setImmediate(resolve));
-      detector.answerNewestFirst();
-    }
-    await consumer;
+    const results = await collectAnsweringNewestFirst(detector, detectFrames({ detector, framesInFlight: 3 }, framesFrom(Array.from({ length: 10 }, (_, i) => blankFrame(i)))), 10);
     expect(results.map((r) => r.frame.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // Each frame kept its own detections, not a neighbour's.
     expect(results.every((r) => r.detections[0]!.score === r.frame.index / 100)).toBe(true);
     expect(detector.maxInFlight).toBe(3);
+  });
+
+  it('gives the detector only the frames the gate lets through; the others keep their place, marked skipped, without detections', async () => {
+    const detector = new HandDetector();
+    const asked: number[] = [];
+    const gate = { shouldDetect: (frame: Frame) => (asked.push(frame.index), frame.index % 3 === 0) };
+    const results = await collectAnsweringNewestFirst(detector, detectFrames({ detector, framesInFlight: 2, gate }, framesFrom(Array.from({ length: 7 }, (_, i) => blankFrame(i)))), 7);
+    // The gate saw every frame once, in stream order; frames 0, 3 and 6 went to the detector.
+    expect(asked).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(results.map((r) => [r.frame.index, r.skipped ?? false, r.detections.length])).toEqual([
+      [0, false, 1], [1, true, 0], [2, true, 0], [3, false, 1], [4, true, 0], [5, true, 0], [6, false, 1],
+    ]);
   });
 
   it('never has more than framesInFlight frames at the detector, and pulls no frame it cannot start', async () => {
