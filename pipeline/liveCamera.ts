@@ -86,7 +86,7 @@ export class LiveCamera {
   private closed: WindowAggregate[] = [];
   private readonly spells: StreamingSpell[] = [];
   /** Frames since the last publication moment, added to /metrics at the next one. */
-  private frames = { decoded: 0, analysed: 0, dropped: 0, inferencesRun: 0, inferencesSkipped: 0 };
+  private frames = { decoded: 0, analysed: 0, dropped: 0 };
   private readonly motionGate: MotionGate;
   /**
    * Whether the detector can see this camera's scene. One per camera, not per ffmpeg run: a camera that cannot be
@@ -180,7 +180,7 @@ export class LiveCamera {
       else log.info('window discarded: the camera did not stream through all of it', { camera: this.settings.id, start: window.startSeconds, end: window.endSeconds });
     }
     recordWindowFrames(metrics, this.settings.id, this.frames);
-    this.frames = { decoded: 0, analysed: 0, dropped: 0, inferencesRun: 0, inferencesSkipped: 0 };
+    this.frames = { decoded: 0, analysed: 0, dropped: 0 };
   }
 
   /** Whether one spell of streaming covered the whole window: a partial window is never released as a whole one. */
@@ -237,8 +237,6 @@ export class LiveCamera {
       // The watch looks at the frames the detector gets (not the ones the queue dropped), before it takes them over.
       for await (const frame of analyseFrames({ detector, framesInFlight: detector.workerCount, readAheadFrames: 0, motionGate: this.motionGate }, this.blindWatch.pictures(queue.drain()))) {
         this.frames.analysed += 1;
-        if (frame.skipped) this.frames.inferencesSkipped += 1;
-        else this.frames.inferencesRun += 1;
         // A skipped frame tells the watch nothing about the detector: it did not look.
         if (!frame.skipped) this.noteBlindness(this.blindWatch.observe(frame));
         this.closed.push(...this.analysis.add(frame).closed);

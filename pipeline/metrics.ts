@@ -3,12 +3,14 @@
  * lag, GC, open handles) beside Veil's own, in the Prometheus text format.
  *
  *   const metrics = createVeilMetrics();
- *   recordWindowFrames(metrics, 'gate', { decoded: 120, analysed: 58, dropped: 60, inferencesRun: 20, inferencesSkipped: 38 });
+ *   recordWindowFrames(metrics, 'gate', { decoded: 120, analysed: 58, dropped: 60 });
  *   response.end(await metrics.registry.metrics());
  *
  * Nothing here may follow what a single frame showed. The detector's time per frame grows with the boxes in the
  * scene, so Veil exposes no per-frame latency; the frame counters move once per window, when the window is published,
  * by that window's totals (issue 8: no unnoised signal leaves). Labels name cameras only, never anything about a person.
+ * The motion gate's run/skipped counts are not here: they follow how long the picture moved, which in an empty scene
+ * says someone was there (docs/privacy.md §7); `veil eval` and calibration reports show them.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ReleasedWindow } from '../stages/released.ts';
@@ -31,8 +33,6 @@ export function createVeilMetrics() {
     framesDecoded: new Counter({ name: 'veil_frames_decoded_total', help: 'Frames decoded from the camera stream, added once per published window.', labelNames: ['camera'] as const, registers }),
     framesAnalysed: new Counter({ name: 'veil_frames_analysed_total', help: 'Frames analysed: run through the detector, or skipped by the motion gate as still; added once per published window.', labelNames: ['camera'] as const, registers }),
     framesDropped: new Counter({ name: 'veil_frames_dropped_total', help: 'Decoded frames skipped because the detector was busy, added once per published window.', labelNames: ['camera'] as const, registers }),
-    inferencesRun: new Counter({ name: 'veil_inferences_run_total', help: 'Frames the detector ran on, added once per published window.', labelNames: ['camera'] as const, registers }),
-    inferencesSkipped: new Counter({ name: 'veil_inferences_skipped_total', help: 'Frames the motion gate kept from the detector because the picture had not changed, added once per published window.', labelNames: ['camera'] as const, registers }),
     windowsReleased: new Counter({ name: 'veil_windows_released_total', help: 'Windows released with differential-privacy noise.', labelNames: ['camera'] as const, registers }),
     windowsWithheld: new Counter({ name: 'veil_windows_withheld_total', help: 'Windows withheld, e.g. because the budget ran out.', labelNames: ['camera'] as const, registers }),
     privacyBudgetEpsilonLeft: new Gauge({ name: 'veil_privacy_budget_epsilon_left', help: 'Epsilon left to an event touching the latest released window (0 is normal: each window takes its full share of the per-event epsilon).', labelNames: ['camera'] as const, registers }),
@@ -48,14 +48,12 @@ export type VeilMetrics = ReturnType<typeof createVeilMetrics>;
 
 /**
  * One window's frame totals: decoded by ffmpeg, analysed (through the detector, or skipped by the motion gate),
- * dropped while the detector was busy; of those analysed, inferences run and skipped.
+ * dropped while the detector was busy.
  */
 export interface WindowFrameCounts {
   decoded: number;
   analysed: number;
   dropped: number;
-  inferencesRun: number;
-  inferencesSkipped: number;
 }
 
 /** Adds one window's frame totals to the camera's counters: called when the window is published, never per frame. */
@@ -63,8 +61,6 @@ export function recordWindowFrames(metrics: VeilMetrics, camera: string, counts:
   metrics.framesDecoded.inc({ camera }, counts.decoded);
   metrics.framesAnalysed.inc({ camera }, counts.analysed);
   metrics.framesDropped.inc({ camera }, counts.dropped);
-  metrics.inferencesRun.inc({ camera }, counts.inferencesRun);
-  metrics.inferencesSkipped.inc({ camera }, counts.inferencesSkipped);
 }
 
 /** Counts one window the release stage closed, and the budget it left, whether or not it goes on a feed. */
