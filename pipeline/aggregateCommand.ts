@@ -24,7 +24,7 @@ import { feedSettings } from './feedSettings.ts';
 import { createFleetMetrics, type FleetMetrics, type MessageOutcome } from './fleetMetrics.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createVeilMetrics } from './metrics.ts';
+import { createVeilMetrics } from '../streams/metrics.ts';
 
 export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
 

@@ -30,7 +30,7 @@ import type { ReleasedWindow } from '../stages/released.ts';
 import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
 import type { Logger } from './log.ts';
-import { recordWindowFrames, type VeilMetrics } from './metrics.ts';
+import { recordWindowFrames, type VeilMetrics } from '../streams/metrics.ts';
 
 export interface LiveCameraSettings extends AnalysisSettings {
   id: string;

@@ -24,7 +24,7 @@ import { feedSettings } from './feedSettings.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger } from './log.ts';
-import { createVeilMetrics, recordWindowRelease } from './metrics.ts';
+import { createVeilMetrics, recordWindowRelease } from '../streams/metrics.ts';
 import { openPrivacy } from './privacySetup.ts';
 import { defaultStateDir, readSiteConfig } from './siteConfig.ts';
 

@@ -29,7 +29,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { PROMETHEUS_CONTENT_TYPE, type VeilMetrics } from '../pipeline/metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE, type VeilMetrics } from './metrics.ts';
 import type { ReleasedWindow } from '../stages/released.ts';
 import type { CameraState, CameraStateRegistry } from './cameraState.ts';
 import {

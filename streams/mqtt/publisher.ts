@@ -20,7 +20,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
-import type { VeilMetrics } from '../../pipeline/metrics.ts';
+import type { VeilMetrics } from '../metrics.ts';
 import type { CameraStateRegistry } from '../cameraState.ts';
 import { cameraStatusMessage, encodeServerMessage, FEED_PROTOCOL_VERSION, OFFLINE_STATE } from '../feedMessages.ts';
 import type { ReleaseStore } from '../releaseStore.ts';

@@ -1,7 +1,7 @@
 /**
  * A strict reader of the Prometheus text exposition format (0.0.4) for tests: it throws on any line a Prometheus
  * server would reject, so "it parses" means something. Written from the format's description, independently of
- * pipeline/metrics.ts, so the two cannot share a mistake.
+ * streams/metrics.ts, so the two cannot share a mistake.
  */
 
 export interface Sample {

@@ -2,7 +2,7 @@
  * Test helpers for the feed: a feed server on a free loopback port, and clients that keep every message they receive.
  */
 import { WebSocket } from 'ws';
-import { createVeilMetrics } from '../../pipeline/metrics.ts';
+import { createVeilMetrics } from '../../streams/metrics.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import { startFeedServer, type FeedLogger, type FeedServerOptions } from '../../streams/feedServer.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createVeilMetrics } from '../../pipeline/metrics.ts';
+import { createVeilMetrics } from '../../streams/metrics.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import {
   FEED_CLOSE_CODES,

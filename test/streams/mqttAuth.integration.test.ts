@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createVeilMetrics } from '../../pipeline/metrics.ts';
+import { createVeilMetrics } from '../../streams/metrics.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import { mqttConnectionSchema, type MqttConnectionInput } from '../../streams/mqtt/connection.ts';
 import { startMqttPublisher } from '../../streams/mqtt/publisher.ts';

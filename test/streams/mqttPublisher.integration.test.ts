@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createVeilMetrics } from '../../pipeline/metrics.ts';
+import { createVeilMetrics } from '../../streams/metrics.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import { mqttConnectionSchema } from '../../streams/mqtt/connection.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createVeilMetrics, recordWindowFrames, recordWindowRelease } from '../../pipeline/metrics.ts';
+import { createVeilMetrics, recordWindowFrames, recordWindowRelease } from '../../streams/metrics.ts';
 import { promtoolCheck } from '../helpers/promtool.ts';
-import { releasedWindow } from '../streams/releasedWindowFixture.ts';
-import { parsePrometheusText, sampleValue } from './prometheusText.ts';
+import { releasedWindow } from './releasedWindowFixture.ts';
+import { parsePrometheusText, sampleValue } from '../pipeline/prometheusText.ts';
 
 describe('Veil metrics', () => {
   it("serves Veil's own metrics beside the process and Node.js metrics an operator's dashboards expect", async () => {
