@@ -7,7 +7,7 @@
  */
 export default {
   mutate: [
-    // The privacy room: noise, exact rationals, privacy loss, sensitivity, ledger, settings, noise scale.
+    // The privacy room: noise, exact rationals, privacy loss, sensitivity, ledger, settings, noise scale, figures.
     'stages/privacy/*.ts',
     // What a release is made of and the schema it leaves in.
     'stages/release.ts',
@@ -18,10 +18,8 @@ export default {
     'stages/zones.ts',
     'stages/window.ts',
     'stages/drop.ts',
-    // The feed's gate only (tokensMatch, presentedToken, originAllowed; authorised and the checks in onUpgrade):
-    // the rest of feedServer.ts is transport. Line ranges: keep them on those functions when the file changes.
-    'streams/feedServer.ts:137-160',
-    'streams/feedServer.ts:394-419',
+    // The feed's gate: origin allow-list, bearer token, client cap.
+    'streams/feedGate.ts',
   ],
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },

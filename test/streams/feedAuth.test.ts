@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { FEED_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type FeedServer } from '../../streams/feedServer.ts';
+import { TOKEN_SUBPROTOCOL_PREFIX } from '../../streams/feedGate.ts';
+import { FEED_SUBPROTOCOL, type FeedServer } from '../../streams/feedServer.ts';
 import { connectClient, FEED_TOKEN, recordingLogger, startTestFeed, until } from './feedFixtures.ts';
 
 const running: FeedServer[] = [];
@@ -199,13 +200,14 @@ describe('client cap', () => {
   });
 });
 
-const feedServerSource = readFileSync(new URL('../../streams/feedServer.ts', import.meta.url), 'utf8');
-/** Under Stryker the file holds every mutant at once behind switches; these checks are about the source as written. */
-const instrumentedByStryker = feedServerSource.includes('stryMutAct_');
+const source = (file: string) => readFileSync(new URL(`../../streams/${file}`, import.meta.url), 'utf8');
+const feedGateSource = source('feedGate.ts');
+const feedServerSource = source('feedServer.ts');
+/** Under Stryker the files hold every mutant at once behind switches; these checks are about the source as written. */
+const instrumentedByStryker = [feedGateSource, feedServerSource].some((text) => text.includes('stryMutAct_'));
 
-describe.skipIf(instrumentedByStryker)('token comparison (static check of streams/feedServer.ts)', () => {
-  const source = feedServerSource;
-  const tokensMatch = /\nfunction tokensMatch\([^)]*\)[^{]*\{\n([\s\S]*?)\n\}\n/.exec(source)?.[1] ?? '';
+describe.skipIf(instrumentedByStryker)('token comparison (static check of streams/feedGate.ts and feedServer.ts)', () => {
+  const tokensMatch = /\nfunction tokensMatch\([^)]*\)[^{]*\{\n([\s\S]*?)\n\}\n/.exec(feedGateSource)?.[1] ?? '';
 
   it('compares the token with crypto.timingSafeEqual, never with an equality operator', () => {
     // Guard against a vacuous pass: the function must be found before anything is said about its body.
@@ -214,10 +216,13 @@ describe.skipIf(instrumentedByStryker)('token comparison (static check of stream
     expect(tokensMatch).not.toMatch(/(===?|!==?)\s*expected\b|\bexpected\s*(===?|!==?)/);
   });
 
-  it('uses the configured token nowhere else but to check its length', () => {
-    const uses = [...source.matchAll(/options\.token\b(\.length)?/g)];
-    const outsideLengthChecks = uses.filter((use) => use[1] === undefined).map((use) => source.slice(use.index - 40, use.index + use[0].length));
-    expect(outsideLengthChecks).toEqual([expect.stringMatching(/tokensMatch\(presentedToken\(request\), options\.token$/)]);
+  it('uses the configured token nowhere else but to check its length and to hand it to the gate', () => {
+    const uses = (text: string, pattern: RegExp) =>
+      [...text.matchAll(pattern)].map((use) => text.slice(use.index - 40, use.index + use[0].length));
+    const serverUses = [...feedServerSource.matchAll(/options\.token\b(\.length)?/g)].filter((use) => use[1] === undefined);
+    expect(serverUses.map((use) => feedServerSource.slice(use.index - 7, use.index + use[0].length))).toEqual(['token: options.token']);
+    expect(uses(feedServerSource, /\bgate\.token\b/g)).toEqual([expect.stringMatching(/presentsFeedToken\(request\.headers, gate\.token$/)]);
+    expect(uses(feedGateSource, /\bgate\.token\b/g)).toEqual([expect.stringMatching(/presentsFeedToken\(request\.headers, gate\.token$/)]);
   });
 });
 
