@@ -8,6 +8,7 @@ import { renderChartSvg } from '../../streams/reportChart.ts';
 import { reportCsv, writeReport, type Report } from '../../streams/report.ts';
 import { reportSink } from '../../streams/sinks/reportSink.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
+import { leafPaths, unlistedLeaves } from '../helpers/reportShape.ts';
 
 let dir: string;
 let ledger: Ledger;
@@ -91,6 +92,36 @@ describe('writeReport', () => {
     const fractional = structuredClone(report);
     fractional.windows.find((w) => w.windowSeconds === 900)!.lines.gate!.classes.vehicle!.forward = 2.5;
     await expect(writeReport(dir, fractional)).rejects.toThrow();
+  });
+});
+
+describe('report.json has only the leaves the report format lists (issue 12, item 4)', () => {
+  /** Writes the report and reads back the file as written, before any schema could drop a field. */
+  const written = async (name: string, report: Report): Promise<unknown> => {
+    const { files } = await writeReport(path.join(dir, name), report);
+    return JSON.parse(await readFile(files[0]!, 'utf8'));
+  };
+
+  it('for a private report, a withheld one (the same footage again) and a calibration one', async () => {
+    const released = await written('private', privateReport());
+    const withheld = await written('withheld', privateReport());
+    const calibration = await written('calibration', calibrationReport());
+    // The cases are what they claim to be: the second run's every window is withheld, the first's none.
+    const statuses = (json: unknown) => new Set((json as Report).windows.map((w) => w.status));
+    expect([statuses(released), statuses(withheld)]).toEqual([new Set(['released']), new Set(['withheld'])]);
+    expect((calibration as Report).private).toBe(false);
+    for (const json of [released, withheld, calibration]) expect(unlistedLeaves(json)).toEqual([]);
+    // A withheld window holds its reason and terms, and no value at all.
+    expect(leafPaths(withheld).filter((leaf) => /^windows\[\]\.(zones|lines)/.test(leaf))).toEqual([]);
+    expect(leafPaths(withheld)).toContain('windows[].withheldReason');
+  });
+
+  it('names a leaf the format does not list: a box inside a class, a frame time on a window', () => {
+    const leaky = structuredClone(privateReport()) as unknown as { windows: Array<Record<string, unknown> & { zones: Record<string, { classes: Record<string, Record<string, unknown>> }> }> };
+    leaky.windows[0]!.frameTimes = [0.5, 1];
+    const occupancyWindow = leaky.windows.find((w) => Object.keys(w.zones).length > 0)!;
+    occupancyWindow.zones.door!.classes.person!.boxes = [{ x: 0.1, y: 0.2 }];
+    expect(unlistedLeaves(leaky).sort()).toEqual(['windows[].frameTimes[]', 'windows[].zones.*.classes.*.boxes[].x', 'windows[].zones.*.classes.*.boxes[].y']);
   });
 });
 
