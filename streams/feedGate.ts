@@ -59,10 +59,10 @@ function tokensMatch(presented: string | undefined, expected: string): boolean {
 
 /** The token from `Authorization: Bearer <token>` (scheme in any case, RFC 7235) or else the token subprotocol. */
 function presentedToken(headers: IncomingHttpHeaders): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
+  const bearer = headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i);
   if (bearer) return bearer[1];
-  const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const tokenProtocol = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  const offered = headers['sec-websocket-protocol']?.split(',').map((p) => p.trim());
+  const tokenProtocol = offered?.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
   return tokenProtocol === undefined
     ? undefined
     : Buffer.from(tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length), 'base64url').toString('utf8');
