@@ -78,14 +78,10 @@ const bearer = { Authorization: `Bearer ${FEED_TOKEN}` };
 describe('origin allow-list', () => {
   const allowed = 'https://ops.example.org';
 
+  // The whole matrix of look-alike origins is in feedGate.test.ts; here, that the server asks the gate.
   it.each([
     ['a look-alike that starts with the allowed origin', 'https://ops.example.org.evil.com'],
-    ['the allowed origin with another port', 'https://ops.example.org:8443'],
-    ['the allowed origin over plain http', 'http://ops.example.org'],
-    ['a prefix of the allowed origin', 'https://ops.example.or'],
-    ['an origin that ends with the allowed host', 'https://evilops.example.org'],
     ['the opaque origin of a sandboxed frame or file:// page', 'null'],
-    ['an empty origin', ''],
   ])('refuses %s with 403, even with the right token', async (_, origin) => {
     const { wsUrl, feed: server } = await feed({ allowedOrigins: [allowed] });
     expect(await upgradeStatus(wsUrl, { ...bearer, Origin: origin })).toBe(403);
@@ -159,18 +155,11 @@ describe('bearer token', () => {
     expect(warnings(log)).toEqual([expect.stringMatching(/missing or wrong token/)]);
   });
 
+  // Every malformed or wrong token is in feedGate.test.ts; here, one of each way a real client can present it.
   it.each([
     ['no token at all', {}],
-    ['another scheme', { Authorization: `Basic ${FEED_TOKEN}` }],
-    ['text before the scheme', { Authorization: `XBearer ${FEED_TOKEN}` }],
-    ['no space after the scheme', { Authorization: `Bearer${FEED_TOKEN}` }],
-    ['a second word after the token', { Authorization: `Bearer ${FEED_TOKEN} ${FEED_TOKEN}` }],
     ['the token with its last character changed', { Authorization: `Bearer ${FEED_TOKEN.slice(0, -1)}X` }],
-    ['the token with a character more', { Authorization: `Bearer ${FEED_TOKEN}X` }],
-    ['a prefix of the token', { Authorization: `Bearer ${FEED_TOKEN.slice(0, -1)}` }],
     ['a wrong token as a subprotocol', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, ${asSubprotocol('wrong-token-0123456789')}` }],
-    ['an empty token subprotocol', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, ${TOKEN_SUBPROTOCOL_PREFIX}` }],
-    ['the token subprotocol under another prefix', { 'Sec-WebSocket-Protocol': `${FEED_SUBPROTOCOL}, x-${asSubprotocol(FEED_TOKEN)}` }],
   ])('is refused with 401 given %s', async (_, headers) => {
     const { wsUrl, feed: server } = await feed();
     expect(await upgradeStatus(wsUrl, headers)).toBe(401);
