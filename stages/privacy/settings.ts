@@ -56,8 +56,9 @@ const EPSILON_WARNED_ABOVE = 3;
 const DEVIATION_REFUSED_ABOVE = 1000;
 const DEVIATION_WARNED_ABOVE = 25;
 
+// zod 4's number() refuses ±Infinity itself (with the "must be a number" message), so no finite() check is needed.
 const positive = (what: string, example: string) =>
-  z.number({ error: `${what} must be a number, e.g. ${example}` }).positive(`${what} must be positive, e.g. ${example}`).finite(`${what} must be finite`);
+  z.number({ error: `${what} must be a number, e.g. ${example}` }).positive(`${what} must be positive, e.g. ${example}`);
 
 const releaseSchema = z.strictObject({
   statistic: z.enum(STATISTICS, { error: `statistic must be one of ${STATISTICS.join(', ')}` }),
@@ -82,7 +83,6 @@ export const privacySettingsSchema = z.strictObject({
   rhoSeconds: z
     .number({ error: 'rhoSeconds must be a number of seconds, e.g. 300' })
     .nonnegative('rhoSeconds is a duration and cannot be negative')
-    .finite('rhoSeconds must be finite')
     .default(0),
   /** The discrete Gaussian's δ (default 1e-6); the discrete Laplace has none. */
   delta: z

@@ -225,6 +225,84 @@ describe('planReleases: refusals and warnings', () => {
   });
 });
 
+describe('planReleases: what a person reads when a setting is wrong', () => {
+  // The messages as the settings' documentation promises them: the field, what is wrong, an example, and the value.
+  const invalid = (...lines: string[]) => `invalid privacy settings:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+
+  it.each<[string, unknown, string]>([
+    ['a mechanism that does not exist', { mechanism: 'laplace' }, invalid('privacy.mechanism: use "discrete-laplace" (pure ε-DP, the default) or "discrete-gaussian" ((ε, δ)-DP, accounted in zCDP) (got "laplace")')],
+    ['ε that is neither a number nor "off"', { epsilon: 'lots' }, invalid('privacy.epsilon: epsilon must be a positive number (e.g. 1, the default) or "off" for an unprotected calibration run (got "lots")')],
+    ['ε of 0', { epsilon: 0 }, invalid('privacy.epsilon: epsilon must be positive, e.g. 1 (got 0)')],
+    ['ρ that is not a number', { rhoSeconds: '5 min' }, invalid('privacy.rhoSeconds: rhoSeconds must be a number of seconds, e.g. 300 (got "5 min")')],
+    ['a negative ρ', { rhoSeconds: -1 }, invalid('privacy.rhoSeconds: rhoSeconds is a duration and cannot be negative (got -1)')],
+    ['δ that is not a number', { mechanism: 'discrete-gaussian', delta: 'small' }, invalid('privacy.delta: delta must be a number, e.g. 1e-6 (got "small")')],
+    ['δ of 0', { mechanism: 'discrete-gaussian', delta: 0 }, invalid('privacy.delta: delta must be above 0 (the Gaussian mechanism cannot reach δ = 0), e.g. 1e-6 (got 0)')],
+    ['δ of 1', { mechanism: 'discrete-gaussian', delta: 1 }, invalid('privacy.delta: delta must be below 1 (δ = 1 promises nothing), e.g. 1e-6 (got 1)')],
+    ['a period cap that is not a number', { epsilonPerPeriod: 'ten', periodSeconds: 86_400 }, invalid('privacy.epsilonPerPeriod: epsilonPerPeriod must be a number, e.g. 10 (got "ten")')],
+    ['a period of 0 s', { epsilonPerPeriod: 10, periodSeconds: 0 }, invalid('privacy.periodSeconds: periodSeconds must be positive, e.g. 86400 (got 0)')],
+    ['an empty list of releases', { releases: [] }, invalid('privacy.releases: releases needs at least one entry, or leave it out for the defaults (got [])')],
+    [
+      'a release wrong in every field',
+      { releases: [{ statistic: 'speed', windowSeconds: 'hourly', share: 2 }] },
+      invalid(
+        'privacy.releases.0.statistic: statistic must be one of crossings, peakOccupancy, meanOccupancy (got "speed")',
+        'privacy.releases.0.windowSeconds: windowSeconds must be a number, e.g. 900 (got "hourly")',
+        'privacy.releases.0.share: share is a fraction of epsilon, at most 1 (got 2)',
+      ),
+    ],
+    ['a release with a share of 0', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0 }] }, invalid('privacy.releases.0.share: share must be positive, e.g. 0.5 (got 0)')],
+    ['a breakdown that does not exist', { breakdown: 'colour' }, invalid('privacy.breakdown: breakdown is "category" (people, vehicles) or "class" (each COCO class) (got "colour")')],
+    ['an override that is not true or false', { allowExtremeEpsilon: 'yes' }, invalid('privacy.allowExtremeEpsilon: allowExtremeEpsilon is true or false (got "yes")')],
+    [
+      'two unknown settings',
+      { minimumCount: 3, k: 5 },
+      invalid('privacy: unknown setting "minimumCount", "k"; the privacy settings are mechanism, epsilon, rhoSeconds, delta, epsilonPerPeriod, periodSeconds, releases, breakdown, allowExtremeEpsilon'),
+    ],
+  ])('refuses %s, in full', (_, input, message) => {
+    expect(rejectionOf(input)).toBe(message);
+  });
+
+  it('refuses ±Infinity as not a number (zod 4’s number() admits finite values only)', () => {
+    expect(rejectionOf({ rhoSeconds: Number.POSITIVE_INFINITY })).toMatch(/^invalid privacy settings:\n {2}privacy\.rhoSeconds: rhoSeconds must be a number of seconds, e\.g\. 300 /);
+    expect(rejectionOf({ epsilonPerPeriod: 10, periodSeconds: Number.POSITIVE_INFINITY })).toMatch(/privacy\.periodSeconds: periodSeconds must be a number, e\.g\. 86400 /);
+  });
+
+  it.each<[string, unknown, ReleaseStructureInput, string]>([
+    ['δ for the Laplace', { delta: 1e-6 }, BOTH, 'privacy.delta: the discrete Laplace mechanism is pure ε-DP and has no δ: remove delta, or set mechanism: "discrete-gaussian" to use it (got 0.000001)'],
+    ['a period cap without its period', { epsilonPerPeriod: 10 }, BOTH, 'privacy.periodSeconds: a period cap needs both epsilonPerPeriod and periodSeconds (e.g. 10 per 86400 s), or neither (got missing)'],
+    ['a period without its cap', { periodSeconds: 86_400 }, BOTH, 'privacy.epsilonPerPeriod: a period cap needs both epsilonPerPeriod and periodSeconds (e.g. 10 per 86400 s), or neither (got missing)'],
+    ['crossings with no line', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 1 }] }, ONE_ZONE, 'privacy.releases[0].statistic: crossings needs a counting line (lines), and none is configured: add one or remove this release (got "crossings")'],
+    ['mean occupancy with no zone', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }] }, ONE_LINE, 'privacy.releases[1].statistic: meanOccupancy needs a zone (zones), and none is configured: add one or remove this release (got "meanOccupancy")'],
+    ['shares over the whole ε', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.7 }, { statistic: 'peakOccupancy', windowSeconds: 60, share: 0.4 }] }, BOTH, 'privacy.releases: the shares add up to 1.1, more than the whole ε: make them add up to at most 1 (got [0.7,0.4])'],
+    [
+      'ε above 10',
+      { epsilon: 11 },
+      BOTH,
+      "privacy.epsilon: ε above 10 protects practically nothing (an observer's odds can move by e^ε, over 22026 times): use 0.1–2, or set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it (got 11)",
+    ],
+  ])('refuses %s, in full', (_, input, structure, message) => {
+    expect(rejectionOf(input, structure)).toBe(message);
+  });
+
+  it('refuses noise above 1000 objects, naming the widest statistic, its s.d. to 3 digits and its window', () => {
+    // One line at ε = 1e-3: crossings b = Δ₁/ε = 1000, s.d. = √(2p)/(1 − p), p = e^(−1/1000), ≈ 1414.2 (√2 · b to 4 digits).
+    expect(rejectionOf({ epsilon: 1e-3 }, ONE_LINE)).toBe(
+      'privacy.epsilon: at this ε the noise on each crossings value is about ±1.41e+3 objects (1 s.d.) per 900 s window, which swamps any count a camera sees: raise epsilon, release fewer statistics, or set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it (got 0.001)',
+    );
+  });
+
+  it('warns in full between the usual range and the refusal levels', () => {
+    // ε = 5 on one line: b = 1/5, s.d. ≈ 0.12, well under 25.
+    expect(privatePlan(planReleases({ epsilon: 5 }, ONE_LINE)).warnings).toEqual(['ε = 5 per event is weak protection (above 3); 0.1–2 is usual']);
+    // ε = 0.04 on one line: b = 25, s.d. = √(2p)/(1 − p) with p = e^(−1/25), ≈ 35.35 (√2 · 25 to 4 digits): ±35.4 to 3 digits, over 25.
+    expect(privatePlan(planReleases({ epsilon: 0.04 }, ONE_LINE)).warnings).toEqual([
+      'noise on each crossings value is about ±35.4 objects per 900 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+    // At the levels themselves: ε = 3 warns of nothing.
+    expect(privatePlan(planReleases({ epsilon: 3 }, ONE_LINE)).warnings).toEqual([]);
+  });
+});
+
 describe('calibration and the one-line description', () => {
   it('turns epsilon "off" into a plan with no noise and no policy', () => {
     const plan = planReleases({ epsilon: 'off' }, BOTH);
