@@ -5,8 +5,9 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../stages/privacy/ledger.ts';
 import { renderChartSvg } from '../../streams/reportChart.ts';
-import { reportCsv, writeReport, type Report } from '../../streams/report.ts';
+import { reportCsv, reportSchema, writeReport, type Report } from '../../streams/report.ts';
 import { reportSink } from '../../streams/sinks/reportSink.ts';
+import { objectPaths, withExtraKey, type Json } from '../helpers/extraKeys.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
 import { leafPaths, unlistedLeaves } from '../helpers/reportShape.ts';
 
@@ -122,6 +123,24 @@ describe('report.json has only the leaves the report format lists (issue 12, ite
     const occupancyWindow = leaky.windows.find((w) => Object.keys(w.zones).length > 0)!;
     occupancyWindow.zones.door!.classes.person!.boxes = [{ x: 0.1, y: 0.2 }];
     expect(unlistedLeaves(leaky).sort()).toEqual(['windows[].frameTimes[]', 'windows[].zones.*.classes.*.boxes[].x', 'windows[].zones.*.classes.*.boxes[].y']);
+  });
+});
+
+describe('the report schema refuses an extra key at every level (issue 12)', () => {
+  it.each([
+    ['a private report', () => privateReport()],
+    ['a calibration report', () => calibrationReport()],
+  ])('%s: a "boxes" key is refused in every object, from the report down to a class’s statistics', (_, make) => {
+    const report = make() as unknown as Json;
+    expect(reportSchema.safeParse(report).success).toBe(true);
+    const paths = objectPaths(report).map((path) => path.join('.'));
+    // The walk reaches every level: clip, settings and its detector, a release, a zone, a window's privacy terms.
+    expect(paths).toEqual(expect.arrayContaining(['', 'clip', 'settings', 'settings.detector', 'settings.releases.0', 'settings.zones.0', 'settings.lines.0', 'windows.0.privacy.budget']));
+    expect(paths.some((path) => /^windows\.\d+\.zones\.door\.classes\.person$/.test(path))).toBe(true);
+    expect(paths.some((path) => /^windows\.\d+\.lines\.gate\.classes\.vehicle$/.test(path))).toBe(true);
+    expect(paths.some((path) => /^windows\.\d+\.privacy\.statistics\.\w+$/.test(path))).toBe(true);
+    const accepted = objectPaths(report).filter((path) => reportSchema.safeParse(withExtraKey(report, path, 'boxes', [{ x: 0.1, y: 0.2 }])).success);
+    expect(accepted.map((path) => path.join('.'))).toEqual([]);
   });
 });
 
