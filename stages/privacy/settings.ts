@@ -196,7 +196,8 @@ function parseInput(input: unknown): ParsedSettings {
       return `  privacy: unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}; the privacy settings are ${known}`;
     }
     const field = issue.path.map(String).join('.');
-    const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), input);
+    // zod reports a path only through objects and arrays the input has, so each step can read the next.
+    const value = issue.path.reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown>)[key], input);
     return `  privacy.${field}: ${issue.message} (got ${shown(value)})`;
   });
   throw new PrivacyConfigError(`invalid privacy settings:\n${lines.join('\n')}`);
@@ -204,7 +205,6 @@ function parseInput(input: unknown): ParsedSettings {
 
 /** ⌈reach/W⌉ + 1 in exact arithmetic on the decimals the operator wrote, so 0.3 / 0.1 is 3, not 3.0000000000000004. */
 function windowsTouchedBy(reachSeconds: number, windowSeconds: number): number {
-  if (reachSeconds === 0) return 1;
   return Number(ceiling(divide(rationalFromDecimal(reachSeconds), rationalFromDecimal(windowSeconds)))) + 1;
 }
 

@@ -303,6 +303,87 @@ describe('planReleases: what a person reads when a setting is wrong', () => {
   });
 });
 
+describe('planReleases: edges Stryker found untested', () => {
+  it('names its error class, so a caller can tell a settings error from a bug', () => {
+    expect(new PrivacyConfigError('x').name).toBe('PrivacyConfigError');
+  });
+
+  it.each([0, -60, Number.NaN, Number.POSITIVE_INFINITY])('refuses a configured window length of %d s', (windowSeconds) => {
+    expect(() => planReleases(undefined, { ...BOTH, windowSeconds })).toThrow(
+      new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${windowSeconds})`),
+    );
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses a tracker coast of %d s', (maxCoastSeconds) => {
+    expect(() => planReleases(undefined, { ...BOTH, tracker: { ...TRACKER, maxCoastSeconds } })).toThrow(
+      new RangeError(`tracker bound maxCoastSeconds must be a finite number ≥ 0, got ${maxCoastSeconds}`),
+    );
+  });
+
+  it('accepts a tracker that never coasts: a visit of ρ = 0 then touches 1 window', () => {
+    const plan = privatePlan(planReleases(undefined, { ...ONE_ZONE, tracker: { ...TRACKER, maxCoastSeconds: 0 } }));
+    expect(plan.eventReachSeconds).toBe(0);
+    expect(release(plan, 'peakOccupancy').windowsPerEvent).toBe(1);
+  });
+
+  it('turns the Gaussian ε into ρ rounded down, never up: ρ ≤ (√(L + ε) − √L)², L = ln(1/δ), within 1e-12', () => {
+    // Inverting ε = ρ + 2√(ρ·L) (Bun & Steinke 2016, Prop. 1.3) for √ρ: √ρ = √(L + ε) − √L.
+    const L = Math.log(1e6);
+    const rhoExact = (Math.sqrt(L + 1) - Math.sqrt(L)) ** 2; // ≈ 0.0174689
+    const rho = toNumber(release(privatePlan(planReleases({ mechanism: 'discrete-gaussian' }, ONE_LINE)), 'crossings').cost.zcdpRho);
+    expect(rho).toBeLessThanOrEqual(rhoExact * (1 - 0.5e-12));
+    expect(rho).toBeGreaterThanOrEqual(rhoExact * (1 - 2e-12));
+  });
+
+  it('states a Gaussian release’s ε from its ρ: the whole budget on one line is ε = 1 at δ = 10⁻⁶', () => {
+    expect(release(privatePlan(planReleases({ mechanism: 'discrete-gaussian' }, ONE_LINE)), 'crossings').epsilon).toBeCloseTo(1, 9);
+  });
+
+  it('names the widest statistic, wherever it stands in the list', () => {
+    // Mean first: share 0.5 of ε = 0.1 over the 2 windows a visit touches is 0.025; b = 100 steps / 0.025 = 4000 steps,
+    // s.d. = √(2p)/(1 − p), p = e^(−1/4000): 5656.85 steps = ±56.6 objects. Crossings: b = 1/0.05 = 20, s.d. ±28.3.
+    const meanFirst = { epsilon: 0.1, releases: [{ statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }, { statistic: 'crossings', windowSeconds: 900, share: 0.5 }] };
+    expect(privatePlan(planReleases(meanFirst, BOTH)).warnings).toEqual([
+      'noise on each mean occupancy value is about ±56.6 objects per 60 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+    // A tie (crossings per 900 s and per 3600 s, b = 1/0.01 = 100 each, s.d. 141.42): the first is named.
+    const tie = { epsilon: 0.02, releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'crossings', windowSeconds: 3600, share: 0.5 }] };
+    expect(privatePlan(planReleases(tie, ONE_LINE)).warnings).toEqual([
+      'noise on each crossings value is about ±141 objects per 900 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+  });
+
+  it('accepts ε = 10 itself, with the weak-protection warning (refused only above)', () => {
+    expect(privatePlan(planReleases({ epsilon: 10 }, BOTH)).warnings).toEqual(['ε = 10 per event is weak protection (above 3); 0.1–2 is usual']);
+  });
+
+  it('judges the period cap per window length, not all lengths summed', () => {
+    // Defaults at ε = 1: a 900 s window of crossings costs 0.5, a 60 s window of occupancy 1/8 + 1/8 = 0.25. Each fits
+    // a cap of 0.6; their sum, 0.75, would not.
+    const plan = privatePlan(planReleases({ epsilonPerPeriod: 0.6, periodSeconds: 86_400 }, BOTH));
+    expect(plan.policy.epsilonPerPeriod).toEqual(rational(3n, 5n));
+  });
+
+  it('states a Gaussian window’s cost in ε when it is over the period cap', () => {
+    // The whole event budget ρ converts back to ε = 1 (to 3 digits).
+    expect(rejectionOf({ mechanism: 'discrete-gaussian', epsilonPerPeriod: 0.5, periodSeconds: 86_400 }, ONE_LINE)).toBe(
+      "privacy.epsilonPerPeriod: one 900 s window's release costs ε = 1, more than the whole period cap, so every window would be withheld: raise epsilonPerPeriod to at least 1, or lower epsilon (got 0.5)",
+    );
+  });
+
+  it('describes a plan in full: mechanism, event, each release, what is released and the period cap', () => {
+    // Laplace b = 1: s.d. √(2p)/(1 − p), p = e^(−1) = 1.357 → "1.36".
+    expect(describePlan(planReleases(undefined, ONE_LINE))).toBe(
+      'privacy: discrete Laplace, ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±1.36 per value (1 s.d.); people and vehicles released',
+    );
+    // Gaussian at δ = 10⁻⁶: ρ = (√(L + 1) − √L)² ≈ 0.0174689, σ = √(1/(2ρ)) ≈ 5.34998 → "5.35".
+    expect(describePlan(planReleases({ mechanism: 'discrete-gaussian', breakdown: 'class', epsilonPerPeriod: 10, periodSeconds: 86_400 }, ONE_LINE))).toBe(
+      'privacy: discrete Gaussian (δ = 0.000001, composed in zCDP), ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±5.35 per value (1 s.d.); each class released; at most ε = 10 per 86400 s',
+    );
+    expect(describePlan(planReleases(undefined, BOTH))).toMatch(/ per value \(1 s\.d\.\); peak occupancy every 60 s: /);
+  });
+});
+
 describe('calibration and the one-line description', () => {
   it('turns epsilon "off" into a plan with no noise and no policy', () => {
     const plan = planReleases({ epsilon: 'off' }, BOTH);
