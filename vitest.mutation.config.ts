@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       'test/stages/**/*.test.ts',
       'test/streams/feedAuth.test.ts',
+      'test/streams/feedGate.test.ts',
       'test/streams/feedMessages.test.ts',
       'test/streams/report.test.ts',
     ],

@@ -21,7 +21,6 @@
  *   1013 client too slow: its send buffer passed the bound (if the close frame cannot get through within
  *        CLOSE_HANDSHAKE_TIMEOUT_MS, the socket is destroyed and the client sees 1006)
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -40,6 +39,7 @@ import {
   type ClientMessage,
   type ServerMessage,
 } from './feedMessages.ts';
+import { judgeFeedUpgrade, presentsFeedToken } from './feedGate.ts';
 import type { ReleaseStore } from './releaseStore.ts';
 
 /** Clients only ever send a subscribe; one naming a hundred cameras is ~4 KiB. */
@@ -63,7 +63,6 @@ export const DEFAULT_CAMERA_DOWN_AFTER_SECONDS = 60;
 
 export const FEED_PATH = '/feed';
 export const FEED_SUBPROTOCOL = `veil.v${FEED_PROTOCOL_VERSION}`;
-export const TOKEN_SUBPROTOCOL_PREFIX = 'veil.bearer.';
 /** Shorter tokens can be guessed by anyone who can reach the port. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -150,31 +149,6 @@ interface FeedClient {
   /** Cleared before each ping, set by the pong; still clear at the next heartbeat means the peer is gone. */
   answeredPing: boolean;
   recentMessageTimesMs: number[];
-}
-
-/** Hashing both sides gives equal-length buffers: neither the comparison nor a length check leaks the token. */
-function tokensMatch(presented: string | undefined, expected: string): boolean {
-  if (presented === undefined) return false;
-  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
-  return timingSafeEqual(digest(presented), digest(expected));
-}
-
-function presentedToken(request: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (bearer) return bearer[1];
-  const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const tokenProtocol = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
-  return tokenProtocol === undefined
-    ? undefined
-    : Buffer.from(tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length), 'base64url').toString('utf8');
-}
-
-function originAllowed(request: IncomingMessage, allowedOrigins: string[] | undefined): boolean {
-  const origin = request.headers.origin;
-  if (allowedOrigins === undefined || origin === undefined) return true;
-  const host = request.headers.host;
-  const sameOrigin = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
-  return sameOrigin || allowedOrigins.includes(origin);
 }
 
 /** Answers an upgrade request with a plain HTTP error on the raw socket: the WebSocket never opens. */
@@ -400,8 +374,10 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     }
   };
 
+  /** Who may open the feed: origin, token, client cap (streams/feedGate.ts). */
+  const gate = { token: options.token, allowedOrigins: options.allowedOrigins, maxClients };
   /** The feed token, from the Authorization header or (browsers) the WebSocket subprotocol. */
-  const authorised = (request: IncomingMessage) => tokensMatch(presentedToken(request), options.token);
+  const authorised = (request: IncomingMessage) => presentsFeedToken(request.headers, gate.token);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://feed.invalid').pathname;
@@ -409,20 +385,10 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       refuseUpgrade(socket, 404, 'Not Found', `No WebSocket here; the feed is at ${FEED_PATH}\n`);
       return;
     }
-    if (!originAllowed(request, options.allowedOrigins)) {
-      log.warn('feed connection refused: origin not allowed', { origin: request.headers.origin });
-      refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not open the feed: add it to feed.allowedOrigins\n');
-      return;
-    }
-    if (!authorised(request)) {
-      log.warn('feed connection refused: missing or wrong token', { remoteAddress: request.socket.remoteAddress });
-      refuseUpgrade(socket, 401, 'Unauthorized', 'A valid bearer token is required for the feed\n', [
-        'WWW-Authenticate: Bearer realm="veil-feed"',
-      ]);
-      return;
-    }
-    if (receiving.size >= maxClients) {
-      refuseUpgrade(socket, 503, 'Service Unavailable', `The feed is full (${maxClients} clients); try again later\n`);
+    const verdict = judgeFeedUpgrade(request, gate, receiving.size);
+    if (!verdict.admit) {
+      if (verdict.warning) log.warn(verdict.warning.message, verdict.warning.fields);
+      refuseUpgrade(socket, verdict.status, verdict.reason, verdict.body, verdict.headers);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));

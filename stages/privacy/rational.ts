@@ -67,10 +67,9 @@ const DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/;
  * (what `String(value)` prints), so `0.1` becomes exactly 1/10 rather than the double's 3602879701896397/2^55.
  */
 export function rationalFromDecimal(value: number): Rational {
+  // The pattern alone refuses what is not a finite non-negative number: NaN, Infinity and a leading '-' never match.
   const match = DECIMAL.exec(String(value));
-  if (!Number.isFinite(value) || value < 0 || !match) {
-    throw new RangeError(`expected a finite non-negative number, got ${value}`);
-  }
+  if (!match) throw new RangeError(`expected a finite non-negative number, got ${value}`);
   const [, whole, fraction = '', exponentText = '0'] = match;
   const exponent = Number(exponentText) - fraction.length;
   const digits = BigInt(`${whole}${fraction}`);

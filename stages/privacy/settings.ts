@@ -56,8 +56,9 @@ const EPSILON_WARNED_ABOVE = 3;
 const DEVIATION_REFUSED_ABOVE = 1000;
 const DEVIATION_WARNED_ABOVE = 25;
 
+// zod 4's number() refuses ±Infinity itself (with the "must be a number" message), so no finite() check is needed.
 const positive = (what: string, example: string) =>
-  z.number({ error: `${what} must be a number, e.g. ${example}` }).positive(`${what} must be positive, e.g. ${example}`).finite(`${what} must be finite`);
+  z.number({ error: `${what} must be a number, e.g. ${example}` }).positive(`${what} must be positive, e.g. ${example}`);
 
 const releaseSchema = z.strictObject({
   statistic: z.enum(STATISTICS, { error: `statistic must be one of ${STATISTICS.join(', ')}` }),
@@ -82,7 +83,6 @@ export const privacySettingsSchema = z.strictObject({
   rhoSeconds: z
     .number({ error: 'rhoSeconds must be a number of seconds, e.g. 300' })
     .nonnegative('rhoSeconds is a duration and cannot be negative')
-    .finite('rhoSeconds must be finite')
     .default(0),
   /** The discrete Gaussian's δ (default 1e-6); the discrete Laplace has none. */
   delta: z
@@ -196,7 +196,8 @@ function parseInput(input: unknown): ParsedSettings {
       return `  privacy: unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}; the privacy settings are ${known}`;
     }
     const field = issue.path.map(String).join('.');
-    const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), input);
+    // zod reports a path only through objects and arrays the input has, so each step can read the next.
+    const value = issue.path.reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown>)[key], input);
     return `  privacy.${field}: ${issue.message} (got ${shown(value)})`;
   });
   throw new PrivacyConfigError(`invalid privacy settings:\n${lines.join('\n')}`);
@@ -204,7 +205,6 @@ function parseInput(input: unknown): ParsedSettings {
 
 /** ⌈reach/W⌉ + 1 in exact arithmetic on the decimals the operator wrote, so 0.3 / 0.1 is 3, not 3.0000000000000004. */
 function windowsTouchedBy(reachSeconds: number, windowSeconds: number): number {
-  if (reachSeconds === 0) return 1;
   return Number(ceiling(divide(rationalFromDecimal(reachSeconds), rationalFromDecimal(windowSeconds)))) + 1;
 }
 

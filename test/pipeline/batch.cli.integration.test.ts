@@ -13,6 +13,7 @@ import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts
 import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
+import { unlistedLeaves } from '../helpers/reportShape.ts';
 import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
 const EXCERPT = ['--duration', '6', '--fps', '2'];
@@ -26,8 +27,11 @@ beforeEach(async () => {
 
 afterEach(() => sandbox.remove());
 
+/** The run's report.json, checked against the report format's leaf paths (calibration, private and withheld alike). */
 async function readReport(outDir: string): Promise<Report> {
-  return reportSchema.parse(JSON.parse(await readFile(path.join(outDir, 'report.json'), 'utf8')));
+  const json: unknown = JSON.parse(await readFile(path.join(outDir, 'report.json'), 'utf8'));
+  expect(unlistedLeaves(json), `fields of ${outDir}/report.json that docs/report.md does not list`).toEqual([]);
+  return reportSchema.parse(json);
 }
 
 /** A failure a person can act on: the exit code, one `veil batch:` line saying what, no stack, no report. */

@@ -138,6 +138,18 @@ describe('the release stage', () => {
     expect(Object.keys(window.lines.kerb!.classes)).toEqual(['person', 'vehicle']);
   });
 
+  it.each([
+    // One zone, breakdown "class" (k = 3): mean occupancy Δ₁ = 100 + 3 − 1 = 102 steps = 1.02 objects, Δ₂ = √(100² + 2)
+    // steps = √10002 / 100 objects; peak occupancy Δ₁ = 3, Δ₂ = √3 (docs/privacy.md, stages/privacy/sensitivity.ts).
+    ['discrete-laplace', { meanOccupancy: 1.02, peakOccupancy: 3 }],
+    ['discrete-gaussian', { meanOccupancy: Math.sqrt(10_002) / 100, peakOccupancy: Math.sqrt(3) }],
+  ] as const)('states each statistic’s sensitivity in objects, L1 for Laplace and L2 for the Gaussian (%s)', (mechanism, expected) => {
+    const { releaser, aggregate } = setUp({ privacy: { mechanism, breakdown: 'class' }, zones: [{ name: 'road' }], lines: [] });
+    const { statistics } = releaser.release(aggregate(60, 0)).privacy;
+    expect(statistics.meanOccupancy!.sensitivity).toBeCloseTo(expected.meanOccupancy, 12);
+    expect(statistics.peakOccupancy!.sensitivity).toBeCloseTo(expected.peakOccupancy, 12);
+  });
+
   it('noises backward crossings too: on a line-only release of 1000 each way, both directions vary', () => {
     const { releaser, aggregate } = setUp({ zones: [], lines: [{ name: 'kerb' }] });
     const forward = new Set<number>();

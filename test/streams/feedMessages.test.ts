@@ -6,25 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { districtWindow } from '../../pipeline/districtTotals.ts';
 import { clientMessageSchema, serverMessageSchema, type ServerMessage } from '../../streams/feedMessages.ts';
+import { objectPaths, withExtraKey, type Json } from '../helpers/extraKeys.ts';
 import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from './releasedWindowFixture.ts';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Every object inside `value` (itself included), by its path of keys and indices. */
-function objectPaths(value: Json, at: (string | number)[] = []): (string | number)[][] {
-  if (Array.isArray(value)) return value.flatMap((item, index) => objectPaths(item, [...at, index]));
-  if (value === null || typeof value !== 'object') return [];
-  return [at, ...Object.entries(value).flatMap(([key, child]) => objectPaths(child, [...at, key]))];
-}
-
-/** A deep copy of `value` with `key: extra` added to the object at `path`. */
-function withExtraKey(value: Json, path: (string | number)[], key: string, extra: Json): Json {
-  const copy = structuredClone(value);
-  let node = copy as Record<string | number, Json>;
-  for (const step of path) node = node[step] as Record<string | number, Json>;
-  node[key] = extra;
-  return copy;
-}
 
 const messages: Record<string, ServerMessage> = {
   hello: { v: 1, type: 'hello', cameras: ['gate', 'yard'] },

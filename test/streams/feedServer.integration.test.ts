@@ -12,9 +12,9 @@ import {
   FEED_SUBPROTOCOL,
   MAX_CLIENT_MESSAGE_BYTES,
   startFeedServer,
-  TOKEN_SUBPROTOCOL_PREFIX,
   type FeedServer,
 } from '../../streams/feedServer.ts';
+import { TOKEN_SUBPROTOCOL_PREFIX } from '../../streams/feedGate.ts';
 import { openReleaseStore } from '../../streams/releaseStore.ts';
 import { parsePrometheusText, sampleValue } from '../pipeline/prometheusText.ts';
 import {

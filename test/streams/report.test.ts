@@ -5,9 +5,11 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../stages/privacy/ledger.ts';
 import { renderChartSvg } from '../../streams/reportChart.ts';
-import { reportCsv, writeReport, type Report } from '../../streams/report.ts';
+import { reportCsv, reportSchema, writeReport, type Report } from '../../streams/report.ts';
 import { reportSink } from '../../streams/sinks/reportSink.ts';
+import { objectPaths, withExtraKey, type Json } from '../helpers/extraKeys.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
+import { leafPaths, unlistedLeaves } from '../helpers/reportShape.ts';
 
 let dir: string;
 let ledger: Ledger;
@@ -91,6 +93,54 @@ describe('writeReport', () => {
     const fractional = structuredClone(report);
     fractional.windows.find((w) => w.windowSeconds === 900)!.lines.gate!.classes.vehicle!.forward = 2.5;
     await expect(writeReport(dir, fractional)).rejects.toThrow();
+  });
+});
+
+describe('report.json has only the leaves the report format lists (issue 12, item 4)', () => {
+  /** Writes the report and reads back the file as written, before any schema could drop a field. */
+  const written = async (name: string, report: Report): Promise<unknown> => {
+    const { files } = await writeReport(path.join(dir, name), report);
+    return JSON.parse(await readFile(files[0]!, 'utf8'));
+  };
+
+  it('for a private report, a withheld one (the same footage again) and a calibration one', async () => {
+    const released = await written('private', privateReport());
+    const withheld = await written('withheld', privateReport());
+    const calibration = await written('calibration', calibrationReport());
+    // The cases are what they claim to be: the second run's every window is withheld, the first's none.
+    const statuses = (json: unknown) => new Set((json as Report).windows.map((w) => w.status));
+    expect([statuses(released), statuses(withheld)]).toEqual([new Set(['released']), new Set(['withheld'])]);
+    expect((calibration as Report).private).toBe(false);
+    for (const json of [released, withheld, calibration]) expect(unlistedLeaves(json)).toEqual([]);
+    // A withheld window holds its reason and terms, and no value at all.
+    expect(leafPaths(withheld).filter((leaf) => /^windows\[\]\.(zones|lines)/.test(leaf))).toEqual([]);
+    expect(leafPaths(withheld)).toContain('windows[].withheldReason');
+  });
+
+  it('names a leaf the format does not list: a box inside a class, a frame time on a window', () => {
+    const leaky = structuredClone(privateReport()) as unknown as { windows: Array<Record<string, unknown> & { zones: Record<string, { classes: Record<string, Record<string, unknown>> }> }> };
+    leaky.windows[0]!.frameTimes = [0.5, 1];
+    const occupancyWindow = leaky.windows.find((w) => Object.keys(w.zones).length > 0)!;
+    occupancyWindow.zones.door!.classes.person!.boxes = [{ x: 0.1, y: 0.2 }];
+    expect(unlistedLeaves(leaky).sort()).toEqual(['windows[].frameTimes[]', 'windows[].zones.*.classes.*.boxes[].x', 'windows[].zones.*.classes.*.boxes[].y']);
+  });
+});
+
+describe('the report schema refuses an extra key at every level (issue 12)', () => {
+  it.each([
+    ['a private report', () => privateReport()],
+    ['a calibration report', () => calibrationReport()],
+  ])('%s: a "boxes" key is refused in every object, from the report down to a class’s statistics', (_, make) => {
+    const report = make() as unknown as Json;
+    expect(reportSchema.safeParse(report).success).toBe(true);
+    const paths = objectPaths(report).map((path) => path.join('.'));
+    // The walk reaches every level: clip, settings and its detector, a release, a zone, a window's privacy terms.
+    expect(paths).toEqual(expect.arrayContaining(['', 'clip', 'settings', 'settings.detector', 'settings.releases.0', 'settings.zones.0', 'settings.lines.0', 'windows.0.privacy.budget']));
+    expect(paths.some((path) => /^windows\.\d+\.zones\.door\.classes\.person$/.test(path))).toBe(true);
+    expect(paths.some((path) => /^windows\.\d+\.lines\.gate\.classes\.vehicle$/.test(path))).toBe(true);
+    expect(paths.some((path) => /^windows\.\d+\.privacy\.statistics\.\w+$/.test(path))).toBe(true);
+    const accepted = objectPaths(report).filter((path) => reportSchema.safeParse(withExtraKey(report, path, 'boxes', [{ x: 0.1, y: 0.2 }])).success);
+    expect(accepted.map((path) => path.join('.'))).toEqual([]);
   });
 });
 

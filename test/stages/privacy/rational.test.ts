@@ -68,7 +68,11 @@ describe('rationalFromDecimal', () => {
     expect(rationalFromDecimal(0)).toEqual(fraction(0n, 1n));
   });
 
-  it.each([-0.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses %f, saying what it expected', (value) => {
+  it('reads −0 as 0 (String(−0) is "0")', () => {
+    expect(rationalFromDecimal(-0)).toEqual(fraction(0n, 1n));
+  });
+
+  it.each([-0.5, -3, -1e-7, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('refuses %f, saying what it expected', (value) => {
     expect(() => rationalFromDecimal(value)).toThrow(new RangeError(`expected a finite non-negative number, got ${value}`));
   });
 });

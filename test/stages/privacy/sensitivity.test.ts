@@ -251,4 +251,10 @@ describe('quantiseMeanOccupancy', () => {
   it('refuses a mean that is not a count over frames', () => {
     expect(() => quantiseMeanOccupancy(0.3, 2)).toThrow(/not a whole number of object-frames/);
   });
+
+  it('refuses a negative mean, though −1 object over 1 frame is a whole (negative) count', () => {
+    // Without the sign check this would release ⌊(2·100·(−1) + 1)/2⌋ truncated toward 0 = −99 steps.
+    expect(() => quantiseMeanOccupancy(-1, 1)).toThrow(RangeError);
+    expect(() => quantiseMeanOccupancy(-1, 1)).toThrow(/not a whole number of object-frames/);
+  });
 });

@@ -225,6 +225,165 @@ describe('planReleases: refusals and warnings', () => {
   });
 });
 
+describe('planReleases: what a person reads when a setting is wrong', () => {
+  // The messages as the settings' documentation promises them: the field, what is wrong, an example, and the value.
+  const invalid = (...lines: string[]) => `invalid privacy settings:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+
+  it.each<[string, unknown, string]>([
+    ['a mechanism that does not exist', { mechanism: 'laplace' }, invalid('privacy.mechanism: use "discrete-laplace" (pure ε-DP, the default) or "discrete-gaussian" ((ε, δ)-DP, accounted in zCDP) (got "laplace")')],
+    ['ε that is neither a number nor "off"', { epsilon: 'lots' }, invalid('privacy.epsilon: epsilon must be a positive number (e.g. 1, the default) or "off" for an unprotected calibration run (got "lots")')],
+    ['ε of 0', { epsilon: 0 }, invalid('privacy.epsilon: epsilon must be positive, e.g. 1 (got 0)')],
+    ['ρ that is not a number', { rhoSeconds: '5 min' }, invalid('privacy.rhoSeconds: rhoSeconds must be a number of seconds, e.g. 300 (got "5 min")')],
+    ['a negative ρ', { rhoSeconds: -1 }, invalid('privacy.rhoSeconds: rhoSeconds is a duration and cannot be negative (got -1)')],
+    ['δ that is not a number', { mechanism: 'discrete-gaussian', delta: 'small' }, invalid('privacy.delta: delta must be a number, e.g. 1e-6 (got "small")')],
+    ['δ of 0', { mechanism: 'discrete-gaussian', delta: 0 }, invalid('privacy.delta: delta must be above 0 (the Gaussian mechanism cannot reach δ = 0), e.g. 1e-6 (got 0)')],
+    ['δ of 1', { mechanism: 'discrete-gaussian', delta: 1 }, invalid('privacy.delta: delta must be below 1 (δ = 1 promises nothing), e.g. 1e-6 (got 1)')],
+    ['a period cap that is not a number', { epsilonPerPeriod: 'ten', periodSeconds: 86_400 }, invalid('privacy.epsilonPerPeriod: epsilonPerPeriod must be a number, e.g. 10 (got "ten")')],
+    ['a period of 0 s', { epsilonPerPeriod: 10, periodSeconds: 0 }, invalid('privacy.periodSeconds: periodSeconds must be positive, e.g. 86400 (got 0)')],
+    ['an empty list of releases', { releases: [] }, invalid('privacy.releases: releases needs at least one entry, or leave it out for the defaults (got [])')],
+    [
+      'a release wrong in every field',
+      { releases: [{ statistic: 'speed', windowSeconds: 'hourly', share: 2 }] },
+      invalid(
+        'privacy.releases.0.statistic: statistic must be one of crossings, peakOccupancy, meanOccupancy (got "speed")',
+        'privacy.releases.0.windowSeconds: windowSeconds must be a number, e.g. 900 (got "hourly")',
+        'privacy.releases.0.share: share is a fraction of epsilon, at most 1 (got 2)',
+      ),
+    ],
+    ['a release with a share of 0', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0 }] }, invalid('privacy.releases.0.share: share must be positive, e.g. 0.5 (got 0)')],
+    ['a breakdown that does not exist', { breakdown: 'colour' }, invalid('privacy.breakdown: breakdown is "category" (people, vehicles) or "class" (each COCO class) (got "colour")')],
+    ['an override that is not true or false', { allowExtremeEpsilon: 'yes' }, invalid('privacy.allowExtremeEpsilon: allowExtremeEpsilon is true or false (got "yes")')],
+    [
+      'two unknown settings',
+      { minimumCount: 3, k: 5 },
+      invalid('privacy: unknown setting "minimumCount", "k"; the privacy settings are mechanism, epsilon, rhoSeconds, delta, epsilonPerPeriod, periodSeconds, releases, breakdown, allowExtremeEpsilon'),
+    ],
+  ])('refuses %s, in full', (_, input, message) => {
+    expect(rejectionOf(input)).toBe(message);
+  });
+
+  it('refuses ±Infinity as not a number (zod 4’s number() admits finite values only)', () => {
+    expect(rejectionOf({ rhoSeconds: Number.POSITIVE_INFINITY })).toMatch(/^invalid privacy settings:\n {2}privacy\.rhoSeconds: rhoSeconds must be a number of seconds, e\.g\. 300 /);
+    expect(rejectionOf({ epsilonPerPeriod: 10, periodSeconds: Number.POSITIVE_INFINITY })).toMatch(/privacy\.periodSeconds: periodSeconds must be a number, e\.g\. 86400 /);
+  });
+
+  it.each<[string, unknown, ReleaseStructureInput, string]>([
+    ['δ for the Laplace', { delta: 1e-6 }, BOTH, 'privacy.delta: the discrete Laplace mechanism is pure ε-DP and has no δ: remove delta, or set mechanism: "discrete-gaussian" to use it (got 0.000001)'],
+    ['a period cap without its period', { epsilonPerPeriod: 10 }, BOTH, 'privacy.periodSeconds: a period cap needs both epsilonPerPeriod and periodSeconds (e.g. 10 per 86400 s), or neither (got missing)'],
+    ['a period without its cap', { periodSeconds: 86_400 }, BOTH, 'privacy.epsilonPerPeriod: a period cap needs both epsilonPerPeriod and periodSeconds (e.g. 10 per 86400 s), or neither (got missing)'],
+    ['crossings with no line', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 1 }] }, ONE_ZONE, 'privacy.releases[0].statistic: crossings needs a counting line (lines), and none is configured: add one or remove this release (got "crossings")'],
+    ['mean occupancy with no zone', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }] }, ONE_LINE, 'privacy.releases[1].statistic: meanOccupancy needs a zone (zones), and none is configured: add one or remove this release (got "meanOccupancy")'],
+    ['shares over the whole ε', { releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.7 }, { statistic: 'peakOccupancy', windowSeconds: 60, share: 0.4 }] }, BOTH, 'privacy.releases: the shares add up to 1.1, more than the whole ε: make them add up to at most 1 (got [0.7,0.4])'],
+    [
+      'ε above 10',
+      { epsilon: 11 },
+      BOTH,
+      "privacy.epsilon: ε above 10 protects practically nothing (an observer's odds can move by e^ε, over 22026 times): use 0.1–2, or set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it (got 11)",
+    ],
+  ])('refuses %s, in full', (_, input, structure, message) => {
+    expect(rejectionOf(input, structure)).toBe(message);
+  });
+
+  it('refuses noise above 1000 objects, naming the widest statistic, its s.d. to 3 digits and its window', () => {
+    // One line at ε = 1e-3: crossings b = Δ₁/ε = 1000, s.d. = √(2p)/(1 − p), p = e^(−1/1000), ≈ 1414.2 (√2 · b to 4 digits).
+    expect(rejectionOf({ epsilon: 1e-3 }, ONE_LINE)).toBe(
+      'privacy.epsilon: at this ε the noise on each crossings value is about ±1.41e+3 objects (1 s.d.) per 900 s window, which swamps any count a camera sees: raise epsilon, release fewer statistics, or set privacy.allowExtremeEpsilon: true (flag --allow-extreme-epsilon) if you really mean it (got 0.001)',
+    );
+  });
+
+  it('warns in full between the usual range and the refusal levels', () => {
+    // ε = 5 on one line: b = 1/5, s.d. ≈ 0.12, well under 25.
+    expect(privatePlan(planReleases({ epsilon: 5 }, ONE_LINE)).warnings).toEqual(['ε = 5 per event is weak protection (above 3); 0.1–2 is usual']);
+    // ε = 0.04 on one line: b = 25, s.d. = √(2p)/(1 − p) with p = e^(−1/25), ≈ 35.35 (√2 · 25 to 4 digits): ±35.4 to 3 digits, over 25.
+    expect(privatePlan(planReleases({ epsilon: 0.04 }, ONE_LINE)).warnings).toEqual([
+      'noise on each crossings value is about ±35.4 objects per 900 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+    // At the levels themselves: ε = 3 warns of nothing.
+    expect(privatePlan(planReleases({ epsilon: 3 }, ONE_LINE)).warnings).toEqual([]);
+  });
+});
+
+describe('planReleases: edges Stryker found untested', () => {
+  it('names its error class, so a caller can tell a settings error from a bug', () => {
+    expect(new PrivacyConfigError('x').name).toBe('PrivacyConfigError');
+  });
+
+  it.each([0, -60, Number.NaN, Number.POSITIVE_INFINITY])('refuses a configured window length of %d s', (windowSeconds) => {
+    expect(() => planReleases(undefined, { ...BOTH, windowSeconds })).toThrow(
+      new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${windowSeconds})`),
+    );
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses a tracker coast of %d s', (maxCoastSeconds) => {
+    expect(() => planReleases(undefined, { ...BOTH, tracker: { ...TRACKER, maxCoastSeconds } })).toThrow(
+      new RangeError(`tracker bound maxCoastSeconds must be a finite number ≥ 0, got ${maxCoastSeconds}`),
+    );
+  });
+
+  it('accepts a tracker that never coasts: a visit of ρ = 0 then touches 1 window', () => {
+    const plan = privatePlan(planReleases(undefined, { ...ONE_ZONE, tracker: { ...TRACKER, maxCoastSeconds: 0 } }));
+    expect(plan.eventReachSeconds).toBe(0);
+    expect(release(plan, 'peakOccupancy').windowsPerEvent).toBe(1);
+  });
+
+  it('turns the Gaussian ε into ρ rounded down, never up: ρ ≤ (√(L + ε) − √L)², L = ln(1/δ), within 1e-12', () => {
+    // Inverting ε = ρ + 2√(ρ·L) (Bun & Steinke 2016, Prop. 1.3) for √ρ: √ρ = √(L + ε) − √L.
+    const L = Math.log(1e6);
+    const rhoExact = (Math.sqrt(L + 1) - Math.sqrt(L)) ** 2; // ≈ 0.0174689
+    const rho = toNumber(release(privatePlan(planReleases({ mechanism: 'discrete-gaussian' }, ONE_LINE)), 'crossings').cost.zcdpRho);
+    expect(rho).toBeLessThanOrEqual(rhoExact * (1 - 0.5e-12));
+    expect(rho).toBeGreaterThanOrEqual(rhoExact * (1 - 2e-12));
+  });
+
+  it('states a Gaussian release’s ε from its ρ: the whole budget on one line is ε = 1 at δ = 10⁻⁶', () => {
+    expect(release(privatePlan(planReleases({ mechanism: 'discrete-gaussian' }, ONE_LINE)), 'crossings').epsilon).toBeCloseTo(1, 9);
+  });
+
+  it('names the widest statistic, wherever it stands in the list', () => {
+    // Mean first: share 0.5 of ε = 0.1 over the 2 windows a visit touches is 0.025; b = 100 steps / 0.025 = 4000 steps,
+    // s.d. = √(2p)/(1 − p), p = e^(−1/4000): 5656.85 steps = ±56.6 objects. Crossings: b = 1/0.05 = 20, s.d. ±28.3.
+    const meanFirst = { epsilon: 0.1, releases: [{ statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }, { statistic: 'crossings', windowSeconds: 900, share: 0.5 }] };
+    expect(privatePlan(planReleases(meanFirst, BOTH)).warnings).toEqual([
+      'noise on each mean occupancy value is about ±56.6 objects per 60 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+    // A tie (crossings per 900 s and per 3600 s, b = 1/0.01 = 100 each, s.d. 141.42): the first is named.
+    const tie = { epsilon: 0.02, releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'crossings', windowSeconds: 3600, share: 0.5 }] };
+    expect(privatePlan(planReleases(tie, ONE_LINE)).warnings).toEqual([
+      'noise on each crossings value is about ±141 objects per 900 s window: small counts will not be readable; raise epsilon or release fewer statistics',
+    ]);
+  });
+
+  it('accepts ε = 10 itself, with the weak-protection warning (refused only above)', () => {
+    expect(privatePlan(planReleases({ epsilon: 10 }, BOTH)).warnings).toEqual(['ε = 10 per event is weak protection (above 3); 0.1–2 is usual']);
+  });
+
+  it('judges the period cap per window length, not all lengths summed', () => {
+    // Defaults at ε = 1: a 900 s window of crossings costs 0.5, a 60 s window of occupancy 1/8 + 1/8 = 0.25. Each fits
+    // a cap of 0.6; their sum, 0.75, would not.
+    const plan = privatePlan(planReleases({ epsilonPerPeriod: 0.6, periodSeconds: 86_400 }, BOTH));
+    expect(plan.policy.epsilonPerPeriod).toEqual(rational(3n, 5n));
+  });
+
+  it('states a Gaussian window’s cost in ε when it is over the period cap', () => {
+    // The whole event budget ρ converts back to ε = 1 (to 3 digits).
+    expect(rejectionOf({ mechanism: 'discrete-gaussian', epsilonPerPeriod: 0.5, periodSeconds: 86_400 }, ONE_LINE)).toBe(
+      "privacy.epsilonPerPeriod: one 900 s window's release costs ε = 1, more than the whole period cap, so every window would be withheld: raise epsilonPerPeriod to at least 1, or lower epsilon (got 0.5)",
+    );
+  });
+
+  it('describes a plan in full: mechanism, event, each release, what is released and the period cap', () => {
+    // Laplace b = 1: s.d. √(2p)/(1 − p), p = e^(−1) = 1.357 → "1.36".
+    expect(describePlan(planReleases(undefined, ONE_LINE))).toBe(
+      'privacy: discrete Laplace, ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±1.36 per value (1 s.d.); people and vehicles released',
+    );
+    // Gaussian at δ = 10⁻⁶: ρ = (√(L + 1) − √L)² ≈ 0.0174689, σ = √(1/(2ρ)) ≈ 5.34998 → "5.35".
+    expect(describePlan(planReleases({ mechanism: 'discrete-gaussian', breakdown: 'class', epsilonPerPeriod: 10, periodSeconds: 86_400 }, ONE_LINE))).toBe(
+      'privacy: discrete Gaussian (δ = 0.000001, composed in zCDP), ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±5.35 per value (1 s.d.); each class released; at most ε = 10 per 86400 s',
+    );
+    expect(describePlan(planReleases(undefined, BOTH))).toMatch(/ per value \(1 s\.d\.\); peak occupancy every 60 s: /);
+  });
+});
+
 describe('calibration and the one-line description', () => {
   it('turns epsilon "off" into a plan with no noise and no policy', () => {
     const plan = planReleases({ epsilon: 'off' }, BOTH);
