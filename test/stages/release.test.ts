@@ -222,6 +222,75 @@ describe('the release stage', () => {
   it('groups classes into people and vehicles by default, and releases each class with breakdown "class"', () => {
     expect(releasedGroups('category', COUNTED_CLASSES)).toEqual({ person: ['person'], vehicle: ['bicycle', 'car', 'motorcycle', 'bus', 'truck'] });
     expect(releasedGroups('category', ['car', 'truck'])).toEqual({ vehicle: ['car', 'truck'] });
-    expect(Object.keys(releasedGroups('class', ['person', 'bus']))).toEqual(['person', 'bus']);
+    expect(releasedGroups('class', ['person', 'bus'])).toEqual({ person: ['person'], bus: ['bus'] });
+  });
+});
+
+describe('what a window holds, and what the releaser refuses', () => {
+  it('states the window’s ε as the sum of its statistics’: peak and mean at 60 s, 1/4 of ε = 1 each over 2 windows', () => {
+    // Defaults with zones and a line: peak and mean occupancy each take 1/4 of ε = 1. An event reaches ρ + coast =
+    // 0 + 1 s, so it can touch ⌈1/60⌉ + 1 = 2 windows of 60 s: each statistic's ε is 1/4 / 2 = 0.125, the window's 0.25.
+    const { releaser, aggregate } = setUp();
+    const { privacy } = releaser.release(aggregate(60, 0));
+    expect(privacy.statistics.peakOccupancy!.epsilon).toBe(0.125);
+    expect(privacy.statistics.meanOccupancy!.epsilon).toBe(0.125);
+    expect(privacy.epsilon).toBe(0.25);
+  });
+
+  it('builds zones only at a length that releases occupancy, and lines only at one that releases crossings', () => {
+    const { releaser, aggregate } = setUp();
+    const crossings = releaser.release(aggregate(900, 0));
+    expect(crossings.zones).toEqual({});
+    expect(Object.keys(crossings.lines)).toEqual(['door']);
+    expect(Object.keys(crossings.privacy.statistics)).toEqual(['crossings']);
+    const occupancy = releaser.release(aggregate(60, 0));
+    expect(occupancy.lines).toEqual({});
+    expect(Object.keys(occupancy.zones)).toEqual(['pavement', 'road']);
+  });
+
+  it('passes a zone’s area through, and states none for a zone configured without one', () => {
+    const { releaser, aggregate } = setUp();
+    const { zones } = releaser.release(aggregate(60, 0));
+    expect(zones.pavement!.areaSquareMetres).toBe(8);
+    expect('areaSquareMetres' in zones.road!).toBe(false);
+  });
+
+  it('calibration: releases at each length only the statistics configured for it, exact', () => {
+    const { releaser, aggregate } = setUp({ privacy: { epsilon: 'off' }, options: { ledger: undefined } });
+    const occupancy = releaser.release(aggregate(60, 0, 3));
+    expect(Object.keys(occupancy.privacy.statistics).sort()).toEqual(['meanOccupancy', 'peakOccupancy']);
+    expect(occupancy.lines).toEqual({});
+    const crossings = releaser.release(aggregate(900, 0, 3));
+    expect(Object.keys(crossings.privacy.statistics)).toEqual(['crossings']);
+    expect(crossings.zones).toEqual({});
+    expect(crossings.lines.door!.classes.person).toEqual({ forward: 3, backward: 3 });
+  });
+
+  it('names what is missing and what is not configured, each alone, for zones and lines', () => {
+    const { releaser, aggregate } = setUp();
+    const window = aggregate(60, 0);
+    const { road: _road, ...pavementOnly } = window.zones;
+    expect(() => releaser.release({ ...window, zones: pavementOnly })).toThrow(
+      "window aggregate does not match the releaser's zones (missing: road; not configured: none): the sensitivity was derived for the configured zones only",
+    );
+    expect(() => releaser.release({ ...window, lines: { ...window.lines, gate: window.lines.door! } })).toThrow(
+      "window aggregate does not match the releaser's lines (missing: none; not configured: gate): the sensitivity was derived for the configured lines only",
+    );
+  });
+
+  it('checks the class groups of line cells as well as zone cells', () => {
+    const { releaser, aggregate } = setUp();
+    const window = aggregate(900, 0);
+    const { vehicle: _vehicle, ...personOnly } = window.lines.door!;
+    expect(() => releaser.release({ ...window, lines: { door: personOnly } })).toThrow(
+      "window aggregate does not match the releaser's class groups (missing: vehicle; not configured: none)",
+    );
+  });
+
+  it('refuses an empty camera id and an empty set of class groups when it is created', () => {
+    const { plan, groups } = setUp();
+    const options = { plan, camera: 'gate', zones: ZONES, lines: LINES, groups, ledger, clockOffsetSeconds: 0, monotonic: false };
+    expect(() => createReleaser({ ...options, camera: '' })).toThrow('createReleaser: a camera id is needed; the budget is kept per camera');
+    expect(() => createReleaser({ ...options, groups: {} })).toThrow('createReleaser: no classes to release; configure at least one counted class');
   });
 });

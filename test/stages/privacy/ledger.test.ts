@@ -189,6 +189,28 @@ describe('the budget of a span', () => {
     expect(spendOn(ledger, 100, 160, { ...door, eventCost: pure(1n, 4n) })).toMatchObject({ granted: true, budget: { epsilonSpent: 0.75, epsilonLeft: 0.25 } });
   });
 
+  it('pairs no event with crossings that end exactly where its occupancy begins to count', () => {
+    // R = 60, ε = 1. Crossings 0.6 in J = [40, 100), occupancy 0.6 in O = [160, 220), then crossings 0.1 in [100, 160).
+    // An event [t, t + 60] meets O only from t = 100 on, and then holds no instant before 100, so none holds J's and
+    // meets O: the heaviest events carry 0.6 + 0.1 (O and the new crossings) or 0.6 + 0.1 (J's and the new ones), 0.7.
+    const reach = policyWith({ eventReachSeconds: 60 });
+    const ledger = open(true);
+    expect(spendOn(ledger, 40, 100, { instantCost: pure(3n, 5n), policy: reach }).granted).toBe(true);
+    expect(spendOn(ledger, 160, 220, { eventCost: pure(3n, 5n), policy: reach }).granted).toBe(true);
+    expect(spendOn(ledger, 100, 160, { instantCost: pure(1n, 10n), policy: reach })).toMatchObject({ granted: true, budget: { epsilonSpent: 0.7 } });
+  });
+
+  it('pairs no event with crossings that start exactly one reach after it can last start', () => {
+    // R = 60, ε = 1. Occupancy 0.4 in P = [0, 70), crossings 0.4 in J = [130, 190), then occupancy 0.4 in O = [100, 160).
+    // Events meeting P and O start in [40, 70) and end before 130, so hold none of J's instants (0.8); those holding
+    // J's instants start from 70 on, past P, and meet O (0.8). None carries all three (1.2).
+    const reach = policyWith({ eventReachSeconds: 60 });
+    const ledger = open(true);
+    expect(spendOn(ledger, 0, 70, { eventCost: pure(2n, 5n), policy: reach }).granted).toBe(true);
+    expect(spendOn(ledger, 130, 190, { instantCost: pure(2n, 5n), policy: reach }).granted).toBe(true);
+    expect(spendOn(ledger, 100, 160, { eventCost: pure(2n, 5n), policy: reach })).toMatchObject({ granted: true, budget: { epsilonSpent: 0.8 } });
+  });
+
   it('records a granted spend before returning: another connection sees it at once', () => {
     const first = open(true);
     const second = open();
@@ -325,7 +347,9 @@ describe('the policy a camera is judged by', () => {
     const gaussian = policyWith({ mechanism: 'discrete-gaussian', delta: 1e-6 });
     spendOn(ledger, 0, 60, { eventCost: { pureEpsilon: rational(0n), zcdpRho: rational(1n, 100n) }, policy: gaussian });
     ledger.migratePolicy('gate', policyWith(), 'back to the discrete Laplace');
-    expect(() => spendOn(ledger, 0, 60, { eventCost: pure(1n, 10n) })).toThrow(/keep mechanism "discrete-gaussian"/);
+    expect(() => spendOn(ledger, 0, 60, { eventCost: pure(1n, 10n) })).toThrow(
+      'camera "gate": footage near this span was released with the discrete Gaussian (zCDP), whose spending converts to ε only at some δ > 0, but the policy now has δ = 0 (discrete Laplace): keep mechanism "discrete-gaussian" and its delta for footage this close to what was released under it',
+    );
     expect(spendOn(ledger, 60, 120, { eventCost: pure(1n, 10n) }).granted).toBe(true);
   });
 });

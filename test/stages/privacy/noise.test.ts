@@ -142,9 +142,24 @@ describe('uniformBelow', () => {
   it('is uniform beyond crypto.randomInt’s 2^48 range (the raw-bytes path)', () => {
     const third = 2n ** 60n;
     const counts = [0, 0, 0];
-    for (let i = 0; i < 30_000; i++) counts[Number(uniformBelow(3n * third) / third)]! += 1;
+    // The low 4 bits too: a draw with too few random bits, shifted up to the bound's width, is uniform in its top
+    // third but always even.
+    const lowBits = Array<number>(16).fill(0);
+    for (let i = 0; i < 30_000; i++) {
+      const value = uniformBelow(3n * third);
+      counts[Number(value / third)]! += 1;
+      lowBits[Number(value % 16n)]! += 1;
+    }
     const statistic = counts.reduce((sum, count) => sum + (count - 10_000) ** 2 / 10_000, 0);
     expect(chiSquarePValue(statistic, 2)).toBeGreaterThan(P_VALUE_THRESHOLD);
+    const lowStatistic = lowBits.reduce((sum, count) => sum + (count - 30_000 / 16) ** 2 / (30_000 / 16), 0);
+    expect(chiSquarePValue(lowStatistic, 15)).toBeGreaterThan(P_VALUE_THRESHOLD);
+  });
+
+  it('draws bounds up to its 4096-byte pool, and refuses a wider one with the width in bits', () => {
+    // 2^32768 − 1 has 32768 bits, exactly 4096 bytes; 2^32768 has 32769 bits, 4097 bytes.
+    expect(uniformBelow(2n ** 32_768n - 1n) < 2n ** 32_768n - 1n).toBe(true);
+    expect(() => uniformBelow(2n ** 32_768n)).toThrow('uniformBelow: a bound of 32769 bits is beyond any noise parameter Veil uses');
   });
 
   it('refuses an empty range', () => {
@@ -189,6 +204,7 @@ describe('discrete Laplace (CKS Algorithm 2)', () => {
 describe('discrete Gaussian (CKS Algorithm 3)', () => {
   it.each([
     ['1/2 (σ < 1)', rational(1n, 2n)],
+    ['5/2 (⌊σ²⌋ = 2: the square root’s first Newton step)', rational(5n, 2n)],
     ['9', rational(9n)],
     ['1000/7 (a rational σ²)', rational(1000n, 7n)],
   ])('matches the exact pmf ∝ exp(−x²/2σ²) for σ² = %s', (_, variance: Rational) => {
