@@ -75,7 +75,7 @@ describe('secure aggregation of district crossings between veil run boxes and ve
       broker: { url: broker.url, clientId: 'city', reconnectSeconds: 0.2 },
       stateDir: 'city',
       feed: { port: 0 },
-      districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, phaseSeconds: 5 } }],
+      districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, phaseSeconds: 8 } }],
     });
     const city = startVeil(['aggregate', '--config', cityFile], { home: sandbox() });
     const feed = await FeedTestClient.connect(await city.listening(60), FEED_TOKEN);
@@ -97,9 +97,13 @@ describe('secure aggregation of district crossings between veil run boxes and ve
     // A power cut at one box, mid-stream.
     await boxes.get('east')!.child.kill();
     const killedAt = Date.now() / 1000;
-    const withoutEast = await eventually('a later total released without the killed box', 90, () =>
-      totals(feed).find((total) => total.startSeconds > killedAt && total.secureAggregation?.status === 'released'),
-    );
+    const withoutEast = await eventually('a later total released without the killed box', 120, () => {
+      const later = totals(feed).filter((total) => total.startSeconds > killedAt);
+      const released = later.find((total) => total.secureAggregation?.status === 'released');
+      // A failure names why the rounds since the kill were withheld.
+      if (!released && later.length > 0) throw new Error(later.map((total) => total.secureAggregation?.withheldReason).join('; '));
+      return released;
+    });
     expect(withoutEast.cameras).toEqual({ released: ['north', 'south'], withheld: [], missing: ['east'] });
     // Two boxes' shares, each σ²/2: exactly one release's noise.
     expect(withoutEast.secureAggregation!.standardDeviation).toBeCloseTo(sigma, 6);
