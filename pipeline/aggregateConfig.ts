@@ -70,7 +70,7 @@ export const aggregateConfigSchema = z
     city.districts.forEach((district, index) => {
       if (seen.has(district.name)) ctx.addIssue({ code: 'custom', path: ['districts', index, 'name'], message: `district "${district.name}" is named twice` });
       seen.add(district.name);
-      if (district.cameras.length === 0 && !district.secureAggregation) ctx.addIssue({ code: 'custom', path: ['districts', index, 'cameras'], message: `district "${district.name}" needs at least one camera (or a secureAggregation section)` });
+      if (district.cameras.length === 0 && !district.secureAggregation) ctx.addIssue({ code: 'custom', path: ['districts', index, 'cameras'], message: `a district needs at least one camera, or a secureAggregation section (district "${district.name}")` });
       const secure = district.secureAggregation;
       if (secure) {
         const problem = districtProblem(secure);
