@@ -12,19 +12,21 @@ import path from 'node:path';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
-import { FEED_PROTOCOL_VERSION, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
+import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
 import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
 import { openMqttClient } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
+import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
 import { kindFilter, parseCameraTopic } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
-import { districtWindow, type District } from './districtTotals.ts';
+import { districtWindow, secureDistrictWindow, type District } from './districtTotals.ts';
 import { feedSettings } from './feedSettings.ts';
 import { createFleetMetrics, type FleetMetrics, type MessageOutcome } from './fleetMetrics.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from '../streams/metrics.ts';
+import { roundParameters } from './secureAggregationDistrict.ts';
 
 export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
 
@@ -163,6 +165,55 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
   client.on('error', (error) => log.error('broker connection error', { error: error.message }));
 }
 
+/**
+ * Runs the secure-aggregation rounds of every district that asks for them, on a connection of its own with a clean
+ * session (a persistent one would replay old rounds' advertisements after a restart), and sends each round's result
+ * on the feed as a district total. Returns what the feed replays to a new client (the latest totals per district,
+ * kept in memory: a round's total is computed once, when it ends) and how to stop.
+ */
+function startSecureDistricts(city: AggregateConfig, send: (message: ServerMessage) => void, log: Logger, where: string): { recent(): ServerMessage[]; close(): Promise<void> } {
+  const districts = city.districts.filter((district) => district.secureAggregation);
+  const recent = new Map<string, ServerMessage[]>();
+  if (districts.length === 0) return { recent: () => [], close: async () => {} };
+  const clientId = `${city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID}-secagg`;
+  const client = openMqttClient({ ...city.broker, persistentSession: false }, { clientId, where });
+  client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
+  const opened = districts.map((district) => {
+    const settings = district.secureAggregation!;
+    return SecureAggregationAggregatorClient.open({
+      client,
+      site: settings.fleet,
+      parameters: roundParameters(settings),
+      phaseTimeoutMs: settings.phaseSeconds * 1000,
+      log: (line) => log.warn(line),
+      onResult: (result) => {
+        let total: DistrictWindow;
+        try {
+          total = secureDistrictWindow(district.name, settings, result);
+        } catch (error) {
+          log.warn('secure aggregation: a round that is no window of the district', { district: district.name, round: result.round, error: (error as Error).message });
+          return;
+        }
+        const message: ServerMessage = { v: FEED_PROTOCOL_VERSION, type: 'district', district: total };
+        recent.set(district.name, [...(recent.get(district.name) ?? []), message].slice(-city.districtReplayWindows));
+        send(message);
+        log.info(result.status === 'released' ? 'district total by secure aggregation' : 'district total withheld by secure aggregation', { district: district.name, round: result.round, boxes: result.status === 'released' ? result.boxes.length : 0, sd: total.secureAggregation?.standardDeviation, reason: total.secureAggregation?.withheldReason });
+      },
+    }).catch((error: Error) => {
+      log.error('secure aggregation: could not listen for the district\'s rounds', { district: district.name, error: error.message });
+      return undefined;
+    });
+  });
+  log.info('running secure aggregation', { districts: districts.map((district) => district.name).join(', '), client_id: clientId });
+  return {
+    recent: () => [...recent.values()].flat(),
+    async close() {
+      for (const rounds of await Promise.all(opened)) await rounds?.close();
+      await client.endAsync();
+    },
+  };
+}
+
 /** Runs until `stop` aborts, then returns 0; `--accuracy` prints the table and returns 0 at once. */
 export async function aggregateCommand(argv: string[], stop: AbortSignal): Promise<number> {
   const { values } = parseFlags(argv, FLAGS, 'aggregate');
@@ -186,12 +237,14 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
+    const secure = startSecureDistricts(city, (message) => send(message), log, `config ${values.config}, broker`);
+    running.push(() => secure.close());
     const feed = await startFeedServer({
       ...feedOptions,
       store,
       metrics,
       cameraStates: states,
-      snapshot: intake.snapshot,
+      snapshot: () => [...intake.snapshot(), ...secure.recent()],
       log,
     });
     running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));

@@ -17,6 +17,7 @@ import { mqttConnectionSchema, withTlsPathsRelativeTo } from '../streams/mqtt/co
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { parseConfig, readConfigFile } from './config.ts';
 import type { District } from './districtTotals.ts';
+import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
 import { feedSchema } from './siteConfig.ts';
 
 /** The client id the aggregator's persistent session lives under unless the broker section names one. */
@@ -43,7 +44,10 @@ const memberSchema = z.union([
 
 const districtSchema = z.strictObject({
   name: z.string().regex(/^[\w .-]{1,64}$/, 'a district name is 1–64 letters, digits, spaces, "_", "-" or "."'),
-  cameras: z.array(memberSchema).min(1, 'a district needs at least one camera'),
+  /** The cameras whose released windows are summed; may be left out for a district totalled by secure aggregation only. */
+  cameras: z.array(memberSchema).default([]),
+  /** A crossings total per window by secure aggregation of these boxes' contributions (docs/fleet.md). */
+  secureAggregation: z.strictObject({ ...districtSecureAggregationShape, phaseSeconds: phaseSecondsSchema.default(10) }).optional(),
 });
 
 export const aggregateConfigSchema = z
@@ -62,9 +66,18 @@ export const aggregateConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['broker', 'persistentSession'], message: 'the aggregator needs a persistent session: without it, windows published while it is down are lost' });
     }
     const seen = new Set<string>();
+    const secureIds = new Set<string>();
     city.districts.forEach((district, index) => {
       if (seen.has(district.name)) ctx.addIssue({ code: 'custom', path: ['districts', index, 'name'], message: `district "${district.name}" is named twice` });
       seen.add(district.name);
+      if (district.cameras.length === 0 && !district.secureAggregation) ctx.addIssue({ code: 'custom', path: ['districts', index, 'cameras'], message: `a district needs at least one camera, or a secureAggregation section (district "${district.name}")` });
+      const secure = district.secureAggregation;
+      if (secure) {
+        const problem = districtProblem(secure);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['districts', index, 'secureAggregation', 'boxes'], message: problem });
+        if (secureIds.has(`${secure.fleet}/${secure.district}`)) ctx.addIssue({ code: 'custom', path: ['districts', index, 'secureAggregation', 'district'], message: `secure-aggregation district "${secure.district}" is used by two districts: their rounds would mix` });
+        secureIds.add(`${secure.fleet}/${secure.district}`);
+      }
       const cameras = district.cameras.map((member) => member.camera);
       cameras.forEach((camera, at) => {
         if (cameras.indexOf(camera) !== at) ctx.addIssue({ code: 'custom', path: ['districts', index, 'cameras', at], message: `camera ${camera} is listed twice in district "${district.name}": it would be counted twice` });

@@ -9,7 +9,10 @@
  */
 import { figure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
 import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
+import { sumStandardDeviation } from '../stages/privacy/distributedNoise.ts';
+import type { ResultMessage } from '../stages/privacy/secureAggregationMessages.ts';
 import type { DistrictWindow } from '../streams/feedMessages.ts';
+import { districtNoise, roundWindow, type DistrictSecureAggregation } from './secureAggregationDistrict.ts';
 
 /** One camera of a district: its fleet id ("site/camera") and, optionally, which of its lines and zones count. */
 export interface DistrictMember {
@@ -94,5 +97,30 @@ export function districtWindow(district: District, windows: readonly ReleasedWin
     crossings: Object.fromEntries(Object.entries(forward).map(([name, item]) => [name, { forward: item, backward: backward[name as ReleasedClass]! }])),
     peakOccupancy: summed(peak),
     meanOccupancy: summed(mean),
+  };
+}
+
+/**
+ * A securely aggregated district's total for one window from its round's result (`veil aggregate`): the sum maps
+ * back onto `classes` × [forward, backward] (the vector's layout, stages/privacy/secureAggregationContribution.ts),
+ * each value with the s.d. of the sum of the noise shares it holds, √(inputs · v) (distributedNoise.ts). A withheld
+ * round gives a total with no crossings and the reason. Throws when the round id is not a crossings window's.
+ */
+export function secureDistrictWindow(name: string, district: DistrictSecureAggregation, result: ResultMessage): DistrictWindow {
+  const window = roundWindow(result.round);
+  if (!window) throw new Error(`district "${name}": round "${result.round}" is not a crossings window's`);
+  const stated = { round: result.round, epsilon: district.epsilon, delta: district.delta };
+  const common = { district: name, startSeconds: window.startSeconds, endSeconds: window.startSeconds + window.windowSeconds, windowSeconds: window.windowSeconds, clock: 'wall' as const, complete: true, peakOccupancy: {}, meanOccupancy: {} };
+  if (result.status === 'withheld') {
+    return { ...common, cameras: { released: [], withheld: [...district.boxes], missing: [] }, crossings: {}, secureAggregation: { ...stated, status: 'withheld', withheldReason: result.reason } };
+  }
+  const standardDeviation = sumStandardDeviation(districtNoise(district), result.boxes.length);
+  const value = (index: number) => ({ value: Number(result.sum[index]), standardDeviation });
+  const crossings = Object.fromEntries(district.classes.map((group, index) => [group, { forward: value(2 * index), backward: value(2 * index + 1) }]));
+  return {
+    ...common,
+    cameras: { released: [...result.boxes], withheld: [], missing: district.boxes.filter((box) => !result.boxes.includes(box)) },
+    crossings,
+    secureAggregation: { ...stated, status: 'released', standardDeviation },
   };
 }

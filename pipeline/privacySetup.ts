@@ -83,6 +83,8 @@ export interface CameraRelease extends Releaser {
   /** What the analysis must produce for this releaser: windows of these lengths, counts in these groups. */
   windowLengths: readonly number[];
   groups: ClassGroups;
+  /** The ledger this camera's releases are charged to; undefined for calibration ("off"). */
+  ledger?: Ledger;
 }
 
 function withSource<T>(source: string | undefined, resolve: () => T): T {
@@ -137,7 +139,7 @@ export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
       if (plan.private) cameraLedger!.assertPolicy(camera.id, plan.policy);
       const groups = releasedGroups(plan.breakdown, camera.classes);
       const releaser = createReleaser({ plan, camera: camera.id, zones: camera.zones, lines: camera.lines, groups, ledger: cameraLedger, ...clock });
-      return { private: plan.private, plan, windowLengths: plan.windowLengths, groups, release: (aggregate) => releaser.release(aggregate) };
+      return { private: plan.private, plan, windowLengths: plan.windowLengths, groups, ledger: cameraLedger, release: (aggregate) => releaser.release(aggregate) };
     },
     close() {
       ledger?.close();

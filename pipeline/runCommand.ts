@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
 import { startDetectorPool } from '../models/detectorPool.ts';
+import { toNumber } from '../stages/privacy/rational.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
@@ -20,13 +21,14 @@ import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
 import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
+import { startDistrictContributions } from './districtContribution.ts';
 import { feedSettings } from './feedSettings.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { prepareWritableDir } from './fsProblems.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics, recordWindowRelease } from '../streams/metrics.ts';
-import { openPrivacy } from './privacySetup.ts';
-import { defaultStateDir, readSiteConfig } from './siteConfig.ts';
+import { openPrivacy, type CameraRelease } from './privacySetup.ts';
+import { defaultStateDir, readSiteConfig, type SiteConfig } from './siteConfig.ts';
 
 export const RUN_HELP = `Usage: veil run --config site.yaml [options]
 
@@ -66,6 +68,19 @@ const FLAGS = {
  * written to the ledger (synchronously) before it was published, and open windows are discarded anyway.
  */
 const SHUTDOWN_DEADLINE_MS = 8_000;
+
+/** The box's part in a securely aggregated district total (mqtt.secureAggregation), checked and connected. */
+function startDistrict(site: SiteConfig, releasers: ReadonlyMap<string, CameraRelease>, configFile: string, log: Logger) {
+  const mqtt = site.mqtt!;
+  const settings = mqtt.secureAggregation!;
+  // The site config's checks guarantee the camera and lines exist.
+  const camera = site.cameras.find((candidate) => candidate.id === (settings.camera ?? site.cameras[0]!.id))!;
+  const lines = settings.lines ?? camera.lines.map((line) => line.name);
+  const contributions = startDistrictContributions({ box: mqtt.site, district: settings, connection: mqtt, camera: { id: camera.id, lines, releaser: releasers.get(camera.id)! }, log, where: `config ${configFile}, mqtt.secureAggregation` });
+  const { release } = contributions;
+  log.info('contributing to a securely aggregated district total', { district: settings.district, camera: camera.id, lines: lines.join(','), window_s: release.windowSeconds, epsilon: Number(release.epsilon.toPrecision(3)), share: Number(toNumber(release.share).toPrecision(3)) });
+  return { camera: camera.id, contributions };
+}
 
 /**
  * Runs until `stop` aborts (SIGTERM/SIGINT, see pipeline/veil.mjs) and returns 0, at whatever phase the stop comes:
@@ -124,6 +139,8 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       addSink(mqtt);
       log.info('publishing to the MQTT broker', { url: site.mqtt.url, site: site.mqtt.site });
     }
+    const district = site.mqtt?.secureAggregation ? startDistrict(site, releasers, values.config, log) : undefined;
+    if (district) running.push(() => district.contributions.close());
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
@@ -154,7 +171,11 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
         states,
         metrics,
         log,
-        release: releaser.release,
+        release: (aggregate) => {
+          const window = releaser.release(aggregate);
+          if (district?.camera === camera.id) district.contributions.contribute(aggregate, window);
+          return window;
+        },
         publish: (window) => {
           recordWindowRelease(metrics, window);
           publishToSinks(window);

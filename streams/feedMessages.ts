@@ -91,6 +91,22 @@ export const districtWindowSchema = z.strictObject({
   crossings: classFigures(z.strictObject({ forward: figureSchema, backward: figureSchema })),
   peakOccupancy: classFigures(figureSchema),
   meanOccupancy: classFigures(figureSchema),
+  /**
+   * Present when the total came from secure aggregation (docs/fleet.md): the boxes' masked vectors were summed, so
+   * `crossings` carries the noise of one release of ε (at δ) and no party saw one box's count; `cameras` then names
+   * boxes (released: those in the sum, missing: the rest). `status` withheld: no total, for `withheldReason`.
+   */
+  secureAggregation: z
+    .strictObject({
+      round: z.string().min(1).max(64),
+      status: z.enum(['released', 'withheld']),
+      epsilon: z.number().positive(),
+      delta: z.number().gt(0).lt(1),
+      /** The s.d. of the noise on each total, √(inputs · v) (stages/privacy/distributedNoise.ts); released only. */
+      standardDeviation: z.number().nonnegative().optional(),
+      withheldReason: z.string().max(500).optional(),
+    })
+    .optional(),
 });
 export type DistrictWindow = z.infer<typeof districtWindowSchema>;
 

@@ -370,6 +370,41 @@ export function windowCost(plan: PrivatePlan, windowSeconds: number): { eventCos
   return { eventCost, instantCost };
 }
 
+/**
+ * A camera's contribution to a securely aggregated district total, as one more release of its plan: crossings of
+ * windows of `windowSeconds`, charged to the instants they cover at `cost` (the district total's ρ) with the given
+ * `sensitivity` (the district vector's), and its share of the per-event budget (ρ over the event's ρ). A camera that
+ * publishes its own crossings and also contributes them pays for both, so their shares must fit in the whole ε
+ * together. Throws a PrivacyConfigError naming `field` when the camera's mechanism is not the discrete Gaussian (a
+ * sum of discrete Laplace draws is not a discrete Laplace) or the shares add up to more than 1.
+ */
+export function districtRelease(plan: PrivatePlan, contribution: { cost: ReleaseCost; sensitivity: StatisticSensitivity; windowSeconds: number }, field: string): StatisticRelease {
+  if (plan.mechanism !== 'discrete-gaussian') {
+    throw new PrivacyConfigError(`${field}: secure aggregation needs privacy.mechanism: "discrete-gaussian" on the contributing camera (it has "${plan.mechanism}"): distributed noise is a sum of discrete Gaussians`);
+  }
+  const { cost, sensitivity, windowSeconds } = contribution;
+  const share = divide(cost.zcdpRho, eventBudget(plan.mechanism, plan.epsilonPerEvent, plan.delta).zcdpRho);
+  const total = plan.statistics.reduce((sum, release) => add(sum, release.share), share);
+  if (isLess(rational(1n), total)) {
+    throw new PrivacyConfigError(
+      `${field}: the district total takes ${rounded(toNumber(share))} of the camera's ε = ${rounded(toNumber(plan.epsilonPerEvent))} per event and its own releases ${rounded(toNumber(total) - toNumber(share))}: together more than the whole ε; lower secureAggregation.epsilon or the shares in privacy.releases`,
+    );
+  }
+  const parameter = noiseParameter(plan.mechanism, sensitivity, cost);
+  return {
+    statistic: 'crossings',
+    windowSeconds,
+    share,
+    charge: 'instant',
+    windowsPerEvent: 1,
+    cost,
+    epsilon: zcdpToEpsilon(toNumber(cost.zcdpRho), plan.delta),
+    sensitivity,
+    noiseParameter: parameter,
+    standardDeviation: noiseStandardDeviation(plan.mechanism, parameter),
+  };
+}
+
 const rounded = (value: number) => String(Number(value.toPrecision(3)));
 
 /** The plan in one line, for logs and the start-up banner. */

@@ -23,4 +23,21 @@ describe('city config', () => {
     expect(() => parse(extra)).toThrow(ConfigError);
     expect(() => parse(extra)).toThrow(problem);
   });
+
+  const secure = { district: 'centre', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: 60, epsilon: 0.5 };
+
+  it('reads a district totalled by secure aggregation only, with the shared defaults', () => {
+    const city = parse({ districts: [{ name: 'old town', secureAggregation: secure }] });
+    expect(city.districts[0]).toEqual({ name: 'old town', cameras: [], secureAggregation: { ...secure, fleet: 'city', delta: 1e-6, linesPerBox: 1, classes: ['person', 'vehicle'], phaseSeconds: 10 } });
+  });
+
+  it.each([
+    ['a secure-aggregation district id with a space', { ...secure, district: 'old town' }, 'districts[0].secureAggregation.district'],
+    ['a threshold of half the boxes or less', { ...secure, boxes: ['a', 'b', 'c', 'd'], threshold: 2 }, 'threshold must be a whole number from 3'],
+    ['as many dropouts tolerated as boxes', { ...secure, dropoutsTolerated: 3 }, 'dropoutsTolerated must be a whole number from 0 to 2'],
+  ])('refuses %s, naming the field', (_, secureAggregation, problem) => {
+    const extra = { districts: [{ name: 'old town', secureAggregation }] };
+    expect(() => parse(extra)).toThrow(ConfigError);
+    expect(() => parse(extra)).toThrow(problem);
+  });
 });

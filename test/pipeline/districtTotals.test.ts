@@ -3,7 +3,7 @@
  * here by hand from the windows — the values summed, the s.d. as √(Σσ²) over every value summed.
  */
 import { describe, expect, it } from 'vitest';
-import { districtWindow, type District } from '../../pipeline/districtTotals.ts';
+import { districtWindow, secureDistrictWindow, type District } from '../../pipeline/districtTotals.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from '../streams/releasedWindowFixture.ts';
 
@@ -58,5 +58,31 @@ describe('district totals', () => {
     expect(() => districtWindow(everything, mixed)).toThrow('district "centre": windows of different lengths or starts cannot be summed');
     expect(() => districtWindow(everything, [occupancyWindows()[0]!, crossingWindows()[1]!])).toThrow('different lengths');
     expect(() => districtWindow(everything, [])).toThrow('at least one camera');
+  });
+});
+
+describe('district totals by secure aggregation', () => {
+  const settings = { district: 'centre', fleet: 'city', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: 60, epsilon: 0.5, delta: 1e-6, linesPerBox: 1, classes: ['person' as const, 'vehicle' as const] };
+  // σ² = Δ₂²/(2ρ), Δ₂ = 1, ρ from (ε, δ) by Bun & Steinke 2016, Prop. 1.3 solved for √ρ; each box adds σ²/(3 − 1).
+  const rootRho = Math.sqrt(Math.log(1e6) + 0.5) - Math.sqrt(Math.log(1e6));
+  const boxVariance = 1 / (2 * rootRho * rootRho) / 2;
+
+  it('maps the round\'s sum onto classes × [forward, backward] with √(inputs · v) on each value', () => {
+    const total = secureDistrictWindow('old town', settings, { type: 'result', status: 'released', round: 'crossings-1764460800-60', sum: ['3', '4', '-1', '2'], boxes: ['north', 'south'] });
+    const sd = Math.sqrt(2 * boxVariance);
+    expect(total).toMatchObject({ district: 'old town', startSeconds: 1764460800, endSeconds: 1764460860, windowSeconds: 60, complete: true, cameras: { released: ['north', 'south'], withheld: [], missing: ['east'] } });
+    expect(total.crossings.person!.forward.value).toBe(3);
+    expect(total.crossings.person!.backward.value).toBe(4);
+    expect(total.crossings.vehicle!.forward.value).toBe(-1);
+    expect(total.crossings.vehicle!.backward.value).toBe(2);
+    expect(total.crossings.vehicle!.backward.standardDeviation).toBeCloseTo(sd, 6);
+    expect(total.secureAggregation).toMatchObject({ status: 'released', epsilon: 0.5, delta: 1e-6 });
+    expect(total.secureAggregation!.standardDeviation).toBeCloseTo(sd, 6);
+  });
+
+  it('shows a withheld round as withheld, with its reason and no crossings', () => {
+    const total = secureDistrictWindow('old town', settings, { type: 'result', status: 'withheld', round: 'crossings-1764460800-60', reason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
+    expect(total.crossings).toEqual({});
+    expect(total.secureAggregation).toEqual({ round: 'crossings-1764460800-60', status: 'withheld', epsilon: 0.5, delta: 1e-6, withheldReason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
   });
 });

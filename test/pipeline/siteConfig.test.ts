@@ -108,3 +108,24 @@ describe('restart back-off', () => {
     expect(backoffSeconds(20, 1, 60, () => 1)).toBe(60);
   });
 });
+
+describe('mqtt.secureAggregation', () => {
+  const site = (secure: string, box = 'north', lines = '[{ name: in, from: [0, 0.5], to: [1, 0.5] }, { name: out, from: [0, 0.7], to: [1, 0.7] }]') =>
+    `cameras:\n  - id: road\n    source: { file: demo.mp4 }\n    lines: ${lines}\nmqtt:\n  site: ${box}\n  url: mqtt://127.0.0.1:1883\n  secureAggregation: { district: centre, boxes: [east, north, south], windowSeconds: 60, epsilon: 0.5${secure} }\n`;
+
+  it('reads the district with its box-only settings', async () => {
+    const config = await readSiteConfig(await siteFile(site(', lines: [in]')));
+    expect(config.mqtt?.secureAggregation).toMatchObject({ district: 'centre', fleet: 'city', dropoutsTolerated: 0, lines: ['in'], phaseSeconds: 20, linesPerBox: 1 });
+  });
+
+  it.each([
+    ['a box that is not one of the district\'s', ', lines: [in]', 'west', 'this box (mqtt.site "west") is not one of the district\'s boxes'],
+    ['more lines than linesPerBox', '', 'north', 'the box sums 2 lines of camera "road"; the district allows 1 to linesPerBox = 1'],
+    ['a line the camera does not have', ', lines: [across]', 'north', 'camera "road" has no line "across"'],
+    ['a camera the box does not have', ', lines: [in], camera: gate', 'north', 'no camera "gate" in cameras'],
+  ])('refuses %s, naming the field', async (_, secure, box, problem) => {
+    const file = await siteFile(site(secure, box));
+    await expect(readSiteConfig(file)).rejects.toThrow(problem);
+    await expect(readSiteConfig(file)).rejects.toThrow('mqtt.secureAggregation');
+  });
+});

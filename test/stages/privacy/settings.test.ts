@@ -3,9 +3,10 @@
  * Every expected value is computed here from the formulas in docs/privacy.md, not by the code under test.
  */
 import { describe, expect, it } from 'vitest';
-import { rational, toNumber } from '../../../stages/privacy/rational.ts';
+import { rational, rationalFromDouble, toNumber } from '../../../stages/privacy/rational.ts';
 import {
   describePlan,
+  districtRelease,
   planReleases,
   PrivacyConfigError,
   windowCost,
@@ -397,5 +398,26 @@ describe('calibration and the one-line description', () => {
     expect(text).toMatch(/^privacy: discrete Laplace, ε = 1 per track visit of up to 300 s \(\+ 1 s the tracker may coast\)/);
     expect(text).toMatch(/crossings every 900 s: ε 0\.5, ±2\.\d+ per value/);
     expect(text).toMatch(/peak occupancy every 60 s: ε 0\.0357 \(share 0\.25 over the 7 windows a visit can touch\)/); // 1/4 over ⌈301/60⌉ + 1 = 7
+  });
+});
+
+describe('a district contribution as a release of its own', () => {
+  const gaussian = (share: number) => planReleases({ mechanism: 'discrete-gaussian', epsilon: 1, releases: [{ statistic: 'crossings', windowSeconds: 60, share }] }, ONE_LINE) as PrivatePlan;
+  const sensitivity = { l1: 1, l2Squared: 1 };
+  // ρ of ε at δ = 1e-6 by Bun & Steinke 2016, Prop. 1.3 solved for √ρ.
+  const rhoOf = (epsilon: number) => (Math.sqrt(Math.log(1e6) + epsilon) - Math.sqrt(Math.log(1e6))) ** 2;
+  const costOf = (epsilon: number) => ({ pureEpsilon: rational(0n), zcdpRho: rationalFromDouble(rhoOf(epsilon), 64, 'down') });
+
+  it('takes its ρ over the event\'s ρ as its share, charged to instants like crossings', () => {
+    const release = districtRelease(gaussian(0.5), { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'mqtt.secureAggregation.epsilon');
+    expect(toNumber(release.share)).toBeCloseTo(rhoOf(0.5) / rhoOf(1), 6);
+    expect(release).toMatchObject({ statistic: 'crossings', charge: 'instant', windowsPerEvent: 1, windowSeconds: 60 });
+    expect(release.epsilon).toBeCloseTo(0.5, 6);
+  });
+
+  it('refuses shares that add up to more than the whole ε, and the discrete Laplace', () => {
+    expect(() => districtRelease(gaussian(0.9), { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'mqtt.secureAggregation.epsilon')).toThrow(/mqtt\.secureAggregation\.epsilon: .*more than the whole ε/);
+    const laplace = planReleases({ epsilon: 1 }, ONE_LINE) as PrivatePlan;
+    expect(() => districtRelease(laplace, { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'f')).toThrow(PrivacyConfigError);
   });
 });
