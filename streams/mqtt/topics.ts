@@ -8,8 +8,11 @@
  *
  * Secure aggregation of a district's boxes (stages/privacy/secureAggregation*.ts, docs/privacy.md), QoS 1, not retained:
  *
- *   veil/v1/{site}/secagg/{district}/{kind}/{box}   a box's message of a round: advertise, shares, masked, unmask
- *   veil/v1/{site}/secagg/{district}/{kind}         the aggregator's: roster, sharers, survivors, result
+ *   veil/v1/{fleet}/secagg/{district}/{kind}/{box}   a box's message of a round: advertise, shares, masked, unmask
+ *   veil/v1/{fleet}/secagg/{district}/{kind}         the aggregator's: roster, sharers, survivors, result
+ *
+ * `fleet` is the district config's `fleet` (default `city`), the same on every box of the district whatever their
+ * `mqtt.site`; `box` is the box's `mqtt.site` (pipeline/secureAggregationDistrict.ts).
  *
  * Each box publishes under its own id, so a broker ACL can let box u write only `veil/v1/+/secagg/+/+/u` (mosquitto:
  * `pattern write veil/v1/+/secagg/+/+/%u`): that is what stops anyone from advertising keys in another box's name.
