@@ -110,7 +110,7 @@ export function startDistrictContributions(options: DistrictContributionOptions)
           if (outcome.type === 'abandoned') return;
           log.info(outcome.status === 'released' ? 'district round released' : 'district round withheld', { district: district.district, round, boxes: outcome.status === 'released' ? outcome.boxes.length : undefined, reason: outcome.status === 'withheld' ? outcome.reason : undefined });
         })
-        .catch(() => undefined);
+        .catch((error: Error) => log.warn('district round failed: this window has no district total', { district: district.district, round, error: error.message }));
     },
     async close() {
       await rounds.then((opened) => opened.close()).catch(() => undefined);
