@@ -168,12 +168,12 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
 /**
  * Runs the secure-aggregation rounds of every district that asks for them, on a connection of its own with a clean
  * session (a persistent one would replay old rounds' advertisements after a restart), and sends each round's result
- * on the feed as a district total. Returns what the feed replays to a new client (the latest totals per district,
- * kept in memory: a round's total is computed once, when it ends) and how to stop.
+ * on the feed as a district total, after storing it (a round's total is computed once, when it ends, and could not
+ * be rebuilt after a restart). Returns what the feed replays to a new client (each district's latest stored totals)
+ * and how to stop.
  */
-function startSecureDistricts(city: AggregateConfig, send: (message: ServerMessage) => void, log: Logger, where: string): { recent(): ServerMessage[]; close(): Promise<void> } {
+function startSecureDistricts(city: AggregateConfig, store: AggregateStore, send: (message: ServerMessage) => void, log: Logger, where: string): { recent(): ServerMessage[]; close(): Promise<void> } {
   const districts = city.districts.filter((district) => district.secureAggregation);
-  const recent = new Map<string, ServerMessage[]>();
   if (districts.length === 0) return { recent: () => [], close: async () => {} };
   const clientId = `${city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID}-secagg`;
   const client = openMqttClient({ ...city.broker, persistentSession: false }, { clientId, where });
@@ -194,9 +194,9 @@ function startSecureDistricts(city: AggregateConfig, send: (message: ServerMessa
           log.warn('secure aggregation: a round that is no window of the district', { district: district.name, round: result.round, error: (error as Error).message });
           return;
         }
-        const message: ServerMessage = { v: FEED_PROTOCOL_VERSION, type: 'district', district: total };
-        recent.set(district.name, [...(recent.get(district.name) ?? []), message].slice(-city.districtReplayWindows));
-        send(message);
+        // Stored before it is sent: a restart must still replay it, and nothing else could rebuild it.
+        store.putSecureTotal(total);
+        send({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total });
         log.info(result.status === 'released' ? 'district total by secure aggregation' : 'district total withheld by secure aggregation', { district: district.name, round: result.round, boxes: result.status === 'released' ? result.boxes.length : 0, sd: total.secureAggregation?.standardDeviation, reason: total.secureAggregation?.withheldReason });
       },
     }).catch((error: Error) => {
@@ -206,7 +206,7 @@ function startSecureDistricts(city: AggregateConfig, send: (message: ServerMessa
   });
   log.info('running secure aggregation', { districts: districts.map((district) => district.name).join(', '), client_id: clientId });
   return {
-    recent: () => [...recent.values()].flat(),
+    recent: () => districts.flatMap((district) => store.secureTotals(district.name, city.districtReplayWindows).map((total): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total }))),
     async close() {
       for (const rounds of await Promise.all(opened)) await rounds?.close();
       await client.endAsync();
@@ -237,7 +237,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
-    const secure = startSecureDistricts(city, (message) => send(message), log, `config ${values.config}, broker`);
+    const secure = startSecureDistricts(city, store, (message) => send(message), log, `config ${values.config}, broker`);
     running.push(() => secure.close());
     const feed = await startFeedServer({
       ...feedOptions,

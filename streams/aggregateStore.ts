@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
-import { evalFiguresSchema, type EvalFigures } from './feedMessages.ts';
+import { districtWindowSchema, evalFiguresSchema, type DistrictWindow, type EvalFigures } from './feedMessages.ts';
 import type { FeedReplaySource } from './feedServer.ts';
 import type { ReleaseStore } from './releaseStore.ts';
 import { openStoreFile, readJsonBody } from './sqliteFile.ts';
@@ -42,6 +42,14 @@ export interface AggregateStore extends FeedReplaySource, Pick<ReleaseStore, 'cl
   putEval(figures: EvalFigures): void;
   /** Every camera's latest evaluation, by camera id. */
   evals(): EvalFigures[];
+  /**
+   * Keeps a district total that secure aggregation produced (once per district, window length and start: a second
+   * result for the same round is ignored). Such a total exists nowhere else: the boxes' inputs were masked, so it
+   * cannot be recomputed from stored windows as other district totals are. Throws when `total` is not valid.
+   */
+  putSecureTotal(total: DistrictWindow): void;
+  /** The district's latest `count` securely aggregated totals, oldest first. */
+  secureTotals(district: string, count: number): DistrictWindow[];
 }
 
 interface BodyRow {
@@ -75,6 +83,20 @@ export function openAggregateStore(path: string): AggregateStore {
     );
   }
 
+  // Added after layout 1 shipped; a table more, nothing changed, so older files gain it on open.
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS secure_totals (
+      district TEXT NOT NULL,
+      window_seconds REAL NOT NULL,
+      start_seconds REAL NOT NULL,
+      body TEXT NOT NULL,
+      PRIMARY KEY (district, window_seconds, start_seconds)
+    );
+  `);
+  const insertSecureTotal = db.prepare('INSERT OR IGNORE INTO secure_totals (district, window_seconds, start_seconds, body) VALUES (?, ?, ?, ?)');
+  const latestSecureTotals = db.prepare<[string, number], BodyRow>(
+    'SELECT body FROM secure_totals WHERE district = ? ORDER BY start_seconds DESC, window_seconds DESC LIMIT ?',
+  );
   const insert = db.prepare(
     'INSERT OR IGNORE INTO fleet_windows (camera, window_seconds, start_seconds, body) VALUES (?, ?, ?, ?)',
   );
@@ -147,6 +169,17 @@ export function openAggregateStore(path: string): AggregateStore {
     },
 
     evals: () => allEvals.all().map(readEval),
+
+    putSecureTotal(total) {
+      const valid = districtWindowSchema.parse(total);
+      insertSecureTotal.run(valid.district, valid.windowSeconds, valid.startSeconds, JSON.stringify(valid));
+    },
+
+    secureTotals: (district, totalCount) =>
+      latestSecureTotals
+        .all(district, totalCount)
+        .reverse()
+        .map((row) => readJsonBody(districtWindowSchema, row.body, `Aggregator store ${path}`, 'a valid district total')),
 
     close() {
       db.close();

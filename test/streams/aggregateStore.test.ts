@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAggregateStore } from '../../streams/aggregateStore.ts';
-import type { EvalFigures } from '../../streams/feedMessages.ts';
+import type { DistrictWindow, EvalFigures } from '../../streams/feedMessages.ts';
 import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from './releasedWindowFixture.ts';
 
 const figures = (camera: string, error: number): EvalFigures => ({
@@ -71,5 +71,33 @@ describe('aggregator store', () => {
     db.pragma('user_version = 7');
     db.close();
     expect(() => openAggregateStore(path)).toThrow(`Aggregator store ${path} has layout version 7, this Veil reads version 1: move the file aside`);
+  });
+
+  it('keeps securely aggregated district totals across a reopen, once per round, latest last', () => {
+    const path = join(directory, 'fleet.sqlite');
+    const total = (startSeconds: number, forward: number): DistrictWindow => ({
+      district: 'centre',
+      startSeconds,
+      endSeconds: startSeconds + 900,
+      windowSeconds: 900,
+      clock: 'wall',
+      complete: true,
+      cameras: { released: ['north', 'east', 'south'], withheld: [], missing: [] },
+      crossings: { vehicle: { forward: { value: forward, standardDeviation: 1.5 }, backward: { value: -1, standardDeviation: 1.5 } } },
+      peakOccupancy: {},
+      meanOccupancy: {},
+      secureAggregation: { round: `crossings-900-${startSeconds}`, status: 'released', epsilon: 1, delta: 1e-6, standardDeviation: 1.5 },
+    });
+    const first = openAggregateStore(path);
+    first.putSecureTotal(total(1800, 40));
+    first.putSecureTotal(total(900, 31));
+    first.putSecureTotal(total(1800, 99)); // the same round again: the first result stands
+    first.close();
+    const reopened = openAggregateStore(path);
+    expect(reopened.secureTotals('centre', 10).map((t) => [t.startSeconds, t.crossings.vehicle?.forward.value])).toEqual([[900, 31], [1800, 40]]);
+    expect(reopened.secureTotals('centre', 1).map((t) => t.startSeconds)).toEqual([1800]);
+    expect(reopened.secureTotals('elsewhere', 10)).toEqual([]);
+    expect(() => reopened.putSecureTotal({ ...total(2700, 1), unexpected: true } as DistrictWindow)).toThrow();
+    reopened.close();
   });
 });
