@@ -12,6 +12,7 @@
  * The picture is looked at before detection because the detector's worker threads take the pixel buffer over.
  */
 import type { AnalysedFrame, Frame } from '../streams/frame.ts';
+import { greyBlockMeans } from './blockMeans.ts';
 
 const GRID = 8;
 // Sensor noise moves a block's mean brightness by well under one level (0–255) between frames of a still scene;
@@ -91,21 +92,9 @@ export class BlindDetectorWatch {
   }
 
   /** Whether the 8 × 8 brightness grid moved since the previous frame (never on the first frame). */
-  #pictureChanged({ width, height, pixels }: Frame): boolean {
-    const grid = this.#current;
-    grid.fill(0);
-    const counts = new Uint32Array(GRID * GRID);
+  #pictureChanged(frame: Frame): boolean {
     // Every 4th pixel each way is plenty for block means, and keeps this a small fraction of a detection's cost.
-    for (let y = 0; y < height; y += 4) {
-      const row = Math.min(GRID - 1, Math.floor((y * GRID) / height));
-      for (let x = 0; x < width; x += 4) {
-        const cell = row * GRID + Math.min(GRID - 1, Math.floor((x * GRID) / width));
-        const offset = (y * width + x) * 3;
-        grid[cell]! += (pixels[offset]! + pixels[offset + 1]! + pixels[offset + 2]!) / 3;
-        counts[cell]! += 1;
-      }
-    }
-    for (let cell = 0; cell < grid.length; cell++) grid[cell]! /= Math.max(counts[cell]!, 1);
+    const grid = greyBlockMeans(frame, GRID, GRID, 4, this.#current);
     const previous = this.#previous;
     // Swap buffers: the previous grid is overwritten next frame, so only one frame's grid is ever kept.
     this.#current = previous ?? new Float64Array(GRID * GRID);

@@ -27,6 +27,7 @@
  */
 import { z } from 'zod';
 import type { Frame } from '../streams/frame.ts';
+import { greyBlockMeans } from './blockMeans.ts';
 
 /**
  * Blocks across the picture (rows follow the aspect ratio): 20 px blocks at 640 px, 10 px at 320 px. A distant
@@ -127,24 +128,12 @@ export class MotionGate {
     this.#previousSeconds = undefined;
   }
 
-  /** The mean grey level ((R + G + B) / 3) of each block, into the spare buffer. */
-  #blockMeans({ width, height, pixels }: Frame): Float32Array {
-    const columns = Math.min(MOTION_GRID_COLUMNS, width);
-    const rows = Math.max(1, Math.min(height, Math.round((columns * height) / width)));
+  /** The mean grey level of each block (square blocks, MOTION_GRID_COLUMNS across), into the spare buffer. */
+  #blockMeans(frame: Frame): Float32Array {
+    const columns = Math.min(MOTION_GRID_COLUMNS, frame.width);
+    const rows = Math.max(1, Math.min(frame.height, Math.round((columns * frame.height) / frame.width)));
     if (this.#current.length !== columns * rows) this.#current = new Float32Array(columns * rows);
-    const means = this.#current.fill(0);
-    const samples = new Uint32Array(columns * rows);
-    for (let y = 0; y < height; y += SAMPLE_STEP) {
-      const row = Math.floor((y * rows) / height) * columns;
-      for (let x = 0; x < width; x += SAMPLE_STEP) {
-        const block = row + Math.floor((x * columns) / width);
-        const offset = (y * width + x) * 3;
-        means[block]! += pixels[offset]! + pixels[offset + 1]! + pixels[offset + 2]!;
-        samples[block]! += 1;
-      }
-    }
-    for (let block = 0; block < means.length; block++) means[block]! /= 3 * Math.max(samples[block]!, 1);
-    return means;
+    return greyBlockMeans(frame, columns, rows, SAMPLE_STEP, this.#current);
   }
 }
 
