@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { mqttConnectionSchema, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
+import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { parseConfig, readConfigFile } from './config.ts';
 import type { District } from './districtTotals.ts';
@@ -52,7 +52,7 @@ const districtSchema = z.strictObject({
 
 export const aggregateConfigSchema = z
   .strictObject({
-    broker: mqttConnectionSchema,
+    broker: refusingPasswordInFile(mqttConnectionSchema),
     /** Where the aggregator's store (fleet.sqlite) lives; relative to the config file. */
     stateDir: z.string().min(1, 'stateDir is the folder of the aggregator\'s store'),
     logFormat: z.enum(['text', 'json']).default('json'),

@@ -37,7 +37,7 @@ function brokerUrlProblem(text: string): string | undefined {
   }
   if (url.hostname === '') return 'the broker url names no host; write it like mqtts://broker.example:8883';
   if (url.username !== '' || url.password !== '') {
-    return 'the broker url holds credentials: put the user name in mqtt.username and the password in the environment variable named by passwordEnv';
+    return "the broker url holds credentials: put the user name in this section's username and the password in the environment variable named by passwordEnv";
   }
   if (url.pathname !== '' && url.pathname !== '/') return 'the broker url has a path; MQTT over TCP has none (mqtt://host:port)';
   return undefined;

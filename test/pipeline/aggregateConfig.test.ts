@@ -24,6 +24,18 @@ describe('city config', () => {
     expect(() => parse(extra)).toThrow(problem);
   });
 
+  it('refuses a password written in the file at broker.passwordEnv, never echoing its value', () => {
+    const attempt = () => parse({ broker: { url: 'mqtt://127.0.0.1:1883', username: 'city', password: 'hunter2-secret' } });
+    expect(attempt).toThrow('broker.passwordEnv: a password must not be written in the file');
+    let message = '';
+    try {
+      attempt();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain('hunter2');
+  });
+
   const secure = { district: 'centre', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: 60, epsilon: 0.5 };
 
   it('reads a district totalled by secure aggregation only, with the shared defaults', () => {
