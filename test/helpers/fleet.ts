@@ -8,6 +8,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { openLedger } from '../../stages/privacy/ledger.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { cameraTopic } from '../../streams/mqtt/topics.ts';
+import { windowId as fleetWindowId } from '../../streams/mqtt/windowId.ts';
 import { releaseClip, type ExactCounts, type WindowSpan } from './releasedReport.ts';
 
 export interface SimulatedCamera {
@@ -52,7 +53,8 @@ export async function publishWindows(client: MqttClient, site: string, windows: 
   for (const window of windows) await client.publishAsync(cameraTopic(site, window.camera, 'window'), windowPayload(window), { qos: 1 });
 }
 
-/** A released window's id at the aggregator: fleet camera, series length, start. */
-export function windowId(camera: string, window: Pick<ReleasedWindow, 'windowSeconds' | 'startSeconds'>): string {
-  return `${camera}@${window.windowSeconds}@${window.startSeconds}`;
+/** A released window's fleet id (streams/mqtt/windowId.ts), from the aggregator's "site/camera" camera id. */
+export function windowId(fleetCamera: string, window: Pick<ReleasedWindow, 'windowSeconds' | 'startSeconds'>): string {
+  const slash = fleetCamera.indexOf('/');
+  return fleetWindowId(fleetCamera.slice(0, slash), { ...window, camera: fleetCamera.slice(slash + 1) });
 }
