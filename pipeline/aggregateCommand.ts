@@ -14,7 +14,7 @@ import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
 import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
 import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
-import { openMqttClient } from '../streams/mqtt/connection.ts';
+import { mqttClientOptions, openMqttClient } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
 import { kindFilter, parseCameraTopic } from '../streams/mqtt/topics.ts';
@@ -230,6 +230,11 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
   const running: Array<() => unknown> = [() => store.close()];
   try {
     const feedOptions = feedSettings(city.feed, values);
+    const where = `config ${values.config}, broker`;
+    // Read before anything listens: a missing password variable or an unreadable TLS file stops the aggregator at
+    // start, naming the field, rather than after its feed's port is bound. The connection itself opens last, once
+    // the intake is ready for the messages its persistent session may deliver at once.
+    mqttClientOptions(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where });
     const states = new CameraStateRegistry();
     const metrics = createVeilMetrics();
     const fleetMetrics = createFleetMetrics(metrics.registry);
@@ -237,7 +242,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
-    const secure = startSecureDistricts(city, store, (message) => send(message), log, `config ${values.config}, broker`);
+    const secure = startSecureDistricts(city, store, (message) => send(message), log, where);
     running.push(() => secure.close());
     const feed = await startFeedServer({
       ...feedOptions,
@@ -252,7 +257,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
     if (stop.aborted) return 0;
 
-    const client = openMqttClient(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where: `config ${values.config}, broker` });
+    const client = openMqttClient(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where });
     // Closed first on the way out: nothing arrives for a feed or store that is closing.
     running.push(() => client.endAsync());
     consume(client, intake, fleetMetrics, log);
@@ -265,5 +270,6 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     return 0;
   } finally {
     for (const stopPart of running.reverse()) await stopPart();
+    if (stop.aborted) log.info('stopped cleanly');
   }
 }

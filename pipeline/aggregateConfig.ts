@@ -74,7 +74,7 @@ export const aggregateConfigSchema = z
       const secure = district.secureAggregation;
       if (secure) {
         const problem = districtProblem(secure);
-        if (problem) ctx.addIssue({ code: 'custom', path: ['districts', index, 'secureAggregation', 'boxes'], message: problem });
+        if (problem) ctx.addIssue({ code: 'custom', path: ['districts', index, 'secureAggregation'], message: problem });
         if (secureIds.has(`${secure.fleet}/${secure.district}`)) ctx.addIssue({ code: 'custom', path: ['districts', index, 'secureAggregation', 'district'], message: `secure-aggregation district "${secure.district}" is used by two districts: their rounds would mix` });
         secureIds.add(`${secure.fleet}/${secure.district}`);
       }

@@ -91,9 +91,12 @@ export function roundWindow(round: string): { startSeconds: number; windowSecond
 
 /**
  * Why the district cannot run rounds (a threshold out of range, too many dropouts tolerated, too little noise per
- * box for its ε), in words for a config error; undefined when it can.
+ * box for its ε), in words for a config error, reported at the secureAggregation section since it may span fields;
+ * undefined when it can, or when an id is malformed (the schema names that field itself).
  */
 export function districtProblem(district: DistrictSecureAggregation): string | undefined {
+  // An id the schema refused is reported at its own field; judging the round on it would blame another field for it.
+  if (![district.district, ...district.boxes].every((name) => ID_PATTERN.test(name))) return undefined;
   try {
     checkParameters(roundParameters(district));
     return undefined;

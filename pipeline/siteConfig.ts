@@ -93,7 +93,7 @@ export const siteConfigSchema = z
     if (!district) return;
     const at = (field: string) => ['mqtt', 'secureAggregation', field];
     const problem = districtProblem(district);
-    if (problem) ctx.addIssue({ code: 'custom', path: at('boxes'), message: problem });
+    if (problem) ctx.addIssue({ code: 'custom', path: ['mqtt', 'secureAggregation'], message: problem });
     if (!district.boxes.includes(site.mqtt!.site)) ctx.addIssue({ code: 'custom', path: at('boxes'), message: `this box (mqtt.site "${site.mqtt!.site}") is not one of the district's boxes: add it, or correct mqtt.site` });
     const camera = district.camera === undefined ? (site.cameras.length === 1 ? site.cameras[0] : undefined) : site.cameras.find((candidate) => candidate.id === district.camera);
     if (!camera) {

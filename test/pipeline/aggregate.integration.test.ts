@@ -229,6 +229,20 @@ describe('veil aggregate with three boxes and a real broker', () => {
     }
   }, 240_000);
 
+  it('refuses an unreadable TLS file at start, naming the field, before its feed listens', async () => {
+    const badCity = await writeSiteConfig(sandbox(), 'city-bad-ca.yaml', {
+      broker: { url: broker.url.replace('mqtt://', 'mqtts://'), tls: { ca: 'no-such-ca.pem' } },
+      stateDir: path.join(sandbox(), 'city-bad-ca'),
+      districts: [{ name: 'centre', cameras: CAMERAS.map(fleetId) }],
+    });
+    const run = startVeil(['aggregate', '--config', badCity], { home: sandbox() });
+    const exit = await run.child.exited;
+    expect(exit.code).not.toBe(0);
+    expect(run.stderr()).toContain('broker.tls.ca');
+    expect(run.stderr()).toContain('no-such-ca.pem could not be read');
+    expect(run.log().some((entry) => entry.message.includes('listening'))).toBe(false);
+  }, 60_000);
+
   it('loses nothing when the aggregator is killed and restarted: the broker holds its session, the store the rest', async () => {
     await aggregator.child.kill();
     feed.close();
@@ -255,6 +269,7 @@ describe('veil aggregate with three boxes and a real broker', () => {
     await eventually('the windows published while it was down', 60, () => storedCount() === expected.length);
     aggregator.child.signal('SIGTERM');
     expect(await aggregator.child.exited).toEqual({ code: 0, signal: null });
+    expect(aggregator.log().at(-1)?.message).toBe('stopped cleanly');
     const store = openAggregateStore(path.join(stateDir, 'fleet.sqlite'));
     try {
       const stored = boxes.flatMap((box) => store.latest(fleetId(box), 1000).map((w) => windowId(w.camera, w))).sort();

@@ -52,4 +52,16 @@ describe('city config', () => {
     expect(() => parse(extra)).toThrow(ConfigError);
     expect(() => parse(extra)).toThrow(problem);
   });
+
+  it('blames a malformed district id on that field alone, not on the boxes', () => {
+    let message = '';
+    try {
+      parse({ districts: [{ name: 'old town', secureAggregation: { ...secure, district: 'bad id!' } }] });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('districts[0].secureAggregation.district');
+    expect(message).toContain('an invalid setting:');
+    expect(message).not.toContain('boxes');
+  });
 });
