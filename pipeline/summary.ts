@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { classesOf } from '../models/detection.ts';
 import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
-import type { Statistic } from '../stages/privacy/settings.ts';
+import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
 import type { InferenceCounts } from '../stages/motion.ts';
@@ -210,8 +210,8 @@ function privacyLines(report: Report, figures: SummaryFigures): string[] {
   const spent = Math.max(...budgets.map((budget) => budget.epsilonSpent));
   const left = Math.min(...budgets.map((budget) => budget.epsilonLeft));
   const lines = [
-    `  privacy: ${first.mechanism}${first.delta > 0 ? ` (δ = ${first.delta})` : ''}, ε = ${first.budget.epsilonPerEvent} per track visit of up to ρ = ${first.rhoSeconds} s ` +
-      `(+ ${rounded(first.eventReachSeconds - first.rhoSeconds)} s coast); on this footage an event has been charged up to ε ${rounded(spent)}, ${rounded(left)} left`,
+    `  privacy: ${first.mechanism}${first.delta > 0 ? ` (δ = ${first.delta})` : ''}, ${describeProtectedEvent(first.budget.epsilonPerEvent, first.rhoSeconds, first.eventReachSeconds - first.rhoSeconds)}; ` +
+      `on this footage an event has been charged up to ε ${rounded(spent)}, ${rounded(left)} left`,
   ];
   for (const terms of figures.terms) {
     lines.push(`    ${STATISTIC_NAMES[terms.statistic]} per ${terms.windowSeconds} s: one track changes a value by ≤ ${rounded(terms.sensitivity)}, ε ${rounded(terms.epsilon)}, noise ± ${rounded(terms.standardDeviation)} per value`);

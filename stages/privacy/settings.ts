@@ -407,14 +407,24 @@ export function districtRelease(plan: PrivatePlan, contribution: { cost: Release
 
 const rounded = (value: number) => String(Number(value.toPrecision(3)));
 
+/**
+ * What ε protects, in words for a log line or a report summary: `epsilon` per event, an event being one track's visit
+ * of up to `rhoSeconds` plus the `coastSeconds` the tracker may coast. At ρ = 0 (the default) that reads as what it
+ * is: all of a track's crossings, and its occupancy in full only for a moment in view (docs/privacy.md §1).
+ */
+export function describeProtectedEvent(epsilon: number, rhoSeconds: number, coastSeconds: number): string {
+  const perEvent = `ε = ${rounded(epsilon)} per track`;
+  if (rhoSeconds > 0) return `${perEvent} visit of up to ${rhoSeconds} s (+ ${rounded(coastSeconds)} s the tracker may coast)`;
+  return `${perEvent} (all its crossings; its occupancy in full for a moment in view + ${rounded(coastSeconds)} s the tracker may coast, longer stays at a weaker ε: rhoSeconds sets the stay protected in full)`;
+}
+
 /** The plan in one line, for logs and the start-up banner. */
 export function describePlan(plan: ReleasePlan): string {
   if (!plan.private) {
     return 'privacy OFF (epsilon "off", calibration only): exact counts, no noise, no budget; every output is marked private: false and must not be published';
   }
   const mechanism = plan.mechanism === 'discrete-laplace' ? 'discrete Laplace' : `discrete Gaussian (δ = ${plan.delta}, composed in zCDP)`;
-  const coast = plan.eventReachSeconds - plan.rhoSeconds;
-  const event = `ε = ${rounded(toNumber(plan.epsilonPerEvent))} per track visit of up to ${plan.rhoSeconds} s (+ ${rounded(coast)} s the tracker may coast)`;
+  const event = describeProtectedEvent(toNumber(plan.epsilonPerEvent), plan.rhoSeconds, plan.eventReachSeconds - plan.rhoSeconds);
   const releases = plan.statistics.map((release) => {
     const spread = release.windowsPerEvent > 1 ? ` (share ${rounded(toNumber(release.share))} over the ${release.windowsPerEvent} windows a visit can touch)` : '';
     return `${STATISTIC_NAMES[release.statistic]} every ${release.windowSeconds} s: ε ${rounded(release.epsilon)}${spread}, ±${rounded(release.standardDeviation)} per value (1 s.d.)`;

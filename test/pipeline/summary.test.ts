@@ -150,6 +150,9 @@ describe('summary figures over many private releases', () => {
     expect(printed).toContain(`line gate, vehicles: forward ${Math.max(0, Math.round(forward.total.value))} ± ${Number(forward.total.standardDeviation.toPrecision(2))}`);
     expect(printed).toMatch(/hourly forward: 00:00Z \d+ ± [\d.]+, 01:00Z \d+ ± [\d.]+; peak hour 00:00Z \d+ ± [\d.]+/);
     expect(printed).toMatch(/crossings per 900 s: one track changes a value by ≤ 1, ε 0\.5, noise ± [\d.]+ per value/);
+    // ρ = 0: what ε covers is said as it is (all crossings, occupancy for a moment in view), never "a visit of up to 0 s".
+    expect(printed).toContain('ε = 1 per track (all its crossings; its occupancy in full for a moment in view + 1 s the tracker may coast');
+    expect(printed).not.toContain('up to 0 s');
     expect(printed).toMatch(/zone hall, people: mean [\d.]+ ± [\d.]+ over the clip; peak per 900 s: mean [\d.]+ ± [\d.]+, largest \d+ ± [\d.]+ at 00:45Z/);
     // No count is printed bare: every number after a figure's name is followed by its ±.
     const figureLines = printed.split('\n').filter((text) => /^ +(line|zone|hourly) /.test(text));

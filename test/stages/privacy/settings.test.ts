@@ -375,11 +375,11 @@ describe('planReleases: edges Stryker found untested', () => {
   it('describes a plan in full: mechanism, event, each release, what is released and the period cap', () => {
     // Laplace b = 1: s.d. √(2p)/(1 − p), p = e^(−1) = 1.357 → "1.36".
     expect(describePlan(planReleases(undefined, ONE_LINE))).toBe(
-      'privacy: discrete Laplace, ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±1.36 per value (1 s.d.); people and vehicles released',
+      'privacy: discrete Laplace, ε = 1 per track (all its crossings; its occupancy in full for a moment in view + 1 s the tracker may coast, longer stays at a weaker ε: rhoSeconds sets the stay protected in full); crossings every 900 s: ε 1, ±1.36 per value (1 s.d.); people and vehicles released',
     );
     // Gaussian at δ = 10⁻⁶: ρ = (√(L + 1) − √L)² ≈ 0.0174689, σ = √(1/(2ρ)) ≈ 5.34998 → "5.35".
     expect(describePlan(planReleases({ mechanism: 'discrete-gaussian', breakdown: 'class', epsilonPerPeriod: 10, periodSeconds: 86_400 }, ONE_LINE))).toBe(
-      'privacy: discrete Gaussian (δ = 0.000001, composed in zCDP), ε = 1 per track visit of up to 0 s (+ 1 s the tracker may coast); crossings every 900 s: ε 1, ±5.35 per value (1 s.d.); each class released; at most ε = 10 per 86400 s',
+      'privacy: discrete Gaussian (δ = 0.000001, composed in zCDP), ε = 1 per track (all its crossings; its occupancy in full for a moment in view + 1 s the tracker may coast, longer stays at a weaker ε: rhoSeconds sets the stay protected in full); crossings every 900 s: ε 1, ±5.35 per value (1 s.d.); each class released; at most ε = 10 per 86400 s',
     );
     expect(describePlan(planReleases(undefined, BOTH))).toMatch(/ per value \(1 s\.d\.\); peak occupancy every 60 s: /);
   });
