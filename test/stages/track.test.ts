@@ -320,6 +320,29 @@ describe('Tracker', () => {
     expect(handleNear(withoutHistory, 8.5, 0.35)).toBe(handleNear(withoutHistory, 8, 0.5));
   });
 
+  it('narrows a new track\'s motion gate to how tracks moved where it is born: a 2 fps car does not jump to the next lane', () => {
+    // The same one-way lane as above: cars at 0.6 of the frame per second straight down x = 0.5, boxes 0.1 wide.
+    const carFrom = (startSeconds: number, startY: number, x = 0.5): Trajectory => (t) =>
+      t >= startSeconds && startY + 0.6 * (t - startSeconds) < 0.95 ? detection(boxStandingAt(x, startY + 0.6 * (t - startSeconds), 0.1, 0.15)) : undefined;
+    const earlier = [0, 1, 2, 3, 4, 5, 6].map((start) => carFrom(start, 0.1));
+    // At 8 s a car is first seen at y = 0.5 and then missed; half a second later a car appears in the next lane, three
+    // box widths to the side, level with where the first car would be (0.3 on).
+    const seenOnce: Trajectory = (t) => (Math.abs(t - 8) < 1e-9 ? carFrom(8, 0.5)(t) : undefined);
+    const nextLane = carFrom(8.5, 0.8, 0.8);
+    const run = (trajectories: Trajectory[]) => track(sampleFrames(trajectories, 2, 8.5), new Tracker({ minHitsToConfirm: 1 }));
+    const handleAt = (updates: TrackerUpdate[], x: number) => updates.at(-1 - (x === 0.5 ? 1 : 0))?.tracks.find((t) => Math.abs(t.referencePoint.x - x) < 0.03)?.handle;
+
+    // Where every car went straight down, a car does not move three widths sideways in half a second: another track.
+    const withHistory = run([...earlier, seenOnce, nextLane]);
+    expect(handleAt(withHistory, 0.5)).toBeDefined();
+    expect(handleAt(withHistory, 0.8)).toBeDefined();
+    expect(handleAt(withHistory, 0.8)).not.toBe(handleAt(withHistory, 0.5));
+    // With nothing seen before, the uninformed gate (4 box sizes/s either way) takes it as the same car.
+    const withoutHistory = run([seenOnce, nextLane]);
+    expect(handleAt(withoutHistory, 0.8)).toBeDefined();
+    expect(handleAt(withoutHistory, 0.8)).toBe(handleAt(withoutHistory, 0.5));
+  });
+
   it('never lets a person continue a car track', () => {
     const carThenPerson: Trajectory = (t) =>
       detection(boxStandingAt(0.5 + 0.02 * t, 0.5), t < 1.5 - 1e-9 ? 'car' : 'person');
