@@ -45,7 +45,9 @@ import { BoxKalmanFilter } from './kalman.ts';
  *
  * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
  * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
- * longer than MAX_COAST_SECONDS").
+ * longer than MAX_COAST_SECONDS"). Occupancy's count of a track the detector missed (`TrackerUpdate.coasting`) stops
+ * COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound (test/stages/track.test.ts,
+ * "reports a confirmed track the detector missed as coasting").
  */
 export const MAX_COAST_SECONDS = 3;
 

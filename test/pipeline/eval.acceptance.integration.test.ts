@@ -105,6 +105,9 @@ describe('veil eval against hand counts', () => {
 
   it.each([
     ['vehicles that leave the frame across a line 6 px above its bottom edge (5 fps)', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '5'],
+    // At 2 fps a car is seen once or twice below mid-frame before it leaves: a new track must follow its own car, not
+    // the one in the next lane (its motion gate is the spread of how cars moved there, docs/counting-lines.md).
+    ['vehicles that leave the frame across a line 6 px above its bottom edge (2 fps)', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '2'],
     ['the overpass at 2 fps (a box with many cameras runs each one slowly)', path.join(LABELS_DIR, 'traffic_overpass.json'), '2'],
   ])('counts %s inside 27 ± 2, nothing backward', async (_, labels, fps) => {
     const [line] = (await evaluate(['--labels', labels, '--fps', fps])).lines;
@@ -118,6 +121,16 @@ describe('veil eval against hand counts', () => {
     for (const instant of result.instants) {
       expect(Math.abs(instant.counted - instant.expected), `t=${instant.t}: counted ${instant.counted} for ${instant.expected}`).toBeLessThanOrEqual(1);
     }
+  }, 300_000);
+
+  it('counts the people in the busy scene within one at five of its six instants at 5 fps, walkers the detector misses for a frame included', async () => {
+    // At 5 fps walkers drop below the detector's lowest score for a frame at a time: occupancy counts a confirmed
+    // track for up to a second after its last confident detection. The sixth instant (t = 22 s, 7 people) holds two
+    // who came into view in the 0.4 s before it, too soon to be confirmed (docs/eval.md).
+    const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'campus_people.json'), '--fps', '5']);
+    expect(result.instants).toHaveLength(6);
+    const within = result.instants.filter((instant) => Math.abs(instant.counted - instant.expected) <= 1);
+    expect(within.length, result.instants.map((i) => `t=${i.t}: ${i.counted} for ${i.expected}`).join('; ')).toBeGreaterThanOrEqual(5);
   }, 300_000);
 
   it('warns that a camera turned on its side cannot be seen, and counts it once told its orientation (5 fps)', async () => {
