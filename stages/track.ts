@@ -46,7 +46,7 @@ import { BoxKalmanFilter } from './kalman.ts';
  * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
  * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
  * longer than MAX_COAST_SECONDS"). Occupancy's count of a track the detector missed (`TrackerUpdate.coasting`) stops
- * COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound (test/stages/track.test.ts,
+ * at the latest COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound (test/stages/track.test.ts,
  * "reports a confirmed track the detector missed as coasting").
  */
 export const MAX_COAST_SECONDS = 3;
@@ -156,9 +156,9 @@ export interface TrackerUpdate {
    */
   leftFrame?: TrackedObject[];
   /**
-   * Confirmed tracks not matched in this frame, predicted inside it, whose last high-score detection is at most a
-   * second old, at their predicted place: objects still there that the detector missed for a frame or two (a walker
-   * scoring below the low-score threshold for a moment, one half hidden by another). Occupancy counts them, since
+   * Confirmed tracks not matched in this frame nor the one before it at most, predicted inside it, whose last
+   * high-score detection is at most a second old, at their predicted place: objects still there that the detector
+   * missed for a frame or two (a walker scoring below the low-score threshold for a moment, one half hidden by another). Occupancy counts them, since
    * the object is in view; counting lines do not follow them, since a prediction is no evidence of a crossing. One
    * that lies mostly inside an object matched in this frame is left out: that is the matched one, followed twice.
    */
@@ -192,9 +192,12 @@ const MAX_MOTION_MATCH_SIZE_RATIO = 2;
 // of the frame, so a high-score detection near the prediction is required instead.
 const SHORT_LOSS_SECONDS = 1;
 
-// How long after its last high-score detection an unmatched confirmed track still counts as in view (occupancy): a
-// frame or two missed at 2–10 fps. Only confident evidence counts: a prediction carried on by low-score matches alone
-// drifts onto the person next to it (measured on the campus sample at 5 fps: one walker counted twice).
+// An unmatched confirmed track still counts as in view (occupancy) for a frame or two the detector missed, and at
+// most a second after its last high-score detection. Longer, its prediction is a guess: a walker's filter drifts off
+// them within a second, and counting it was one walker counted twice (campus sample at 10 fps, where a second is ten
+// frames). Only confident evidence counts for the time: a prediction carried on by low-score matches alone drifts
+// onto the person next to it (the same sample at 5 fps).
+const MAX_COASTING_FRAMES = 2;
 const COASTING_PRESENT_SECONDS = 1;
 
 // How far from its path a track may be re-acquired, in predicted box sizes (the larger of width and height). The path
@@ -252,6 +255,8 @@ interface Track {
   hits: number;
   confirmed: boolean;
   lastMatchedSeconds: number;
+  /** Analysed frames since the track was last matched (0 in a frame that matched it). */
+  framesMissed: number;
   /** When a high-score detection last matched: only those keep a track going past maxLostSeconds. */
   lastHighScoreSeconds: number;
   bornSeconds: number;
@@ -344,9 +349,10 @@ export class Tracker {
     const tracks = this.#tracks
       .filter((track) => track.confirmed && matched.has(track))
       .map((track) => this.#describe(track));
+    for (const track of this.#tracks) if (!matched.has(track)) track.framesMissed += 1;
     const seenBoxes = tracks.map((tracked) => ({ group: ASSOCIATION_GROUP[tracked.cocoClass], box: tracked.box }));
     const coasting = this.#tracks
-      .filter((track) => track.confirmed && !matched.has(track) && frame.ptsSeconds - track.lastHighScoreSeconds <= COASTING_PRESENT_SECONDS)
+      .filter((track) => track.confirmed && !matched.has(track) && track.framesMissed <= MAX_COASTING_FRAMES && frame.ptsSeconds - track.lastHighScoreSeconds <= COASTING_PRESENT_SECONDS)
       .filter((track) => !seenBoxes.some((seen) => seen.group === track.group && containedFraction(track.filter.box, seen.box) >= PART_OF_TRACKED_OBJECT))
       .map((track) => this.#describe(track));
     return { tracks, ended, leftFrame, coasting };
@@ -411,6 +417,7 @@ export class Tracker {
   #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
+    track.framesMissed = 0;
     if (detection.score >= this.#options.highScoreThreshold) track.lastHighScoreSeconds = ptsSeconds;
     if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
@@ -436,6 +443,7 @@ export class Tracker {
       hits: 0,
       confirmed: false,
       lastMatchedSeconds: ptsSeconds,
+      framesMissed: 0,
       lastHighScoreSeconds: ptsSeconds,
       bornSeconds: ptsSeconds,
       lastSeenBox: detection.box,

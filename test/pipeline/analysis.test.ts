@@ -59,7 +59,7 @@ describe('CameraAnalysis with frames the motion gate skipped', () => {
 });
 
 describe('CameraAnalysis occupancy', () => {
-  it('counts a person the detector misses in some frames as present, once confirmed, until a second after last seen', () => {
+  it('counts a person the detector misses in some frames as present, once confirmed, and for two frames after last seen', () => {
     const camera = analysis();
     // 5 frames/s for 6 s: seen at frames 0–2, then missed in every third frame (a walker scoring below 0.1 for a
     // moment), gone from 4 s on (frame 20; last seen at frame 19, 3.8 s).
@@ -68,8 +68,8 @@ describe('CameraAnalysis occupancy', () => {
       return { index, ptsSeconds: index / FPS, detections: seen ? [person] : [] };
     });
     const counted = frames.map((frame) => camera.add(frame).occupancy.frame!.person);
-    // Confirmed at its third hit (frame 2); present at every frame up to 1 s (5 frames) after frame 19; then not.
-    expect(counted).toEqual([0, 0, ...Array(18 + 5).fill(1), ...Array(6 * FPS - 25).fill(0)]);
+    // Confirmed at its third hit (frame 2); present at every frame to frame 19 and the two after it; then not.
+    expect(counted).toEqual([0, 0, ...Array(18 + 2).fill(1), ...Array(6 * FPS - 22).fill(0)]);
     expect(camera.trackingSummary().tracksConfirmed).toBe(1);
   });
 });

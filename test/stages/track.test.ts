@@ -103,7 +103,7 @@ describe('Tracker', () => {
     expect(unseen.every((u) => u.tracks.length === 0)).toBe(true);
   });
 
-  it('reports a confirmed track the detector missed as coasting, at its prediction, for up to a second after it was last seen', () => {
+  it('reports a confirmed track the detector missed as coasting, at its prediction, for two frames and at most a second', () => {
     // Walking right at 0.1 of the frame per second; missed at 1.0 s, then gone for good from 2.0 s (last seen 1.8 s).
     const walker = straightLine([0.2, 0.5], [0.1, 0], 'person');
     const missed: Trajectory = (t) => (Math.abs(t - 1) < 1e-9 || t > 2 - 1e-9 ? undefined : walker(t));
@@ -115,9 +115,13 @@ describe('Tracker', () => {
     expect(at(1).coasting?.[0]?.referencePoint.x).toBeCloseTo(0.2 + 0.1 * 1, 2);
     // Seen frames are not coasting ones.
     expect(at(1.2).coasting).toEqual([]);
-    // From 2.0 s to 2.8 s it was last seen at most 1 s before; at 3.0 s, 1.2 s before: no longer reported.
-    for (const seconds of [2, 2.2, 2.4, 2.6, 2.8]) expect(at(seconds).coasting?.map((t) => t.handle), `${seconds} s`).toEqual([handle]);
-    for (const seconds of [3, 3.2, 3.4]) expect(at(seconds).coasting, `${seconds} s`).toEqual([]);
+    // The first two frames it is missed (2.0 and 2.2 s), then no more: at 5 fps two frames are 0.4 s.
+    for (const seconds of [2, 2.2]) expect(at(seconds).coasting?.map((t) => t.handle), `${seconds} s`).toEqual([handle]);
+    for (const seconds of [2.4, 2.6, 3, 3.4]) expect(at(seconds).coasting, `${seconds} s`).toEqual([]);
+    // At 1.25 frames/s (the slowest the motion gate lets a detector run) two frames are 1.6 s: the second is over.
+    const slow = track(sampleFrames([(t) => (t > 2.5 ? undefined : walker(t))], 1.25, 5));
+    expect(slow[4]!.coasting).toHaveLength(1);
+    expect(slow[5]!.coasting).toEqual([]);
 
     // The second counts from the last high-score detection: low-score matches locate a track, they do not make its
     // prediction evidence. Faint (0.3) from 1 s, missed from 1.8 s: at 2 s, last matched 0.4 s before but last
