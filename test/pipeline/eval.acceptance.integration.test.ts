@@ -79,7 +79,7 @@ describe('veil eval against hand counts', () => {
     const [people] = result.visitFragmentation;
     expect(people).toMatchObject({ category: 'person', labelledVisits: 6 });
     // Every visit found, and at most two of the six stays split in two (people standing still with their backs to the
-    // camera score below 0.4 for seconds at a time, longer than the tracker's 3 s coast; measured: 8 at 2 fps, 7 at 5).
+    // camera score below 0.4 for seconds at a time, longer than the tracker's 3 s coast; measured: 8 at 2 and 5 fps).
     expect(people!.tracksConfirmed).toBeGreaterThanOrEqual(6);
     expect(people!.tracksConfirmed).toBeLessThanOrEqual(8);
     expect(people!.tracksPerVisit).toBeCloseTo(people!.tracksConfirmed / 6, 10);
