@@ -45,9 +45,9 @@ import { BoxKalmanFilter } from './kalman.ts';
  *
  * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
  * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
- * longer than MAX_COAST_SECONDS"). Occupancy's count of a track the detector missed (`TrackerUpdate.coasting`) stops
- * at the latest COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound (test/stages/track.test.ts,
- * "reports a confirmed track the detector missed as coasting").
+ * longer than MAX_COAST_SECONDS"). Occupancy's count of a track the detector missed (`TrackerUpdate.coasting`)
+ * stops at the latest COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound
+ * (test/stages/track.test.ts, "reports a confirmed track the detector missed as coasting").
  */
 export const MAX_COAST_SECONDS = 3;
 
@@ -156,11 +156,12 @@ export interface TrackerUpdate {
    */
   leftFrame?: TrackedObject[];
   /**
-   * Confirmed tracks not matched in this frame nor the one before it at most, predicted inside it, whose last
-   * high-score detection is at most a second old, at their predicted place: objects still there that the detector
-   * missed for a frame or two (a walker scoring below the low-score threshold for a moment, one half hidden by another). Occupancy counts them, since
-   * the object is in view; counting lines do not follow them, since a prediction is no evidence of a crossing. One
-   * that lies mostly inside an object matched in this frame is left out: that is the matched one, followed twice.
+   * Confirmed tracks the detector missed in this frame, for at most two frames in a row and at most a second after
+   * their last high-score detection, predicted inside the frame, at their predicted place: objects still there that
+   * the detector missed for a moment (a walker scoring below the low-score threshold, one half hidden by another).
+   * Occupancy counts them, since the object is in view; counting lines do not follow them, since a prediction is no
+   * evidence of a crossing. One that lies mostly inside an object matched in this frame is left out: that is the
+   * matched one, followed twice.
    */
   coasting?: TrackedObject[];
 }
