@@ -67,7 +67,8 @@ export class CameraAnalysis {
     const detections = frame.detections.filter((d) => this.counted.has(d.cocoClass));
     const update = this.tracker.update({ ...frame, detections });
     const crossings = this.lineCounter.update(update);
-    const occupancy = countInZones(update.tracks, this.settings.zones);
+    // Objects the detector missed for a moment are still in view (see TrackerUpdate.coasting).
+    const occupancy = countInZones([...update.tracks, ...(update.coasting ?? [])], this.settings.zones);
     this.lastOccupancy = occupancy;
     return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)) };
   }

@@ -45,7 +45,9 @@ import { BoxKalmanFilter } from './kalman.ts';
  *
  * Why it holds: `maxLostSeconds` cannot be set above it (the options schema), and every update first ends the tracks
  * whose last high-score detection is older, before any matching. Proved by test/stages/track.test.ts ("never re-acquires a track unseen for
- * longer than MAX_COAST_SECONDS").
+ * longer than MAX_COAST_SECONDS"). Occupancy's count of a track the detector missed (`TrackerUpdate.coasting`)
+ * stops at the latest COASTING_PRESENT_SECONDS (1 s) after its last high-score detection, inside this bound
+ * (test/stages/track.test.ts, "reports a confirmed track the detector missed as coasting").
  */
 export const MAX_COAST_SECONDS = 3;
 
@@ -99,7 +101,8 @@ export const trackerOptionsSchema = z
     accelerationStdPerSize: z.number().positive().default(2),
     /**
      * Large on purpose: at 2 fps a car crossing a junction moves 1–2 box lengths between frames, so a new track's
-     * second detection is far from its first and only a wide initial gate finds it.
+     * second detection is far from its first and only a wide initial gate finds it. Where confirmed tracks have
+     * moved before, a new track takes their velocity and its spread there instead (see MOTION_GRID).
      */
     initialVelocityStdPerSize: z.number().positive().default(4),
   })
@@ -152,6 +155,15 @@ export interface TrackerUpdate {
    * by was crossed on the way out, where no detector could see it.
    */
   leftFrame?: TrackedObject[];
+  /**
+   * Confirmed tracks the detector missed in this frame, for at most two frames in a row and at most a second after
+   * their last high-score detection, predicted inside the frame, at their predicted place: objects still there that
+   * the detector missed for a moment (a walker scoring below the low-score threshold, one half hidden by another).
+   * Occupancy counts them, since the object is in view; counting lines do not follow them, since a prediction is no
+   * evidence of a crossing. One that lies mostly inside an object matched in this frame is left out: that is the
+   * matched one, followed twice.
+   */
+  coasting?: TrackedObject[];
 }
 
 /**
@@ -181,6 +193,14 @@ const MAX_MOTION_MATCH_SIZE_RATIO = 2;
 // of the frame, so a high-score detection near the prediction is required instead.
 const SHORT_LOSS_SECONDS = 1;
 
+// An unmatched confirmed track still counts as in view (occupancy) for a frame or two the detector missed, and at
+// most a second after its last high-score detection. Longer, its prediction is a guess: a walker's filter drifts off
+// them within a second, and counting it was one walker counted twice (campus sample at 10 fps, where a second is ten
+// frames). Only confident evidence counts for the time: a prediction carried on by low-score matches alone drifts
+// onto the person next to it (the same sample at 5 fps).
+const MAX_COASTING_FRAMES = 2;
+const COASTING_PRESENT_SECONDS = 1;
+
 // How far from its path a track may be re-acquired, in predicted box sizes (the larger of width and height). The path
 // runs from where it was last seen to where constant velocity puts it now: a pedestrian who stops behind a pillar is
 // found near its start, one who walks on near its end.
@@ -195,8 +215,10 @@ const MIN_VISIBLE_FRACTION = 0.5;
 const PART_OF_TRACKED_OBJECT = 0.7;
 
 // A new track starts with the velocity confirmed tracks have had where it is born (one-way traffic, a corridor): at
-// 2 fps a new car's second detection is a box length on, and from rest the car behind looks just as likely. A coarse
-// grid, slowly averaged: lanes and walkways, not individual paths.
+// 2 fps a new car's second detection is a box length on, and from rest the car behind looks just as likely. Its
+// uncertainty is their spread there, not the uninformed initialVelocityStdPerSize: with that wide a gate, a car first
+// seen near the bottom edge took the car in the next lane at its second frame (overpass, line 6 px above the bottom
+// edge, 2 fps: 23 → 25 of 27). A coarse grid, slowly averaged: lanes and walkways, not individual paths.
 const MOTION_GRID = 8;
 const MOTION_LEARNING_RATE = 0.1;
 
@@ -211,6 +233,16 @@ const REVERSAL_BOX_SIZES = 0.25;
 // Costs are in [0, 1) for allowed pairs (see #matchCost); 1 both forbids a pair and prices leaving a track unmatched.
 const FORBIDDEN_COST = 1;
 
+/** How confirmed tracks have moved through one grid cell: mean velocity (normalised units/s) and its spread. */
+interface UsualMotion {
+  x: number;
+  y: number;
+  /** Variance of the tracks' velocities about the mean, per axis, in (box sizes per second)². */
+  spreadSquared: number;
+  /** Velocities folded in so far (the prior counts as the first). */
+  observations: number;
+}
+
 interface Track {
   handle: TrackHandle;
   filter: BoxKalmanFilter;
@@ -224,6 +256,8 @@ interface Track {
   hits: number;
   confirmed: boolean;
   lastMatchedSeconds: number;
+  /** Analysed frames since the track was last matched (0 in a frame that matched it). */
+  framesMissed: number;
   /** When a high-score detection last matched: only those keep a track going past maxLostSeconds. */
   lastHighScoreSeconds: number;
   bornSeconds: number;
@@ -239,7 +273,7 @@ export class Tracker {
   /** Tracks confirmed since the tracker started, per class they were confirmed as. */
   readonly #tracksConfirmed = new Map<CountedClass, number>();
   /** Per cell of a MOTION_GRID × MOTION_GRID grid over the frame: how confirmed tracks there have been moving. */
-  readonly #usualMotion = new Map<number, Point>();
+  readonly #usualMotion = new Map<number, UsualMotion>();
 
   constructor(options: TrackerOptions = {}) {
     this.#options = trackerOptionsSchema.parse(options);
@@ -316,7 +350,13 @@ export class Tracker {
     const tracks = this.#tracks
       .filter((track) => track.confirmed && matched.has(track))
       .map((track) => this.#describe(track));
-    return { tracks, ended, leftFrame };
+    for (const track of this.#tracks) if (!matched.has(track)) track.framesMissed += 1;
+    const seenBoxes = tracks.map((tracked) => ({ group: ASSOCIATION_GROUP[tracked.cocoClass], box: tracked.box }));
+    const coasting = this.#tracks
+      .filter((track) => track.confirmed && !matched.has(track) && track.framesMissed <= MAX_COASTING_FRAMES && frame.ptsSeconds - track.lastHighScoreSeconds <= COASTING_PRESENT_SECONDS)
+      .filter((track) => !seenBoxes.some((seen) => seen.group === track.group && containedFraction(track.filter.box, seen.box) >= PART_OF_TRACKED_OBJECT))
+      .map((track) => this.#describe(track));
+    return { tracks, ended, leftFrame, coasting };
   }
 
   /**
@@ -378,6 +418,7 @@ export class Tracker {
   #recordHit(track: Track, detection: Detection, ptsSeconds: number): void {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
+    track.framesMissed = 0;
     if (detection.score >= this.#options.highScoreThreshold) track.lastHighScoreSeconds = ptsSeconds;
     if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
@@ -395,7 +436,7 @@ export class Tracker {
   #startTrack(detection: Detection, ptsSeconds: number): Track {
     const track: Track = {
       handle: Object.freeze(Object.create(null)) as TrackHandle,
-      filter: new BoxKalmanFilter(detection.box, this.#options, this.#usualVelocity(boxCentre(detection.box))),
+      filter: this.#newFilter(detection.box),
       group: ASSOCIATION_GROUP[detection.cocoClass],
       classVotes: new Map(),
       countedClass: undefined,
@@ -403,6 +444,7 @@ export class Tracker {
       hits: 0,
       confirmed: false,
       lastMatchedSeconds: ptsSeconds,
+      framesMissed: 0,
       lastHighScoreSeconds: ptsSeconds,
       bornSeconds: ptsSeconds,
       lastSeenBox: detection.box,
@@ -427,21 +469,42 @@ export class Tracker {
   #learnMotion(track: Track, from: Point): void {
     const { centreX, centreY } = track.filter.velocity;
     const to = boxCentre(track.filter.box);
+    const size = Math.max(track.filter.box.width, track.filter.box.height);
     const cells = new Set<number>();
     for (let step = 0; step <= MOTION_GRID; step++) {
       const cell = motionCell({ x: from.x + ((to.x - from.x) * step) / MOTION_GRID, y: from.y + ((to.y - from.y) * step) / MOTION_GRID });
       if (cell !== undefined) cells.add(cell);
     }
     for (const cell of cells) {
+      // Mean and variance of the velocities seen, each new one weighted 1/n until that falls to MOTION_LEARNING_RATE
+      // (a running average that becomes an exponential one, so a cell follows a change of traffic). The variance
+      // starts from the uninformed prior as one pseudo-observation: one car does not make a cell certain.
       const known = this.#usualMotion.get(cell);
-      this.#usualMotion.set(cell, known === undefined ? { x: centreX, y: centreY } : { x: known.x + MOTION_LEARNING_RATE * (centreX - known.x), y: known.y + MOTION_LEARNING_RATE * (centreY - known.y) });
+      if (known === undefined) {
+        this.#usualMotion.set(cell, { x: centreX, y: centreY, spreadSquared: this.#options.initialVelocityStdPerSize ** 2, observations: 1 });
+        continue;
+      }
+      const rate = Math.max(1 / (known.observations + 1), MOTION_LEARNING_RATE);
+      const deviationSquared = ((centreX - known.x) ** 2 + (centreY - known.y) ** 2) / 2 / size ** 2;
+      this.#usualMotion.set(cell, {
+        x: known.x + rate * (centreX - known.x),
+        y: known.y + rate * (centreY - known.y),
+        spreadSquared: known.spreadSquared + rate * (deviationSquared - known.spreadSquared),
+        observations: known.observations + 1,
+      });
     }
   }
 
-  /** How objects usually move at `centre` (see #learnMotion); at rest where nothing has been seen yet. */
-  #usualVelocity(centre: Point): Point {
-    const cell = motionCell(centre);
-    return (cell === undefined ? undefined : this.#usualMotion.get(cell)) ?? { x: 0, y: 0 };
+  /**
+   * A new track's filter, at `box`, moving as objects usually do there (see #learnMotion), as uncertain as their
+   * spread; where nothing has been seen yet, at rest with the uninformed spread (`initialVelocityStdPerSize`).
+   */
+  #newFilter(box: Box): BoxKalmanFilter {
+    const cell = motionCell(boxCentre(box));
+    const usual = cell === undefined ? undefined : this.#usualMotion.get(cell);
+    if (usual === undefined) return new BoxKalmanFilter(box, this.#options);
+    const spread = Math.min(Math.sqrt(usual.spreadSquared), this.#options.initialVelocityStdPerSize);
+    return new BoxKalmanFilter(box, { ...this.#options, initialVelocityStdPerSize: spread }, usual);
   }
 
   #describe(track: Track): TrackedObject {

@@ -57,3 +57,19 @@ describe('CameraAnalysis with frames the motion gate skipped', () => {
     expect(camera.trackingSummary().tracksConfirmed).toBe(1);
   });
 });
+
+describe('CameraAnalysis occupancy', () => {
+  it('counts a person the detector misses in some frames as present, once confirmed, and for two frames after last seen', () => {
+    const camera = analysis();
+    // 5 frames/s for 6 s: seen at frames 0–2, then missed in every third frame (a walker scoring below 0.1 for a
+    // moment), gone from 4 s on (frame 20; last seen at frame 19, 3.8 s).
+    const frames: AnalysedFrame[] = Array.from({ length: 6 * FPS }, (_, index) => {
+      const seen = index < 3 || (index < 20 && index % 3 !== 0);
+      return { index, ptsSeconds: index / FPS, detections: seen ? [person] : [] };
+    });
+    const counted = frames.map((frame) => camera.add(frame).occupancy.frame!.person);
+    // Confirmed at its third hit (frame 2); present at every frame to frame 19 and the two after it; then not.
+    expect(counted).toEqual([0, 0, ...Array(18 + 2).fill(1), ...Array(6 * FPS - 22).fill(0)]);
+    expect(camera.trackingSummary().tracksConfirmed).toBe(1);
+  });
+});

@@ -79,7 +79,7 @@ describe('veil eval against hand counts', () => {
     const [people] = result.visitFragmentation;
     expect(people).toMatchObject({ category: 'person', labelledVisits: 6 });
     // Every visit found, and at most two of the six stays split in two (people standing still with their backs to the
-    // camera score below 0.4 for seconds at a time, longer than the tracker's 3 s coast; measured: 8 at 2 fps, 7 at 5).
+    // camera score below 0.4 for seconds at a time, longer than the tracker's 3 s coast; measured: 8 at 2 and 5 fps).
     expect(people!.tracksConfirmed).toBeGreaterThanOrEqual(6);
     expect(people!.tracksConfirmed).toBeLessThanOrEqual(8);
     expect(people!.tracksPerVisit).toBeCloseTo(people!.tracksConfirmed / 6, 10);
@@ -105,6 +105,9 @@ describe('veil eval against hand counts', () => {
 
   it.each([
     ['vehicles that leave the frame across a line 6 px above its bottom edge (5 fps)', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '5'],
+    // At 2 fps a car is seen once or twice below mid-frame before it leaves: a new track must follow its own car, not
+    // the one in the next lane (its motion gate is the spread of how cars moved there, docs/counting-lines.md).
+    ['vehicles that leave the frame across a line 6 px above its bottom edge (2 fps)', path.join(CASES_DIR, 'overpass_cropped-line-near-bottom.json'), '2'],
     ['the overpass at 2 fps (a box with many cameras runs each one slowly)', path.join(LABELS_DIR, 'traffic_overpass.json'), '2'],
   ])('counts %s inside 27 ± 2, nothing backward', async (_, labels, fps) => {
     const [line] = (await evaluate(['--labels', labels, '--fps', fps])).lines;
@@ -118,6 +121,17 @@ describe('veil eval against hand counts', () => {
     for (const instant of result.instants) {
       expect(Math.abs(instant.counted - instant.expected), `t=${instant.t}: counted ${instant.counted} for ${instant.expected}`).toBeLessThanOrEqual(1);
     }
+  }, 300_000);
+
+  it('counts the people in the busy scene within one at five of its six instants at 5 fps, walkers the detector misses for a frame included', async () => {
+    // At 5 fps walkers drop below the detector's lowest score for a frame at a time: occupancy counts a confirmed
+    // track through a frame or two it is missed. The sixth instant (t = 22 s, 7 people) is short by three whom the
+    // detector scores below 0.4 there: one first seen 0.2 s before (not yet confirmed), one half out of the frame at
+    // its right edge, one standing beside another since 20.4 s (docs/eval.md).
+    const result = await evaluate(['--labels', path.join(OWN_LABELS_DIR, 'campus_people.json'), '--fps', '5']);
+    expect(result.instants).toHaveLength(6);
+    const within = result.instants.filter((instant) => Math.abs(instant.counted - instant.expected) <= 1);
+    expect(within.length, result.instants.map((i) => `t=${i.t}: ${i.counted} for ${i.expected}`).join('; ')).toBeGreaterThanOrEqual(5);
   }, 300_000);
 
   it('warns that a camera turned on its side cannot be seen, and counts it once told its orientation (5 fps)', async () => {

@@ -103,6 +103,53 @@ describe('Tracker', () => {
     expect(unseen.every((u) => u.tracks.length === 0)).toBe(true);
   });
 
+  it('reports a confirmed track the detector missed as coasting, at its prediction, for two frames and at most a second', () => {
+    // Walking right at 0.1 of the frame per second; missed at 1.0 s, then gone for good from 2.0 s (last seen 1.8 s).
+    const walker = straightLine([0.2, 0.5], [0.1, 0], 'person');
+    const missed: Trajectory = (t) => (Math.abs(t - 1) < 1e-9 || t > 2 - 1e-9 ? undefined : walker(t));
+    const updates = track(sampleFrames([missed], 5, 3.4));
+    const [handle] = handlesSeen(updates);
+    const at = (seconds: number) => updates[Math.round(seconds * 5)]!;
+    expect(at(1).tracks).toEqual([]);
+    expect(at(1).coasting?.map((t) => t.handle)).toEqual([handle]);
+    expect(at(1).coasting?.[0]?.referencePoint.x).toBeCloseTo(0.2 + 0.1 * 1, 2);
+    // Seen frames are not coasting ones.
+    expect(at(1.2).coasting).toEqual([]);
+    // The first two frames it is missed (2.0 and 2.2 s), then no more: at 5 fps two frames are 0.4 s.
+    for (const seconds of [2, 2.2]) expect(at(seconds).coasting?.map((t) => t.handle), `${seconds} s`).toEqual([handle]);
+    for (const seconds of [2.4, 2.6, 3, 3.4]) expect(at(seconds).coasting, `${seconds} s`).toEqual([]);
+    // At 1.25 frames/s (the slowest the motion gate lets a detector run) two frames are 1.6 s: the second is over.
+    const slow = track(sampleFrames([(t) => (t > 2.5 ? undefined : walker(t))], 1.25, 5));
+    expect(slow[4]!.coasting).toHaveLength(1);
+    expect(slow[5]!.coasting).toEqual([]);
+
+    // The second counts from the last high-score detection: low-score matches locate a track, they do not make its
+    // prediction evidence. Faint (0.3) from 1 s, missed from 1.8 s: at 2 s, last matched 0.4 s before but last
+    // confidently detected 1.2 s before (0.8 s), it is not reported.
+    const fading: Trajectory = (t) => (t > 1.8 - 1e-9 ? undefined : t > 1 - 1e-9 ? { ...walker(t)!, score: 0.3 } : walker(t));
+    const faded = track(sampleFrames([fading], 5, 3));
+    expect(faded[8]!.tracks).toHaveLength(1);
+    expect(faded[10]!.tracks).toEqual([]);
+    expect(faded[10]!.coasting).toEqual([]);
+  });
+
+  it('does not report a coasting track that lies on an object matched in the same frame (one object followed twice)', () => {
+    // Two boxes on one person from the start (the whole body and most of it), so two tracks; from 1 s the detector
+    // keeps only the whole body. The smaller track's prediction lies inside the matched one: it is not a second person.
+    const whole = straightLine([0.5, 0.6], [0.05, 0], 'person');
+    const most: Trajectory = (t) => {
+      const box = whole(t)!.box;
+      return t < 1 - 1e-9 ? detection({ ...box, y: box.y + 0.02, height: box.height - 0.02 }, 'person') : undefined;
+    };
+    const updates = track(sampleFrames([whole, most], 5, 2));
+    expect(handlesSeen(updates)).toHaveLength(2);
+    expect(updates.slice(5).every((u) => u.tracks.length === 1 && u.coasting?.length === 0)).toBe(true);
+    // Beside it instead, the second person is still there while the detector misses them.
+    const beside: Trajectory = (t) => (t < 1 - 1e-9 ? straightLine([0.62, 0.6], [0.05, 0], 'person')(t) : undefined);
+    const apart = track(sampleFrames([whole, beside], 5, 2));
+    expect(apart[5]!.coasting).toHaveLength(1);
+  });
+
   it('ends a track not matched for maxLostSeconds and reports its end once', () => {
     const vanishing = alteredBetween(straightLine([0.2, 0.2], [0.1, 0]), 1, 99, () => undefined);
     const updates = track(sampleFrames([vanishing], 5, 3), new Tracker({ maxLostSeconds: 0.5 }));
@@ -277,6 +324,29 @@ describe('Tracker', () => {
     expect(handleNear(withoutHistory, 8.5, 0.35)).toBe(handleNear(withoutHistory, 8, 0.5));
   });
 
+  it('narrows a new track\'s motion gate to how tracks moved where it is born: a 2 fps car does not jump to the next lane', () => {
+    // The same one-way lane as above: cars at 0.6 of the frame per second straight down x = 0.5, boxes 0.1 wide.
+    const carFrom = (startSeconds: number, startY: number, x = 0.5): Trajectory => (t) =>
+      t >= startSeconds && startY + 0.6 * (t - startSeconds) < 0.95 ? detection(boxStandingAt(x, startY + 0.6 * (t - startSeconds), 0.1, 0.15)) : undefined;
+    const earlier = [0, 1, 2, 3, 4, 5, 6].map((start) => carFrom(start, 0.1));
+    // At 8 s a car is first seen at y = 0.5 and then missed; half a second later a car appears in the next lane, three
+    // box widths to the side, level with where the first car would be (0.3 on).
+    const seenOnce: Trajectory = (t) => (Math.abs(t - 8) < 1e-9 ? carFrom(8, 0.5)(t) : undefined);
+    const nextLane = carFrom(8.5, 0.8, 0.8);
+    const run = (trajectories: Trajectory[]) => track(sampleFrames(trajectories, 2, 8.5), new Tracker({ minHitsToConfirm: 1 }));
+    const handleAt = (updates: TrackerUpdate[], x: number) => updates.at(-1 - (x === 0.5 ? 1 : 0))?.tracks.find((t) => Math.abs(t.referencePoint.x - x) < 0.03)?.handle;
+
+    // Where every car went straight down, a car does not move three widths sideways in half a second: another track.
+    const withHistory = run([...earlier, seenOnce, nextLane]);
+    expect(handleAt(withHistory, 0.5)).toBeDefined();
+    expect(handleAt(withHistory, 0.8)).toBeDefined();
+    expect(handleAt(withHistory, 0.8)).not.toBe(handleAt(withHistory, 0.5));
+    // With nothing seen before, the uninformed gate (4 box sizes/s either way) takes it as the same car.
+    const withoutHistory = run([seenOnce, nextLane]);
+    expect(handleAt(withoutHistory, 0.8)).toBeDefined();
+    expect(handleAt(withoutHistory, 0.8)).toBe(handleAt(withoutHistory, 0.5));
+  });
+
   it('never lets a person continue a car track', () => {
     const carThenPerson: Trajectory = (t) =>
       detection(boxStandingAt(0.5 + 0.02 * t, 0.5), t < 1.5 - 1e-9 ? 'car' : 'person');
@@ -308,7 +378,7 @@ describe('Tracker', () => {
     });
     const geometry = ['x', 'y', 'width', 'height'];
     expect([...keys].sort()).toEqual(
-      ['tracks', 'ended', 'leftFrame', 'handle', 'cocoClass', 'box', 'referencePoint', 'velocity', 'originReferencePoint', ...geometry].sort(),
+      ['tracks', 'ended', 'leftFrame', 'coasting', 'handle', 'cocoClass', 'box', 'referencePoint', 'velocity', 'originReferencePoint', ...geometry].sort(),
     );
     expect(Reflect.ownKeys(last?.tracks[0]?.handle ?? { missing: true })).toEqual([]);
   });
