@@ -74,19 +74,15 @@ export async function loadCenterNet(options: DetectorOptions): Promise<Detector>
   const graph = await loadGraphModel(folderModelHandler(CENTERNET_MODEL_DIR, CENTERNET_SHA256, CENTERNET_MODEL_JSON));
 
   const detector = scratchDetections(Float32Array, async (input, width, height) => {
-    let outputs: tf.Tensor | undefined;
-    const frame = tf.tensor4d(input, [1, height, width, 3], 'float32');
+    // The graph has no control flow, so it runs synchronously; tidy frees the frame, its resized copy and the output.
+    const rows = tf.tidy(() => {
+      const resized = tf.image.resizeBilinear(tf.tensor4d(input, [1, height, width, 3], 'float32'), [INPUT_SIDE, INPUT_SIDE]);
+      return graph.execute(resized, DETECTIONS_OUTPUT) as tf.Tensor;
+    });
     try {
-      const resized = tf.image.resizeBilinear(frame, [INPUT_SIDE, INPUT_SIDE]);
-      try {
-        outputs = (await graph.executeAsync(resized, DETECTIONS_OUTPUT)) as tf.Tensor;
-      } finally {
-        resized.dispose();
-      }
-      return toDetections(await outputs.data<'float32'>(), options);
+      return toDetections(await rows.data<'float32'>(), options);
     } finally {
-      frame.dispose();
-      outputs?.dispose();
+      rows.dispose();
     }
   });
 

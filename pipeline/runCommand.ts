@@ -8,12 +8,12 @@
  */
 import path from 'node:path';
 import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
-import { startDetectorPool } from '../models/detectorPool.ts';
 import { toNumber } from '../stages/privacy/rational.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
 import { startFeedServer } from '../streams/feedServer.ts';
+import { startDetectorTier } from './detectorTier.ts';
 import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
 import { feedSink } from '../streams/sinks/feedSink.ts';
@@ -144,10 +144,19 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
-    log.info('loading the detector', { backend: site.detector.backend, workers: site.detector.workers });
-    const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS }, site.detector.workers);
+    const needFramesPerSecond = site.cameras.reduce((sum, camera) => sum + camera.fps, 0);
+    log.info('loading the detector', { backend: site.detector.backend, model: site.detector.model ?? 'auto', workers: site.detector.workers, need_fps: needFramesPerSecond });
+    const { pool: detector, report: tier } = await startDetectorTier({
+      detector: { backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS },
+      model: site.detector.model ?? 'auto',
+      workers: site.detector.workers,
+      needFramesPerSecond,
+      maxWidth: Math.max(...site.cameras.map((camera) => camera.maxWidth)),
+      ffmpeg,
+      forcedBy: `detector.model (config ${values.config})`,
+    });
     running.push(() => detector.close());
-    log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
+    log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount, tier: tier.tier, tier_why: tier.reason });
     if (stop.aborted) return 0;
 
     const feed = await startFeedServer({
@@ -156,6 +165,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       metrics,
       cameraStates: states,
       log,
+      detector: tier,
     });
     addSink(feedSink(feed));
     log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });
