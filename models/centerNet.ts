@@ -55,7 +55,7 @@ const COCO80_TO_CLASS: Readonly<Record<number, CountedClass>> = { 0: 'person', 1
  * CenterNet's raw score at which a detection counts, mapped to Veil's default threshold of 0.4. Chosen on the labelled
  * clips at 5 fps (docs/eval.md, "Tiers").
  */
-export const CENTERNET_COUNTING_SCORE = 0.3;
+export const CENTERNET_COUNTING_SCORE = 0.36;
 /** Veil's default counting threshold (pipeline/config.ts, scoreThreshold), where CENTERNET_COUNTING_SCORE lands. */
 const VEIL_COUNTING_SCORE = 0.4;
 
