@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTERNET_COUNTING_SCORE, CENTERNET_MODEL_DIR, CENTERNET_MODEL_JSON, CENTERNET_SHA256, calibratedScore, loadCenterNet } from '../../models/centerNet.ts';
 import { DETECTION_LIMITS, type Detector } from '../../models/cocoSsd.ts';
-import { COCO_CLASS_CATEGORY, bottomCentre, type Box, type Detection } from '../../models/detection.ts';
+import { bottomCentre } from '../../models/detection.ts';
+import { contains, counted } from '../helpers/detections.ts';
 import { folderModelHandler } from '../../models/weights.ts';
 import { decodeFrameAt } from '../helpers/frames.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
@@ -23,14 +24,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => detector?.dispose());
-
-function counted(detections: Detection[], category: 'person' | 'vehicle') {
-  return detections.filter((d) => d.score >= COUNTING_SCORE && COCO_CLASS_CATEGORY[d.cocoClass] === category);
-}
-
-function contains(box: Box, point: { x: number; y: number }) {
-  return point.x >= box.x && point.x <= box.x + box.width && point.y >= box.y && point.y <= box.y + box.height;
-}
 
 describe('the CenterNet tier', () => {
   it('loads from the installed package, offline, checked by sha256', async () => {
@@ -61,13 +54,13 @@ describe('the CenterNet tier', () => {
   it('finds the one person standing at the table in the indoor clip, where he stands, and no one in the empty room', async () => {
     // At 77 s a man in black stands at the table; hand-measured, his feet are at about x 0.57, y 0.85.
     const standing = await decodeFrameAt(FOOTAGE.indoor, 77);
-    const people = counted(await detector.detect(standing.pixels, standing.width, standing.height), 'person');
+    const people = counted(await detector.detect(standing.pixels, standing.width, standing.height), 'person', COUNTING_SCORE);
     expect(people).toHaveLength(1);
     expect(contains(people[0]!.box, { x: 0.57, y: 0.5 })).toBe(true);
     expect(bottomCentre(people[0]!.box).y).toBeGreaterThan(0.75);
     const empty = await decodeFrameAt(FOOTAGE.indoor, 3);
     const inEmptyRoom = await detector.detect(empty.pixels, empty.width, empty.height);
-    expect([...counted(inEmptyRoom, 'person'), ...counted(inEmptyRoom, 'vehicle')]).toEqual([]);
+    expect([...counted(inEmptyRoom, 'person', COUNTING_SCORE), ...counted(inEmptyRoom, 'vehicle', COUNTING_SCORE)]).toEqual([]);
   });
 
   it('finds the vehicles a person sees on the overpass frame at 23 s, each where it is, and no person', async () => {
@@ -80,12 +73,12 @@ describe('the CenterNet tier', () => {
     ];
     const frame = await decodeFrameAt(FOOTAGE.overpass, 23);
     const detections = await detector.detect(frame.pixels, frame.width, frame.height);
-    const vehicles = counted(detections, 'vehicle');
+    const vehicles = counted(detections, 'vehicle', COUNTING_SCORE);
     // Every vehicle found is one a person sees there, and at most one box each.
     for (const vehicle of vehicles) expect(seen.some((s) => contains(vehicle.box, s)), JSON.stringify(vehicle.box)).toBe(true);
     for (const vehicle of seen) expect(vehicles.filter((v) => contains(v.box, vehicle)).length, vehicle.what).toBeLessThanOrEqual(1);
     expect(vehicles.length).toBeGreaterThanOrEqual(3);
-    expect(counted(detections, 'person')).toEqual([]);
+    expect(counted(detections, 'person', COUNTING_SCORE)).toEqual([]);
   });
 
   it('zeroes its float32 copy of the frame after each detection and when one fails', async () => {
