@@ -78,7 +78,7 @@ function modelSource(model: DetectorTier, givenUrl: string | undefined, weights:
   const modelUrl = givenUrl ?? (model === 'mobilenet_v2' ? MOBILENET_V2_URL : undefined);
   if (!modelUrl && weights === 'uint8') return { source: folderModelHandler(BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, uint8-quantised weights, sha256 verified)' };
   if (!modelUrl) return { source: folderModelHandler(BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, sha256 verified)' };
-  if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd from ${modelUrl}` };
+  if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd ${model === 'mobilenet_v2' ? 'mobilenet_v2 ' : ''}from ${modelUrl}` };
   const dir = modelUrl.replace(/\/model\.json$/, '');
   return { source: folderModelHandler(dir), name: `coco-ssd from folder ${dir}` };
 }

@@ -59,7 +59,7 @@ describe('startDetectorTier', () => {
     // Port 1 on the loopback: nothing listens there, as nothing answers a box without a network.
     const unreachable = await request({ model: 'mobilenet_v2', detector: { backend: 'auto', modelUrl: 'http://127.0.0.1:1/model.json', ...DETECTION_LIMITS } });
     await expect(startDetectorTier(unreachable)).rejects.toThrow(
-      /^coco-ssd from http:\/\/127\.0\.0\.1:1\/model\.json could not be loaded \(.+\): weights from a URL need the network when Veil starts\. .*--model lite_mobilenet_v2 or centernet$/,
+      /^coco-ssd mobilenet_v2 from http:\/\/127\.0\.0\.1:1\/model\.json could not be loaded \(.+\): weights from a URL need the network when Veil starts\. .*--model lite_mobilenet_v2 or centernet$/,
     );
   });
 });
