@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTERNET_COUNTING_SCORE, CENTERNET_MODEL_DIR, CENTERNET_MODEL_JSON, CENTERNET_SHA256, calibratedScore, loadCenterNet } from '../../models/centerNet.ts';
 import { DETECTION_LIMITS, type Detector } from '../../models/cocoSsd.ts';
@@ -79,6 +80,17 @@ describe('the CenterNet tier', () => {
     for (const vehicle of seen) expect(vehicles.filter((v) => contains(v.box, vehicle)).length, vehicle.what).toBeLessThanOrEqual(1);
     expect(vehicles.length).toBeGreaterThanOrEqual(3);
     expect(counted(detections, 'person', COUNTING_SCORE)).toEqual([]);
+  });
+
+  it('leaks no tensors: the count after a few detections of different frames is the count after the first', async () => {
+    const first = await decodeFrameAt(FOOTAGE.overpass, 10);
+    await detector.detect(first.pixels, first.width, first.height);
+    const tensorsAfterFirst = tf.memory().numTensors;
+    for (const seconds of [12, 14, 16]) {
+      const frame = await decodeFrameAt(FOOTAGE.overpass, seconds);
+      await detector.detect(frame.pixels, frame.width, frame.height);
+    }
+    expect(tf.memory().numTensors).toBe(tensorsAfterFirst);
   });
 
   it('zeroes its float32 copy of the frame after each detection and when one fails', async () => {
