@@ -70,6 +70,12 @@ export function calibratedScore(raw: number): number {
   return VEIL_COUNTING_SCORE + ((clamped - CENTERNET_COUNTING_SCORE) / (1 - CENTERNET_COUNTING_SCORE)) * (1 - VEIL_COUNTING_SCORE);
 }
 
+/**
+ * Loads the CenterNet tier on `options.backend`, in this thread. `detect` takes packed RGB24 bytes of any size and
+ * returns detections in frame coordinates, scored on coco-ssd lite's scale (calibratedScore), from `options.minScore`
+ * up, after class-aware NMS at `options.nmsIou`, at most `options.maxDetections`. Throws when a model file is missing,
+ * unreadable or fails its sha256 (the message names the file and says to reinstall), or the backend cannot start.
+ */
 export async function loadCenterNet(options: DetectorOptions): Promise<Detector> {
   const backend = await chooseBackend(options.backend);
   const graph = await loadGraphModel(folderModelHandler(CENTERNET_MODEL_DIR, CENTERNET_SHA256, CENTERNET_MODEL_JSON));

@@ -54,6 +54,12 @@ export interface ChosenDetector {
   report: DetectorTierReport;
 }
 
+/**
+ * Starts the pool of the tier asked for, or with `auto` (and no `modelUrl`) measures every offline tier and starts
+ * the one models/tierChoice.ts picks; returns it with the report to log and show on /healthz. Throws what starting a
+ * pool throws (a model that fails its checksum, a backend that will not load, mobilenet_v2's unreachable URL), or when
+ * the bundled sample gives no frame; no pool is left running then.
+ */
 export async function startDetectorTier(request: DetectorTierRequest): Promise<ChosenDetector> {
   const { detector, workers, needFramesPerSecond } = request;
   if (request.model !== 'auto' || detector.modelUrl !== undefined) {
