@@ -12,7 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, type BackendChoice, type ChosenBackend } from './backend.ts';
 import { type Box, type CountedClass, type Detection } from './detection.ts';
 import { BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256, BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256, folderModelHandler } from './weights.ts';
+import { scratchDetections } from './frameScratch.ts';
 import { suppressOverlaps } from './nms.ts';
+import { MOBILENET_V2_URL, OFFLINE_TIERS, type DetectorTier } from './tiers.ts';
 
 /** COCO label map of the SSD graph: output column j is COCO id j + 1. Only the classes Veil can count. */
 const COCO_ID_TO_CLASS: Readonly<Record<number, CountedClass>> = {
@@ -32,7 +34,12 @@ export const DETECTION_LIMITS = { minScore: 0.1, nmsIou: 0.5, maxDetections: 100
 
 export interface DetectorOptions {
   backend: BackendChoice;
-  /** coco-ssd's normal loading path (an http(s) URL to model.json, or a local folder); default: the bundled weights. */
+  /** Which tier to load (models/tiers.ts); default lite_mobilenet_v2. models/detectors.ts dispatches on it. */
+  model?: DetectorTier;
+  /**
+   * coco-ssd's normal loading path (an http(s) URL to model.json, or a local folder); default: the bundled weights,
+   * or coco-ssd's published mobilenet_v2 weights for that tier.
+   */
   modelUrl?: string;
   /**
    * Which bundled weights: float32 as published (default), or uint8, 4× smaller, dequantised by TF.js at load
@@ -55,8 +62,8 @@ export interface Detector {
   readonly description: DetectorDescription;
   /** Detect in one packed RGB24 frame. Does not keep or modify `pixels`. */
   detect(pixels: Uint8Array, width: number, height: number): Promise<Detection[]>;
-  /** The int32 copy of the frame that the graph's input is built from: all zeros whenever no detection runs. */
-  readonly inputScratch: Int32Array;
+  /** The widened copy of the frame that the graph's input is built from (models/frameScratch.ts): all zeros whenever no detection runs. */
+  readonly inputScratch: Int32Array | Float32Array;
   dispose(): void;
 }
 
@@ -67,37 +74,35 @@ function isHttpUrl(location: string): boolean {
 export const BUNDLED_WEIGHTS = ['float32', 'uint8'] as const;
 export type BundledWeights = (typeof BUNDLED_WEIGHTS)[number];
 
-function modelSource(modelUrl: string | undefined, weights: BundledWeights = 'float32') {
+function modelSource(model: DetectorTier, givenUrl: string | undefined, weights: BundledWeights = 'float32') {
+  const modelUrl = givenUrl ?? (model === 'mobilenet_v2' ? MOBILENET_V2_URL : undefined);
   if (!modelUrl && weights === 'uint8') return { source: folderModelHandler(BUNDLED_UINT8_MODEL_DIR, BUNDLED_UINT8_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, uint8-quantised weights, sha256 verified)' };
   if (!modelUrl) return { source: folderModelHandler(BUNDLED_MODEL_DIR, BUNDLED_MODEL_SHA256), name: 'coco-ssd lite_mobilenet_v2 (bundled, sha256 verified)' };
-  if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd from ${modelUrl}` };
+  if (isHttpUrl(modelUrl)) return { source: modelUrl, name: `coco-ssd ${model === 'mobilenet_v2' ? 'mobilenet_v2 ' : ''}from ${modelUrl}` };
   const dir = modelUrl.replace(/\/model\.json$/, '');
   return { source: folderModelHandler(dir), name: `coco-ssd from folder ${dir}` };
 }
 
 export async function loadCocoSsd(options: DetectorOptions): Promise<Detector> {
   const backend = await chooseBackend(options.backend);
-  const { source, name } = modelSource(options.modelUrl, options.weights);
+  const { source, name } = modelSource(options.model ?? 'lite_mobilenet_v2', options.modelUrl, options.weights);
   // coco-ssd types modelUrl as a string, but passes it straight to loadGraphModel, which also takes an IOHandler.
-  const loaded = await cocoSsd.load({ base: 'lite_mobilenet_v2', modelUrl: source as unknown as string });
+  const loaded = await cocoSsd.load({ base: 'lite_mobilenet_v2', modelUrl: source as unknown as string }).catch((error: Error) => {
+    if (typeof source !== 'string') throw error;
+    throw new Error(
+      `${name} could not be loaded (${error.message.split('\n')[0]}): weights from a URL need the network when Veil starts. ` +
+        'Connect the box, or point --model-url (detector.modelUrl) at a local folder holding model.json and its shards, ' +
+        `or choose a tier that installs with Veil: --model ${OFFLINE_TIERS.join(' or ')}`,
+    );
+  });
   // The graph coco-ssd loaded; see the file comment for why Veil runs it directly.
   const graph = (loaded as unknown as { model: GraphModel }).model;
 
-  // The graph takes int32, so each frame is widened into this buffer, kept across frames (a 640x480 frame would
-  // otherwise cost 3.7 MB of garbage each) and zeroed after each detection, so no copy of the pixels outlives it.
-  // The backend's own copy of the input (wasm heap, native TensorFlow memory) is released by dispose(), not zeroed:
-  // Veil cannot reach it. The cpu backend keeps no copy: its input tensor is a view of this buffer.
-  let inputScratch = new Int32Array(0);
-  // Detections that share the buffer must not overlap; in one thread they could not run in parallel anyway.
-  let previousDetection: Promise<unknown> = Promise.resolve();
-
-  async function detectOne(pixels: Uint8Array, width: number, height: number) {
-    if (inputScratch.length < pixels.length) inputScratch = new Int32Array(pixels.length);
-    const widened = inputScratch.subarray(0, pixels.length);
+  // The graph takes int32: models/frameScratch.ts widens each frame into a buffer it zero-fills after each detection.
+  const detector = scratchDetections(Int32Array, async (widened, width, height) => {
     let input: tf.Tensor | undefined;
     let outputs: tf.Tensor[] = [];
     try {
-      widened.set(pixels);
       input = tf.tensor4d(widened, [1, height, width, 3], 'int32');
       outputs = (await graph.executeAsync(input)) as tf.Tensor[];
       const [scoresTensor, boxesTensor] = outputs;
@@ -108,20 +113,15 @@ export async function loadCocoSsd(options: DetectorOptions): Promise<Detector> {
     } finally {
       input?.dispose();
       tf.dispose(outputs);
-      widened.fill(0);
     }
-  }
+  });
 
   return {
     description: { backend, model: name },
     get inputScratch() {
-      return inputScratch;
+      return detector.inputScratch;
     },
-    detect(pixels, width, height) {
-      const detection = previousDetection.then(() => detectOne(pixels, width, height));
-      previousDetection = detection.catch(() => undefined);
-      return detection;
-    },
+    detect: detector.detect,
     dispose() {
       loaded.dispose();
     },

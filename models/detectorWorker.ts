@@ -7,7 +7,8 @@
  * so the only copy of the pixels is gone before the detections are even posted.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadCocoSsd, type DetectorOptions } from './cocoSsd.ts';
+import type { DetectorOptions } from './cocoSsd.ts';
+import { loadDetector } from './detectors.ts';
 import type { WorkerReply, WorkerRequest } from './detectorPool.ts';
 
 if (!parentPort) throw new Error('detectorWorker must run in a worker thread');
@@ -15,7 +16,7 @@ const port = parentPort;
 const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
 try {
-  const detector = await loadCocoSsd(workerData as DetectorOptions);
+  const detector = await loadDetector(workerData as DetectorOptions);
   port.on('message', async (request: WorkerRequest) => {
     const startedNs = process.hrtime.bigint();
     try {

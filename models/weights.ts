@@ -40,7 +40,7 @@ const modelJsonSchema = z.looseObject({
   ),
 });
 
-async function readChecked(dir: string, name: string, expectedSha256: Record<string, string> | undefined) {
+async function readChecked(dir: string, name: string, expectedSha256: Readonly<Record<string, string>> | undefined) {
   const file = path.join(dir, name);
   const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`model file ${file} could not be read (${error.code ?? error.message})`);
@@ -56,12 +56,15 @@ async function readChecked(dir: string, name: string, expectedSha256: Record<str
   return bytes;
 }
 
-/** An IOHandler reading model.json and its shards from `dir`, verifying checksums when given. */
-export function folderModelHandler(dir: string, expectedSha256?: Record<string, string>): io.IOHandler & Required<Pick<io.IOHandler, 'load'>> {
+/**
+ * An IOHandler reading the model's JSON (`jsonName`, default model.json) and its shards from `dir`, verifying
+ * checksums when given.
+ */
+export function folderModelHandler(dir: string, expectedSha256?: Readonly<Record<string, string>>, jsonName = 'model.json'): io.IOHandler & Required<Pick<io.IOHandler, 'load'>> {
   return {
     async load() {
-      const jsonFile = path.join(dir, 'model.json');
-      const json = await readChecked(dir, 'model.json', expectedSha256);
+      const jsonFile = path.join(dir, jsonName);
+      const json = await readChecked(dir, jsonName, expectedSha256);
       let content: unknown;
       try {
         content = JSON.parse(json.toString('utf8'));

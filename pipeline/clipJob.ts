@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { BUNDLED_WEIGHTS, DETECTION_LIMITS } from '../models/cocoSsd.ts';
-import { startDetectorPool, type DetectorPool } from '../models/detectorPool.ts';
+import type { DetectorPool } from '../models/detectorPool.ts';
+import { MODEL_CHOICES } from '../models/tiers.ts';
+import { startDetectorTier, type DetectorTierReport } from './detectorTier.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
@@ -40,6 +42,7 @@ export const CLIP_FLAGS = {
   classes: { type: 'string' },
   'max-width': { type: 'string' },
   backend: { type: 'string' },
+  model: { type: 'string' },
   'model-url': { type: 'string' },
   weights: { type: 'string' },
   workers: { type: 'string' },
@@ -70,6 +73,8 @@ Motion gate (docs/frugality.md):
   --min-detector-fps N the detector runs at least this often however still the scene (default 1.25, at least 1.25)
 Detector:
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default auto: the fastest that loads)
+  --model TIER         ${MODEL_CHOICES.join(' | ')} (default lite_mobilenet_v2; auto: the most
+                       accurate tier that keeps up, measured at start-up; mobilenet_v2 needs the network)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
   --weights float32|uint8  the bundled weights as published, or quantised to uint8 (4× smaller; docs/frugality.md)
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
@@ -96,6 +101,7 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   set('orientation', flags.orientation);
   const detector = { ...((merged.detector as Record<string, unknown> | undefined) ?? {}) };
   if (flags.backend) detector.backend = choiceFlag(flags.backend, 'backend', BACKEND_CHOICES);
+  if (flags.model) detector.model = choiceFlag(flags.model, 'model', MODEL_CHOICES);
   if (flags['model-url']) detector.modelUrl = flags['model-url'];
   if (flags.weights) detector.weights = choiceFlag(flags.weights, 'weights', BUNDLED_WEIGHTS);
   if (flags.workers) detector.workers = flags.workers === 'auto' ? 'auto' : numberFlag(flags.workers, 'workers', '"auto" or a number of threads');
@@ -126,6 +132,7 @@ export function clipExcerpt(flags: ClipFlagValues): { startSeconds?: number; dur
 export interface StartedParts {
   ffmpeg: FfmpegBinary;
   detector: DetectorPool;
+  tier: DetectorTierReport;
 }
 
 /** Finds ffmpeg (`--ffmpeg`, FFMPEG_PATH, PATH) and says which one is used. */
@@ -135,14 +142,22 @@ export async function findFfmpeg(ffmpegFlag: string | undefined, log: Logger): P
   return ffmpeg;
 }
 
+/** A recorded clip waits for the detector, so its tier need not keep up: the bundled one, whatever the machine. */
+const CLIP_DEFAULT_MODEL = 'lite_mobilenet_v2';
+
 export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, log: Logger): Promise<StartedParts> {
-  const detector = await startDetectorPool(
-    { backend: config.detector.backend, modelUrl: config.detector.modelUrl, weights: config.detector.weights, ...DETECTION_LIMITS },
-    config.detector.workers,
-  );
+  const { pool: detector, report: tier } = await startDetectorTier({
+    detector: { backend: config.detector.backend, modelUrl: config.detector.modelUrl, weights: config.detector.weights, ...DETECTION_LIMITS },
+    model: config.detector.model ?? CLIP_DEFAULT_MODEL,
+    workers: config.detector.workers,
+    needFramesPerSecond: config.fps,
+    maxWidth: config.maxWidth,
+    ffmpeg,
+    forcedBy: '--model (detector.model)',
+  });
   const { backend, model } = detector.description;
-  log.info(`detector: ${model} on the ${backend.name} backend, ${detector.workerCount} worker thread(s)`, { why: backend.reason });
-  return { ffmpeg, detector };
+  log.info(`detector: ${model} on the ${backend.name} backend, ${detector.workerCount} worker thread(s)`, { why: backend.reason, tier: tier.tier, tier_why: tier.reason });
+  return { ffmpeg, detector, tier };
 }
 
 /** Logs a warning when the detector turns blind to the clip's scene (and a note when it sees again). */

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { BUNDLED_WEIGHTS } from '../models/cocoSsd.ts';
+import { MODEL_CHOICES } from '../models/tiers.ts';
 import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
@@ -66,9 +67,15 @@ export function withDefaultZones<T extends { zones?: Zone[]; lines: CountingLine
 
 export const detectorSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES).default('auto'),
+  /**
+   * Which detector tier (models/tiers.ts), or `auto`: the most accurate one whose speed, measured at start-up,
+   * sustains the cameras' frames (pipeline/detectorTier.ts). Left out: `auto` for `veil run`, lite_mobilenet_v2 for a
+   * recorded clip (batch, eval), which waits for the detector and whose counts should not depend on the machine.
+   */
+  model: z.enum(MODEL_CHOICES).optional(),
   /** coco-ssd's loading path for other weights: an http(s) URL to model.json or a local folder. */
   modelUrl: z.string().min(1).optional(),
-  /** The bundled weights as published (float32) or quantised to uint8 (docs/frugality.md); ignored with modelUrl. */
+  /** The bundled lite weights as published (float32) or quantised to uint8 (docs/frugality.md); ignored with modelUrl and by other tiers. */
   weights: z.enum(BUNDLED_WEIGHTS).default('float32'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
 });

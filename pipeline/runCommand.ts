@@ -8,12 +8,13 @@
  */
 import path from 'node:path';
 import { DETECTION_LIMITS } from '../models/cocoSsd.ts';
-import { startDetectorPool } from '../models/detectorPool.ts';
 import { toNumber } from '../stages/privacy/rational.ts';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { describeSource } from '../streams/cameraSource.ts';
 import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
 import { startFeedServer } from '../streams/feedServer.ts';
+import { startDetectorTier } from './detectorTier.ts';
+import { MODEL_CHOICES } from '../models/tiers.ts';
 import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
 import { feedSink } from '../streams/sinks/feedSink.ts';
@@ -44,6 +45,8 @@ example site.yaml.
                        a camera's privacy settings changed: judge its past releases by the new ones, noting REASON
   --host HOST          override feed.host
   --port PORT          override feed.port (0: any free port; the log says which)
+  --model TIER         override detector.model: ${MODEL_CHOICES.join(' | ')} (default auto: the most
+                       accurate tier whose speed, measured at start-up, sustains every camera's fps; README)
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
   --log-format F       text | json (default: the config's logFormat, json unless set)
 
@@ -58,6 +61,7 @@ const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   ffmpeg: { type: 'string' },
+  model: { type: 'string' },
   'log-format': { type: 'string' },
 } as const;
 
@@ -90,6 +94,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   const { values } = parseFlags(argv, FLAGS, 'run');
   if (!values.config) throw new UsageError('--config FILE is required: the site config with your cameras. See `veil run --help`.');
   const site = await readSiteConfig(values.config);
+  const modelFlag = choiceFlag(values.model, 'model', MODEL_CHOICES);
   const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
   const feedOptions = feedSettings(site.feed, values);
   const stateDir = site.stateDir ?? defaultStateDir();
@@ -144,10 +149,20 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
-    log.info('loading the detector', { backend: site.detector.backend, workers: site.detector.workers });
-    const detector = await startDetectorPool({ backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS }, site.detector.workers);
+    const needFramesPerSecond = site.cameras.reduce((sum, camera) => sum + camera.fps, 0);
+    const model = modelFlag ?? site.detector.model ?? 'auto';
+    log.info('loading the detector', { backend: site.detector.backend, model, workers: site.detector.workers, need_fps: needFramesPerSecond });
+    const { pool: detector, report: tier } = await startDetectorTier({
+      detector: { backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS },
+      model,
+      workers: site.detector.workers,
+      needFramesPerSecond,
+      maxWidth: Math.max(...site.cameras.map((camera) => camera.maxWidth)),
+      ffmpeg,
+      forcedBy: modelFlag ? '--model' : `detector.model (config ${values.config})`,
+    });
     running.push(() => detector.close());
-    log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount });
+    log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount, tier: tier.tier, tier_why: tier.reason });
     if (stop.aborted) return 0;
 
     const feed = await startFeedServer({
@@ -156,6 +171,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       metrics,
       cameraStates: states,
       log,
+      detector: tier,
     });
     addSink(feedSink(feed));
     log.info('feed, dashboard, /healthz and /metrics listening', { url: feed.url, port: feed.port });

@@ -117,6 +117,11 @@ export interface FeedServerOptions {
    * recent district totals and its fleet accuracy table. Left out: none.
    */
   snapshot?: () => ServerMessage[];
+  /**
+   * Which detector tier runs and why (the measured speeds and the need when chosen at start-up), as `veil run`
+   * logged it: shown on /healthz to a client with the token, under `detector`. Left out: no detector (aggregator).
+   */
+  detector?: object;
 }
 
 export interface FeedServer {
@@ -425,7 +430,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     return {
       httpStatus: anyDown ? 503 : 200,
       status: anyDown ? 'failed' : allStreaming ? 'ok' : 'degraded',
-      detail: { feedClients: receiving.size, cameras },
+      detail: { feedClients: receiving.size, cameras, ...(options.detector ? { detector: options.detector } : {}) },
     };
   };
 

@@ -91,6 +91,17 @@ const healthSchema = z.strictObject({
       warning: z.string().optional(),
     }),
   ),
+  /** Which detector tier runs and why (pipeline/detectorTier.ts); `veil run` always sends it. */
+  detector: z
+    .strictObject({
+      tier: z.string(),
+      model: z.string(),
+      reason: z.string(),
+      needFramesPerSecond: z.number().positive(),
+      workers: z.number().int().positive(),
+      measured: z.array(z.strictObject({ tier: z.string(), msPerFrame: z.number().positive(), capacityFps: z.number().positive() })),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof healthSchema>;
 

@@ -17,10 +17,15 @@ export const FEED_TOKEN = 'live-test-feed-token-4f9c2e';
 const logEntrySchema = z.looseObject({ time: z.iso.datetime(), level: z.enum(['info', 'warn', 'error']), message: z.string() });
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
-/** Writes `site` as `dir/name` in YAML, the format the README shows; returns the file's path. */
+/**
+ * Writes `site` as `dir/name` in YAML, the format the README shows; returns the file's path. A box's config (one with
+ * cameras) gets the bundled detector tier unless it names one: what these tests expect of detections was measured
+ * with it, and `auto` would choose by this machine's speed of the moment (test/pipeline/detectorTier tests `auto`).
+ */
 export async function writeSiteConfig(dir: string, name: string, site: Record<string, unknown>): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(file, stringify(site));
+  const detector = { model: 'lite_mobilenet_v2', ...(site.detector as Record<string, unknown> | undefined) };
+  await writeFile(file, stringify('cameras' in site ? { ...site, detector } : site));
   return file;
 }
 

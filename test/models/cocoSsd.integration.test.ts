@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETECTION_LIMITS, loadCocoSsd, type Detector } from '../../models/cocoSsd.ts';
-import { COCO_CLASS_CATEGORY, bottomCentre, type Box, type Detection } from '../../models/detection.ts';
+import { bottomCentre } from '../../models/detection.ts';
+import { contains, counted } from '../helpers/detections.ts';
 import { decodeExcerpt, decodeFrameAt } from '../helpers/frames.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 
@@ -19,19 +20,11 @@ beforeAll(async () => {
 
 afterAll(() => detector?.dispose());
 
-function counted(detections: Detection[], category: 'person' | 'vehicle') {
-  return detections.filter((d) => d.score >= COUNTING_SCORE && COCO_CLASS_CATEGORY[d.cocoClass] === category);
-}
-
-function contains(box: Box, point: { x: number; y: number }) {
-  return point.x >= box.x && point.x <= box.x + box.width && point.y >= box.y && point.y <= box.y + box.height;
-}
-
 describe('coco-ssd detector on real frames', () => {
   it('finds the one person standing at the table in the indoor clip, where he stands', async () => {
     // At 77 s a man in black stands at the table, centre-right; nobody else is in view.
     const frame = await decodeFrameAt(FOOTAGE.indoor, 77);
-    const people = counted(await detector.detect(frame.pixels, frame.width, frame.height), 'person');
+    const people = counted(await detector.detect(frame.pixels, frame.width, frame.height), 'person', COUNTING_SCORE);
     expect(people).toHaveLength(1);
     const [person] = people;
     // Hand-measured on the frame: his feet are at about x 0.57, y 0.85; his head at about y 0.1.
@@ -43,8 +36,8 @@ describe('coco-ssd detector on real frames', () => {
   it('finds no one in the empty room at the start of the indoor clip', async () => {
     const frame = await decodeFrameAt(FOOTAGE.indoor, 3);
     const detections = await detector.detect(frame.pixels, frame.width, frame.height);
-    expect(counted(detections, 'person')).toEqual([]);
-    expect(counted(detections, 'vehicle')).toEqual([]);
+    expect(counted(detections, 'person', COUNTING_SCORE)).toEqual([]);
+    expect(counted(detections, 'vehicle', COUNTING_SCORE)).toEqual([]);
   });
 
   it('finds the four vehicles a person sees on the overpass frame at 23 s, each where it is', async () => {
@@ -58,10 +51,10 @@ describe('coco-ssd detector on real frames', () => {
     ];
     const frame = await decodeFrameAt(FOOTAGE.overpass, 23);
     const detections = await detector.detect(frame.pixels, frame.width, frame.height);
-    const vehicles = counted(detections, 'vehicle');
+    const vehicles = counted(detections, 'vehicle', COUNTING_SCORE);
     expect(vehicles).toHaveLength(seen.length);
     for (const vehicle of seen) expect(vehicles.filter((v) => contains(v.box, vehicle)), vehicle.what).toHaveLength(1);
-    expect(counted(detections, 'person')).toEqual([]);
+    expect(counted(detections, 'person', COUNTING_SCORE)).toEqual([]);
   });
 
   it('returns boxes normalised to the frame and scores in [minScore, 1], best first after NMS', async () => {
