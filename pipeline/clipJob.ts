@@ -3,7 +3,6 @@
  * with `--config`, and starting the parts (ffmpeg, detector pool) with a log line that says which ones were found.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
 import { BUNDLED_WEIGHTS, DETECTION_LIMITS } from '../models/cocoSsd.ts';
@@ -14,14 +13,13 @@ import { COUNTED_CLASSES } from '../models/detection.ts';
 import { locateFfmpeg, type FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts';
 import { redactCredentials } from '../streams/redact.ts';
+import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 import { assertClipFile } from './fsProblems.ts';
 import type { LogFormat, Logger } from './log.ts';
 import { describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
 
-/** The bundled sample: a 24 s excerpt of OpenCV's vtest.avi (see NOTICE), so `veil batch` works with no input. */
-export const SAMPLE_CLIP = fileURLToPath(new URL('../streams/sample/vtest-campus-24s.mp4', import.meta.url));
 
 
 export const clipJobSchema = z

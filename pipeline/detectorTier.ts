@@ -11,7 +11,7 @@ import type { DetectorOptions } from '../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool, type WorkerCount } from '../models/detectorPool.ts';
 import { chooseTier, type TierSpeed } from '../models/tierChoice.ts';
 import { ACCURACY_RANKING, OFFLINE_TIERS, type DetectorTier, type ModelChoice } from '../models/tiers.ts';
-import { SAMPLE_CLIP } from './clipJob.ts';
+import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
 
 /** Frames each worker detects before the timed ones: the first inference compiles the wasm kernels and allocates. */
 const WARM_UP_FRAMES_PER_WORKER = 1;
