@@ -92,10 +92,17 @@ function medianBin(counts: readonly number[]): number {
   throw new Error('medianBin: a track with no sighting has no median (internal error)');
 }
 
+/** A track's contribution: 1 to the bin of its median score, 1 to the bin of its median size. */
+function addMedians(histograms: DriftHistograms, track: DriftHistograms): void {
+  histograms.score[medianBin(track.score)]! += 1;
+  histograms.size[medianBin(track.size)]! += 1;
+}
+
 /**
  * Folds the tracker's output into drift histograms per window of `windowSeconds`, aligned to multiples of it (the
- * Unix epoch live, as the other windows). A window is handed out once a later frame or closeIfEnded passes its end;
- * only windows in which some track ended are kept, so an empty stretch yields nothing.
+ * Unix epoch live, as the other windows). A window is handed out once a later frame or closeIfEnded passes its end.
+ * Every window that analysed a frame is handed out, empty or not: a window missing because no track ended in it
+ * would say, unnoised, that nobody was there.
  */
 export class TrackDriftAccumulator {
   /** Per live track, its sightings' scores and sizes as bin counts: bounded memory however long the track lives. */
@@ -112,6 +119,8 @@ export class TrackDriftAccumulator {
    */
   add(ptsSeconds: number, sightings: readonly TrackSighting[], ended: readonly TrackHandle[]): DriftWindow[] {
     const closed = this.closeIfEnded(ptsSeconds);
+    this.#open ??= { index: Math.floor(ptsSeconds / this.windowSeconds), histograms: emptyHistograms() };
+    const histograms = this.#open.histograms;
     for (const { handle, box, score } of sightings) {
       let counts = this.#tracks.get(handle);
       if (!counts) this.#tracks.set(handle, (counts = emptyHistograms()));
@@ -122,12 +131,23 @@ export class TrackDriftAccumulator {
       const counts = this.#tracks.get(handle);
       if (!counts) continue;
       this.#tracks.delete(handle);
-      const index = Math.floor(ptsSeconds / this.windowSeconds);
-      this.#open ??= { index, histograms: emptyHistograms() };
-      this.#open.histograms.score[medianBin(counts.score)]! += 1;
-      this.#open.histograms.size[medianBin(counts.size)]! += 1;
+      addMedians(histograms, counts);
     }
     return closed;
+  }
+
+  /**
+   * The end of the input (a clip's last frame at `endSeconds`): every track still alive ends there and adds its
+   * medians to the open window, which is handed out with any other not yet closed.
+   */
+  finish(endSeconds: number): DriftWindow[] {
+    const closed = this.closeIfEnded(endSeconds);
+    if (this.#tracks.size > 0) {
+      this.#open ??= { index: Math.floor(endSeconds / this.windowSeconds), histograms: emptyHistograms() };
+      for (const counts of this.#tracks.values()) addMedians(this.#open.histograms, counts);
+      this.#tracks.clear();
+    }
+    return [...closed, ...this.closeIfEnded(Infinity)];
   }
 
   /** Hands out the open window when `nowSeconds` is at or past its end (live: the clock, not a frame, closes it). */
@@ -137,6 +157,16 @@ export class TrackDriftAccumulator {
     this.#open = undefined;
     return [{ startSeconds: open.index * this.windowSeconds, endSeconds: (open.index + 1) * this.windowSeconds, windowSeconds: this.windowSeconds, histograms: open.histograms }];
   }
+}
+
+/** Bin by bin sums of histograms (e.g. a clip's windows, or the released windows a baseline is built from). */
+export function sumHistograms(histograms: readonly DriftHistograms[]): DriftHistograms {
+  const total = emptyHistograms();
+  for (const { score, size } of histograms) {
+    score.forEach((count, bin) => (total.score[bin]! += count));
+    size.forEach((count, bin) => (total.size[bin]! += count));
+  }
+  return total;
 }
 
 /** Bin counts as shares of their total, counts below 0 (noise) taken as 0; undefined when nothing is left. */

@@ -37,8 +37,8 @@ describe('TrackDriftAccumulator: one contribution per track', () => {
     // → median 0.2, bin [1/8, 1/4) = 3.
     const seen: Array<[number, number]> = [[0.95, 0.04], [0.55, 0.3], [0.62, 0.05], [0.91, 0.2], [0.58, 0.3]];
     seen.forEach(([score, side], frame) => expect(drift.add(10 + frame, [{ handle: track, box: square(side), score }], [])).toEqual([]));
-    // Nothing is counted while the track lives: the window closes empty-handed.
-    expect(drift.closeIfEnded(3600)).toEqual([]);
+    // Nothing is counted while the track lives: its first window closes empty, but closes all the same.
+    expect(drift.closeIfEnded(3600)).toEqual([{ startSeconds: 0, endSeconds: 3600, windowSeconds: 3600, histograms: { score: [0, 0, 0, 0, 0, 0, 0, 0], size: [0, 0, 0, 0, 0, 0] } }]);
     drift.add(3700, [], [track]);
     const [window] = drift.closeIfEnded(7200);
     expect(window).toEqual({ startSeconds: 3600, endSeconds: 7200, windowSeconds: 3600, histograms: { score: [0, 0, 0, 0, 1, 0, 0, 0], size: [0, 0, 0, 1, 0, 0] } });
@@ -59,6 +59,25 @@ describe('TrackDriftAccumulator: one contribution per track', () => {
     drift.add(59, [{ handle: track, box: square(0.1), score: 0.7 }], [track, handle()]);
     const closed = drift.add(61, [], []);
     expect(closed.map((window) => [window.startSeconds, window.histograms.score.reduce((a, b) => a + b)])).toEqual([[0, 1]]);
+  });
+
+  it('hands out every window that analysed a frame, and only those', () => {
+    const drift = new TrackDriftAccumulator(60);
+    drift.add(10, [], []);
+    drift.add(200, [], []);
+    expect(drift.closeIfEnded(1000).map((window) => window.startSeconds)).toEqual([180]);
+    expect(drift.closeIfEnded(2000)).toEqual([]);
+  });
+
+  it('ends every live track at the end of the input', () => {
+    const drift = new TrackDriftAccumulator(60);
+    const [first, second] = [handle(), handle()];
+    drift.add(30, [{ handle: first, box: square(0.3), score: 0.95 }], []);
+    // The frame at 70 s closes [0, 60), empty: the first track ends in [60, 120).
+    expect(drift.add(70, [{ handle: second, box: square(0.01), score: 0.45 }], [first]).map((window) => window.histograms.score.reduce((a, b) => a + b))).toEqual([0]);
+    // Both in [60, 120): the first (0.95 → bin 7, 0.3 → bin 4), the second at the end (0.45 → bin 2, 0.01 → bin 0).
+    expect(drift.finish(80)).toEqual([{ startSeconds: 60, endSeconds: 120, windowSeconds: 60, histograms: { score: [0, 0, 1, 0, 0, 0, 0, 1], size: [1, 0, 0, 0, 1, 0] } }]);
+    expect(drift.finish(90)).toEqual([]);
   });
 
   it('changes the histograms by exactly one count in each when any one track is removed (L1 = 2, L2² = 2)', () => {

@@ -1,0 +1,78 @@
+/**
+ * The drift score on real footage: the overpass clip's first 14 s through the real detector, clean, blurred and
+ * darkened by ffmpeg into a temporary folder. The clean run is the baseline (as `veil eval --drift-baseline` makes
+ * it); each degraded run's drift score must rise above the clean run's own, compared with that baseline.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
+import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
+import { driftIndices, populationStabilityIndex, type DriftHistograms } from '../../stages/drift.ts';
+import { WHOLE_FRAME_ZONE } from '../../stages/zones.ts';
+import { runBatch } from '../../pipeline/batch.ts';
+import { testFfmpeg } from '../helpers/frames.ts';
+import { FOOTAGE } from '../helpers/paths.ts';
+
+const EXCERPT_SECONDS = 14;
+const FPS = 3;
+
+let detector: DetectorPool;
+let folder: string;
+const histograms: Record<'clean' | 'blurred' | 'darkened', DriftHistograms | undefined> = { clean: undefined, blurred: undefined, darkened: undefined };
+
+/** The excerpt re-encoded through an ffmpeg filter (or none), as a camera with that fault would send it. */
+async function degraded(name: string, filter: string | undefined): Promise<string> {
+  const ffmpeg = await testFfmpeg();
+  const output = path.join(folder, `${name}.mkv`);
+  execFileSync(ffmpeg.path, ['-v', 'error', '-i', FOOTAGE.overpass, '-t', String(EXCERPT_SECONDS), ...(filter ? ['-vf', filter] : []), '-an', '-c:v', 'ffv1', output]);
+  return output;
+}
+
+async function driftOf(input: string): Promise<DriftHistograms> {
+  const outcome = await runBatch({
+    input,
+    ffmpeg: await testFfmpeg(),
+    detector,
+    analysis: { fps: FPS, maxWidth: 640, zones: [WHOLE_FRAME_ZONE], lines: [], classes: ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'], windowLengths: [60], scoreThreshold: 0.4, motionGate: { enabled: false, thresholdLevels: 6, minDetectorFps: 1.25 }, driftWindowSeconds: 60 },
+    release: (aggregate) => aggregate,
+  });
+  return outcome.drift!;
+}
+
+beforeAll(async () => {
+  folder = mkdtempSync(path.join(tmpdir(), 'veil-drift-footage-'));
+  detector = await startDetectorPool({ backend: 'auto', ...DETECTION_LIMITS }, 2);
+  histograms.clean = await driftOf(await degraded('clean', undefined));
+  histograms.blurred = await driftOf(await degraded('blurred', 'boxblur=6:2'));
+  histograms.darkened = await driftOf(await degraded('darkened', 'eq=brightness=-0.4'));
+}, 600_000);
+
+afterAll(async () => {
+  await detector?.close();
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+describe('drift on real footage', () => {
+  it('counts each confirmed track once in each histogram', () => {
+    const clean = histograms.clean!;
+    const tracks = clean.score.reduce((a, b) => a + b, 0);
+    console.log(JSON.stringify(histograms));
+    expect(tracks).toBeGreaterThanOrEqual(8);
+    expect(clean.size.reduce((a, b) => a + b, 0)).toBe(tracks);
+  });
+
+  it('rises when the picture is blurred or darkened', () => {
+    const clean = histograms.clean!;
+    const own = driftIndices(clean, clean);
+    expect(own.score).toBeCloseTo(0, 12);
+    for (const fault of ['blurred', 'darkened'] as const) {
+      const index = driftIndices(clean, histograms[fault]!);
+      console.log(fault, index);
+      expect(Math.max(index.score!, index.size!)).toBeGreaterThan(0.25);
+    }
+    expect(populationStabilityIndex).toBeDefined();
+  });
+});
