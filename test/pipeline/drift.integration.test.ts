@@ -27,7 +27,7 @@ const histograms: Record<'clean' | 'blurred' | 'darkened', DriftHistograms | und
 async function degraded(name: string, filter: string | undefined): Promise<string> {
   const ffmpeg = await testFfmpeg();
   const output = path.join(folder, `${name}.mkv`);
-  execFileSync(ffmpeg.path, ['-v', 'error', '-i', FOOTAGE.overpass, '-t', String(EXCERPT_SECONDS), ...(filter ? ['-vf', filter] : []), '-an', '-c:v', 'ffv1', output]);
+  execFileSync(ffmpeg.path, ['-v', 'error', '-y', '-i', FOOTAGE.overpass, '-t', String(EXCERPT_SECONDS), ...(filter ? ['-vf', filter] : []), '-an', '-c:v', 'ffv1', output]);
   return output;
 }
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
   folder = mkdtempSync(path.join(tmpdir(), 'veil-drift-footage-'));
   detector = await startDetectorPool({ backend: 'auto', ...DETECTION_LIMITS }, 2);
   histograms.clean = await driftOf(await degraded('clean', undefined));
-  histograms.blurred = await driftOf(await degraded('blurred', 'boxblur=6:2'));
+  histograms.blurred = await driftOf(await degraded('blurred', 'boxblur=2:1'));
   histograms.darkened = await driftOf(await degraded('darkened', 'eq=brightness=-0.4'));
 }, 600_000);
 
