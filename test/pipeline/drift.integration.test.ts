@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
 import { startDetectorPool, type DetectorPool } from '../../models/detectorPool.ts';
-import { driftIndices, populationStabilityIndex, type DriftHistograms } from '../../stages/drift.ts';
+import { driftIndices, type DriftHistograms } from '../../stages/drift.ts';
 import { WHOLE_FRAME_ZONE } from '../../stages/zones.ts';
 import { runBatch } from '../../pipeline/batch.ts';
 import { testFfmpeg } from '../helpers/frames.ts';
@@ -55,24 +55,27 @@ afterAll(async () => {
   if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
+/** The share of a histogram's tracks whose median score is below 0.5 (bins [0, 0.3), [0.3, 0.4), [0.4, 0.5)). */
+const lowScoreShare = (histograms: DriftHistograms) => histograms.score.slice(0, 3).reduce((a, b) => a + b, 0) / histograms.score.reduce((a, b) => a + b, 0);
+
 describe('drift on real footage', () => {
   it('counts each confirmed track once in each histogram', () => {
     const clean = histograms.clean!;
     const tracks = clean.score.reduce((a, b) => a + b, 0);
-    console.log(JSON.stringify(histograms));
+    // The excerpt holds about a dozen cars and vans (by eye); each confirmed track is one count per histogram.
     expect(tracks).toBeGreaterThanOrEqual(8);
     expect(clean.size.reduce((a, b) => a + b, 0)).toBe(tracks);
   });
 
-  it('rises when the picture is blurred or darkened', () => {
+  it('rises above the significant-shift level when the picture is blurred or darkened', () => {
     const clean = histograms.clean!;
-    const own = driftIndices(clean, clean);
-    expect(own.score).toBeCloseTo(0, 12);
+    expect(driftIndices(clean, clean)).toEqual({ score: 0, size: 0 });
     for (const fault of ['blurred', 'darkened'] as const) {
-      const index = driftIndices(clean, histograms[fault]!);
-      console.log(fault, index);
-      expect(Math.max(index.score!, index.size!)).toBeGreaterThan(0.25);
+      const faulty = histograms[fault]!;
+      const index = driftIndices(clean, faulty);
+      expect(Math.max(index.score!, index.size!), fault).toBeGreaterThan(0.25);
+      // And for the reason one expects: the detector is less sure of what it still finds.
+      expect(lowScoreShare(faulty), fault).toBeGreaterThan(lowScoreShare(clean));
     }
-    expect(populationStabilityIndex).toBeDefined();
   });
 });

@@ -13,7 +13,7 @@ import type { DriftHistograms, DriftWindow } from '../../stages/drift.ts';
 import { writeDriftBaseline } from '../../pipeline/driftBaseline.ts';
 import { DriftMonitor, driftSettingsSchema } from '../../pipeline/driftMonitor.ts';
 import { createLogger } from '../../pipeline/log.ts';
-import { openPrivacy } from '../../pipeline/privacySetup.ts';
+import { openPrivacy, type CameraRelease } from '../../pipeline/privacySetup.ts';
 import type { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { VeilMetrics } from '../../streams/metrics.ts';
 import { FEED_TOKEN, startTestFeed } from '../streams/feedFixtures.ts';
@@ -51,6 +51,7 @@ afterEach(async () => {
 
 interface Box {
   monitor: DriftMonitor;
+  releaser: CameraRelease;
   url: string;
   stateDir: string;
   logLines: string[];
@@ -71,7 +72,7 @@ async function startBox(drift: Record<string, unknown>, stateDir = mkdtempSync(p
   const metrics: VeilMetrics = started.metrics;
   states.set(CAMERA, 'streaming');
   const monitor = new DriftMonitor({ camera: CAMERA, settings, releaser, stateDir, states, metrics, log, where: 'test' });
-  return { monitor, url: started.feed.url, stateDir, logLines };
+  return { monitor, releaser, url: started.feed.url, stateDir, logLines };
 }
 
 const hour = (index: number, histograms: DriftHistograms): DriftWindow => ({ startSeconds: index * HOUR, endSeconds: (index + 1) * HOUR, windowSeconds: HOUR, histograms });
@@ -172,13 +173,18 @@ describe('drift on /healthz and /metrics', () => {
 
   it('gives no PSI for an hour with fewer tracks than minTracks, and none for an hour the ledger withholds', async () => {
     const box = await startBox({ share: 0.5, baseline: calibrationBaseline(), minTracks: 1000 });
+    // The camera's own crossings of the hour, at the other half of ε.
+    const none = { forward: 0, backward: 0 };
+    for (let start = 0; start < HOUR; start += 900) {
+      expect(box.releaser.release({ startSeconds: start, endSeconds: start + 900, windowSeconds: 900, clock: 'wall', framesAnalysed: 10, zones: {}, lines: { door: { person: none, vehicle: none } } }).status).toBe('released');
+    }
     const quiet: DriftHistograms = { score: [0, 1, 2, 5, 8, 12, 10, 4], size: [0, 4, 20, 15, 3, 0] };
     box.monitor.add([hour(0, quiet)]);
     box.monitor.publishEndedBy(HOUR);
     const health = await healthz(box);
     expect(health.drift.note).toMatch(/^about -?\d+ tracks \(noised\): fewer than drift\.minTracks = 1000, too few for a drift score$/);
     expect((await metrics(box)).psi).toEqual({ score: undefined, size: undefined });
-    // A second process on the same camera and ledger releases the same hour: its budget is spent.
+    // A second process on the same camera and ledger releases the same hour: crossings and drift spent its ε.
     const second = await startBox({ share: 0.5, baseline: calibrationBaseline() }, box.stateDir);
     second.monitor.add([hour(0, STEADY)]);
     second.monitor.publishEndedBy(HOUR);
