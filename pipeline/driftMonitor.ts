@@ -16,7 +16,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { driftIndices, sumHistograms, type DriftHistograms, type DriftWindow } from '../stages/drift.ts';
 import { planDriftRelease, releaseDrift, type DriftReleasePlan, type DriftReleaseRequest, type ReleasedDrift } from '../stages/driftRelease.ts';
-import { rationalFromDecimal } from '../stages/privacy/rational.ts';
+import { divide, rationalFromDecimal } from '../stages/privacy/rational.ts';
 import type { CameraDrift, CameraStateRegistry } from '../streams/cameraState.ts';
 import type { VeilMetrics } from '../streams/metrics.ts';
 import { ConfigError } from './config.ts';
@@ -81,6 +81,13 @@ export class DriftMonitor {
     const { camera, settings, releaser, where } = options;
     const { plan, ledger } = releaser;
     if (!plan.private || !ledger) throw new ConfigError(`${where}, drift: camera "${camera}" publishes nothing private, so it has no budget to release drift from`);
+    // Windows are aligned to the epoch, so then every drift boundary is a boundary of all the camera's windows, which
+    // are released before drift's there: a drift window ending mid-way through a camera window would move the ledger's
+    // live clock past that window's start, and the camera's window would be withheld as "clock went backwards".
+    const notDividing = releaser.windowLengths.filter((length) => divide(rationalFromDecimal(settings.windowSeconds), rationalFromDecimal(length)).denominator !== 1n);
+    if (notDividing.length > 0) {
+      throw new ConfigError(`${where}, drift.windowSeconds: ${settings.windowSeconds} s is not a whole number of the camera's windows (${releaser.windowLengths.join(', ')} s): use a multiple of all of them, e.g. 3600`);
+    }
     this.#options = options;
     this.windowSeconds = settings.windowSeconds;
     this.#spend = { ledger, camera, policy: plan.policy };

@@ -103,6 +103,13 @@ function calibrationBaseline(): string {
 
 const exactly = (histograms: DriftHistograms) => JSON.stringify([...histograms.score, ...histograms.size]);
 
+describe('drift monitor set-up', () => {
+  it('refuses a drift window that is not a whole number of the camera\'s windows, and a named baseline that is missing', async () => {
+    await expect(startBox({ share: 0.5, windowSeconds: 600 })).rejects.toThrow('test, drift.windowSeconds: 600 s is not a whole number of the camera\'s windows (900 s): use a multiple of all of them, e.g. 3600');
+    await expect(startBox({ share: 0.5, baseline: '/nonexistent/gate.json' })).rejects.toThrow('test, drift.baseline: no file /nonexistent/gate.json: write it with `veil eval CLIP --drift-baseline /nonexistent/gate.json`');
+  });
+});
+
 describe('drift on /healthz and /metrics', () => {
   it('shows noised histograms only, and a PSI that is the PSI of exactly those', async () => {
     const baseline = calibrationBaseline();
