@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../models/detection.ts';
-import { binIndex, boxSize, DRIFT_HISTOGRAM_SENSITIVITY, populationStabilityIndex, SCORE_BIN_EDGES, SIZE_BIN_EDGES, TrackDriftAccumulator, type DriftHistograms, type TrackSighting } from '../../stages/drift.ts';
+import { binIndex, boxSize, DRIFT_HISTOGRAM_SENSITIVITY, populationStabilityIndex, SCORE_BIN_EDGES, SIZE_BIN_EDGES, sumHistograms, TrackDriftAccumulator, type DriftHistograms, type TrackSighting } from '../../stages/drift.ts';
 import type { TrackHandle } from '../../stages/track.ts';
 
 const handle = () => Object.freeze(Object.create(null)) as TrackHandle;
@@ -80,6 +80,19 @@ describe('TrackDriftAccumulator: one contribution per track', () => {
     expect(drift.finish(90)).toEqual([]);
   });
 
+  it('opens a window at the end of the input for tracks still alive after the last one closed', () => {
+    const drift = new TrackDriftAccumulator(60);
+    const track = handle();
+    drift.add(30, [{ handle: track, box: square(0.3), score: 0.95 }], []);
+    expect(drift.closeIfEnded(60)).toHaveLength(1);
+    // The clip ends at 130 s: the track ends there, in [120, 180).
+    expect(drift.finish(130)).toEqual([{ startSeconds: 120, endSeconds: 180, windowSeconds: 60, histograms: { score: [0, 0, 0, 0, 0, 0, 0, 1], size: [0, 0, 0, 0, 1, 0] } }]);
+  });
+
+  it('refuses a window that is not a positive, finite length', () => {
+    for (const length of [0, -60, Infinity, Number.NaN]) expect(() => new TrackDriftAccumulator(length)).toThrow(`drift.windowSeconds must be a positive number of seconds, got ${length}`);
+  });
+
   it('changes the histograms by exactly one count in each when any one track is removed (L1 = 2, L2² = 2)', () => {
     // Random scenes of 12 tracks with random lives, scores and sizes; each track removed in turn.
     let seed = 7;
@@ -104,6 +117,15 @@ describe('TrackDriftAccumulator: one contribution per track', () => {
         expect(changes.reduce((sum, change) => sum + change * change, 0)).toBe(DRIFT_HISTOGRAM_SENSITIVITY.l2Squared);
       }
     }
+  });
+});
+
+describe('sumHistograms', () => {
+  it('adds bin by bin, starting from empty histograms', () => {
+    const a = { score: [1, 2, 3, 4, 5, 6, 7, 8], size: [1, 0, 2, 0, 3, 0] };
+    const b = { score: [0, -1, 0, 1, 0, 1, 0, 1], size: [5, 5, 5, 5, 5, 5] };
+    expect(sumHistograms([a, b])).toEqual({ score: [1, 1, 3, 5, 5, 7, 7, 9], size: [6, 5, 7, 5, 8, 5] });
+    expect(sumHistograms([])).toEqual({ score: [0, 0, 0, 0, 0, 0, 0, 0], size: [0, 0, 0, 0, 0, 0] });
   });
 });
 

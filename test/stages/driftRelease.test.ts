@@ -66,6 +66,8 @@ describe('planDriftRelease', () => {
     const drift = planDriftRelease(gaussian, TENTH, 3600);
     expect(toNumber(drift.cost.zcdpRho)).toBeCloseTo(0.1 * rho, 12);
     expect(drift.standardDeviation).toBeCloseTo(Math.sqrt(2 / (2 * 0.1 * rho)), 6);
+    // Its ε at δ: ρ + 2√(ρ ln(1/δ)) (Bun & Steinke 2016, Prop. 1.3).
+    expect(drift.epsilon).toBeCloseTo(0.1 * rho + 2 * Math.sqrt(0.1 * rho * Math.log(1e6)), 9);
   });
 
   it('refuses a share outside (0, 1) and a window that is not a positive length', () => {
