@@ -2,7 +2,8 @@
  * What happens to one camera's analysed frames, the same in batch and live mode:
  *
  *   detections ─▶ class filter ─▶ tracker ─┬─▶ zone occupancy ─┐
- *                                          └─▶ line crossings ─┴─▶ window ─▶ WindowAggregate (exact; never published)
+ *                                          ├─▶ line crossings ─┴─▶ window ─▶ WindowAggregate (exact; never published)
+ *                                          └─▶ drift histograms (tracks' median score and size) ─▶ DriftWindow (exact; never published)
  *
  * The noise comes after, in the releaser: this chain only ever sees detections, never pixels.
  *
@@ -18,6 +19,7 @@ import type { WindowAggregate } from '../stages/aggregates.ts';
 import { LineCounter, type CountingLine } from '../stages/lines.ts';
 import { Tracker } from '../stages/track.ts';
 import { CLASS_GROUPS, WindowAccumulator, type ClassGroups } from '../stages/window.ts';
+import { TrackDriftAccumulator, type DriftWindow } from '../stages/drift.ts';
 import { countInZones, type ClassCounts, type Zone } from '../stages/zones.ts';
 
 export interface AnalysisSettings {
@@ -30,6 +32,15 @@ export interface AnalysisSettings {
   groups?: ClassGroups;
   /** Detections at or above it start and confirm tracks; lower ones only keep existing tracks alive. */
   scoreThreshold: number;
+  /** Also fold the tracks into drift histograms per window of this length (stages/drift.ts); absent: no drift. */
+  driftWindowSeconds?: number;
+}
+
+/** What one frame added: its zone occupancy, and the windows (of counts, of drift histograms) it closed. */
+export interface FrameAdded {
+  occupancy: Record<string, ClassCounts>;
+  closed: WindowAggregate[];
+  driftClosed: DriftWindow[];
 }
 
 export interface TrackingSummary {
@@ -45,6 +56,7 @@ export class CameraAnalysis {
   private readonly counted: ReadonlySet<CountedClass>;
   /** The last detected frame's occupancy per zone: what a skipped frame repeats. */
   private lastOccupancy: Record<string, ClassCounts>;
+  private readonly drift?: TrackDriftAccumulator;
 
   constructor(private readonly settings: AnalysisSettings, clock: WindowAggregate['clock'], inputStartSeconds = 0) {
     this.tracker = new Tracker({ highScoreThreshold: settings.scoreThreshold });
@@ -56,13 +68,14 @@ export class CameraAnalysis {
     );
     this.counted = new Set(settings.classes);
     this.lastOccupancy = countInZones([], settings.zones);
+    if (settings.driftWindowSeconds !== undefined) this.drift = new TrackDriftAccumulator(settings.driftWindowSeconds);
   }
 
   /** Adds one frame; returns this frame's zone occupancy and the windows the frame closed (one per length at most). */
-  add(frame: AnalysedFrame): { occupancy: Record<string, ClassCounts>; closed: WindowAggregate[] } {
+  add(frame: AnalysedFrame): FrameAdded {
     if (frame.skipped) {
       const occupancy = this.lastOccupancy;
-      return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, [])) };
+      return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, [])), driftClosed: this.drift?.add(frame.ptsSeconds, [], []) ?? [] };
     }
     const detections = frame.detections.filter((d) => this.counted.has(d.cocoClass));
     const update = this.tracker.update({ ...frame, detections });
@@ -70,7 +83,20 @@ export class CameraAnalysis {
     // Objects the detector missed for a moment are still in view (see TrackerUpdate.coasting).
     const occupancy = countInZones([...update.tracks, ...(update.coasting ?? [])], this.settings.zones);
     this.lastOccupancy = occupancy;
-    return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)) };
+    // The tracks of this update were all matched in this frame, so the tracker has their score.
+    const sightings = update.tracks.map((track) => ({ handle: track.handle, box: track.box, score: this.tracker.matchedScore(track.handle)! }));
+    const driftClosed = this.drift?.add(frame.ptsSeconds, sightings, update.ended) ?? [];
+    return { occupancy, closed: this.collect((windows) => windows.add(frame.ptsSeconds, occupancy, crossings)), driftClosed };
+  }
+
+  /** Live: closes the drift window whose end has passed (see closeIfEnded). */
+  closeDriftIfEnded(nowSeconds: number): DriftWindow[] {
+    return this.drift?.closeIfEnded(nowSeconds) ?? [];
+  }
+
+  /** The end of the input: every live track ends, and the drift windows still open are closed. */
+  finishDrift(endSeconds: number): DriftWindow[] {
+    return this.drift?.finish(endSeconds) ?? [];
   }
 
   /**

@@ -14,6 +14,7 @@ import type { Orientation } from '../streams/orientation.ts';
 import { BlindDetectorWatch, type BlindDetectorState } from '../stages/blindDetector.ts';
 import { MotionGate, type InferenceCounts, type MotionGateSettings } from '../stages/motion.ts';
 import type { ClassCounts } from '../stages/zones.ts';
+import { sumHistograms, type DriftHistograms, type DriftWindow } from '../stages/drift.ts';
 import { CameraAnalysis, type AnalysisSettings, type TrackingSummary } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -54,6 +55,11 @@ export interface BatchOutcome<Released> {
   inferences: InferenceCounts;
   /** For `veil eval`'s track fragmentation; exact, never released. */
   tracking: TrackingSummary;
+  /**
+   * With `analysis.driftWindowSeconds`: the drift histograms of the whole clip (every window's summed), for `veil
+   * eval --drift-baseline`; exact, never released.
+   */
+  drift?: DriftHistograms;
 }
 
 export async function runBatch<Released>(job: BatchJob<Released>): Promise<BatchOutcome<Released>> {
@@ -76,19 +82,24 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
   const windows: Released[] = [];
   let framesAnalysed = 0;
   let lastPtsSeconds = 0;
+  const driftWindows: DriftWindow[] = [];
   for await (const frame of analysed) {
     framesAnalysed += 1;
     lastPtsSeconds = frame.ptsSeconds;
     // A skipped frame tells the watch nothing about the detector: it did not look.
     const blindness = frame.skipped ? undefined : watch.observe(frame);
     if (blindness) job.onBlindDetector?.(blindness);
-    const { occupancy, closed } = analysis.add(frame);
+    const { occupancy, closed, driftClosed } = analysis.add(frame);
+    driftWindows.push(...driftClosed);
     job.onFrameOccupancy?.(frame.ptsSeconds, occupancy, frame.skipped === true);
     for (const window of closed) windows.push(job.release(window));
     job.progress?.update(framesAnalysed, frame.ptsSeconds - startSeconds);
   }
   // The last frame stands for one sampling interval of the clip.
-  for (const window of analysis.finish(lastPtsSeconds + 1 / job.analysis.fps)) windows.push(job.release(window));
+  const endSeconds = lastPtsSeconds + 1 / job.analysis.fps;
+  for (const window of analysis.finish(endSeconds)) windows.push(job.release(window));
+  driftWindows.push(...analysis.finishDrift(endSeconds));
   job.progress?.finish();
-  return { windows, framesAnalysed, inferences: { ...motionGate.counts }, tracking: analysis.trackingSummary() };
+  const drift = job.analysis.driftWindowSeconds === undefined ? undefined : sumHistograms(driftWindows.map((window) => window.histograms));
+  return { windows, framesAnalysed, inferences: { ...motionGate.counts }, tracking: analysis.trackingSummary(), ...(drift ? { drift } : {}) };
 }

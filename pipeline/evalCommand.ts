@@ -1,7 +1,8 @@
 /**
  * `veil eval --labels FILE [CLIP]`: how far Veil's exact, noise-free counts are from a person's hand counts. This is
  * how an operator checks a camera placement before going live. Nothing is released: no noise, no budget spent,
- * no file written; the comparison is printed (and with `--json`, printed as JSON).
+ * no file written but the drift baseline asked for (`--drift-baseline`, local); the comparison is printed (and with
+ * `--json`, printed as JSON).
  */
 import { classesOf, type Category, type CountedClass } from '../models/detection.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
@@ -15,6 +16,7 @@ import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
 import { evalFigures, publishEvalFigures, readEvalPublishTarget } from './evalPublish.ts';
 import { describeInferences } from './summary.ts';
+import { writeDriftBaseline } from './driftBaseline.ts';
 
 export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
 
@@ -28,9 +30,13 @@ overall, and the tracks per labelled crossing and per labelled visit (fragmentat
                        clip's length; no count) to the broker in the box's mqtt section, retained, for
                        veil aggregate's fleet accuracy table (federated evaluation, docs/fleet.md)
   --camera ID          with --publish: the camera of SITE.yaml this evaluation is for
+  --drift-baseline FILE
+                       also write the clip's drift histograms (each confirmed track's median detection score and
+                       box size) to FILE, as the baseline \`veil run\` compares the camera's released drift with
+                       (drift.baseline in site.yaml, docs/drift.md); exact, local, never published
 ${CLIP_FLAGS_HELP}`;
 
-const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' }, publish: { type: 'string' }, camera: { type: 'string' } } as const;
+const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' }, publish: { type: 'string' }, camera: { type: 'string' }, 'drift-baseline': { type: 'string' } } as const;
 const EXIT_OUTSIDE_TOLERANCE = 3;
 /** Eval compares whole-clip totals and instants, so windows only bound memory; their length changes no result. */
 const EVAL_WINDOW_SECONDS = 60;
@@ -142,6 +148,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const excerpt = clipExcerpt(values);
   const config = await clipJobConfig(values, { epsilon: 'off' });
   const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
+  const driftBaseline = values['drift-baseline'];
   const parts = await startParts(config, await findFfmpeg(values.ffmpeg, log), log);
   // Per labelled instant, the analysed frame nearest to it.
   const nearest = labels.frames.map(() => ({ distance: Infinity, frameSeconds: 0, counts: undefined as ClassCounts | undefined }));
@@ -152,7 +159,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       input,
       ffmpeg: parts.ffmpeg,
       detector: parts.detector,
-      analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines, windowLengths: [config.windowSeconds ?? EVAL_WINDOW_SECONDS] },
+      analysis: { ...config, zones: [WHOLE_FRAME_ZONE], lines, windowLengths: [config.windowSeconds ?? EVAL_WINDOW_SECONDS], ...(driftBaseline ? { driftWindowSeconds: EVAL_WINDOW_SECONDS } : {}) },
       release: (aggregate) => aggregate,
       onFrameOccupancy: (ptsSeconds, occupancy) => {
         labels.frames.forEach((instant, index) => {
@@ -166,6 +173,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
       onBlindDetector: logBlindDetector(log, input),
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
+    if (driftBaseline) {
+      const tracks = outcome.drift!.score.reduce((sum, count) => sum + count, 0);
+      writeDriftBaseline(driftBaseline, { source: 'calibration', description: `veil eval ${displayName(input)} at ${config.fps} frames/s, ${tracks} tracks`, windows: 1, histograms: outcome.drift! });
+      log.info('drift baseline written: keep it on this box, never publish it', { file: driftBaseline, tracks });
+    }
     const lineResults = compareLines(labels, outcome.windows);
     const fragmentation = lineFragmentation(labels, outcome.tracking.tracksReachingLine);
     const visits = visitFragmentation(labels, outcome.tracking.tracksConfirmedByClass);

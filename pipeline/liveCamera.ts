@@ -5,6 +5,7 @@
  *   starting ─▶ streaming ─(ffmpeg dies / stream ends / no frame for stallSeconds)─▶ reconnecting ─(back-off)─▶ starting
  *
  * Frames: ffmpeg ─▶ LatestFrameQueue (1–2 frames, drop oldest) ─▶ blind-detector watch ─▶ frame chain (detect, drop) ─▶ CameraAnalysis ─▶ release ─▶ publish.
+ * With `drift:` configured, CameraAnalysis also closes drift windows, which the DriftMonitor releases at the same moments.
  * Live time is wall-clock time at a frame's arrival, so windows line up with the clock (08:00–08:15).
  *
  * Publication follows the clock alone: a window goes out PUBLISH_DELAY_SECONDS after its end, never when a frame
@@ -31,6 +32,7 @@ import { CameraAnalysis, type AnalysisSettings } from './analysis.ts';
 import { analyseFrames } from './frameChain.ts';
 import type { Logger } from './log.ts';
 import { recordWindowFrames, type VeilMetrics } from '../streams/metrics.ts';
+import type { DriftMonitor } from './driftMonitor.ts';
 
 export interface LiveCameraSettings extends AnalysisSettings {
   id: string;
@@ -56,6 +58,8 @@ export interface LiveCameraParts {
   log: Logger;
   release: (aggregate: WindowAggregate) => ReleasedWindow;
   publish: (window: ReleasedWindow) => void;
+  /** The camera's drift monitor (`drift:` in its config); absent: no drift histograms are kept. */
+  drift?: DriftMonitor;
 }
 
 /**
@@ -95,7 +99,7 @@ export class LiveCamera {
   private readonly blindWatch: BlindDetectorWatch;
 
   constructor(private readonly settings: LiveCameraSettings, private readonly parts: LiveCameraParts) {
-    this.analysis = new CameraAnalysis(settings, 'wall');
+    this.analysis = new CameraAnalysis({ ...settings, driftWindowSeconds: parts.drift?.windowSeconds }, 'wall');
     this.motionGate = new MotionGate(settings.motionGate);
     this.blindWatch = new BlindDetectorWatch({ scoreThreshold: settings.scoreThreshold });
   }
@@ -158,7 +162,8 @@ export class LiveCamera {
     const scheduleNext = () => {
       const nowSeconds = Date.now() / 1000;
       // The next boundary of any released window length (e.g. every minute for occupancy, every 15 for crossings).
-      const boundarySeconds = Math.min(...this.settings.windowLengths.map((length) => (Math.floor((nowSeconds - PUBLISH_DELAY_SECONDS) / length) + 1) * length));
+      const lengths = this.parts.drift ? [...this.settings.windowLengths, this.parts.drift.windowSeconds] : this.settings.windowLengths;
+      const boundarySeconds = Math.min(...lengths.map((length) => (Math.floor((nowSeconds - PUBLISH_DELAY_SECONDS) / length) + 1) * length));
       const wakeSeconds = boundarySeconds + PUBLISH_DELAY_SECONDS;
       timer = setTimeout(() => {
         this.publishEndedBy(boundarySeconds);
@@ -178,6 +183,12 @@ export class LiveCamera {
     for (const window of due) {
       if (this.streamedThrough(window)) this.publish(window);
       else log.info('window discarded: the camera did not stream through all of it', { camera: this.settings.id, start: window.startSeconds, end: window.endSeconds });
+    }
+    // After the camera's own windows of this moment: their spends check the ledger's clock, which drift's would fail.
+    const drift = this.parts.drift;
+    if (drift) {
+      drift.add(this.analysis.closeDriftIfEnded(boundarySeconds));
+      drift.publishEndedBy(boundarySeconds);
     }
     recordWindowFrames(metrics, this.settings.id, this.frames);
     this.frames = { decoded: 0, analysed: 0, dropped: 0 };
@@ -239,7 +250,9 @@ export class LiveCamera {
         this.frames.analysed += 1;
         // A skipped frame tells the watch nothing about the detector: it did not look.
         if (!frame.skipped) this.noteBlindness(this.blindWatch.observe(frame));
-        this.closed.push(...this.analysis.add(frame).closed);
+        const added = this.analysis.add(frame);
+        this.closed.push(...added.closed);
+        this.parts.drift?.add(added.driftClosed);
       }
       await pump;
       return signal.aborted ? 'stopped' : 'source ended';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { CountedClass } from '../models/detection.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { openLedger, type Ledger } from '../stages/privacy/ledger.ts';
+import { rationalFromDecimal } from '../stages/privacy/rational.ts';
 import { describePlan, PrivacyConfigError, planReleases, type ReleasePlan, type TrackerBounds } from '../stages/privacy/settings.ts';
 import { createReleaser, releasedGroups, type Releaser } from '../stages/release.ts';
 import { MAX_CLASSES_PER_TRACK_PER_WINDOW, MAX_COAST_SECONDS } from '../stages/track.ts';
@@ -67,6 +68,8 @@ export interface CameraPrivacy {
   privacy: unknown;
   /** Where the settings come from, for errors: e.g. 'config site.yaml, camera "gate"'. */
   source?: string;
+  /** The camera's `drift` settings, if any: their share of ε is kept out of the plan's releases. */
+  drift?: { share: number };
 }
 
 /** Where a camera's windows sit in its own clock, for the ledger. */
@@ -126,7 +129,13 @@ export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
   return {
     releaserFor(camera, clock) {
       const plan = withSource(camera.source, () =>
-        planReleases(camera.privacy, { zoneCount: camera.zones.length, lineCount: camera.lines.length, windowSeconds: camera.windowSeconds, tracker: TRACKER_BOUNDS }),
+        planReleases(camera.privacy, {
+          zoneCount: camera.zones.length,
+          lineCount: camera.lines.length,
+          windowSeconds: camera.windowSeconds,
+          tracker: TRACKER_BOUNDS,
+          ...(camera.drift ? { reservedShare: rationalFromDecimal(camera.drift.share) } : {}),
+        }),
       );
       (plan.private ? log.info : log.warn)(describePlan(plan), { camera: camera.id });
       if (plan.private) for (const warning of plan.warnings) log.warn(`privacy: ${warning}`, { camera: camera.id });

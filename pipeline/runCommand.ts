@@ -24,6 +24,7 @@ import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { ConfigError } from './config.ts';
 import { startDistrictContributions } from './districtContribution.ts';
 import { feedSettings } from './feedSettings.ts';
+import { DriftMonitor } from './driftMonitor.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -137,6 +138,15 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     addSink(releaseStoreSink(store));
     const metrics = createVeilMetrics();
     const states = new CameraStateRegistry();
+    // Before the detector loads: a missing baseline file should cost seconds.
+    const drifts = new Map(
+      site.cameras.flatMap((camera) => {
+        if (!camera.drift) return [];
+        const monitor = new DriftMonitor({ camera: camera.id, settings: camera.drift, releaser: releasers.get(camera.id)!, stateDir, states, metrics, log, where: `config ${values.config}, camera "${camera.id}"` });
+        log.info('drift monitored', { camera: camera.id, window_s: monitor.windowSeconds, epsilon: Number(monitor.release.epsilon.toPrecision(3)), sd_per_bin: Number(monitor.release.standardDeviation.toPrecision(3)), threshold: camera.drift.threshold });
+        return [[camera.id, monitor] as const];
+      }),
+    );
     if (site.mqtt) {
       // Before the detector loads: a missing password or TLS file should cost seconds, and what an earlier run left
       // unacknowledged starts draining at once.
@@ -181,6 +191,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     const cameras = site.cameras.map((camera) => {
       log.info('camera configured', { camera: camera.id, source: describeSource(camera.source), fps: camera.fps, windows_s: releasers.get(camera.id)!.windowLengths.join(',') });
       const releaser = releasers.get(camera.id)!;
+      const drift = drifts.get(camera.id);
       return new LiveCamera({ ...camera, windowLengths: releaser.windowLengths, groups: releaser.groups }, {
         ffmpeg,
         detector,
@@ -197,6 +208,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
           publishToSinks(window);
           log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, start: window.startSeconds, end: window.endSeconds, reason: window.withheldReason, epsilon_left: window.privacy.budget.epsilonLeft });
         },
+        drift,
       });
     });
     await Promise.all(cameras.map((camera) => camera.supervise(stop)));

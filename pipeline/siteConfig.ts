@@ -11,6 +11,7 @@ import { DEFAULT_CAMERA_DOWN_AFTER_SECONDS } from '../streams/feedServer.ts';
 import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
+import { driftSettingsSchema } from './driftMonitor.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 
 /** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
@@ -27,6 +28,8 @@ export const cameraSchema = z
     source: cameraSourceSchema,
     ...analysisShape,
     privacy: z.record(z.string(), z.unknown()).default({}),
+    /** Drift of the detector's scores and box sizes, released privately (docs/drift.md); left out: off. */
+    drift: driftSettingsSchema.optional(),
     /** Frames held for a busy detector (1–2): more only adds latency on a live stream. */
     queueFrames: z.number().int().min(1).max(2).default(2),
     /** No frame for this long: the camera is stalled and its ffmpeg is restarted. */
@@ -115,6 +118,7 @@ export async function readSiteConfig(file: string): Promise<SiteConfig> {
   if (site.stateDir) site.stateDir = relativeToConfig(site.stateDir);
   if (site.mqtt) site.mqtt = withTlsPathsRelativeTo(site.mqtt, path.dirname(file));
   for (const camera of site.cameras) {
+    if (camera.drift?.baseline) camera.drift.baseline = relativeToConfig(camera.drift.baseline);
     if (!('file' in camera.source)) continue;
     camera.source.file = relativeToConfig(camera.source.file);
     camera.giveUpAfterFailures ??= FILE_CAMERA_ATTEMPTS;

@@ -260,6 +260,8 @@ interface Track {
   framesMissed: number;
   /** When a high-score detection last matched: only those keep a track going past maxLostSeconds. */
   lastHighScoreSeconds: number;
+  /** The score of the detection last matched. */
+  lastScore: number;
   bornSeconds: number;
   /** The filtered box when it was last matched: where re-acquisition's path starts. */
   lastSeenBox: Box;
@@ -287,6 +289,14 @@ export class Tracker {
   /** The same, per class the tracks were confirmed as (classes with none left out): eval's tracks per visit. */
   tracksConfirmedByClass(): Partial<Record<CountedClass, number>> {
     return Object.fromEntries(this.#tracksConfirmed);
+  }
+
+  /**
+   * The score of the detection last matched to a live track (for the drift monitor, stages/drift.ts), or undefined
+   * for a handle whose track has ended. Read it for the tracks of the latest update: for them it is this frame's.
+   */
+  matchedScore(handle: TrackHandle): number | undefined {
+    return this.#tracks.find((track) => track.handle === handle)?.lastScore;
   }
 
   update(frame: AnalysedFrame): TrackerUpdate {
@@ -419,6 +429,7 @@ export class Tracker {
     track.hits += 1;
     track.lastMatchedSeconds = ptsSeconds;
     track.framesMissed = 0;
+    track.lastScore = detection.score;
     if (detection.score >= this.#options.highScoreThreshold) track.lastHighScoreSeconds = ptsSeconds;
     if (track.confirmed) return;
     const votes = track.classVotes.get(detection.cocoClass) ?? { hits: 0, scoreSum: 0 };
@@ -446,6 +457,7 @@ export class Tracker {
       lastMatchedSeconds: ptsSeconds,
       framesMissed: 0,
       lastHighScoreSeconds: ptsSeconds,
+      lastScore: detection.score,
       bornSeconds: ptsSeconds,
       lastSeenBox: detection.box,
       originReferencePoint: this.#referencePoint(detection.box),

@@ -31,6 +31,34 @@ export interface CameraState {
    * stages/blindDetector.ts); present only while it holds, and kept across state transitions.
    */
   warning?: string;
+  /** The drift monitor's latest window (pipeline/driftMonitor.ts); present once one was released or withheld. */
+  drift?: CameraDrift;
+}
+
+/**
+ * A camera's drift, as /healthz shows it: everything here comes from released (noised) histograms or from settings,
+ * never from exact counts (docs/drift.md).
+ */
+export interface CameraDrift {
+  /** The latest drift window, ISO 8601. */
+  windowStart: string;
+  windowEnd: string;
+  status: 'released' | 'withheld';
+  /** Released: the noised histograms (tracks per bin, SCORE_BIN_EDGES and SIZE_BIN_EDGES of stages/drift.ts). */
+  histograms?: { score: number[]; size: number[] };
+  /** Released: the noise s.d. on each bin, in tracks, and the ε the window cost. */
+  standardDeviation?: number;
+  epsilon?: number;
+  /** The population stability index per feature of the released histograms against the baseline, when computed. */
+  psi?: { score: number; size: number };
+  /** PSI above this raises `warning`. */
+  threshold: number;
+  /** Which baseline the window was compared with, or how far the camera's own is built. */
+  baseline: string;
+  /** Why there is no PSI (the baseline is still being built, too few tracks, the window withheld). */
+  note?: string;
+  /** A sentence for an operator while the PSI is above the threshold. */
+  warning?: string;
 }
 
 export type CameraStateListener = (state: Readonly<CameraState>) => void;
@@ -54,6 +82,7 @@ export class CameraStateRegistry {
     const lastError = detail === undefined ? previous?.lastError : redactCredentials(detail);
     if (lastError !== undefined) next.lastError = lastError;
     if (previous?.warning !== undefined) next.warning = previous.warning;
+    if (previous?.drift !== undefined) next.drift = previous.drift;
     this.statesByCamera.set(camera, next);
     for (const listener of this.listeners) listener(next);
     return next;
@@ -70,6 +99,16 @@ export class CameraStateRegistry {
     if (current === undefined) throw new Error(`camera "${camera}" has no state yet: set() it before warning about it`);
     const { warning: _previous, ...rest } = current;
     this.statesByCamera.set(camera, warning === undefined ? rest : { ...rest, warning: redactCredentials(warning) });
+  }
+
+  /**
+   * Sets a camera's latest drift reading; like a warning, no transition, so listeners are not told.
+   * @throws Error when `camera` has no state yet.
+   */
+  setDrift(camera: string, drift: CameraDrift): void {
+    const current = this.statesByCamera.get(camera);
+    if (current === undefined) throw new Error(`camera "${camera}" has no state yet: set() it before its drift`);
+    this.statesByCamera.set(camera, { ...current, drift });
   }
 
   get(camera: string): CameraState | undefined {

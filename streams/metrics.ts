@@ -40,6 +40,8 @@ export function createVeilMetrics() {
     cameraUp: new Gauge({ name: 'veil_camera_up', help: '1 while the camera is streaming, else 0.', labelNames: ['camera'] as const, registers }),
     mqttWindowsPublished: new Counter({ name: 'veil_mqtt_windows_published_total', help: 'Windows the MQTT broker acknowledged (PUBACK), including any sent again after an outage.', labelNames: ['camera'] as const, registers }),
     mqttWindowsPending: new Gauge({ name: 'veil_mqtt_windows_pending', help: 'Stored windows the MQTT broker has not acknowledged yet: the backlog an outage left.', labelNames: ['camera'] as const, registers }),
+    driftPsi: new Gauge({ name: 'veil_drift_psi', help: 'Population stability index of the latest released drift window (noised histograms of tracks\' median detection scores and box sizes) against the camera\'s baseline, per feature (score, size); above 0.25 a significant shift (docs/drift.md).', labelNames: ['camera', 'feature'] as const, registers }),
+    driftWarning: new Gauge({ name: 'veil_drift_warning', help: '1 while the camera\'s latest drift score is above its threshold, else 0.', labelNames: ['camera'] as const, registers }),
     mqttConnected: new Gauge({ name: 'veil_mqtt_connected', help: '1 while the camera\'s MQTT connection to the broker is up, else 0.', labelNames: ['camera'] as const, registers }),
   };
 }

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import type { SpanPolicy } from './ledger.ts';
 import { noiseParameter, noiseStandardDeviation, type NoiseMechanism } from './noiseScale.ts';
 import { addCosts, epsilonToZcdp, fitsBudget, NO_COST, zcdpToEpsilon, type ReleaseCost } from './privacyLoss.ts';
-import { add, ceiling, divide, isLess, multiply, rational, rationalFromDecimal, rationalFromDouble, toNumber, type Rational } from './rational.ts';
+import { add, ceiling, divide, isLess, multiply, rational, rationalFromDecimal, rationalFromDouble, subtract, toNumber, type Rational } from './rational.ts';
 import { MEAN_OCCUPANCY_STEPS_PER_OBJECT, releaseSensitivity, type StatisticSensitivity } from './sensitivity.ts';
 
 export const STATISTICS = ['crossings', 'peakOccupancy', 'meanOccupancy'] as const;
@@ -123,6 +123,11 @@ export interface ReleaseStructureInput {
   /** Window length configured for the analysis (flag or config); when set, every statistic uses it by default. */
   windowSeconds?: number;
   tracker: TrackerBounds;
+  /**
+   * A share of ε kept for a release planned outside this plan (the drift histograms, stages/driftRelease.ts): the
+   * default shares are scaled to leave it, and `releases` must leave it. Absent: nothing is kept.
+   */
+  reservedShare?: Rational;
 }
 
 /** One statistic released in windows of one length. */
@@ -216,6 +221,7 @@ interface Requested {
 
 /** The releases asked for: the config's list, or the defaults for what is configured (zones, lines). */
 function requestedReleases(parsed: ParsedSettings, structure: ReleaseStructureInput): Requested[] {
+  const reserved = structure.reservedShare ?? rational(0n);
   const available = (statistic: Statistic) => (statistic === 'crossings' ? structure.lineCount > 0 : structure.zoneCount > 0);
   if (parsed.releases) {
     parsed.releases.forEach((release, index) => {
@@ -224,26 +230,33 @@ function requestedReleases(parsed: ParsedSettings, structure: ReleaseStructureIn
         throw rejection(`releases[${index}].statistic`, release.statistic, `${release.statistic} needs ${needs}, and none is configured: add one or remove this release`);
       }
     });
-    const total = parsed.releases.reduce((sum, release) => add(sum, rationalFromDecimal(release.share)), rational(0n));
+    const total = parsed.releases.reduce((sum, release) => add(sum, rationalFromDecimal(release.share)), reserved);
     if (isLess(rational(1n), total)) {
-      throw rejection('releases', parsed.releases.map((release) => release.share), `the shares add up to ${toNumber(total)}, more than the whole ε: make them add up to at most 1`);
+      const kept = reserved.numerator === 0n ? '' : ` with the ${toNumber(reserved)} kept for drift`;
+      throw rejection('releases', parsed.releases.map((release) => release.share), `the shares add up to ${toNumber(total)}${kept}, more than the whole ε: make them add up to at most ${toNumber(subtract(rational(1n), reserved))}`);
     }
     return parsed.releases.map((release) => ({ statistic: release.statistic, windowSeconds: release.windowSeconds, share: rationalFromDecimal(release.share) }));
   }
   const present = STATISTICS.filter(available);
   if (present.length === 0) throw new PrivacyConfigError('nothing to release: configure at least one zone or counting line');
-  // Shares of what is present, renormalised: lines alone take all of ε, zones alone split it between peak and mean.
+  // Shares of what is present, renormalised: lines alone take all of ε (less what is reserved), zones alone split it
+  // between peak and mean.
   const presentTotal = present.reduce((sum, statistic) => add(sum, DEFAULT_SHARES[statistic]), rational(0n));
+  const left = subtract(rational(1n), reserved);
   return present.map((statistic) => ({
     statistic,
     windowSeconds: structure.windowSeconds ?? DEFAULT_WINDOW_SECONDS[statistic],
-    share: divide(DEFAULT_SHARES[statistic], presentTotal),
+    share: multiply(divide(DEFAULT_SHARES[statistic], presentTotal), left),
   }));
 }
 
 function checkStructure(structure: ReleaseStructureInput): void {
   if (structure.windowSeconds !== undefined && !(structure.windowSeconds > 0 && Number.isFinite(structure.windowSeconds))) {
     throw new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${structure.windowSeconds})`);
+  }
+  const reserved = structure.reservedShare;
+  if (reserved !== undefined && (reserved.numerator < 0n || !isLess(reserved, rational(1n)))) {
+    throw new PrivacyConfigError(`drift.share: the share of ε kept for drift must be at least 0 and below 1 (got ${toNumber(reserved)})`);
   }
   const { maxCoastSeconds } = structure.tracker;
   if (!(maxCoastSeconds >= 0 && Number.isFinite(maxCoastSeconds))) throw new RangeError(`tracker bound maxCoastSeconds must be a finite number ≥ 0, got ${maxCoastSeconds}`);
@@ -254,13 +267,14 @@ function windowLengthsOf(releases: ReadonlyArray<{ windowSeconds: number }>): nu
 }
 
 /** The event's whole budget in the mechanism's currency: ε (Laplace) or a zCDP ρ rounded down onto the grid. */
-function eventBudget(mechanism: NoiseMechanism, epsilonPerEvent: Rational, delta: number): ReleaseCost {
+export function eventBudget(mechanism: NoiseMechanism, epsilonPerEvent: Rational, delta: number): ReleaseCost {
   if (mechanism === 'discrete-laplace') return { pureEpsilon: epsilonPerEvent, zcdpRho: rational(0n) };
   const rho = epsilonToZcdp(toNumber(epsilonPerEvent), delta) * (1 - FLOAT_SAFETY_MARGIN);
   return { pureEpsilon: rational(0n), zcdpRho: rationalFromDouble(rho, RHO_FRACTION_BITS, 'down') };
 }
 
-function shareOf(budget: ReleaseCost, fraction: Rational): ReleaseCost {
+/** `fraction` of a cost, in both currencies. */
+export function shareOf(budget: ReleaseCost, fraction: Rational): ReleaseCost {
   return { pureEpsilon: multiply(budget.pureEpsilon, fraction), zcdpRho: multiply(budget.zcdpRho, fraction) };
 }
 

@@ -30,6 +30,8 @@ const WITHHELD_COLOUR = 'rgba(255, 93, 115, 0.09)';
 /** A normal's two-sided 95% quantile: the bands drawn are value ± 1.96 s.d. */
 const Z_95 = 1.96;
 const STATISTIC_NAMES = { crossings: 'crossings', peakOccupancy: 'peak occupancy', meanOccupancy: 'mean occupancy' };
+/** Drift changes once per drift window (an hour by default): /healthz is read this often, not pushed on the feed. */
+const HEALTH_POLL_MS = 30_000;
 
 const cameras = new Map();
 /** The latest district total per district and window length; a total is sent again as its cameras arrive. */
@@ -223,6 +225,32 @@ function showStatus(view, status) {
   const error = view.card.querySelector('.camera-error');
   error.hidden = !status.detail;
   error.textContent = status.detail ?? '';
+}
+
+/**
+ * The cameras' drift, from /healthz (which shows it with the feed token): the population stability index of the
+ * latest released drift window's noised histograms against the camera's baseline, or why there is none.
+ */
+async function pollHealth(token) {
+  try {
+    const response = await fetch('/healthz', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    if (response.ok || response.status === 503) {
+      const health = await response.json();
+      for (const camera of health.cameras ?? []) if (camera.drift) showDrift(cameraView(camera.camera), camera.drift);
+    }
+  } catch {
+    // The feed's connection line already says when the box cannot be reached.
+  }
+  setTimeout(() => pollHealth(sessionStorage.getItem(TOKEN_STORAGE_KEY) ?? token), HEALTH_POLL_MS);
+}
+
+function showDrift(view, drift) {
+  const line = view.card.querySelector('.camera-drift');
+  const window = `${formatWallTime(Date.parse(drift.windowStart) / 1000)}–${formatWallTime(Date.parse(drift.windowEnd) / 1000)}`;
+  const reading = drift.psi ? `PSI scores ${drift.psi.score.toFixed(2)}, box sizes ${drift.psi.size.toFixed(2)} (threshold ${drift.threshold})` : (drift.note ?? '');
+  line.textContent = drift.warning ?? `Drift ${window}: ${reading} · baseline ${drift.baseline}`;
+  line.dataset.warning = String(Boolean(drift.warning));
+  line.hidden = false;
 }
 
 function addWindow(view, releasedWindow) {
@@ -620,4 +648,6 @@ tokenButton.addEventListener('click', () => {
   askForToken();
 });
 
-connect(feedToken());
+const token = feedToken();
+connect(token);
+pollHealth(token);

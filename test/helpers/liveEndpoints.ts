@@ -89,6 +89,8 @@ const healthSchema = z.strictObject({
       restarts: z.number().int().nonnegative(),
       lastError: z.string().optional(),
       warning: z.string().optional(),
+      /** A camera with `drift:` (pipeline/driftMonitor.ts); its own tests read it in full. */
+      drift: z.record(z.string(), z.unknown()).optional(),
     }),
   ),
   /** Which detector tier runs and why (pipeline/detectorTier.ts); `veil run` always sends it. */

@@ -73,3 +73,21 @@ describe('CameraAnalysis occupancy', () => {
     expect(camera.trackingSummary().tracksConfirmed).toBe(1);
   });
 });
+
+describe('CameraAnalysis drift histograms', () => {
+  it('adds each confirmed track once, at the bins of the median score the tracker matched and of its median box size', () => {
+    const camera = new CameraAnalysis({ zones: [WHOLE_FRAME_ZONE], lines: [], classes: ['person'], windowLengths: [60], scoreThreshold: 0.4, driftWindowSeconds: 60 }, 'clip');
+    // One person standing for 2 s at 5 frames/s, the detector's scores cycling 0.95, 0.62, 0.45, 0.81, 0.66. The track
+    // is confirmed at its third hit (frame 2) and counts its sightings from there: frames 2–9 score 0.45 0.81 0.66 0.95
+    // 0.62 0.45 0.81 0.66, whose lower median (4th of 8 sorted) is 0.66 → bin [0.6, 0.7) = 4. The box is 0.08 × 0.12:
+    // size √0.0096 = 0.098 → bin [1/16, 1/8) = 2.
+    const scores = [0.95, 0.62, 0.45, 0.81, 0.66];
+    const box = boxStandingAt(0.5, 0.8);
+    for (let index = 0; index < 10; index++) camera.add({ index, ptsSeconds: index / FPS, detections: [detection(box, 'person', scores[index % 5]!)] });
+    // Nobody for 4 s: past the 3 s coast the track ends, and adds its medians.
+    for (let index = 10; index < 30; index++) expect(camera.add({ index, ptsSeconds: index / FPS, detections: [] }).driftClosed).toEqual([]);
+    const [window] = camera.finishDrift(6);
+    expect(window!.histograms.score).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
+    expect(window!.histograms.size).toEqual([0, 0, 1, 0, 0, 0]);
+  });
+});

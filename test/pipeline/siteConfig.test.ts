@@ -23,6 +23,16 @@ describe('site config', () => {
     expect(site.feed).toMatchObject({ host: '127.0.0.1', tokenEnv: 'VEIL_FEED_TOKEN' });
   });
 
+  it('reads a camera\'s drift block with its defaults, its baseline relative to the config file, and names a bad share', async () => {
+    const file = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 0.2, baseline: baselines/demo.json }\n');
+    const [camera] = (await readSiteConfig(file)).cameras;
+    expect(camera!.drift).toEqual({ share: 0.2, windowSeconds: 3600, threshold: 0.25, minTracks: 1000, baseline: path.join(path.dirname(file), 'baselines/demo.json'), baselineSeconds: 86_400 });
+    const bad = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 1 }\n');
+    await expect(readSiteConfig(bad)).rejects.toThrow('cameras[0].drift.share: drift.share must be below 1: the counts need some of ε (got 1)');
+    const unknown = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 0.2, treshold: 0.3 }\n');
+    await expect(readSiteConfig(unknown)).rejects.toThrow(/cameras\[0\]\.drift: .*treshold/);
+  });
+
   it('gives a file camera 3 attempts and a network camera retries for ever, unless the config says otherwise', async () => {
     const file = await siteFile(
       'cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n  - id: gate\n    source: { http: "http://10.0.0.30/mjpeg" }\n  - id: patient\n    source: { file: demo.mp4 }\n    giveUpAfterFailures: 50\n',

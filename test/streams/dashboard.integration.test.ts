@@ -139,6 +139,24 @@ describe('dashboard', () => {
     expect(pageProblems).toEqual([]);
   });
 
+  it('shows each camera\'s drift score from /healthz, and its warning', async () => {
+    const cameraStates = new CameraStateRegistry();
+    cameraStates.set('gate', 'streaming');
+    cameraStates.set('yard', 'streaming');
+    const hour = { windowStart: '2026-11-30T08:00:00.000Z', windowEnd: '2026-11-30T09:00:00.000Z', status: 'released' as const, histograms: { score: [3, 9, 40, 80, 150, 300, 260, 120], size: [10, 90, 400, 350, 100, 12] }, standardDeviation: 5.6, epsilon: 0.5, threshold: 0.25, baseline: 'calibration: gate.mp4' };
+    cameraStates.setDrift('gate', { ...hour, psi: { score: 0.043, size: 0.021 } });
+    const warning = 'drift: the detection scores (PSI 0.61) moved beyond 0.25 from the baseline: check the lens, the lighting and the camera\'s aim';
+    cameraStates.setDrift('yard', { ...hour, psi: { score: 0.61, size: 0.08 }, warning });
+    feed = (await startTestFeed({ cameraStates })).feed;
+    const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
+    await shows(dashboard.locator('[data-camera="gate"] .camera-drift:not([hidden])'));
+    expect(await dashboard.locator('[data-camera="gate"] .camera-drift').textContent()).toMatch(/^Drift .+–.+: PSI scores 0\.04, box sizes 0\.02 \(threshold 0\.25\) · baseline calibration: gate\.mp4$/);
+    const yard = dashboard.locator('[data-camera="yard"] .camera-drift[data-warning="true"]');
+    await shows(yard);
+    expect(await yard.textContent()).toBe(warning);
+    expect(pageProblems).toEqual([]);
+  });
+
   it('shows veil aggregate\'s districts and fleet accuracy table, sent at connection and live', async () => {
     const cameras = ['north/gate', 'north/yard', 'south/bridge'];
     const district = { name: 'centre', cameras: cameras.map((camera) => ({ camera })) };
