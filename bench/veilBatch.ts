@@ -55,10 +55,10 @@ export class VeilBatchBench {
     return outcome.framesAnalysed;
   }
 
-  /** One line on what runs: the backend and why, the workers, the cores. */
+  /** One line on what runs: the model, the backend and why, the workers, the cores. */
   describe(): string {
-    const { backend } = this.parts.detector.description;
-    return `${backend.name} backend (${backend.reason}) × ${this.parts.detector.workerCount} worker thread(s); ${os.availableParallelism()} cores; Node ${process.version}`;
+    const { backend, model } = this.parts.detector.description;
+    return `${model}, ${backend.name} backend (${backend.reason}) × ${this.parts.detector.workerCount} worker thread(s); ${os.availableParallelism()} cores; Node ${process.version}`;
   }
 
   async close(): Promise<void> {
