@@ -9,6 +9,7 @@
 import type { DetectorPool } from '../models/detectorPool.ts';
 import type { FfmpegBinary } from '../streams/ffmpegBinary.ts';
 import { decodeFrames } from '../streams/ffmpegFrames.ts';
+import { FrameBuffers } from '../streams/frameBuffers.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
 import type { Orientation } from '../streams/orientation.ts';
 import { BlindDetectorWatch, type BlindDetectorState } from '../stages/blindDetector.ts';
@@ -63,6 +64,9 @@ export interface BatchOutcome<Released> {
 }
 
 export async function runBatch<Released>(job: BatchJob<Released>): Promise<BatchOutcome<Released>> {
+  // Frames holding pixels at once: one being decoded, those read ahead and the one being handed over, and up to two per
+  // worker in the detect stage (one detecting, one waiting for an older frame's turn).
+  const buffers = new FrameBuffers(1 + READ_AHEAD_FRAMES + 1 + 2 * job.detector.workerCount);
   const frames = decodeFrames({
     ffmpeg: job.ffmpeg,
     input: job.input,
@@ -73,10 +77,11 @@ export async function runBatch<Released>(job: BatchJob<Released>): Promise<Batch
     durationSeconds: job.durationSeconds,
     onDuration: job.onDuration,
     onWarning: job.onDecodeWarning,
+    buffers,
   });
   const watch = new BlindDetectorWatch({ scoreThreshold: job.analysis.scoreThreshold });
   const motionGate = new MotionGate(job.analysis.motionGate);
-  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES, motionGate }, watch.pictures(frames));
+  const analysed = analyseFrames({ detector: job.detector, framesInFlight: job.detector.workerCount, readAheadFrames: READ_AHEAD_FRAMES, motionGate, buffers }, watch.pictures(frames));
   const startSeconds = job.startSeconds ?? 0;
   const analysis = new CameraAnalysis(job.analysis, 'clip', startSeconds);
   const windows: Released[] = [];

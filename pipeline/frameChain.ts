@@ -12,6 +12,7 @@
 import { detectFrames, type FrameDetector } from '../stages/detect.ts';
 import { dropFrames } from '../stages/drop.ts';
 import type { MotionGate } from '../stages/motion.ts';
+import type { FrameBuffers } from '../streams/frameBuffers.ts';
 import type { AnalysedFrame, Frame } from '../streams/frame.ts';
 import { readAhead } from '../streams/readAhead.ts';
 
@@ -28,11 +29,11 @@ export interface FrameChainOptions {
   readAheadFrames: number;
   /** Skips the detector on frames whose picture has not changed (stages/motion.ts); absent: every frame is detected. */
   motionGate?: MotionGate;
-}
-
-/** A frame read ahead for a consumer that stopped early still holds pixels: they are cleared, not left behind. */
-function zeroFill(frame: Frame) {
-  frame.pixels.fill(0);
+  /**
+   * The pool the source takes its pixel buffers from (streams/frameBuffers.ts): each dead frame's buffer, zero-filled,
+   * goes back there. Absent: dead frames' buffers are zero-filled and left to the garbage collector.
+   */
+  buffers?: FrameBuffers;
 }
 
 /**
@@ -40,10 +41,12 @@ function zeroFill(frame: Frame) {
  * chain ends, the motion gate's last picture (its block means) is zero-filled too.
  */
 export async function* analyseFrames(options: FrameChainOptions, source: FrameSource): AsyncGenerator<AnalysedFrame> {
-  const ahead = readAhead({ count: options.readAheadFrames, discard: zeroFill }, source);
+  // A frame read ahead for a consumer that stopped early still holds pixels: they are cleared, not left behind.
+  const discard = (frame: Frame) => (options.buffers ? options.buffers.give(frame.pixels) : frame.pixels.fill(0));
+  const ahead = readAhead({ count: options.readAheadFrames, discard }, source);
   const detected = detectFrames({ detector: options.detector, framesInFlight: options.framesInFlight, gate: options.motionGate }, ahead);
   try {
-    yield* dropFrames(detected);
+    yield* dropFrames(detected, options.buffers);
   } finally {
     options.motionGate?.close();
   }

@@ -3,6 +3,7 @@ import type { DetectedFrame } from '../../stages/detect.ts';
 import { dropFrame, dropFrames } from '../../stages/drop.ts';
 import type { Detection } from '../../models/detection.ts';
 import type { Frame } from '../../streams/frame.ts';
+import { FrameBuffers } from '../../streams/frameBuffers.ts';
 
 const WIDTH = 4;
 const HEIGHT = 3;
@@ -21,6 +22,17 @@ describe('dropFrame', () => {
     expect(buffer).toEqual(new Uint8Array(WIDTH * HEIGHT * 3));
     expect(frame.pixels).toHaveLength(0);
     expect(analysed).toStrictEqual({ index: 3, ptsSeconds: 0.6, detections: seen });
+  });
+
+  it('gives the zero-filled buffer back to the decoder’s pool when there is one, and detaches it all the same', () => {
+    const buffers = new FrameBuffers(2);
+    const frame = frameOfSevens(3);
+    const buffer = frame.pixels;
+    const analysed = dropFrame({ frame, detections: [], skipped: true }, buffers);
+    expect(buffer).toEqual(new Uint8Array(WIDTH * HEIGHT * 3));
+    expect(frame.pixels).toHaveLength(0);
+    expect(buffers.take(WIDTH * HEIGHT * 3)).toBe(buffer);
+    expect(analysed).toStrictEqual({ index: 3, ptsSeconds: 0.6, detections: [], skipped: true });
   });
 });
 
