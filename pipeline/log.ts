@@ -12,6 +12,9 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
+/** Unix seconds as an ISO 8601 UTC time, the form log fields give a window's bounds in. */
+export const isoTime = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString();
+
 export function createLogger(format: LogFormat, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
   const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (format === 'json') {

@@ -27,7 +27,7 @@ import { feedSettings } from './feedSettings.ts';
 import { DriftMonitor } from './driftMonitor.ts';
 import { LiveCamera } from './liveCamera.ts';
 import { prepareWritableDir } from './fsProblems.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, isoTime, type Logger } from './log.ts';
 import { createVeilMetrics, recordWindowRelease } from '../streams/metrics.ts';
 import { openPrivacy, type CameraRelease } from './privacySetup.ts';
 import { defaultStateDir, readSiteConfig, type SiteConfig } from './siteConfig.ts';
@@ -206,7 +206,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
         publish: (window) => {
           recordWindowRelease(metrics, window);
           publishToSinks(window);
-          log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, start: window.startSeconds, end: window.endSeconds, reason: window.withheldReason, epsilon_left: window.privacy.budget.epsilonLeft });
+          log.info(window.status === 'released' ? 'window released' : 'window withheld', { camera: window.camera, from: isoTime(window.startSeconds), to: isoTime(window.endSeconds), reason: window.withheldReason, epsilon_left: Number(window.privacy.budget.epsilonLeft.toPrecision(6)) });
         },
         drift,
       });
