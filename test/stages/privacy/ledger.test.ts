@@ -378,6 +378,8 @@ describe('requests', () => {
     expect(() => spendOn(ledger, 0, Number.POSITIVE_INFINITY, cost)).toThrow(/finite seconds/);
     expect(() => spendOn(ledger, 60, 60, cost)).toThrow(/start before end \(got \[60, 60\)\)/);
     expect(() => spendOn(ledger, 0, 60, { eventCost: { pureEpsilon: { numerator: -1n, denominator: 1n }, zcdpRho: rational(0n) } })).toThrow(/eventCost must hold non-negative/);
+    // A caller without types (a config, a script) may leave a cost out: the ledger says which, not a TypeError.
+    expect(() => spendOn(ledger, 0, 60, { eventCost: undefined as unknown as ReleaseCost })).toThrow('camera "gate": eventCost must hold non-negative rationals pureEpsilon and zcdpRho');
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ eventReachSeconds: -1 }) })).toThrow(/eventReachSeconds must be a finite number of seconds ≥ 0/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(/give both/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ mechanism: 'discrete-gaussian' }) })).toThrow(/delta must be above 0/);
