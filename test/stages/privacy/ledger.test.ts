@@ -370,6 +370,13 @@ describe('live spends', () => {
 });
 
 describe('requests', () => {
+  it('find an earlier long span however the clock is placed, before 1970 too (its length is end − start)', () => {
+    // ε per event 1, reach 0: [−1000, −400) spends the whole ε of its instants, so [−500, −440) inside it has none left.
+    const ledger = open(true);
+    expect(spendOn(ledger, -1000, -400, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, -500, -440, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
   it('are refused without a camera, a finite span with start before end, non-negative costs or a valid policy', () => {
     const ledger = open(true);
     const cost = { eventCost: pure(1n) };
