@@ -26,7 +26,8 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  // The checker sees only the mutated modules, their tests and what those import (tsconfig.mutation.json).
+  tsconfigFile: 'tsconfig.mutation.json',
   coverageAnalysis: 'perTest',
   // The sandbox copy needs the code and tests, not the model weights or the sample clip.
   ignorePatterns: ['models/weights', 'streams/sample', 'reports', 'out', '.veil', 'test-output'],

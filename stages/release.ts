@@ -175,7 +175,7 @@ export function createReleaser(options: ReleaserOptions): Releaser {
       if (!outcome.granted) {
         return releasedWindowSchema.parse({ ...window, status: 'withheld', withheldReason: outcome.reason, zones: {}, lines: {}, privacy: privacyBlock({}, 0, outcome.budget) });
       }
-      const epsilon = Object.values(noise).reduce((sum, terms) => sum + (terms?.terms.epsilon ?? 0), 0);
+      const epsilon = Object.values(noise).reduce((sum, terms) => sum + terms.terms.epsilon, 0);
       return releasedWindowSchema.parse({ ...window, status: 'released', ...releaseValues(aggregate, noise), privacy: privacyBlock(noise, epsilon, outcome.budget) });
     },
   };

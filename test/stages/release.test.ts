@@ -276,6 +276,10 @@ describe('what a window holds, and what the releaser refuses', () => {
     expect(() => releaser.release({ ...window, lines: { ...window.lines, gate: window.lines.door! } })).toThrow(
       "window aggregate does not match the releaser's lines (missing: none; not configured: gate): the sensitivity was derived for the configured lines only",
     );
+    // Two lines it was not set up for: both named, comma-separated.
+    expect(() => releaser.release({ ...window, lines: { ...window.lines, gate: window.lines.door!, yard: window.lines.door! } })).toThrow(
+      "window aggregate does not match the releaser's lines (missing: none; not configured: gate, yard): the sensitivity was derived for the configured lines only",
+    );
   });
 
   it('checks the class groups of line cells as well as zone cells', () => {

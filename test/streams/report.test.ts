@@ -96,6 +96,43 @@ describe('writeReport', () => {
   });
 });
 
+describe('the report schema: inference counts and the recording time', () => {
+  const inferences = { run: 120, skipped: 3480 };
+
+  it('refuses exact inference counts in a private report, at `inferences`, saying why', () => {
+    const result = reportSchema.safeParse({ ...privateReport(), inferences });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map(({ path, message }) => ({ path, message }))).toEqual([
+      { path: ['inferences'], message: 'a private report must not carry exact inference counts' },
+    ]);
+  });
+
+  it('accepts them in a calibration report, and a private report without them', () => {
+    expect(reportSchema.safeParse({ ...calibrationReport(), inferences }).success).toBe(true);
+    expect(reportSchema.safeParse(privateReport()).success).toBe(true);
+  });
+
+  it('accepts a recording time with a UTC offset (--recorded-at as a camera writes it) and refuses one without a zone', () => {
+    const report = privateReport();
+    const at = (recordedAt: string) => reportSchema.safeParse({ ...report, clip: { ...report.clip, recordedAt } }).success;
+    expect(at('2025-11-29T09:00:00+01:00')).toBe(true);
+    expect(at('2025-11-29T08:00:00Z')).toBe(true);
+    expect(at('2025-11-29 08:00')).toBe(false);
+  });
+});
+
+describe('the written files end with one newline (POSIX text files: `cat`, `wc -l` and diff read them whole)', () => {
+  it('report.json and report.csv', async () => {
+    const { files } = await writeReport(path.join(dir, 'out'), calibrationReport());
+    for (const file of files.slice(0, 2)) {
+      const text = await readFile(file!, 'utf8');
+      expect([text.at(-1), text.at(-2)]).not.toContain(undefined);
+      expect(text.at(-1)).toBe('\n');
+      expect(text.at(-2)).not.toBe('\n');
+    }
+  });
+});
+
 describe('report.json has only the leaves the report format lists (issue 12, item 4)', () => {
   /** Writes the report and reads back the file as written, before any schema could drop a field. */
   const written = async (name: string, report: Report): Promise<unknown> => {
@@ -180,6 +217,25 @@ describe('reportCsv', () => {
       expect(Number(deviation)).toBe(window.privacy.statistics[statistic]!.standardDeviation);
       expect(Number(epsilon)).toBe(window.privacy.statistics[statistic]!.epsilon);
     }
+  });
+
+  it('writes a zone row only for a statistic the window releases (mean per 60 s, peak per 120 s)', () => {
+    const releases = [
+      { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 },
+      { statistic: 'peakOccupancy', windowSeconds: 120, share: 0.5 },
+    ];
+    const report = releaseClip({ privacy: { epsilon: 'off', releases }, zones, durationSeconds: 120, exact: (span) => ({ ...exact(span), lines: {} }) });
+    const rows = reportCsv(report.windows).trim().split('\n').slice(1);
+    // Two 60 s windows × 2 class groups with the mean, one 120 s window × 2 class groups with the peak: 6 rows.
+    expect(new Set(rows)).toEqual(new Set([
+      '0,60,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
+      '0,60,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
+      '60,120,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
+      '60,120,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
+      '0,120,120,released,zone,door,person,peak_occupancy,,4,0,0,12,',
+      '0,120,120,released,zone,door,vehicle,peak_occupancy,,0,0,0,12,',
+    ]));
+    expect(rows).toHaveLength(6);
   });
 
   it('has one row per withheld window, with the reason', () => {

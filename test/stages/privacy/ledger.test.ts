@@ -370,6 +370,13 @@ describe('live spends', () => {
 });
 
 describe('requests', () => {
+  it('find an earlier long span however the clock is placed, before 1970 too (its length is end − start)', () => {
+    // ε per event 1, reach 0: [−1000, −400) spends the whole ε of its instants, so [−500, −440) inside it has none left.
+    const ledger = open(true);
+    expect(spendOn(ledger, -1000, -400, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, -500, -440, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
   it('are refused without a camera, a finite span with start before end, non-negative costs or a valid policy', () => {
     const ledger = open(true);
     const cost = { eventCost: pure(1n) };
@@ -378,6 +385,8 @@ describe('requests', () => {
     expect(() => spendOn(ledger, 0, Number.POSITIVE_INFINITY, cost)).toThrow(/finite seconds/);
     expect(() => spendOn(ledger, 60, 60, cost)).toThrow(/start before end \(got \[60, 60\)\)/);
     expect(() => spendOn(ledger, 0, 60, { eventCost: { pureEpsilon: { numerator: -1n, denominator: 1n }, zcdpRho: rational(0n) } })).toThrow(/eventCost must hold non-negative/);
+    // A caller without types (a config, a script) may leave a cost out: the ledger says which, not a TypeError.
+    expect(() => spendOn(ledger, 0, 60, { eventCost: undefined as unknown as ReleaseCost })).toThrow('camera "gate": eventCost must hold non-negative rationals pureEpsilon and zcdpRho');
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ eventReachSeconds: -1 }) })).toThrow(/eventReachSeconds must be a finite number of seconds ≥ 0/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(/give both/);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ mechanism: 'discrete-gaussian' }) })).toThrow(/delta must be above 0/);

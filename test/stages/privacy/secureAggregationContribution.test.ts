@@ -12,15 +12,23 @@ import { open, useScratchLedger } from './ledgerScratch.ts';
 useScratchLedger();
 
 const TRACKER = { maxCrossingsPerTrackPerLine: 1, maxClassesPerTrackPerWindow: 1, maxCoastSeconds: 3 };
-// One line, crossings only, ε = 1 as a discrete Gaussian: the whole ε goes to crossings per 900 s.
-const plan = planReleases({ epsilon: 1, mechanism: 'discrete-gaussian' }, { zoneCount: 0, lineCount: 1, tracker: TRACKER }) as PrivatePlan;
-const crossings = plan.statistics[0]!;
-const noise = planDistributedNoise({ sensitivity: crossings.sensitivity, cost: crossings.cost, boxes: 10, dropoutsTolerated: 0, coordinates: 4 });
+/**
+ * One line, crossings only, ε = 1 as a discrete Gaussian: the whole ε goes to crossings per 900 s. Planned inside each
+ * test, not when the file loads: under mutation testing, planning at load would count as code run outside any test and
+ * make Stryker run every test against each mutant of the plan.
+ */
+function planned() {
+  const plan = planReleases({ epsilon: 1, mechanism: 'discrete-gaussian' }, { zoneCount: 0, lineCount: 1, tracker: TRACKER }) as PrivatePlan;
+  const crossings = plan.statistics[0]!;
+  const noise = planDistributedNoise({ sensitivity: crossings.sensitivity, cost: crossings.cost, boxes: 10, dropoutsTolerated: 0, coordinates: 4 });
+  return { plan, crossings, noise };
+}
 const EXACT = [3n, 0n, 12n, 1n];
 const START = 1_764_460_800;
 
 describe('a box\'s contribution to secure aggregation', () => {
   it('charges the window\'s crossings like the camera\'s own release, so a second use of the same span is refused', () => {
+    const { plan, crossings, noise } = planned();
     const ledger = open(true);
     const request = { ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START, endSeconds: START + 900, exact: EXACT, noise };
     const first = prepareContribution(request);
@@ -32,6 +40,7 @@ describe('a box\'s contribution to secure aggregation', () => {
   });
 
   it('adds noise of the box\'s share only: over many windows the values spread by √v around the exact counts', () => {
+    const { plan, crossings, noise } = planned();
     const ledger = open(true);
     const differences: number[] = [];
     for (let window = 0; window < 500; window += 1) {
@@ -46,6 +55,7 @@ describe('a box\'s contribution to secure aggregation', () => {
   });
 
   it('refuses a vector of the wrong length before charging anything', () => {
+    const { plan, crossings, noise } = planned();
     const ledger = open(true);
     const request = { ledger, camera: 'gate', policy: plan.policy, release: crossings, startSeconds: START, endSeconds: START + 900, exact: [1n], noise };
     expect(() => prepareContribution(request)).toThrow('camera "gate" has 1 values for a district vector of 4');

@@ -420,4 +420,15 @@ describe('a district contribution as a release of its own', () => {
     const laplace = planReleases({ epsilon: 1 }, ONE_LINE) as PrivatePlan;
     expect(() => districtRelease(laplace, { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'f')).toThrow(PrivacyConfigError);
   });
+
+  it('says in each refusal what was wrong, where, and what to do', () => {
+    // Share ρ(0.5)/ρ(1) = 0.00444384/0.0174689 = 0.254 (to 3 figures) beside the camera's own 0.9 of ε = 1.
+    expect(() => districtRelease(gaussian(0.9), { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'mqtt.secureAggregation.epsilon')).toThrow(
+      "mqtt.secureAggregation.epsilon: the district total takes 0.254 of the camera's ε = 1 per event and its own releases 0.9: together more than the whole ε; lower secureAggregation.epsilon or the shares in privacy.releases",
+    );
+    const laplace = planReleases({ epsilon: 1 }, ONE_LINE) as PrivatePlan;
+    expect(() => districtRelease(laplace, { cost: costOf(0.5), sensitivity, windowSeconds: 60 }, 'mqtt.secureAggregation.epsilon')).toThrow(
+      'mqtt.secureAggregation.epsilon: secure aggregation needs privacy.mechanism: "discrete-gaussian" on the contributing camera (it has "discrete-laplace"): distributed noise is a sum of discrete Gaussians',
+    );
+  });
 });
