@@ -74,7 +74,7 @@ Detector:
   --model TIER         ${MODEL_CHOICES.join(' | ')} (default lite_mobilenet_v2; auto: the most
                        accurate tier that keeps up, measured at start-up; mobilenet_v2 needs the network)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
-  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (4× smaller; docs/frugality.md)
+  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (3.6× smaller: 5.07 MB against 18.03 MB; docs/frugality.md)
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
 Tools:
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
