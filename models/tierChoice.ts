@@ -59,7 +59,11 @@ export function chooseTier(ranking: readonly DetectorTier[], speeds: readonly Ti
   }
   const verdicts = ranking.flatMap((tier) => speeds.filter((speed) => speed.tier === tier).map((speed) => verdict(speed, need)));
   if (verdicts.length === 0) throw new Error(`no tier of ${ranking.join(', ')} was measured: nothing to choose from`);
-  const measured = verdicts.map((v) => `${v.tier} ${round(v.msPerFrame)} ms/frame → ${round(v.capacityFps)} frames/s`).join(', ');
+  // The figure compared with the need is the pipeline's share of the capacity: shown with its product, so that a
+  // capacity above the need next to "no tier sustains it" does not read as a contradiction.
+  const measured = verdicts
+    .map((v) => `${v.tier} ${round(v.msPerFrame)} ms/frame → ${round(v.capacityFps * PIPELINE_SHARE)} frames/s through the pipeline (${round(v.capacityFps)} × ${PIPELINE_SHARE})`)
+    .join(', ');
   const needed = `need ${round(need.framesPerSecond)} frames/s with ${need.workers} worker(s), keeping ${Math.round((1 - PIPELINE_SHARE) * 100)} % for decoding`;
   const best = verdicts.find((v) => v.sustains);
   if (best) {

@@ -15,7 +15,7 @@ import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts
 import { redactCredentials } from '../streams/redact.ts';
 import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
-import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
+import { analysisShape, assertDetectorSettingsAgree, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
 import { assertClipFile } from './fsProblems.ts';
 import type { LogFormat, Logger } from './log.ts';
 import { describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
@@ -74,7 +74,7 @@ Detector:
   --model TIER         ${MODEL_CHOICES.join(' | ')} (default lite_mobilenet_v2; auto: the most
                        accurate tier that keeps up, measured at start-up; mobilenet_v2 needs the network)
   --model-url URL|DIR  other coco-ssd weights (URL to model.json or a local folder); default: bundled lite_mobilenet_v2
-  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (4× smaller; docs/frugality.md)
+  --weights float32|uint8  the bundled weights as published, or quantised to uint8 (3.6× smaller: 5.07 MB against 18.03 MB; docs/frugality.md)
   --workers N|auto     detector worker threads (default auto: one per core for wasm/cpu, 1 for native TensorFlow)
 Tools:
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
@@ -111,7 +111,9 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   if (flags['min-detector-fps']) motionGate.minDetectorFps = numberFlag(flags['min-detector-fps'], 'min-detector-fps', 'detections per second, e.g. 1.25');
   merged.motionGate = motionGate;
   merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
-  return parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
+  const config = parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
+  assertDetectorSettingsAgree(config.detector, { model: '--model (detector.model)', modelUrl: '--model-url (detector.modelUrl)', weights: '--weights (detector.weights)' });
+  return config;
 }
 
 export function logFormatFlag(flags: ClipFlagValues): LogFormat {
@@ -146,12 +148,14 @@ const CLIP_DEFAULT_MODEL = 'lite_mobilenet_v2';
 export async function startParts(config: ClipJobConfig, ffmpeg: FfmpegBinary, log: Logger): Promise<StartedParts> {
   const { pool: detector, report: tier } = await startDetectorTier({
     detector: { backend: config.detector.backend, modelUrl: config.detector.modelUrl, weights: config.detector.weights, ...DETECTION_LIMITS },
-    model: config.detector.model ?? CLIP_DEFAULT_MODEL,
+    // Weights from --model-url with no --model are loaded as they are, unmeasured (the tier start-up's custom case).
+    model: config.detector.model ?? (config.detector.modelUrl === undefined ? CLIP_DEFAULT_MODEL : 'auto'),
     workers: config.detector.workers,
     needFramesPerSecond: config.fps,
     maxWidth: config.maxWidth,
     ffmpeg,
-    forcedBy: '--model (detector.model)',
+    why: config.detector.model === undefined ? 'default for a recorded clip:' : 'forced by --model (detector.model)',
+    log,
   });
   const { backend, model } = detector.description;
   log.info(`detector: ${model} on the ${backend.name} backend, ${detector.workerCount} worker thread(s)`, { why: backend.reason, tier: tier.tier, tier_why: tier.reason });

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
-import { BUNDLED_WEIGHTS } from '../models/cocoSsd.ts';
-import { MODEL_CHOICES } from '../models/tiers.ts';
+import { BUNDLED_WEIGHTS, type BundledWeights } from '../models/cocoSsd.ts';
+import { MODEL_CHOICES, type ModelChoice } from '../models/tiers.ts';
+import { UsageError } from './args.ts';
 import { reasonInWords } from './fsProblems.ts';
 import { COUNTED_CLASSES } from '../models/detection.ts';
 import { countingLineSchema, type CountingLine } from '../stages/lines.ts';
@@ -79,6 +80,29 @@ export const detectorSchema = z.strictObject({
   weights: z.enum(BUNDLED_WEIGHTS).default('float32'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
 });
+
+/** How a command names `detector.model`, `detector.modelUrl` and `detector.weights` (flag and key), for its errors. */
+export interface DetectorSettingNames {
+  model: string;
+  modelUrl: string;
+  weights: string;
+}
+
+/**
+ * Refuses detector settings that the tier would otherwise ignore without a word: `weights: uint8` re-encodes the
+ * bundled lite_mobilenet_v2 weights only (not CenterNet's, not mobilenet_v2's, not weights from `modelUrl`), and
+ * `modelUrl` replaces coco-ssd weights: those of mobilenet_v2, or with no model named, any coco-ssd model loaded as it
+ * is. `model` is the tier as given (undefined when left out). Throws a UsageError naming both settings (`names`) and
+ * what each applies to.
+ */
+export function assertDetectorSettingsAgree(detector: { model?: ModelChoice; modelUrl?: string; weights: BundledWeights }, names: DetectorSettingNames): void {
+  const { model, modelUrl, weights } = detector;
+  const uint8Applies = `${names.weights} uint8 applies to lite_mobilenet_v2 only (its bundled weights, quantised)`;
+  const urlApplies = `${names.modelUrl} applies to mobilenet_v2 only (other weights for it), or, with no ${names.model}, to any coco-ssd weights loaded as they are`;
+  if (weights === 'uint8' && (model === 'centernet' || model === 'mobilenet_v2')) throw new UsageError(`${uint8Applies}, but ${names.model} is ${model}: leave one of the two out`);
+  if (weights === 'uint8' && modelUrl !== undefined) throw new UsageError(`${uint8Applies}, and ${names.modelUrl} loads other weights instead: leave one of the two out`);
+  if (modelUrl !== undefined && model !== undefined && model !== 'mobilenet_v2') throw new UsageError(`${urlApplies}, but ${names.model} is ${model}: leave one of the two out`);
+}
 
 /** Reads a JSON or YAML file (by extension; YAML is a superset of JSON, so anything else is parsed as YAML). */
 export async function readConfigFile(file: string): Promise<unknown> {

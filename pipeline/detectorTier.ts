@@ -12,6 +12,7 @@ import { startDetectorPool, type DetectorPool, type WorkerCount } from '../model
 import { chooseTier, type TierSpeed } from '../models/tierChoice.ts';
 import { ACCURACY_RANKING, OFFLINE_TIERS, type DetectorTier, type ModelChoice } from '../models/tiers.ts';
 import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
+import type { Logger } from './log.ts';
 
 /** Frames each worker detects before the timed ones: the first inference compiles the wasm kernels and allocates. */
 const WARM_UP_FRAMES_PER_WORKER = 1;
@@ -26,7 +27,7 @@ export interface DetectorTierReport {
   tier: DetectorTier | 'custom';
   /** The model as the detector describes itself (name, source, checksum). */
   model: string;
-  /** `forced by --model centernet`, or the measured speeds, the need and the choice. */
+  /** `forced by --model centernet`, `default for a recorded clip: lite_mobilenet_v2`, or the measured speeds, the need and the choice. */
   reason: string;
   /** Frames per second the analysis needs, all cameras together. */
   needFramesPerSecond: number;
@@ -45,8 +46,13 @@ export interface DetectorTierRequest {
   /** For the benchmark frame: the analysis's decode width, and the ffmpeg that decodes. */
   maxWidth: number;
   ffmpeg: FfmpegBinary;
-  /** Where the forced choice came from, for the reason: `--model` or `detector.model (config site.yaml)`. */
-  forcedBy: string;
+  /**
+   * Why this tier when it is not `auto`, put before its name in the reason: `forced by --model`, `forced by
+   * detector.model (config site.yaml)`, or `default for a recorded clip:` when nobody asked for one.
+   */
+  why: string;
+  /** Says that the tiers are being timed (`auto`), which takes seconds before anything else is logged. */
+  log: Logger;
 }
 
 export interface ChosenDetector {
@@ -65,9 +71,10 @@ export async function startDetectorTier(request: DetectorTierRequest): Promise<C
   if (request.model !== 'auto' || detector.modelUrl !== undefined) {
     const tier = request.model === 'auto' ? undefined : request.model;
     const pool = await startDetectorPool({ ...detector, model: tier }, workers);
-    const reason = tier ? `forced by ${request.forcedBy} ${tier}` : `coco-ssd weights from --model-url (detector.modelUrl), not measured`;
+    const reason = tier ? `${request.why} ${tier}` : `coco-ssd weights from --model-url (detector.modelUrl), not measured`;
     return { pool, report: { tier: tier ?? 'custom', model: pool.description.model, reason, needFramesPerSecond, workers: pool.workerCount, measured: [] } };
   }
+  request.log.info(`timing the detector tiers on a frame of the bundled sample (${OFFLINE_TIERS.join(', ')})…`);
   const frame = await benchmarkFrame(request.ffmpeg, request.maxWidth);
   const pools = new Map<DetectorTier, DetectorPool>();
   try {

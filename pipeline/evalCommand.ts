@@ -22,7 +22,8 @@ export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
 
 Runs the analysis with no noise on CLIP (default: the clip the labels file names) and compares it with hand counts:
 crossings of each labelled counting line, and objects visible at labelled instants. Prints the error of each and
-overall, and the tracks per labelled crossing and per labelled visit (fragmentation); --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not.
+overall, and the tracks per labelled crossing and per labelled visit (fragmentation); --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not. Labelled crossings and visits
+count the whole clip: with --start or --duration they are shown but not compared (nor instants outside the excerpt).
 
   --labels FILE        hand counts (format: docs/eval.md, e.g. ../shared/labels/traffic_overpass.json)
   --json               print the comparison as JSON
@@ -54,7 +55,47 @@ export interface LineComparison {
   /** When the labels name the direction all traffic takes: the crossings counted the other way (phantoms). */
   expectedDirection?: 'forward' | 'backward';
   againstExpectedDirection?: number;
+  /**
+   * Why the count cannot be held against the hand count, when it cannot: the labels count the whole clip and only an
+   * excerpt was analysed. Such a line is not judged (it does not make eval exit 3).
+   */
+  notComparable?: string;
 }
+
+/** The part of the clip analysed, in seconds of the clip, when it is less than the whole clip the labels count. */
+export interface PartialExcerpt {
+  startSeconds: number;
+  /** Infinity when the clip's length is unknown and no `--duration` was given. */
+  endSeconds: number;
+  /** The clip's length as ffmpeg reported it; undefined for a stream that reports none. */
+  clipSeconds: number | undefined;
+}
+
+/**
+ * The excerpt (`--start`, `--duration`) when it leaves out part of the clip, else undefined. Labelled crossings and
+ * visits are whole-clip totals with no times (docs/eval.md), so they can only be compared over the whole clip. With
+ * `clipSeconds` unknown, any `--start` or `--duration` counts as partial, since nothing says it reaches the end.
+ */
+export function partialExcerpt(clipSeconds: number | undefined, excerpt: { startSeconds?: number; durationSeconds?: number }): PartialExcerpt | undefined {
+  const startSeconds = excerpt.startSeconds ?? 0;
+  const endSeconds = Math.min(startSeconds + (excerpt.durationSeconds ?? Infinity), clipSeconds ?? Infinity);
+  const reachesEnd = clipSeconds === undefined ? excerpt.durationSeconds === undefined : endSeconds >= clipSeconds;
+  return startSeconds <= 0 && reachesEnd ? undefined : { startSeconds, endSeconds, clipSeconds };
+}
+
+const seconds = (value: number) => `${Number(value.toFixed(1))} s`;
+
+/** Says why whole-clip labels cannot be held against an excerpt's counts, with both spans. */
+export function excerptNotComparable(excerpt: PartialExcerpt): string {
+  const clip = excerpt.clipSeconds === undefined ? 'the whole clip' : `the whole clip (${seconds(excerpt.clipSeconds)})`;
+  const span = Number.isFinite(excerpt.endSeconds)
+    ? `the excerpt is ${seconds(excerpt.endSeconds - excerpt.startSeconds)} (${Number(excerpt.startSeconds.toFixed(1))}–${seconds(excerpt.endSeconds)})`
+    : `the excerpt starts at ${seconds(excerpt.startSeconds)}`;
+  return `not comparable: the labels count ${clip}, ${span}; run without --start and --duration to compare`;
+}
+
+/** How `forward` reads for a line drawn from `from` to `to` (stages/lines.ts's convention). */
+export const FORWARD_MEANING = 'forward = from left to right, walking from→to';
 
 /**
  * Track fragmentation on one line: the tracks that reached it per labelled crossing. 1 when each object that crossed
@@ -94,7 +135,11 @@ function categoryTotal(counts: ClassCounts, category: Category): number {
   return classesOf(category).reduce((sum, name) => sum + counts[name], 0);
 }
 
-export function compareLines(labels: Labels, windows: readonly WindowAggregate[]): LineComparison[] {
+/**
+ * Per labelled line and category, the crossings counted against the hand count. With `excerpt` (a part of the clip),
+ * every row is marked `notComparable`: the hand counts are whole-clip totals.
+ */
+export function compareLines(labels: Labels, windows: readonly WindowAggregate[], excerpt?: PartialExcerpt): LineComparison[] {
   return labels.lines.flatMap((line) =>
     (Object.entries(line.crossings) as Array<[Category, number | undefined]>)
       .filter((entry): entry is [Category, number] => entry[1] !== undefined)
@@ -110,7 +155,8 @@ export function compareLines(labels: Labels, windows: readonly WindowAggregate[]
         }
         const counted = forward + backward;
         const against = line.expectedDirection === undefined ? {} : { expectedDirection: line.expectedDirection, againstExpectedDirection: line.expectedDirection === 'forward' ? backward : forward };
-        return { line: line.name, category, expected, counted, forward, backward, error: counted - expected, tolerance: line.tolerance, withinTolerance: Math.abs(counted - expected) <= line.tolerance, ...against };
+        const judged = excerpt === undefined ? {} : { notComparable: excerptNotComparable(excerpt) };
+        return { line: line.name, category, expected, counted, forward, backward, error: counted - expected, tolerance: line.tolerance, withinTolerance: Math.abs(counted - expected) <= line.tolerance, ...against, ...judged };
       }),
   );
 }
@@ -178,11 +224,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
       writeDriftBaseline(driftBaseline, { source: 'calibration', description: `veil eval ${displayName(input)} at ${config.fps} frames/s, ${tracks} tracks`, windows: 1, histograms: outcome.drift! });
       log.info('drift baseline written: keep it on this box, never publish it', { file: driftBaseline, tracks });
     }
-    const lineResults = compareLines(labels, outcome.windows);
+    const partial = partialExcerpt(durationSeconds, excerpt);
+    if (partial) log.warn(`the labels count the whole clip: lines and visits are ${excerptNotComparable(partial)}`, { start: partial.startSeconds, end: partial.endSeconds, clip: durationSeconds });
+    const lineResults = compareLines(labels, outcome.windows, partial);
     const fragmentation = lineFragmentation(labels, outcome.tracking.tracksReachingLine);
     const visits = visitFragmentation(labels, outcome.tracking.tracksConfirmedByClass);
+    // An instant outside the excerpt has no analysed frame near it: the nearest one could be seconds away.
+    const outside = (t: number) => partial !== undefined && (t < partial.startSeconds || t > partial.endSeconds);
+    const instantsOutsideExcerpt = labels.frames.map((instant) => instant.t).filter(outside);
     const instantResults: InstantComparison[] = labels.frames.flatMap((instant, index) =>
-      (['person', 'vehicle'] as const)
+      (outside(instant.t) ? [] : (['person', 'vehicle'] as const))
         .filter((category) => instant[category] !== undefined)
         .map((category) => {
           const found = nearest[index]!;
@@ -191,33 +242,36 @@ export async function evalCommand(argv: string[]): Promise<number> {
         }),
     );
     const meanAbsoluteInstantError = instantResults.length ? instantResults.reduce((sum, r) => sum + Math.abs(r.error), 0) / instantResults.length : undefined;
-    const allWithin = lineResults.every((r) => r.withinTolerance);
+    const allWithin = lineResults.every((r) => r.notComparable !== undefined || r.withinTolerance);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, lines: lineResults, instants: instantResults, meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation, visitFragmentation: visits, inferences: outcome.inferences }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, ...(partial ? { excerpt: partial } : {}), lines: lineResults, instants: instantResults, ...(instantsOutsideExcerpt.length ? { instantsOutsideExcerpt } : {}), meanAbsoluteInstantError, allLinesWithinTolerance: allWithin, tracksConfirmed: outcome.tracking.tracksConfirmed, fragmentation, visitFragmentation: visits, inferences: outcome.inferences }, null, 2)}\n`);
     } else {
       const out: string[] = ['', `Veil eval — ${displayName(input)} at ${config.fps} frames/s (no noise: calibration only)`];
       for (const r of lineResults) {
-        const against = r.expectedDirection === undefined ? '' : `, ${r.againstExpectedDirection} against the expected ${r.expectedDirection}`;
-        out.push(`  line ${r.line} ${r.category}: counted ${r.counted} (forward ${r.forward}, backward ${r.backward}${against}), hand count ${r.expected} ± ${r.tolerance}, error ${r.error >= 0 ? '+' : ''}${r.error} ${r.withinTolerance ? 'OK' : 'OUTSIDE TOLERANCE'}`);
+        const against = r.expectedDirection === undefined ? `; ${FORWARD_MEANING}` : `, ${r.againstExpectedDirection} against the expected ${r.expectedDirection}`;
+        const verdict = r.notComparable ?? `error ${r.error >= 0 ? '+' : ''}${r.error} ${r.withinTolerance ? 'OK' : 'OUTSIDE TOLERANCE'}`;
+        out.push(`  line ${r.line} ${r.category}: counted ${r.counted} (forward ${r.forward}, backward ${r.backward}${against}), hand count ${r.expected} ± ${r.tolerance}, ${verdict}`);
       }
       for (const f of fragmentation) {
         const ratio = f.tracksPerCrossing === undefined ? 'no labelled crossings' : `${f.tracksPerCrossing.toFixed(2)} tracks per labelled crossing`;
-        out.push(`  line ${f.line} fragmentation: ${f.tracksReaching} tracks reached it for ${f.labelledCrossings} labelled crossings (${ratio})`);
+        out.push(`  line ${f.line} fragmentation: ${f.tracksReaching} tracks reached it for ${f.labelledCrossings} labelled crossings (${ratio})${partial ? ', not comparable: the labels count the whole clip' : ''}`);
       }
       for (const v of visits) {
         const ratio = v.tracksPerVisit === undefined ? 'no labelled visits' : `${v.tracksPerVisit.toFixed(2)} tracks per labelled visit`;
-        out.push(`  ${v.category} visits fragmentation: ${v.tracksConfirmed} tracks confirmed for ${v.labelledVisits} labelled visits (${ratio})`);
+        out.push(`  ${v.category} visits fragmentation: ${v.tracksConfirmed} tracks confirmed for ${v.labelledVisits} labelled visits (${ratio})${partial ? ', not comparable: the labels count the whole clip' : ''}`);
       }
       for (const r of instantResults) out.push(`  t=${r.t}s (frame at ${r.frameSeconds.toFixed(1)}s) ${r.category}: counted ${r.counted}, hand count ${r.expected}, error ${r.error >= 0 ? '+' : ''}${r.error}`);
+      for (const t of instantsOutsideExcerpt) out.push(`  t=${t}s: outside the excerpt, not compared`);
       if (meanAbsoluteInstantError !== undefined) out.push(`  instants: mean absolute error ${meanAbsoluteInstantError.toFixed(2)} over ${instantResults.length}`);
-      if (lineResults.length) out.push(`  lines: ${allWithin ? 'all within tolerance' : 'some OUTSIDE tolerance'}`);
+      if (lineResults.length) out.push(`  lines: ${partial ? 'not comparable with an excerpt of the clip' : allWithin ? 'all within tolerance' : 'some OUTSIDE tolerance'}`);
       out.push(`  tracks confirmed over the clip: ${outcome.tracking.tracksConfirmed}`);
       out.push(`  ${describeInferences(outcome.inferences)}`);
       process.stdout.write(`${out.join('\n')}\n`);
     }
     if (publishTo) {
       const clipSeconds = progressTotalSeconds(durationSeconds, excerpt) ?? outcome.windows.reduce((end, w) => Math.max(end, w.endSeconds), 0);
-      await publishEvalFigures(publishTo, evalFigures(publishTo.camera, clipSeconds, config.fps, lineResults, instantResults));
+      // Only figures that compare like with like leave the box: no line of an excerpt against whole-clip labels.
+      await publishEvalFigures(publishTo, evalFigures(publishTo.camera, clipSeconds, config.fps, lineResults.filter((r) => r.notComparable === undefined), instantResults));
       log.info('error figures published for the fleet accuracy table', { site: publishTo.site, camera: publishTo.camera, broker: publishTo.connection.url });
     }
     return allWithin ? 0 : EXIT_OUTSIDE_TOLERANCE;

@@ -21,7 +21,7 @@ import { feedSink } from '../streams/sinks/feedSink.ts';
 import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
 import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
-import { ConfigError } from './config.ts';
+import { assertDetectorSettingsAgree, ConfigError } from './config.ts';
 import { startDistrictContributions } from './districtContribution.ts';
 import { feedSettings } from './feedSettings.ts';
 import { DriftMonitor } from './driftMonitor.ts';
@@ -48,6 +48,8 @@ example site.yaml.
   --port PORT          override feed.port (0: any free port; the log says which)
   --model TIER         override detector.model: ${MODEL_CHOICES.join(' | ')} (default auto: the most
                        accurate tier whose speed, measured at start-up, sustains every camera's fps; README)
+  --model-url URL|DIR  override detector.modelUrl: other coco-ssd weights (URL to model.json or a local folder),
+                       for mobilenet_v2 or with no model named
   --ffmpeg PATH        ffmpeg to use (else FFMPEG_PATH, else ffmpeg on PATH, else the bundled npm package's)
   --log-format F       text | json (default: the config's logFormat, json unless set)
 
@@ -63,6 +65,7 @@ const FLAGS = {
   port: { type: 'string' },
   ffmpeg: { type: 'string' },
   model: { type: 'string' },
+  'model-url': { type: 'string' },
   'log-format': { type: 'string' },
 } as const;
 
@@ -96,6 +99,15 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   if (!values.config) throw new UsageError('--config FILE is required: the site config with your cameras. See `veil run --help`.');
   const site = await readSiteConfig(values.config);
   const modelFlag = choiceFlag(values.model, 'model', MODEL_CHOICES);
+  const modelUrl = values['model-url'] ?? site.detector.modelUrl;
+  assertDetectorSettingsAgree(
+    { model: modelFlag ?? site.detector.model, modelUrl, weights: site.detector.weights },
+    {
+      model: modelFlag ? '--model' : `detector.model (config ${values.config})`,
+      modelUrl: values['model-url'] ? '--model-url' : `detector.modelUrl (config ${values.config})`,
+      weights: `detector.weights (config ${values.config})`,
+    },
+  );
   const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
   const feedOptions = feedSettings(site.feed, values);
   const stateDir = site.stateDir ?? defaultStateDir();
@@ -163,13 +175,14 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     const model = modelFlag ?? site.detector.model ?? 'auto';
     log.info('loading the detector', { backend: site.detector.backend, model, workers: site.detector.workers, need_fps: needFramesPerSecond });
     const { pool: detector, report: tier } = await startDetectorTier({
-      detector: { backend: site.detector.backend, modelUrl: site.detector.modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS },
+      detector: { backend: site.detector.backend, modelUrl, weights: site.detector.weights, ...DETECTION_LIMITS },
       model,
       workers: site.detector.workers,
       needFramesPerSecond,
       maxWidth: Math.max(...site.cameras.map((camera) => camera.maxWidth)),
       ffmpeg,
-      forcedBy: modelFlag ? '--model' : `detector.model (config ${values.config})`,
+      why: `forced by ${modelFlag ? '--model' : `detector.model (config ${values.config})`}`,
+      log,
     });
     running.push(() => detector.close());
     log.info('detector ready', { model: detector.description.model, backend: detector.description.backend.name, why: detector.description.backend.reason, workers: detector.workerCount, tier: tier.tier, tier_why: tier.reason });

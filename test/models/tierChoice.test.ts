@@ -40,8 +40,15 @@ describe('chooseTier', () => {
     const choice = chooseTier(RANKING, [{ tier: 'centernet', msPerFrame: 500 }, { tier: 'lite_mobilenet_v2', msPerFrame: 50 }], { framesPerSecond: 5, workers: 2 });
     expect(choice.reason).toBe(
       'lite_mobilenet_v2: the most accurate that sustains it (centernet too slow); need 5 frames/s with 2 worker(s), keeping 15 % for decoding; ' +
-        'measured centernet 500 ms/frame → 4 frames/s, lite_mobilenet_v2 50 ms/frame → 40 frames/s',
+        'measured centernet 500 ms/frame → 3.4 frames/s through the pipeline (4 × 0.85), lite_mobilenet_v2 50 ms/frame → 34 frames/s through the pipeline (40 × 0.85)',
     );
+  });
+
+  it('shows the frames/s the decision compared with the need, not only the capacity, when none keeps up', () => {
+    // The user's case: 1000 / 475 = 2.105 frames/s, above the 2 needed, but × 0.85 = 1.789, below it.
+    const choice = chooseTier(RANKING, [{ tier: 'lite_mobilenet_v2', msPerFrame: 475 }], { framesPerSecond: 2, workers: 1 });
+    expect(choice.reason).toContain('no tier sustains the need');
+    expect(choice.reason).toContain('measured lite_mobilenet_v2 475 ms/frame → 1.79 frames/s through the pipeline (2.11 × 0.85)');
   });
 
   it('chooses only among measured tiers of the ranking', () => {

@@ -80,6 +80,9 @@ describe('veil batch on real footage', () => {
     const configFile = await input('overpass.json', JSON.stringify(config));
     const run = await runVeil(['batch', FOOTAGE.overpass, ...EXCERPT, '--window', '2', '--config', configFile, '--epsilon', 'off', '--out', 'report'], sandbox);
     expect(run.exitCode, run.stderr).toBe(0);
+    // No --model and no detector.model: the tier is the recorded clip's default, which nobody forced.
+    expect(run.stderr).toContain('default for a recorded clip: lite_mobilenet_v2');
+    expect(run.stderr).not.toContain('forced by');
 
     const outDir = path.join(sandbox.cwd, 'report');
     expect(await listFiles(outDir)).toEqual(REPORT_FILES);

@@ -7,18 +7,24 @@
 import { describe, expect, it } from 'vitest';
 import { DETECTION_LIMITS } from '../../models/cocoSsd.ts';
 import { startDetectorTier, type DetectorTierRequest } from '../../pipeline/detectorTier.ts';
+import { createLogger } from '../../pipeline/log.ts';
 import { bottomCentre } from '../../models/detection.ts';
 import { decodeFrameAt, testFfmpeg } from '../helpers/frames.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { fetchHealth } from '../helpers/liveEndpoints.ts';
 import { FEED_TOKEN, startVeilRun, writeSiteConfig } from '../helpers/liveVeil.ts';
+import { createSandbox, runVeil } from '../helpers/veilCli.ts';
 import { eventually } from '../helpers/liveWait.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 
 const sandbox = useLiveSandbox('veil-tier-');
 
+/** What the tier start-up logged, one line each. */
+let logged: string[] = [];
+
 async function request(overrides: Partial<DetectorTierRequest>): Promise<DetectorTierRequest> {
-  return { detector: { backend: 'auto', ...DETECTION_LIMITS }, model: 'auto', workers: 1, needFramesPerSecond: 5, maxWidth: 640, ffmpeg: await testFfmpeg(), forcedBy: '--model', ...overrides };
+  logged = [];
+  return { detector: { backend: 'auto', ...DETECTION_LIMITS }, model: 'auto', workers: 1, needFramesPerSecond: 5, maxWidth: 640, ffmpeg: await testFfmpeg(), why: 'forced by --model', log: createLogger('text', (line) => logged.push(line)), ...overrides };
 }
 
 describe('startDetectorTier', () => {
@@ -26,6 +32,8 @@ describe('startDetectorTier', () => {
     // 0.01 frames/s: a tier would have to take 85 s a frame (1000 / 0.01 × 0.85 ms) not to sustain it.
     const { pool, report } = await startDetectorTier(await request({ needFramesPerSecond: 0.01 }));
     await pool.close();
+    // Timing takes seconds: the user is told before, not left with a silent terminal.
+    expect(logged.join('')).toContain('timing the detector tiers on a frame of the bundled sample');
     expect(report.tier).toBe('lite_mobilenet_v2');
     expect(pool.description.model).toContain('lite_mobilenet_v2');
     expect(report.measured.map((m) => m.tier).sort()).toEqual(['centernet', 'lite_mobilenet_v2']);
@@ -45,6 +53,7 @@ describe('startDetectorTier', () => {
     const { pool, report } = await startDetectorTier(await request({ model: 'centernet' }));
     try {
       expect(report).toMatchObject({ tier: 'centernet', reason: 'forced by --model centernet', measured: [] });
+      expect(logged.join('')).not.toContain('timing');
       expect(pool.description.model).toContain('CenterNet');
       // The man at the table at 77 s, feet at about x 0.57 (hand-measured).
       const frame = await decodeFrameAt(FOOTAGE.indoor, 77);
@@ -82,5 +91,26 @@ describe('veil run', () => {
     expect(health.detector!.reason).toMatch(new RegExp(`^${health.detector!.tier}: .*need 2 frames/s with 1 worker`));
     const ready = veil.log().find((entry) => entry.message === 'detector ready');
     expect(ready).toMatchObject({ tier: health.detector!.tier, tier_why: health.detector!.reason });
+    expect(veil.log().some((entry) => entry.message.startsWith('timing the detector tiers on a frame of the bundled sample'))).toBe(true);
+  });
+
+  it('takes --model-url like --model, and refuses it with a tier it does not apply to, naming both, before anything starts', async () => {
+    const cameras = [{ id: 'yard', source: { file: FOOTAGE.parkinglot }, fps: 2, windowSeconds: 2 }];
+    const plainFile = await writeSiteConfig(sandbox(), 'site-plain.yaml', { cameras });
+    const configFile = await writeSiteConfig(sandbox(), 'site-uint8.yaml', { detector: { model: 'centernet', weights: 'uint8' }, cameras });
+    const cli = await createSandbox();
+    try {
+      const withFlag = await runVeil(['run', '--config', plainFile, '--model', 'centernet', '--model-url', '/nowhere/model.json'], cli);
+      expect(withFlag.exitCode, withFlag.stderr).toBe(2);
+      expect(withFlag.stderr).toContain('--model-url applies to mobilenet_v2 only');
+      expect(withFlag.stderr).toContain('but --model is centernet');
+      // The same refusal for the site config's own keys: uint8 weights with CenterNet.
+      const fromKeys = await runVeil(['run', '--config', configFile], cli);
+      expect(fromKeys.exitCode, fromKeys.stderr).toBe(2);
+      expect(fromKeys.stderr).toContain(`detector.weights (config ${configFile}) uint8 applies to lite_mobilenet_v2 only`);
+      expect(fromKeys.stderr).toContain(`but detector.model (config ${configFile}) is centernet`);
+    } finally {
+      await cli.remove();
+    }
   });
 });

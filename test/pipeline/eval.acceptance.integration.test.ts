@@ -161,6 +161,23 @@ describe('veil eval against hand counts', () => {
     expect(on.instants.map((instant) => [instant.t, instant.counted])).toEqual(off.instants.map((instant) => [instant.t, instant.counted]));
   }, 600_000);
 
+  it('on an excerpt, shows the whole-clip line counts as not comparable instead of failing, and skips instants outside it', async () => {
+    // 2 s of a 28.3 s clip: 27 labelled crossings over the whole clip cannot be held against what 2 s hold.
+    const lines = await runVeil(['eval', '--labels', path.join(LABELS_DIR, 'traffic_overpass.json'), '--fps', '1', '--duration', '2'], sandbox);
+    expect(lines.exitCode, lines.stderr).toBe(0);
+    expect(lines.stdout).toContain('hand count 27 ± 2, not comparable: the labels count the whole clip (28.3 s), the excerpt is 2 s (0–2 s)');
+    expect(lines.stdout).not.toContain('OUTSIDE TOLERANCE');
+    // The labels name no expected direction: the line says which way forward is (stages/lines.ts's convention).
+    expect(lines.stdout).toMatch(/\(forward \d+, backward \d+; forward = from left to right, walking from→to\)/);
+    expect(lines.stderr).toContain('the labels count the whole clip');
+    // 8–12 s of the indoor clip holds the instant at 10 s only; 30, 50, 90, 110 and 130 s are outside it.
+    const instants = await runVeil(['eval', '--labels', path.join(LABELS_DIR, 'pedestrians_indoor.json'), '--fps', '1', '--start', '8', '--duration', '4', '--json'], sandbox);
+    expect(instants.exitCode, instants.stderr).toBe(0);
+    const result = JSON.parse(instants.stdout) as { instants: Array<{ t: number }>; instantsOutsideExcerpt: number[] };
+    expect(result.instants.map((instant) => instant.t)).toEqual([10]);
+    expect(result.instantsOutsideExcerpt).toEqual([30, 50, 90, 110, 130]);
+  });
+
   it('rejects a labels file without lines or frames, naming the problem', async () => {
     const run = await runVeil(['eval', '--labels', path.join(REPO_ROOT, 'package.json')], sandbox);
     expect(run.exitCode).toBe(2);

@@ -28,4 +28,26 @@ describe('the detector tier in a clip job', () => {
     await writeFile(config, 'detector: { model: yolo }\n');
     await expect(clipJobConfig({ config }, {})).rejects.toThrow('detector.model: Invalid option: expected one of "auto"|"lite_mobilenet_v2"|"centernet"|"mobilenet_v2" (got "yolo")');
   });
+
+  it('refuses --weights uint8 and --model-url with a tier they do not apply to, naming both flags and what each is for', async () => {
+    await expect(clipJobConfig({ model: 'centernet', weights: 'uint8' }, {})).rejects.toThrow(
+      '--weights (detector.weights) uint8 applies to lite_mobilenet_v2 only (its bundled weights, quantised), but --model (detector.model) is centernet',
+    );
+    await expect(clipJobConfig({ model: 'mobilenet_v2', weights: 'uint8' }, {})).rejects.toThrow('but --model (detector.model) is mobilenet_v2');
+    await expect(clipJobConfig({ 'model-url': '/weights/model.json', weights: 'uint8' }, {})).rejects.toThrow('and --model-url (detector.modelUrl) loads other weights instead');
+    await expect(clipJobConfig({ model: 'centernet', 'model-url': 'https://example.org/model.json' }, {})).rejects.toThrow(
+      '--model-url (detector.modelUrl) applies to mobilenet_v2 only (other weights for it), or, with no --model (detector.model), to any coco-ssd weights loaded as they are, but --model (detector.model) is centernet',
+    );
+    await expect(clipJobConfig({ model: 'lite_mobilenet_v2', 'model-url': '/weights' }, {})).rejects.toThrow('but --model (detector.model) is lite_mobilenet_v2');
+  });
+
+  it('refuses the same combinations from the config file, and keeps the ones that apply', async () => {
+    const config = path.join(dir, 'camera.yaml');
+    await writeFile(config, 'detector: { model: centernet, modelUrl: /weights/model.json }\n');
+    await expect(clipJobConfig({ config }, {})).rejects.toThrow('but --model (detector.model) is centernet');
+    expect((await clipJobConfig({ model: 'lite_mobilenet_v2', weights: 'uint8' }, {})).detector.weights).toBe('uint8');
+    expect((await clipJobConfig({ model: 'auto', weights: 'uint8' }, {})).detector.weights).toBe('uint8');
+    expect((await clipJobConfig({ model: 'mobilenet_v2', 'model-url': '/weights' }, {})).detector.modelUrl).toBe('/weights');
+    expect((await clipJobConfig({ 'model-url': '/weights' }, {})).detector.model).toBeUndefined();
+  });
 });
