@@ -163,7 +163,9 @@ describe('drift on /healthz and /metrics', () => {
       box.monitor.add([hour(index, STEADY)]);
       box.monitor.publishEndedBy((index + 1) * HOUR);
       const health = await healthz(box);
-      expect(health.drift.note).toBe('building the baseline from released windows');
+      expect(health.drift.note).toBe(`building the baseline from released windows: ${index + 1} of 2`);
+      // The log says so too, in its message: a person reading the log sees why there is no score yet.
+      expect(box.logLines.map((line) => (JSON.parse(line) as { message: string }).message)).toContain(`drift window released: building the baseline from released windows: ${index + 1} of 2`);
       expect(health.drift.psi).toBeUndefined();
       expect((await metrics(box)).psi.score).toBeUndefined();
       released.push(health.drift.histograms!);
