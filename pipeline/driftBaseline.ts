@@ -82,7 +82,7 @@ export function readDriftBaseline(file: string): DriftBaseline | undefined {
   try {
     parsed = baselineFileSchema.parse(JSON.parse(text));
   } catch {
-    throw new DriftBaselineError(file, 'is not a Veil drift baseline (those are written by `veil eval --drift-baseline`)', false);
+    throw new DriftBaselineError(file, 'is not a Veil drift baseline (those are written by `veil eval CLIP --drift-baseline FILE`)', false);
   }
   if (!sameEdges(parsed.scoreBinEdges, SCORE_BIN_EDGES) || !sameEdges(parsed.sizeBinEdges, SIZE_BIN_EDGES) || parsed.histograms.score.length !== SCORE_BIN_EDGES.length + 1 || parsed.histograms.size.length !== SIZE_BIN_EDGES.length + 1) {
     throw new DriftBaselineError(file, 'is a drift baseline made with other bins than this Veil\'s', true);
