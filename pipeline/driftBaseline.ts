@@ -114,7 +114,7 @@ export function checkBaselineDestination(file: string, setting: string, replace:
   } catch (error) {
     if (!(error instanceof DriftBaselineError)) throw error;
     if (!error.isBaseline) throw new PathError(`${setting} ${file} already exists and ${error.problem}: Veil never replaces such a file; name a new file for the baseline`);
-    existing = error.problem;
+    existing = 'made with other bins than this Veil\'s';
   }
   if (existing !== undefined && !replace) {
     throw new PathError(`${setting} ${file} already holds a drift baseline (${existing}): add --replace-baseline to write over it, or name a new file`);

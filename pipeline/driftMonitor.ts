@@ -58,6 +58,7 @@ const FEATURES = ['score', 'size'] as const;
 const FEATURE_WORDS = { score: 'detection scores', size: 'box sizes' } as const;
 
 const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
+const rounded = (value: number) => Number(value.toPrecision(3));
 const isWholeMultiple = (value: number, of: number) => divide(rationalFromDecimal(value), rationalFromDecimal(of)).denominator === 1n;
 const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
 
@@ -73,7 +74,6 @@ export function suggestedDriftWindowSeconds(windowLengths: readonly number[]): n
   const lcm = toNumber(rational(numerator, denominator));
   return lcm * Math.max(1, Math.round(3600 / lcm));
 }
-const rounded = (value: number) => Number(value.toPrecision(3));
 
 export class DriftMonitor {
   readonly windowSeconds: number;
