@@ -4,7 +4,7 @@
  * histograms with the camera's baseline and shows the population stability index on /healthz, /metrics, the
  * dashboard (which reads /healthz) and, above the threshold, as a warning in the log.
  *
- *   const monitor = new DriftMonitor({ camera: 'gate', settings, releaser, stateDir, states, metrics, log, where });
+ *   const monitor = new DriftMonitor({ camera: 'gate', settings, releaser, stateDir, states, metrics, log, where: 'config site.yaml, cameras[0]' });
  *   monitor.add(analysis.add(frame).driftClosed);       // exact windows, held in memory until published
  *   monitor.publishEndedBy(boundarySeconds);            // after the camera's own windows of that moment
  *
@@ -12,15 +12,16 @@
  * baseline is a calibration run's (`veil eval --drift-baseline FILE`, named by `drift.baseline`) or, when none is
  * named, the sum of the camera's own released windows over its first `baselineSeconds`, kept in the state folder.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { driftIndices, sumHistograms, type DriftHistograms, type DriftWindow } from '../stages/drift.ts';
 import { planDriftRelease, releaseDrift, type DriftReleasePlan, type DriftReleaseRequest, type ReleasedDrift } from '../stages/driftRelease.ts';
-import { divide, rationalFromDecimal } from '../stages/privacy/rational.ts';
+import { divide, rational, rationalFromDecimal, toNumber, type Rational } from '../stages/privacy/rational.ts';
 import type { CameraDrift, CameraStateRegistry } from '../streams/cameraState.ts';
 import type { VeilMetrics } from '../streams/metrics.ts';
 import { ConfigError } from './config.ts';
-import { readDriftBaseline, writeDriftBaseline, type DriftBaseline } from './driftBaseline.ts';
+import { DriftBaselineError, readDriftBaseline, writeDriftBaseline, type DriftBaseline } from './driftBaseline.ts';
 import type { Logger } from './log.ts';
 import type { CameraRelease } from './privacySetup.ts';
 
@@ -49,7 +50,7 @@ export interface DriftMonitorOptions {
   states: CameraStateRegistry;
   metrics: VeilMetrics;
   log: Logger;
-  /** Where the settings come from, for errors: e.g. `config site.yaml, camera "gate"`. */
+  /** Where the camera's settings are, for errors: e.g. `config site.yaml, cameras[0]` (its field `drift` is appended). */
   where: string;
 }
 
@@ -58,6 +59,21 @@ const FEATURE_WORDS = { score: 'detection scores', size: 'box sizes' } as const;
 
 const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
 const rounded = (value: number) => Number(value.toPrecision(3));
+const isWholeMultiple = (value: number, of: number) => divide(rationalFromDecimal(value), rationalFromDecimal(of)).denominator === 1n;
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+/**
+ * A drift window length to suggest to someone whose `drift.windowSeconds` is not a multiple of all the camera's window
+ * lengths (seconds, positive): the least common multiple of the lengths, times the whole number that brings it nearest
+ * to an hour (at least once). For fractions p_i/q_i in lowest terms, lcm = lcm(p_i) / gcd(q_i).
+ */
+export function suggestedDriftWindowSeconds(windowLengths: readonly number[]): number {
+  const lengths: Rational[] = windowLengths.map(rationalFromDecimal);
+  const numerator = lengths.reduce((lcm, length) => (lcm * length.numerator) / gcd(lcm, length.numerator), 1n);
+  const denominator = lengths.reduce((common, length) => gcd(common, length.denominator), 0n);
+  const lcm = toNumber(rational(numerator, denominator));
+  return lcm * Math.max(1, Math.round(3600 / lcm));
+}
 
 export class DriftMonitor {
   readonly windowSeconds: number;
@@ -74,30 +90,60 @@ export class DriftMonitor {
   readonly #baselineWindows: number;
 
   /**
-   * Plans the release and reads the baseline. Throws ConfigError (naming `where`) when the camera releases nothing
-   * private or its named baseline file is missing, and DriftBaselineError when a baseline file is unreadable.
+   * Plans the release and reads the baseline. Throws ConfigError (naming `where` and the field) when the camera
+   * releases nothing private, a window length does not fit the camera's windows, or the baseline file (named by
+   * `drift.baseline`, or Veil's own in the state folder) is missing, unreadable or not a drift baseline.
    */
   constructor(options: DriftMonitorOptions) {
-    const { camera, settings, releaser, where } = options;
+    const { camera, settings, releaser } = options;
     const { plan, ledger } = releaser;
-    if (!plan.private || !ledger) throw new ConfigError(`${where}, drift: camera "${camera}" publishes nothing private, so it has no budget to release drift from`);
+    const field = (name: string) => `${options.where}.drift${name ? `.${name}` : ''} (camera "${camera}")`;
+    if (!plan.private || !ledger) throw new ConfigError(`${field('')}: the camera publishes nothing private, so it has no budget to release drift from`);
     // Windows are aligned to the epoch, so then every drift boundary is a boundary of all the camera's windows, which
     // are released before drift's there: a drift window ending mid-way through a camera window would move the ledger's
     // live clock past that window's start, and the camera's window would be withheld as "clock went backwards".
-    const notDividing = releaser.windowLengths.filter((length) => divide(rationalFromDecimal(settings.windowSeconds), rationalFromDecimal(length)).denominator !== 1n);
-    if (notDividing.length > 0) {
-      throw new ConfigError(`${where}, drift.windowSeconds: ${settings.windowSeconds} s is not a whole number of the camera's windows (${releaser.windowLengths.join(', ')} s): use a multiple of all of them, e.g. 3600`);
+    if (!releaser.windowLengths.every((length) => isWholeMultiple(settings.windowSeconds, length))) {
+      throw new ConfigError(`${field('windowSeconds')}: ${settings.windowSeconds} s is not a whole number of the camera's windows (${releaser.windowLengths.join(', ')} s): use a multiple of all of them, e.g. ${suggestedDriftWindowSeconds(releaser.windowLengths)}`);
+    }
+    // A baseline is a whole number of drift windows: rounding baselineSeconds up would quietly take in a longer span.
+    if (settings.baseline === undefined && !isWholeMultiple(settings.baselineSeconds, settings.windowSeconds)) {
+      const below = Math.floor(settings.baselineSeconds / settings.windowSeconds) * settings.windowSeconds;
+      const choices = [below, below + settings.windowSeconds].filter((seconds) => seconds > 0).join(' or ');
+      throw new ConfigError(`${field('baselineSeconds')}: ${settings.baselineSeconds} s is not a whole number of drift windows (drift.windowSeconds ${settings.windowSeconds} s): use ${choices}`);
     }
     this.#options = options;
     this.windowSeconds = settings.windowSeconds;
     this.#spend = { ledger, camera, policy: plan.policy };
     this.release = planDriftRelease(plan, rationalFromDecimal(settings.share), settings.windowSeconds);
-    this.#baselineWindows = Math.max(1, Math.ceil(settings.baselineSeconds / settings.windowSeconds));
+    this.#baselineWindows = Math.max(1, Math.round(settings.baselineSeconds / settings.windowSeconds));
     this.#baselineFile = settings.baseline ?? path.join(options.stateDir, `drift-baseline-${camera}.json`);
-    this.#baseline = readDriftBaseline(this.#baselineFile);
-    if (settings.baseline !== undefined && this.#baseline === undefined) {
-      throw new ConfigError(`${where}, drift.baseline: no file ${settings.baseline}: write it with \`veil eval CLIP --drift-baseline ${settings.baseline}\` on a recording from this camera, or leave drift.baseline out to build one from released windows`);
+    this.#baseline = this.#readBaseline(field);
+  }
+
+  /**
+   * The baseline on disk, or undefined while the camera's own is not begun. A named file is the operator's: the fix
+   * is always a new file, never one that writes over or removes it (it may be something else they need).
+   */
+  #readBaseline(field: (name: string) => string): DriftBaseline | undefined {
+    const { camera, settings, stateDir } = this.#options;
+    const file = this.#baselineFile;
+    const fromRecording = (destination: string) => `\`veil eval RECORDING.mp4 --drift-baseline ${destination}\` (a recording from this camera; docs/drift.md)`;
+    let baseline: DriftBaseline | undefined;
+    try {
+      baseline = readDriftBaseline(file);
+    } catch (error) {
+      if (!(error instanceof DriftBaselineError)) throw error;
+      if (settings.baseline === undefined) {
+        throw new ConfigError(`${field('')}: Veil's own drift baseline in the state folder ${stateDir}, ${error.message}: move it aside (Veil then builds a new one from released windows), or name a calibration baseline in drift.baseline`);
+      }
+      const suggestion = path.join(path.dirname(file), `${camera}-drift-baseline.json`);
+      const newFile = suggestion !== file && !existsSync(suggestion) ? suggestion : 'NEW-FILE.json';
+      throw new ConfigError(`${field('baseline')}: ${error.message}: write a drift baseline to a new file with ${fromRecording(newFile)} and name that file in drift.baseline, or leave drift.baseline out to build one from released windows`);
     }
+    if (settings.baseline !== undefined && baseline === undefined) {
+      throw new ConfigError(`${field('baseline')}: no file ${file}: write it with ${fromRecording(file)}, or leave drift.baseline out to build one from released windows`);
+    }
+    return baseline;
   }
 
   /** Takes the exact windows the analysis closed; they wait here, in memory, for publishEndedBy. */
@@ -138,7 +184,7 @@ export class DriftMonitor {
     const window = { ...common, status: 'released' as const, histograms: released.histograms, standardDeviation: released.standardDeviation, epsilon: released.epsilon };
     if (this.#stillBuilding()) {
       this.#addToOwnBaseline(released);
-      return { ...window, baseline: this.#describeBaseline(), note: 'building the baseline from released windows' };
+      return { ...window, baseline: this.#describeBaseline(), note: `building the baseline from released windows: ${this.#baseline!.windows} of ${this.#baselineWindows}` };
     }
     const tracks = released.histograms.score.reduce((sum, count) => sum + count, 0);
     if (tracks < settings.minTracks) {
@@ -183,8 +229,10 @@ export class DriftMonitor {
       else metrics.driftPsi.remove({ camera, feature });
     }
     metrics.driftWarning.set({ camera }, reading.warning ? 1 : 0);
-    const fields = { camera, start: reading.windowStart, ...(reading.psi ? { psi_score: rounded(reading.psi.score), psi_size: rounded(reading.psi.size) } : {}), ...(reading.note ? { note: reading.note } : {}) };
+    const fields = { camera, start: reading.windowStart, ...(reading.psi ? { psi_score: rounded(reading.psi.score), psi_size: rounded(reading.psi.size) } : {}) };
+    // The note in the message itself ("building the baseline …", "withheld: …"): the reader of a log reads messages.
     if (reading.warning) log.warn(reading.warning, fields);
-    else log.info(reading.status === 'released' ? 'drift window released' : 'drift window withheld', fields);
+    else if (reading.status === 'withheld') log.info(`drift window ${reading.note}`, fields);
+    else log.info(`drift window released${reading.note ? `: ${reading.note}` : ''}`, fields);
   }
 }

@@ -2,7 +2,8 @@
  * `veil eval --labels FILE [CLIP]`: how far Veil's exact, noise-free counts are from a person's hand counts. This is
  * how an operator checks a camera placement before going live. Nothing is released: no noise, no budget spent,
  * no file written but the drift baseline asked for (`--drift-baseline`, local); the comparison is printed (and with
- * `--json`, printed as JSON).
+ * `--json`, printed as JSON). `veil eval CLIP --drift-baseline FILE` without `--labels` writes the baseline alone:
+ * a calibration recording needs no hand counts.
  */
 import { classesOf, type Category, type CountedClass } from '../models/detection.ts';
 import type { WindowAggregate } from '../stages/aggregates.ts';
@@ -16,14 +17,17 @@ import { createLogger } from './log.ts';
 import { createProgress } from './progress.ts';
 import { evalFigures, publishEvalFigures, readEvalPublishTarget } from './evalPublish.ts';
 import { describeInferences } from './summary.ts';
-import { writeDriftBaseline } from './driftBaseline.ts';
+import { baselineTracks, checkBaselineDestination, RECOMMENDED_BASELINE_TRACKS, writeDriftBaseline } from './driftBaseline.ts';
 
 export const EVAL_HELP = `Usage: veil eval --labels FILE [CLIP] [options]
+       veil eval CLIP --drift-baseline FILE [options]
 
 Runs the analysis with no noise on CLIP (default: the clip the labels file names) and compares it with hand counts:
 crossings of each labelled counting line, and objects visible at labelled instants. Prints the error of each and
 overall, and the tracks per labelled crossing and per labelled visit (fragmentation); --json prints the same as JSON. Exit code 0 when every line is within its tolerance, 3 when one is not. Labelled crossings and visits
 count the whole clip: with --start or --duration they are shown but not compared (nor instants outside the excerpt).
+Without --labels, --drift-baseline FILE is required: the clip's drift baseline is written and its track count printed,
+with no comparison (exit code 0).
 
   --labels FILE        hand counts (format: docs/eval.md, e.g. ../shared/labels/traffic_overpass.json)
   --json               print the comparison as JSON
@@ -34,10 +38,13 @@ count the whole clip: with --start or --duration they are shown but not compared
   --drift-baseline FILE
                        also write the clip's drift histograms (each confirmed track's median detection score and
                        box size) to FILE, as the baseline \`veil run\` compares the camera's released drift with
-                       (drift.baseline in site.yaml, docs/drift.md); exact, local, never published
+                       (drift.baseline in site.yaml, docs/drift.md); exact, local, never published. FILE's folder
+                       must exist; an existing FILE is never replaced unless it is a drift baseline and
+                       --replace-baseline is given. Warns below ${RECOMMENDED_BASELINE_TRACKS} tracks.
+  --replace-baseline   with --drift-baseline: write over an existing drift baseline
 ${CLIP_FLAGS_HELP}`;
 
-const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' }, publish: { type: 'string' }, camera: { type: 'string' }, 'drift-baseline': { type: 'string' } } as const;
+const FLAGS = { ...CLIP_FLAGS, labels: { type: 'string' }, json: { type: 'boolean' }, publish: { type: 'string' }, camera: { type: 'string' }, 'drift-baseline': { type: 'string' }, 'replace-baseline': { type: 'boolean' } } as const;
 const EXIT_OUTSIDE_TOLERANCE = 3;
 /** Eval compares whole-clip totals and instants, so windows only bound memory; their length changes no result. */
 const EVAL_WINDOW_SECONDS = 60;
@@ -182,25 +189,29 @@ export function visitFragmentation(labels: Labels, tracksConfirmedByClass: Parti
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'eval');
-  if (!values.labels) throw new UsageError('--labels FILE is required: the hand counts to compare with. See `veil eval --help`.');
+  const driftBaseline = values['drift-baseline'];
+  if (!values.labels && !driftBaseline) throw new UsageError('--labels FILE is required: the hand counts to compare with (or, to write a drift baseline only, `veil eval CLIP --drift-baseline FILE`). See `veil eval --help`.');
+  if (values['replace-baseline'] && !driftBaseline) throw new UsageError('--replace-baseline goes with --drift-baseline FILE: it allows writing over an existing drift baseline');
   const log = createLogger(logFormatFlag(values));
   if ((values.publish === undefined) !== (values.camera === undefined)) throw new UsageError('--publish SITE.yaml and --camera ID go together: the camera of the site config this evaluation is for');
-  // Read before the analysis, so a wrong --publish is reported in a second, not after the whole clip.
+  if (values.publish !== undefined && !values.labels) throw new UsageError('--publish sends the error figures against hand counts: it needs --labels FILE');
+  // Read before the analysis, so a wrong --publish or --drift-baseline is reported in a second, not after the whole clip.
   const publishTo = values.publish === undefined ? undefined : await readEvalPublishTarget(values.publish, values.camera!);
-  const labels = await readLabels(values.labels);
-  const input = clipInput(positionals, 'eval', labelledClip(values.labels, labels));
-  if (!input) throw new UsageError(`${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\``);
+  if (driftBaseline) checkBaselineDestination(driftBaseline, '--drift-baseline', values['replace-baseline'] === true);
+  const labels: Labels = values.labels ? await readLabels(values.labels) : { lines: [], frames: [] };
+  const input = clipInput(positionals, 'eval', values.labels ? labelledClip(values.labels, labels) : undefined);
+  if (!input) throw new UsageError(values.labels ? `${values.labels} names no clip: give one, e.g. \`veil eval --labels ${values.labels} CLIP\`` : `--drift-baseline ${driftBaseline} needs the clip to make it from: \`veil eval CLIP --drift-baseline ${driftBaseline}\``);
   checkClipInput(input);
   const excerpt = clipExcerpt(values);
   const config = await clipJobConfig(values, { epsilon: 'off' });
   const lines = labels.lines.map(({ name, from, to }) => ({ name, from, to }));
-  const driftBaseline = values['drift-baseline'];
   const parts = await startParts(config, await findFfmpeg(values.ffmpeg, log), log);
   // Per labelled instant, the analysed frame nearest to it.
   const nearest = labels.frames.map(() => ({ distance: Infinity, frameSeconds: 0, counts: undefined as ClassCounts | undefined }));
   let durationSeconds: number | undefined;
   try {
-    log.info(`evaluating ${displayName(input)} against ${values.labels}`, { fps: config.fps, lines: lines.length, instants: labels.frames.length });
+    if (values.labels) log.info(`evaluating ${displayName(input)} against ${values.labels}`, { fps: config.fps, lines: lines.length, instants: labels.frames.length });
+    else log.info(`analysing ${displayName(input)} for a drift baseline`, { fps: config.fps, file: driftBaseline });
     const outcome = await runBatch({
       input,
       ffmpeg: parts.ffmpeg,
@@ -220,9 +231,17 @@ export async function evalCommand(argv: string[]): Promise<number> {
       progress: createProgress(() => progressTotalSeconds(durationSeconds, excerpt)),
     });
     if (driftBaseline) {
-      const tracks = outcome.drift!.score.reduce((sum, count) => sum + count, 0);
+      const tracks = baselineTracks(outcome.drift!);
       writeDriftBaseline(driftBaseline, { source: 'calibration', description: `veil eval ${displayName(input)} at ${config.fps} frames/s, ${tracks} tracks`, windows: 1, histograms: outcome.drift! });
       log.info('drift baseline written: keep it on this box, never publish it', { file: driftBaseline, tracks });
+      if (tracks < RECOMMENDED_BASELINE_TRACKS) {
+        log.warn(`the drift baseline holds only ${tracks} tracks, fewer than the ${RECOMMENDED_BASELINE_TRACKS} docs/drift.md asks for: its bin shares are too coarse to compare hours with. Record longer, or at busier hours, and write it again (--replace-baseline)`, { file: driftBaseline, tracks });
+      }
+      if (!values.labels) {
+        if (values.json) process.stdout.write(`${JSON.stringify({ clip: input, fps: config.fps, driftBaseline, tracks, inferences: outcome.inferences }, null, 2)}\n`);
+        else process.stdout.write(`\nVeil eval — ${displayName(input)} at ${config.fps} frames/s: drift baseline written to ${driftBaseline} (${tracks} tracks; no hand counts, so no comparison)\n  ${describeInferences(outcome.inferences)}\n`);
+        return 0;
+      }
     }
     const partial = partialExcerpt(durationSeconds, excerpt);
     if (partial) log.warn(`the labels count the whole clip: lines and visits are ${excerptNotComparable(partial)}`, { start: partial.startSeconds, end: partial.endSeconds, clip: durationSeconds });

@@ -152,9 +152,9 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     const states = new CameraStateRegistry();
     // Before the detector loads: a missing baseline file should cost seconds.
     const drifts = new Map(
-      site.cameras.flatMap((camera) => {
+      site.cameras.flatMap((camera, index) => {
         if (!camera.drift) return [];
-        const monitor = new DriftMonitor({ camera: camera.id, settings: camera.drift, releaser: releasers.get(camera.id)!, stateDir, states, metrics, log, where: `config ${values.config}, camera "${camera.id}"` });
+        const monitor = new DriftMonitor({ camera: camera.id, settings: camera.drift, releaser: releasers.get(camera.id)!, stateDir, states, metrics, log, where: `config ${values.config}, cameras[${index}]` });
         log.info('drift monitored', { camera: camera.id, window_s: monitor.windowSeconds, epsilon: Number(monitor.release.epsilon.toPrecision(3)), sd_per_bin: Number(monitor.release.standardDeviation.toPrecision(3)), threshold: camera.drift.threshold });
         return [[camera.id, monitor] as const];
       }),

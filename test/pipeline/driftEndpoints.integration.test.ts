@@ -71,7 +71,7 @@ async function startBox(drift: Record<string, unknown>, stateDir = mkdtempSync(p
   const states: CameraStateRegistry = started.cameraStates;
   const metrics: VeilMetrics = started.metrics;
   states.set(CAMERA, 'streaming');
-  const monitor = new DriftMonitor({ camera: CAMERA, settings, releaser, stateDir, states, metrics, log, where: 'test' });
+  const monitor = new DriftMonitor({ camera: CAMERA, settings, releaser, stateDir, states, metrics, log, where: 'config site.yaml, cameras[0]' });
   return { monitor, releaser, url: started.feed.url, stateDir, logLines };
 }
 
@@ -105,8 +105,8 @@ const exactly = (histograms: DriftHistograms) => JSON.stringify([...histograms.s
 
 describe('drift monitor set-up', () => {
   it('refuses a drift window that is not a whole number of the camera\'s windows, and a named baseline that is missing', async () => {
-    await expect(startBox({ share: 0.5, windowSeconds: 600 })).rejects.toThrow('test, drift.windowSeconds: 600 s is not a whole number of the camera\'s windows (900 s): use a multiple of all of them, e.g. 3600');
-    await expect(startBox({ share: 0.5, baseline: '/nonexistent/gate.json' })).rejects.toThrow('test, drift.baseline: no file /nonexistent/gate.json: write it with `veil eval CLIP --drift-baseline /nonexistent/gate.json`');
+    await expect(startBox({ share: 0.5, windowSeconds: 600 })).rejects.toThrow('config site.yaml, cameras[0].drift.windowSeconds (camera "gate"): 600 s is not a whole number of the camera\'s windows (900 s): use a multiple of all of them, e.g. 3600');
+    await expect(startBox({ share: 0.5, baseline: '/nonexistent/gate.json' })).rejects.toThrow('config site.yaml, cameras[0].drift.baseline (camera "gate"): no file /nonexistent/gate.json: write it with `veil eval RECORDING.mp4 --drift-baseline /nonexistent/gate.json`');
   });
 });
 
@@ -163,7 +163,9 @@ describe('drift on /healthz and /metrics', () => {
       box.monitor.add([hour(index, STEADY)]);
       box.monitor.publishEndedBy((index + 1) * HOUR);
       const health = await healthz(box);
-      expect(health.drift.note).toBe('building the baseline from released windows');
+      expect(health.drift.note).toBe(`building the baseline from released windows: ${index + 1} of 2`);
+      // The log says so too, in its message: a person reading the log sees why there is no score yet.
+      expect(box.logLines.map((line) => (JSON.parse(line) as { message: string }).message)).toContain(`drift window released: building the baseline from released windows: ${index + 1} of 2`);
       expect(health.drift.psi).toBeUndefined();
       expect((await metrics(box)).psi.score).toBeUndefined();
       released.push(health.drift.histograms!);
