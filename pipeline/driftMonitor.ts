@@ -22,7 +22,7 @@ import type { CameraDrift, CameraStateRegistry } from '../streams/cameraState.ts
 import type { VeilMetrics } from '../streams/metrics.ts';
 import { ConfigError } from './config.ts';
 import { DriftBaselineError, readDriftBaseline, writeDriftBaseline, type DriftBaseline } from './driftBaseline.ts';
-import type { Logger } from './log.ts';
+import { isoTime, type Logger } from './log.ts';
 import type { CameraRelease } from './privacySetup.ts';
 
 export const driftSettingsSchema = z.strictObject({
@@ -57,7 +57,6 @@ export interface DriftMonitorOptions {
 const FEATURES = ['score', 'size'] as const;
 const FEATURE_WORDS = { score: 'detection scores', size: 'box sizes' } as const;
 
-const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
 const rounded = (value: number) => Number(value.toPrecision(3));
 const isWholeMultiple = (value: number, of: number) => divide(rationalFromDecimal(value), rationalFromDecimal(of)).denominator === 1n;
 const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
@@ -179,7 +178,7 @@ export class DriftMonitor {
   /** What the released window says: a PSI against the baseline, or why there is none. Post-processing only. */
   #read(released: ReleasedDrift): CameraDrift {
     const { settings } = this.#options;
-    const common = { windowStart: isoOf(released.startSeconds), windowEnd: isoOf(released.endSeconds), threshold: settings.threshold };
+    const common = { windowStart: isoTime(released.startSeconds), windowEnd: isoTime(released.endSeconds), threshold: settings.threshold };
     if (released.status === 'withheld') return { ...common, status: 'withheld', baseline: this.#describeBaseline(), note: `withheld: ${released.reason}` };
     const window = { ...common, status: 'released' as const, histograms: released.histograms, standardDeviation: released.standardDeviation, epsilon: released.epsilon };
     if (this.#stillBuilding()) {
@@ -205,8 +204,8 @@ export class DriftMonitor {
     const previous = this.#baseline;
     const histograms: DriftHistograms = previous ? sumHistograms([previous.histograms, released.histograms]) : released.histograms;
     const windows = (previous?.windows ?? 0) + 1;
-    const from = previous ? previous.description.replace(/ to .*$/, '') : `released drift windows from ${isoOf(released.startSeconds)}`;
-    this.#baseline = { source: 'released', windows, histograms, description: `${from} to ${isoOf(released.endSeconds)}` };
+    const from = previous ? previous.description.replace(/ to .*$/, '') : `released drift windows from ${isoTime(released.startSeconds)}`;
+    this.#baseline = { source: 'released', windows, histograms, description: `${from} to ${isoTime(released.endSeconds)}` };
     try {
       writeDriftBaseline(this.#baselineFile, this.#baseline);
     } catch (error) {
