@@ -305,6 +305,36 @@ describe('the policy a camera is judged by', () => {
     expect(changed).toThrow(/camera "gate".*--accept-policy-change "REASON"/s);
   });
 
+  it('says what changed, word for word, with a ratio shown as the ratio it is and a whole number without "/1"', () => {
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 10n), policy: policyWith({ epsilonPerEvent: rational(3n, 10n) }) })).toThrow(
+      'camera "gate": the privacy policy changed (epsilonPerEvent 1 → 3/10) since this camera\'s past releases were judged by ' +
+        'the old one, and a new policy would re-judge that spending. Restore the previous settings, or accept the change ' +
+        'explicitly with --accept-policy-change "REASON" (the old policy, the new one and your reason are recorded in the ledger).',
+    );
+  });
+
+  // The stored policy is a cell of the ledger file: edited by hand or damaged inside one cell (SQLite's check still
+  // passes), it may hold any text. The refusal then lists every field of the requested policy as new.
+  it.each([
+    ['JSON null', 'null'],
+    ['a JSON string', '"x"'],
+    ['a number', '7'],
+    ['text that is not JSON', 'policy: laplace'],
+  ])('refuses a spend when the stored policy is %s, showing every requested field as changed from none', (_, stored) => {
+    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
+    opened.pop()!.close();
+    const raw = new Database(ledgerPath);
+    raw.prepare('UPDATE cameras SET policy = ? WHERE camera = ?').run(stored, 'gate');
+    raw.close();
+    const ledger = open();
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(PolicyChangedError);
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(
+      'the privacy policy changed (mechanism none → discrete-laplace; epsilonPerEvent none → 1; eventReachSeconds none → 0; delta none → 0) since',
+    );
+  });
+
   it('refuses a changed policy up front with assertPolicy, writing nothing; the stored one passes', () => {
     const ledger = open(true);
     ledger.assertPolicy('gate', policyWith({ epsilonPerEvent: rational(3n) })); // no policy stored yet: nothing to differ from
@@ -388,12 +418,17 @@ describe('requests', () => {
     // A caller without types (a config, a script) may leave a cost out: the ledger says which, not a TypeError.
     expect(() => spendOn(ledger, 0, 60, { eventCost: undefined as unknown as ReleaseCost })).toThrow('camera "gate": eventCost must hold non-negative rationals pureEpsilon and zcdpRho');
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ eventReachSeconds: -1 }) })).toThrow(/eventReachSeconds must be a finite number of seconds ≥ 0/);
-    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(/give both/);
+    const both = 'policy.periodSeconds and policy.epsilonPerPeriod go together: give both (a cap per rolling period) or neither';
+    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(`camera "gate": ${both}`);
+    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ epsilonPerPeriod: rational(1n) }) })).toThrow(`camera "gate": ${both}`);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ mechanism: 'discrete-gaussian' }) })).toThrow(/delta must be above 0/);
     const invalid: Array<[Partial<SpanPolicy>, RegExp]> = [
       [{ mechanism: 'laplace' as SpanPolicy['mechanism'] }, /policy.mechanism must be "discrete-laplace" or "discrete-gaussian"/],
       [{ epsilonPerEvent: rational(0n) }, /policy.epsilonPerEvent must be a positive rational/],
       [{ delta: 1 }, /policy.delta must be in \[0, 1\)/],
+      [{ delta: -0.1 }, /policy.delta must be in \[0, 1\) \(got -0.1\)/],
+      // A caller without types may pass a number where the ledger needs an exact rational (1 >= 0n holds in JavaScript).
+      [{ epsilonPerEvent: { numerator: 1 as unknown as bigint, denominator: 1n } }, /policy.epsilonPerEvent must be a positive rational/],
       [{ periodSeconds: 0, epsilonPerPeriod: rational(1n) }, /policy.periodSeconds must be a positive, finite number/],
       [{ periodSeconds: 100, epsilonPerPeriod: rational(0n) }, /policy.epsilonPerPeriod must be a positive rational/],
     ];
