@@ -2,11 +2,11 @@
  * The ledger in one process: the per-span rule with hand-computed expectations, the policy, requests, and opening.
  * Crashes, concurrent processes, fsync and permissions are in ledger.integration.test.ts.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { LedgerError, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
+import { LedgerError, openLedger, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
 import type { ReleaseCost } from '../../../stages/privacy/privacyLoss.ts';
 import { rational } from '../../../stages/privacy/rational.ts';
 import { createEmptyLedger, ledgerPath, open, opened, policyWith, pure, scratchDirectory, spendOn, useScratchLedger } from './ledgerScratch.ts';
@@ -71,7 +71,86 @@ describe('opening the ledger', () => {
     `);
     old.close();
     expect(() => open()).toThrow(LedgerError);
-    expect(() => open()).toThrow(/format version 1.*not which span of footage.*Move it aside.*--new-ledger/s);
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is format version 1, a rolling budget per camera: its spends record when ` +
+        'each release happened, not which span of footage it covered, so this Veil (format version 2, a budget per ' +
+        'span of footage) cannot charge them to spans. Move it aside (keep it as the record of what was released) and ' +
+        'start a per-span ledger with --new-ledger. Live cameras then release only footage filmed from now on; footage ' +
+        'already released in batch before the move is unknown to the new ledger, so do not release it again.',
+    );
+    // That message alone, not wrapped in "is unreadable" (toThrow with a string matches a part of the message).
+    expect(() => open()).toThrow(/^the privacy ledger at \S+ is format version 1,/);
+  });
+
+  const restoreOrRestart =
+    'Veil refuses to release with an unknown budget: restore the ledger (and its -wal file) from backup; only if it is ' +
+    'truly lost, move it aside and start with --new-ledger, accepting that past spending is forgotten.';
+
+  it('says word for word what to do about a missing ledger, a foreign database and a tampered cost', () => {
+    expect(() => open(false)).toThrow(
+      `no privacy ledger at ${ledgerPath}. Veil does not start a fresh budget on its own: a lost ledger would forget what ` +
+        'was already released about these cameras. If this is a first run, or you accept that past spending is ' +
+        'forgotten, start with --new-ledger; otherwise restore the ledger file (and its -wal file) from backup.',
+    );
+    mkdirSync(join(scratchDirectory(), 'state'));
+    const foreign = new Database(ledgerPath);
+    foreign.exec('CREATE TABLE notes (text TEXT)');
+    foreign.close();
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is unreadable: it is not a Veil privacy ledger (no ledger_format table; an empty or foreign file). ${restoreOrRestart}`,
+    );
+  });
+
+  it('refuses a recorded cost with anything after the rational', () => {
+    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
+    opened.pop()!.close();
+    const raw = new Database(ledgerPath);
+    raw.prepare("UPDATE spans SET event_pure_epsilon = '1/2 x'").run();
+    raw.close();
+    expect(() => spendOn(open(), 0, 60, { eventCost: pure(1n, 2n) })).toThrow(`the privacy ledger at ${ledgerPath} is unreadable: span #1 has the cost "1/2 x", not a rational "n/d". ${restoreOrRestart}`);
+  });
+
+  // A newer Veil's ledger, another program's, or two format rows: never read as this format.
+  it.each([
+    ['a later version', [['veil-privacy-ledger', 3]]],
+    ['another format', [['other-ledger', 2]]],
+    ['two rows of this format', [['veil-privacy-ledger', 2], ['veil-privacy-ledger', 2]]],
+    ['a version-1 row beside a version-2 row', [['veil-privacy-ledger', 1], ['veil-privacy-ledger', 2]]],
+  ] as Array<[string, Array<[string, number]>]>)('refuses a ledger_format table with %s', (_, rows) => {
+    createEmptyLedger();
+    const raw = new Database(ledgerPath);
+    raw.prepare('DELETE FROM ledger_format').run();
+    for (const [format, version] of rows) raw.prepare('INSERT INTO ledger_format VALUES (?, ?, 0)').run(format, version);
+    raw.close();
+    const listed = rows.map(([format, version]) => `{"format":"${format}","version":${version}}`).join(',');
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is unreadable: unexpected ledger format [${listed}] (this Veil reads veil-privacy-ledger version 2). ${restoreOrRestart}`,
+    );
+  });
+
+  it('says in words why the ledger could not be created, never the raw errno', () => {
+    // A folder name of 300 characters: longer than any file system here allows for one name (255 bytes).
+    const path = join(scratchDirectory(), 'x'.repeat(300), 'privacy-ledger');
+    expect(() => openLedger(path, { createIfMissing: true })).toThrow(
+      `cannot create the privacy ledger at ${path}: the path is too long. Choose a state folder on a writable disk with free space.`,
+    );
+  });
+
+  it('leaves no draft beside a ledger it created, and folds the write-ahead log into the file on close', () => {
+    const ledger = open(true);
+    expect(readdirSync(join(scratchDirectory(), 'state')).filter((name) => name.endsWith('.creating'))).toEqual([]);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n) });
+    expect(existsSync(`${ledgerPath}-wal`)).toBe(true);
+    opened.pop()!.close();
+    // The last connection's close checkpoints and removes the -wal file: the ledger file alone now holds the spend.
+    expect(existsSync(`${ledgerPath}-wal`)).toBe(false);
+  });
+
+  it('names its errors, so a message printed with its name says which kind of refusal it is', () => {
+    expect(() => open(false)).toThrow(expect.objectContaining({ name: 'LedgerError' }));
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
+    expect(() => ledger.assertPolicy('gate', policyWith({ eventReachSeconds: 5 }))).toThrow(expect.objectContaining({ name: 'PolicyChangedError' }));
   });
 
   it('keeps the ledger in WAL mode (the mode in which synchronous=FULL fsyncs every commit)', () => {
@@ -369,7 +448,10 @@ describe('the policy a camera is judged by', () => {
   });
 
   it('needs a reason to migrate', () => {
-    expect(() => open(true).migratePolicy('gate', policyWith(), ' ')).toThrow(/needs a reason/);
+    const needed = 'camera "gate": a policy change needs a reason, recorded in the ledger with the old and the new policy';
+    expect(() => open(true).migratePolicy('gate', policyWith(), ' ')).toThrow(needed);
+    // A caller without types (a script) may leave the reason out: the ledger says so, not a TypeError.
+    expect(() => open(true).migratePolicy('gate', policyWith(), undefined as unknown as string)).toThrow(needed);
   });
 
   it('refuses to convert nearby Gaussian spending after a migration to δ = 0, rather than guess a δ', () => {
@@ -405,6 +487,13 @@ describe('requests', () => {
     const ledger = open(true);
     expect(spendOn(ledger, -1000, -400, { eventCost: pure(1n) }).granted).toBe(true);
     expect(spendOn(ledger, -500, -440, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
+  it('find an earlier span that ends less than a second into the new one, however long it was', () => {
+    // Reach 0, ε 1: [0, 1000) spends the whole ε of its instants, so [999.5, 1000) has none left for a span starting at 999.5.
+    const ledger = open(true);
+    expect(spendOn(ledger, 0, 1000, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, 999.5, 1060, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
   });
 
   it('are refused without a camera, a finite span with start before end, non-negative costs or a valid policy', () => {
