@@ -81,5 +81,7 @@ describe('a box\'s contribution to secure aggregation', () => {
     expect(() => crossingsVector(aggregate, ['west-gate'], ['person'])).toThrow('the window has no crossings of line "west-gate" for "person"');
     // One track crossing both gates once each: +2 in one cell at worst, so L1 = 2 and L2² = 4.
     expect(crossingsVectorSensitivity(2, 1)).toEqual({ l1: 2, l2Squared: 4 });
+    // A tracker that lets a track cross each line twice: 3 gates × 2 = 6 in one cell, L2² = 36.
+    expect(crossingsVectorSensitivity(3, 2)).toEqual({ l1: 6, l2Squared: 36 });
   });
 });
