@@ -18,6 +18,15 @@ function spendWindows(ledger: Ledger, count: number, windowSeconds: number, opti
   return Array.from({ length: count }, (_, index) => spendOn(ledger, index * windowSeconds, (index + 1) * windowSeconds, options).granted);
 }
 
+/** Spends [0, 60) at ε 1/2 on camera "gate", closes the ledger, and edits its file by hand with `sql`. */
+function spendThenEdit(sql: string, ...parameters: unknown[]): void {
+  spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
+  opened.pop()!.close();
+  const raw = new Database(ledgerPath);
+  raw.prepare(sql).run(...parameters);
+  raw.close();
+}
+
 function expectUnreadable(): void {
   expect(() => open(true)).toThrow(LedgerError);
   expect(() => open(true)).toThrow(/is unreadable: .*refuses to release with an unknown budget/);
@@ -51,11 +60,7 @@ describe('opening the ledger', () => {
   });
 
   it('refuses a ledger whose recorded costs were tampered with', () => {
-    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
-    opened.pop()!.close();
-    const raw = new Database(ledgerPath);
-    raw.prepare("UPDATE spans SET event_pure_epsilon = '-1/1'").run();
-    raw.close();
+    spendThenEdit("UPDATE spans SET event_pure_epsilon = '-1/1'");
     expect(() => spendOn(open(), 0, 60, { eventCost: pure(1n, 2n) })).toThrow(/unreadable: span #1 has the cost "-1\/1"/);
   });
 
@@ -102,11 +107,7 @@ describe('opening the ledger', () => {
   });
 
   it('refuses a recorded cost with anything after the rational', () => {
-    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
-    opened.pop()!.close();
-    const raw = new Database(ledgerPath);
-    raw.prepare("UPDATE spans SET event_pure_epsilon = '1/2 x'").run();
-    raw.close();
+    spendThenEdit("UPDATE spans SET event_pure_epsilon = '1/2 x'");
     expect(() => spendOn(open(), 0, 60, { eventCost: pure(1n, 2n) })).toThrow(`the privacy ledger at ${ledgerPath} is unreadable: span #1 has the cost "1/2 x", not a rational "n/d". ${restoreOrRestart}`);
   });
 
@@ -402,11 +403,7 @@ describe('the policy a camera is judged by', () => {
     ['a number', '7'],
     ['text that is not JSON', 'policy: laplace'],
   ])('refuses a spend when the stored policy is %s, showing every requested field as changed from none', (_, stored) => {
-    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
-    opened.pop()!.close();
-    const raw = new Database(ledgerPath);
-    raw.prepare('UPDATE cameras SET policy = ? WHERE camera = ?').run(stored, 'gate');
-    raw.close();
+    spendThenEdit('UPDATE cameras SET policy = ? WHERE camera = ?', stored, 'gate');
     const ledger = open();
     expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(PolicyChangedError);
     expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(
