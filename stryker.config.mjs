@@ -7,14 +7,18 @@
  */
 export default {
   mutate: [
-    // The privacy room: exact rationals, privacy loss, sensitivity, ledger, settings, noise scale, figures. The
-    // samplers (noise.ts) are judged by their own tests alone, in stryker.noise.config.mjs.
+    // The privacy room: exact rationals, privacy loss, sensitivity, ledger, settings, noise scale, figures, and the
+    // fleet's distributed noise and secure aggregation (what each box sends). The samplers (noise.ts) are judged by
+    // their own tests alone, in stryker.noise.config.mjs.
     'stages/privacy/*.ts',
     '!stages/privacy/noise.ts',
     // What a release is made of and the schema it leaves in.
     'stages/release.ts',
     'stages/released.ts',
     'streams/report.ts',
+    // Drift histograms, released with noise beside the counts.
+    'stages/drift.ts',
+    'stages/driftRelease.ts',
     // The aggregates that are released: counting lines, zones, windows; and where frames die.
     'stages/lines.ts',
     'stages/zones.ts',

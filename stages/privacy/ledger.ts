@@ -396,7 +396,8 @@ function policyJson(policy: SpanPolicy): string {
     epsilonPerEvent: rationalText(policy.epsilonPerEvent),
     eventReachSeconds: policy.eventReachSeconds,
     delta: policy.delta,
-    ...(policy.periodSeconds === undefined || policy.epsilonPerPeriod === undefined
+    // checkPolicy has made sure periodSeconds and epsilonPerPeriod come together.
+    ...(policy.epsilonPerPeriod === undefined
       ? {}
       : { periodSeconds: policy.periodSeconds, epsilonPerPeriod: rationalText(policy.epsilonPerPeriod) }),
   });

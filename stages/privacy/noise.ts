@@ -92,8 +92,12 @@ export function sampleDiscreteLaplace(scale: Rational): bigint {
   }
 }
 
-/** ⌊√value⌋ for a non-negative BigInt, by Newton's method on integers. */
-function integerSquareRoot(value: bigint): bigint {
+/**
+ * ⌊√value⌋ for a non-negative BigInt, by Newton's method on integers. Exported for its test: a wrong root would not
+ * bias the discrete Gaussian (CKS Algorithm 3 is exact for any Laplace scale t ≥ 1), only slow it down, so no
+ * sampling test can see one.
+ */
+export function integerSquareRoot(value: bigint): bigint {
   if (value < 2n) return value;
   let estimate = value;
   let next = (estimate + 1n) / 2n;

@@ -42,6 +42,46 @@ describe('distributed noise plan', () => {
     expect(sumZcdp(plan, 10, 1)).toBeLessThanOrEqual(1 / 20);
   });
 
+  it('states τ and the sum\'s zCDP where τ is not negligible: v = 1, three boxes, four coordinates', () => {
+    // KLS 2021, Theorem 1: τ = 10 Σ_{j=1}^{n−1} exp(−2π² v j/(j+1)) = 10 (e^{−π²} + e^{−4π²/3}) for v = 1, n = 3,
+    // and ρ' = Δ₂²/(2 n v) + τ d/2 = 1/6 + 2τ for Δ₂² = 1, d = 4.
+    const tau = 10 * (Math.exp(-(Math.PI ** 2)) + Math.exp((-4 * Math.PI ** 2) / 3));
+    expect(Math.abs(sumOfGaussiansTau(1, 3) - tau) / tau).toBeLessThan(1e-12);
+    const plan = { releaseVariance: rational(3n), boxVariance: rational(1n), boxes: 3, minimumInputs: 3, coordinates: 4 };
+    expect(Math.abs(sumZcdp(plan, 3, 1) - (1 / 6 + 2 * tau))).toBeLessThan(1e-15);
+  });
+
+  it('bounds the τ term by half of ρ: Δ₂² = 4, ρ = 2, two boxes of v = 1/2, where τ d/2 = 5 e^{−π²/2} d', () => {
+    // τ = 10 e^{−2π²·(1/2)·(1/2)} = 10 e^{−π²/2} ≈ 0.0719 for the one pair; half of ρ is 1.
+    const cost = { pureEpsilon: rational(0n), zcdpRho: rational(2n) };
+    const plan = (coordinates: number) => planDistributedNoise({ sensitivity: { l1: 2, l2Squared: 4 }, cost, boxes: 2, dropoutsTolerated: 0, coordinates });
+    const tauTerm = (coordinates: number) => 5 * Math.exp(-(Math.PI ** 2) / 2) * coordinates;
+    expect(tauTerm(20)).toBeLessThan(1);
+    expect(() => plan(20)).not.toThrow();
+    expect(tauTerm(40)).toBeGreaterThan(1);
+    expect(() => plan(40)).toThrow(
+      `2 boxes each adding variance 0.500 lose ${tauTerm(40).toPrecision(3)} of ρ = 2.00 to the sum of discrete Gaussians: use fewer boxes per district or a smaller ε`,
+    );
+  });
+
+  it('accepts shares of exactly variance 1/4: Δ₂² = 1, ρ = 1, two boxes, one coordinate', () => {
+    // v = Δ₂²/(2ρ n) = 1/4; τ d/2 = 5 e^{−2π²·(1/4)·(1/2)} = 5 e^{−π²/4} ≈ 0.42, under half of ρ.
+    const plan = planDistributedNoise({ sensitivity: SENSITIVITY, cost: { pureEpsilon: rational(0n), zcdpRho: rational(1n) }, boxes: 2, dropoutsTolerated: 0, coordinates: 1 });
+    expect(plan.releaseVariance).toEqual(rational(1n, 2n));
+  });
+
+  it('refuses a cost that is not a discrete Gaussian\'s ρ alone, and counts that are not whole numbers in range', () => {
+    const gaussianOnly = 'distributed noise needs the discrete Gaussian (privacy.mechanism: "discrete-gaussian"): a sum of discrete Laplace draws is not a discrete Laplace';
+    const plan = (input: Partial<Parameters<typeof planDistributedNoise>[0]>) => () =>
+      planDistributedNoise({ sensitivity: SENSITIVITY, cost: COST, boxes: 3, dropoutsTolerated: 0, coordinates: 1, ...input });
+    expect(plan({ cost: { pureEpsilon: rational(1n), zcdpRho: rational(1n, 200n) } })).toThrow(gaussianOnly);
+    expect(plan({ cost: { pureEpsilon: rational(0n), zcdpRho: rational(0n) } })).toThrow(gaussianOnly);
+    expect(plan({ boxes: 1 })).not.toThrow();
+    for (const boxes of [0, 2.5]) expect(plan({ boxes })).toThrow(`boxes must be a positive whole number, got ${boxes}`);
+    for (const dropoutsTolerated of [-1, 0.5]) expect(plan({ dropoutsTolerated })).toThrow(`dropoutsTolerated must be a whole number from 0 to 2, got ${dropoutsTolerated}`);
+    for (const coordinates of [0, 1.5]) expect(plan({ coordinates })).toThrow(`coordinates must be a positive whole number, got ${coordinates}`);
+  });
+
   it('refuses the Laplace, shares below variance 1/4, and tolerating every box', () => {
     const laplace = { pureEpsilon: rational(1n), zcdpRho: rational(0n) };
     expect(() => planDistributedNoise({ sensitivity: SENSITIVITY, cost: laplace, boxes: 3, dropoutsTolerated: 0, coordinates: 1 })).toThrow('distributed noise needs the discrete Gaussian');

@@ -2,11 +2,11 @@
  * The ledger in one process: the per-span rule with hand-computed expectations, the policy, requests, and opening.
  * Crashes, concurrent processes, fsync and permissions are in ledger.integration.test.ts.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { LedgerError, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
+import { LedgerError, openLedger, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
 import type { ReleaseCost } from '../../../stages/privacy/privacyLoss.ts';
 import { rational } from '../../../stages/privacy/rational.ts';
 import { createEmptyLedger, ledgerPath, open, opened, policyWith, pure, scratchDirectory, spendOn, useScratchLedger } from './ledgerScratch.ts';
@@ -16,6 +16,15 @@ useScratchLedger();
 /** Windows of `windowSeconds` back to back from 0: whether each was granted. */
 function spendWindows(ledger: Ledger, count: number, windowSeconds: number, options: Parameters<typeof spendOn>[3]): boolean[] {
   return Array.from({ length: count }, (_, index) => spendOn(ledger, index * windowSeconds, (index + 1) * windowSeconds, options).granted);
+}
+
+/** Spends [0, 60) at ε 1/2 on camera "gate", closes the ledger, and edits its file by hand with `sql`. */
+function spendThenEdit(sql: string, ...parameters: unknown[]): void {
+  spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
+  opened.pop()!.close();
+  const raw = new Database(ledgerPath);
+  raw.prepare(sql).run(...parameters);
+  raw.close();
 }
 
 function expectUnreadable(): void {
@@ -51,11 +60,7 @@ describe('opening the ledger', () => {
   });
 
   it('refuses a ledger whose recorded costs were tampered with', () => {
-    spendOn(open(true), 0, 60, { eventCost: pure(1n, 2n) });
-    opened.pop()!.close();
-    const raw = new Database(ledgerPath);
-    raw.prepare("UPDATE spans SET event_pure_epsilon = '-1/1'").run();
-    raw.close();
+    spendThenEdit("UPDATE spans SET event_pure_epsilon = '-1/1'");
     expect(() => spendOn(open(), 0, 60, { eventCost: pure(1n, 2n) })).toThrow(/unreadable: span #1 has the cost "-1\/1"/);
   });
 
@@ -71,7 +76,82 @@ describe('opening the ledger', () => {
     `);
     old.close();
     expect(() => open()).toThrow(LedgerError);
-    expect(() => open()).toThrow(/format version 1.*not which span of footage.*Move it aside.*--new-ledger/s);
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is format version 1, a rolling budget per camera: its spends record when ` +
+        'each release happened, not which span of footage it covered, so this Veil (format version 2, a budget per ' +
+        'span of footage) cannot charge them to spans. Move it aside (keep it as the record of what was released) and ' +
+        'start a per-span ledger with --new-ledger. Live cameras then release only footage filmed from now on; footage ' +
+        'already released in batch before the move is unknown to the new ledger, so do not release it again.',
+    );
+    // That message alone, not wrapped in "is unreadable" (toThrow with a string matches a part of the message).
+    expect(() => open()).toThrow(/^the privacy ledger at \S+ is format version 1,/);
+  });
+
+  const restoreOrRestart =
+    'Veil refuses to release with an unknown budget: restore the ledger (and its -wal file) from backup; only if it is ' +
+    'truly lost, move it aside and start with --new-ledger, accepting that past spending is forgotten.';
+
+  it('says word for word what to do about a missing ledger, a foreign database and a tampered cost', () => {
+    expect(() => open(false)).toThrow(
+      `no privacy ledger at ${ledgerPath}. Veil does not start a fresh budget on its own: a lost ledger would forget what ` +
+        'was already released about these cameras. If this is a first run, or you accept that past spending is ' +
+        'forgotten, start with --new-ledger; otherwise restore the ledger file (and its -wal file) from backup.',
+    );
+    mkdirSync(join(scratchDirectory(), 'state'));
+    const foreign = new Database(ledgerPath);
+    foreign.exec('CREATE TABLE notes (text TEXT)');
+    foreign.close();
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is unreadable: it is not a Veil privacy ledger (no ledger_format table; an empty or foreign file). ${restoreOrRestart}`,
+    );
+  });
+
+  it('refuses a recorded cost with anything after the rational', () => {
+    spendThenEdit("UPDATE spans SET event_pure_epsilon = '1/2 x'");
+    expect(() => spendOn(open(), 0, 60, { eventCost: pure(1n, 2n) })).toThrow(`the privacy ledger at ${ledgerPath} is unreadable: span #1 has the cost "1/2 x", not a rational "n/d". ${restoreOrRestart}`);
+  });
+
+  // A newer Veil's ledger, another program's, or two format rows: never read as this format.
+  it.each([
+    ['a later version', [['veil-privacy-ledger', 3]]],
+    ['another format', [['other-ledger', 2]]],
+    ['two rows of this format', [['veil-privacy-ledger', 2], ['veil-privacy-ledger', 2]]],
+    ['a version-1 row beside a version-2 row', [['veil-privacy-ledger', 1], ['veil-privacy-ledger', 2]]],
+  ] as Array<[string, Array<[string, number]>]>)('refuses a ledger_format table with %s', (_, rows) => {
+    createEmptyLedger();
+    const raw = new Database(ledgerPath);
+    raw.prepare('DELETE FROM ledger_format').run();
+    for (const [format, version] of rows) raw.prepare('INSERT INTO ledger_format VALUES (?, ?, 0)').run(format, version);
+    raw.close();
+    const listed = rows.map(([format, version]) => `{"format":"${format}","version":${version}}`).join(',');
+    expect(() => open()).toThrow(
+      `the privacy ledger at ${ledgerPath} is unreadable: unexpected ledger format [${listed}] (this Veil reads veil-privacy-ledger version 2). ${restoreOrRestart}`,
+    );
+  });
+
+  it('says in words why the ledger could not be created, never the raw errno', () => {
+    // A folder name of 300 characters: longer than any file system here allows for one name (255 bytes).
+    const path = join(scratchDirectory(), 'x'.repeat(300), 'privacy-ledger');
+    expect(() => openLedger(path, { createIfMissing: true })).toThrow(
+      `cannot create the privacy ledger at ${path}: the path is too long. Choose a state folder on a writable disk with free space.`,
+    );
+  });
+
+  it('leaves no draft beside a ledger it created, and folds the write-ahead log into the file on close', () => {
+    const ledger = open(true);
+    expect(readdirSync(join(scratchDirectory(), 'state')).filter((name) => name.endsWith('.creating'))).toEqual([]);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n) });
+    expect(existsSync(`${ledgerPath}-wal`)).toBe(true);
+    opened.pop()!.close();
+    // The last connection's close checkpoints and removes the -wal file: the ledger file alone now holds the spend.
+    expect(existsSync(`${ledgerPath}-wal`)).toBe(false);
+  });
+
+  it('names its errors, so a message printed with its name says which kind of refusal it is', () => {
+    expect(() => open(false)).toThrow(expect.objectContaining({ name: 'LedgerError' }));
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
+    expect(() => ledger.assertPolicy('gate', policyWith({ eventReachSeconds: 5 }))).toThrow(expect.objectContaining({ name: 'PolicyChangedError' }));
   });
 
   it('keeps the ledger in WAL mode (the mode in which synchronous=FULL fsyncs every commit)', () => {
@@ -305,6 +385,32 @@ describe('the policy a camera is judged by', () => {
     expect(changed).toThrow(/camera "gate".*--accept-policy-change "REASON"/s);
   });
 
+  it('says what changed, word for word, with a ratio shown as the ratio it is and a whole number without "/1"', () => {
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 10n), policy: policyWith({ epsilonPerEvent: rational(3n, 10n) }) })).toThrow(
+      'camera "gate": the privacy policy changed (epsilonPerEvent 1 → 3/10) since this camera\'s past releases were judged by ' +
+        'the old one, and a new policy would re-judge that spending. Restore the previous settings, or accept the change ' +
+        'explicitly with --accept-policy-change "REASON" (the old policy, the new one and your reason are recorded in the ledger).',
+    );
+  });
+
+  // The stored policy is a cell of the ledger file: edited by hand or damaged inside one cell (SQLite's check still
+  // passes), it may hold any text. The refusal then lists every field of the requested policy as new.
+  it.each([
+    ['JSON null', 'null'],
+    ['a JSON string', '"x"'],
+    ['a number', '7'],
+    ['text that is not JSON', 'policy: laplace'],
+  ])('refuses a spend when the stored policy is %s, showing every requested field as changed from none', (_, stored) => {
+    spendThenEdit('UPDATE cameras SET policy = ? WHERE camera = ?', stored, 'gate');
+    const ledger = open();
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(PolicyChangedError);
+    expect(() => spendOn(ledger, 60, 120, { eventCost: pure(1n, 2n) })).toThrow(
+      'the privacy policy changed (mechanism none → discrete-laplace; epsilonPerEvent none → 1; eventReachSeconds none → 0; delta none → 0) since',
+    );
+  });
+
   it('refuses a changed policy up front with assertPolicy, writing nothing; the stored one passes', () => {
     const ledger = open(true);
     ledger.assertPolicy('gate', policyWith({ epsilonPerEvent: rational(3n) })); // no policy stored yet: nothing to differ from
@@ -339,7 +445,10 @@ describe('the policy a camera is judged by', () => {
   });
 
   it('needs a reason to migrate', () => {
-    expect(() => open(true).migratePolicy('gate', policyWith(), ' ')).toThrow(/needs a reason/);
+    const needed = 'camera "gate": a policy change needs a reason, recorded in the ledger with the old and the new policy';
+    expect(() => open(true).migratePolicy('gate', policyWith(), ' ')).toThrow(needed);
+    // A caller without types (a script) may leave the reason out: the ledger says so, not a TypeError.
+    expect(() => open(true).migratePolicy('gate', policyWith(), undefined as unknown as string)).toThrow(needed);
   });
 
   it('refuses to convert nearby Gaussian spending after a migration to δ = 0, rather than guess a δ', () => {
@@ -377,6 +486,13 @@ describe('requests', () => {
     expect(spendOn(ledger, -500, -440, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
   });
 
+  it('find an earlier span that ends less than a second into the new one, however long it was', () => {
+    // Reach 0, ε 1: [0, 1000) spends the whole ε of its instants, so [999.5, 1000) has none left for a span starting at 999.5.
+    const ledger = open(true);
+    expect(spendOn(ledger, 0, 1000, { eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, 999.5, 1060, { eventCost: pure(1n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
   it('are refused without a camera, a finite span with start before end, non-negative costs or a valid policy', () => {
     const ledger = open(true);
     const cost = { eventCost: pure(1n) };
@@ -388,12 +504,17 @@ describe('requests', () => {
     // A caller without types (a config, a script) may leave a cost out: the ledger says which, not a TypeError.
     expect(() => spendOn(ledger, 0, 60, { eventCost: undefined as unknown as ReleaseCost })).toThrow('camera "gate": eventCost must hold non-negative rationals pureEpsilon and zcdpRho');
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ eventReachSeconds: -1 }) })).toThrow(/eventReachSeconds must be a finite number of seconds ≥ 0/);
-    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(/give both/);
+    const both = 'policy.periodSeconds and policy.epsilonPerPeriod go together: give both (a cap per rolling period) or neither';
+    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ periodSeconds: 100 }) })).toThrow(`camera "gate": ${both}`);
+    expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ epsilonPerPeriod: rational(1n) }) })).toThrow(`camera "gate": ${both}`);
     expect(() => spendOn(ledger, 0, 60, { ...cost, policy: policyWith({ mechanism: 'discrete-gaussian' }) })).toThrow(/delta must be above 0/);
     const invalid: Array<[Partial<SpanPolicy>, RegExp]> = [
       [{ mechanism: 'laplace' as SpanPolicy['mechanism'] }, /policy.mechanism must be "discrete-laplace" or "discrete-gaussian"/],
       [{ epsilonPerEvent: rational(0n) }, /policy.epsilonPerEvent must be a positive rational/],
       [{ delta: 1 }, /policy.delta must be in \[0, 1\)/],
+      [{ delta: -0.1 }, /policy.delta must be in \[0, 1\) \(got -0.1\)/],
+      // A caller without types may pass a number where the ledger needs an exact rational (1 >= 0n holds in JavaScript).
+      [{ epsilonPerEvent: { numerator: 1 as unknown as bigint, denominator: 1n } }, /policy.epsilonPerEvent must be a positive rational/],
       [{ periodSeconds: 0, epsilonPerPeriod: rational(1n) }, /policy.periodSeconds must be a positive, finite number/],
       [{ periodSeconds: 100, epsilonPerPeriod: rational(0n) }, /policy.epsilonPerPeriod must be a positive rational/],
     ];

@@ -7,7 +7,7 @@
  * normalisation, an off-by-one in the scale or a biased coin shows up at far smaller p than that.
  */
 import { describe, expect, it } from 'vitest';
-import { sampleBernoulliExpMinus, sampleDiscreteGaussian, sampleDiscreteLaplace, uniformBelow } from '../../../stages/privacy/noise.ts';
+import { integerSquareRoot, sampleBernoulliExpMinus, sampleDiscreteGaussian, sampleDiscreteLaplace, uniformBelow } from '../../../stages/privacy/noise.ts';
 import { rational, type Rational } from '../../../stages/privacy/rational.ts';
 
 const SAMPLES = 100_000;
@@ -197,11 +197,20 @@ describe('discrete Laplace (CKS Algorithm 2)', () => {
   });
 
   it('refuses a zero scale', () => {
-    expect(() => sampleDiscreteLaplace(rational(0n))).toThrow(/positive/);
+    // Its own words, not uniformBelow's ("needs a positive bound"), which a zero scale would otherwise reach.
+    expect(() => sampleDiscreteLaplace(rational(0n))).toThrow('the discrete Laplace scale must be positive');
   });
 });
 
 describe('discrete Gaussian (CKS Algorithm 3)', () => {
+  // ⌊σ⌋ + 1 is the Laplace scale t; squares and their neighbours by hand, and 10³⁰ beyond any double's exact range.
+  it.each([
+    [0n, 0n], [1n, 1n], [2n, 1n], [3n, 1n], [4n, 2n], [8n, 2n], [9n, 3n], [99n, 9n], [100n, 10n],
+    [10n ** 30n - 1n, 10n ** 15n - 1n], [10n ** 30n, 10n ** 15n],
+  ])('takes ⌊√%s⌋ = %s for the Laplace scale', (value, root) => {
+    expect(integerSquareRoot(value)).toBe(root);
+  });
+
   it.each([
     ['1/2 (σ < 1)', rational(1n, 2n)],
     ['5/2 (⌊σ²⌋ = 2: the square root’s first Newton step)', rational(5n, 2n)],
@@ -212,6 +221,6 @@ describe('discrete Gaussian (CKS Algorithm 3)', () => {
   });
 
   it('refuses a zero variance', () => {
-    expect(() => sampleDiscreteGaussian(rational(0n))).toThrow(/positive/);
+    expect(() => sampleDiscreteGaussian(rational(0n))).toThrow('the discrete Gaussian variance must be positive');
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { planDistributedNoise } from '../../../stages/privacy/distributedNoise.ts';
 import { crossingsVector, crossingsVectorSensitivity, prepareContribution } from '../../../stages/privacy/secureAggregationContribution.ts';
+import { NO_COST } from '../../../stages/privacy/privacyLoss.ts';
 import { planReleases, type PrivatePlan } from '../../../stages/privacy/settings.ts';
 import { open, useScratchLedger } from './ledgerScratch.ts';
 
@@ -37,6 +38,19 @@ describe('a box\'s contribution to secure aggregation', () => {
     expect(first.budget.epsilonLeft).toBeCloseTo(0, 9);
     expect(prepareContribution(request)).toMatchObject({ granted: false, reason: 'span budget spent' });
     expect(prepareContribution({ ...request, startSeconds: START + 900, endSeconds: START + 1800 }).granted).toBe(true);
+  });
+
+  it('charges an occupancy statistic to every event its span meets, exactly as the camera\'s own release would', () => {
+    const plan = planReleases({ epsilon: 1, mechanism: 'discrete-gaussian' }, { zoneCount: 1, lineCount: 0, tracker: TRACKER }) as PrivatePlan;
+    const occupancy = plan.statistics.find((statistic) => statistic.charge === 'event')!;
+    // The charge depends on the statistic's cost and kind alone; the noise plan only sets the shares' variance.
+    const noise = planDistributedNoise({ sensitivity: { l1: 1, l2Squared: 1 }, cost: occupancy.cost, boxes: 10, dropoutsTolerated: 0, coordinates: 4 });
+    const ledger = open(true);
+    const span = { startSeconds: START, endSeconds: START + 900, policy: plan.policy };
+    const own = ledger.spend({ ...span, camera: 'own-release', eventCost: occupancy.cost, instantCost: NO_COST });
+    const contribution = prepareContribution({ ...span, ledger, camera: 'gate', release: occupancy, exact: EXACT, noise });
+    expect(contribution.granted).toBe(true);
+    expect(contribution.budget).toEqual(own.budget);
   });
 
   it('adds noise of the box\'s share only: over many windows the values spread by √v around the exact counts', () => {
@@ -81,5 +95,7 @@ describe('a box\'s contribution to secure aggregation', () => {
     expect(() => crossingsVector(aggregate, ['west-gate'], ['person'])).toThrow('the window has no crossings of line "west-gate" for "person"');
     // One track crossing both gates once each: +2 in one cell at worst, so L1 = 2 and L2² = 4.
     expect(crossingsVectorSensitivity(2, 1)).toEqual({ l1: 2, l2Squared: 4 });
+    // A tracker that lets a track cross each line twice: 3 gates × 2 = 6 in one cell, L2² = 36.
+    expect(crossingsVectorSensitivity(3, 2)).toEqual({ l1: 6, l2Squared: 36 });
   });
 });
