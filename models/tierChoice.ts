@@ -1,7 +1,7 @@
 /**
  * Which detector tier a box can afford: the most accurate one whose measured speed sustains the frames its cameras
  * need, with room left for decoding and the rest of the pipeline. A pure function of measured figures, so it is tested
- * without a model (models/tierBenchmark.ts measures; this decides).
+ * without a model (pipeline/detectorTier.ts measures in the real workers; this decides).
  *
  *   capacity (frames/s) = workers × 1000 / msPerFrame        (each worker thread runs one inference at a time)
  *   sustains            ⇔ capacity × PIPELINE_SHARE ≥ cameras × fps
