@@ -1,6 +1,6 @@
 /**
  * One box's side of one secure-aggregation round (Bonawitz et al., CCS 2017, Fig. 4, semi-honest variant with the
- * self-mask b_u): a pure state machine, no I/O. The transport (streams/mqtt/secureAggregationClient.ts) feeds it
+ * self-mask b_u): a pure state machine, no I/O. The transport (streams/mqtt/secureAggregationBox.ts) feeds it
  * the aggregator's messages and publishes what it returns.
  *
  *   const box = new SecureAggregationBox(parameters, 'gate-1', round);
