@@ -51,8 +51,9 @@ export interface AggregateStore extends FeedReplaySource, Pick<ReleaseStore, 'cl
   /** The district's latest `count` securely aggregated totals, oldest first. */
   secureTotals(district: string, count: number): DistrictWindow[];
   /**
-   * Deletes the windows and the securely aggregated totals that ended before `cutoffSeconds` (Unix seconds, the
-   * windows' own clock) and says how many of each. Every camera's window of one span ends at the same time, so a
+   * Deletes the windows and the securely aggregated totals that ended before `cutoffSeconds` (Unix seconds) and
+   * says how many of each. Only wall-clock windows have an age: one on a recorded clip's clock (seconds from the
+   * clip's start, as a simulated box publishes) is kept. Every camera's window of one span ends at the same time, so a
    * span is removed whole and the district totals of the spans kept are unchanged. Evaluations are kept (one per
    * camera, the latest).
    */
@@ -108,7 +109,8 @@ export function openAggregateStore(path: string): AggregateStore {
   `);
   const pruneStatement = (table: string) =>
     db.prepare<[{ cutoff: number; limit: number }]>(
-      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE start_seconds < @cutoff AND start_seconds + window_seconds < @cutoff LIMIT @limit)`,
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE start_seconds < @cutoff AND start_seconds + window_seconds < @cutoff ` +
+        `AND json_extract(body, '$.clock') = 'wall' LIMIT @limit)`,
     );
   const pruneWindows = pruneStatement('fleet_windows');
   const pruneSecureTotals = pruneStatement('secure_totals');

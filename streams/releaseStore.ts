@@ -50,8 +50,8 @@ export interface ReleaseStore {
   /** Records the broker's acknowledgement (MQTT PUBACK) of the row. */
   acknowledge(rowId: number): void;
   /**
-   * Deletes the windows that ended before `cutoffSeconds` (Unix seconds, the windows' own clock) and returns how
-   * many. With `keepUnacknowledged` (the box publishes to a broker), a private window the broker has not
+   * Deletes the windows that ended before `cutoffSeconds` (Unix seconds) and returns how many. Only wall-clock
+   * windows have an age: one on a recorded clip's clock (seconds from the clip's start) is kept. With `keepUnacknowledged` (the box publishes to a broker), a private window the broker has not
    * acknowledged is kept whatever its age: the outbox must never lose a window (streams/retention.ts).
    */
   pruneEndedBefore(cutoffSeconds: number, options: { keepUnacknowledged: boolean }): number;
@@ -116,7 +116,7 @@ export function openReleaseStore(path: string): ReleaseStore {
   );
   const pruneBatch = db.prepare<[{ cutoff: number; keepUnacknowledged: number; limit: number }]>(
     'DELETE FROM released_windows WHERE id IN (SELECT id FROM released_windows WHERE end_seconds < @cutoff ' +
-      'AND (@keepUnacknowledged = 0 OR broker_acknowledged = 1 OR private = 0) LIMIT @limit)',
+      "AND json_extract(body, '$.clock') = 'wall' AND (@keepUnacknowledged = 0 OR broker_acknowledged = 1 OR private = 0) LIMIT @limit)",
   );
   const outbox = db.prepare<[string, number, number], WindowRow>(
     'SELECT id, body FROM released_windows WHERE camera = ? AND broker_acknowledged = 0 AND private = 1 AND id > ? ORDER BY id LIMIT ?',

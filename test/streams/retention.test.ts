@@ -35,6 +35,9 @@ describe('retention', () => {
     const store = openReleaseStore(path);
     const windows = [0, 1, 2, 3, 4].map((index) => releasedWindow({ camera: 'gate', index }));
     for (const window of windows) store.append(window);
+    // Seconds from a recorded clip's start are no date: such a window has no age, and stays.
+    const onClipClock: ReleasedWindow = { ...releasedWindow({ camera: 'clip', index: 0 }), clock: 'clip', startSeconds: 0, endSeconds: WINDOW_SECONDS };
+    store.append(onClipClock);
     // The cutoff falls inside window 2: windows 0 and 1 ended before it, window 2 ends after it.
     const cutoff = windows[2]!.startSeconds + WINDOW_SECONDS / 2;
     expect(windows[1]!.endSeconds).toBeLessThan(cutoff);
@@ -43,6 +46,7 @@ describe('retention', () => {
     const reopened = openReleaseStore(path);
     // What the feed replays: only the kept windows, oldest first.
     expect(reopened.latest('gate', 20)).toEqual(windows.slice(2));
+    expect(reopened.latest('clip', 20)).toEqual([onClipClock]);
     expect(reopened.pruneEndedBefore(cutoff, { keepUnacknowledged: false })).toBe(0);
     reopened.close();
   });
@@ -90,6 +94,8 @@ describe('retention', () => {
     });
     const spans = indexes.map((index) => ({ windowSeconds: CROSSINGS_WINDOW_SECONDS, startSeconds: releasedWindow({ camera: cameras[0], index, windowSeconds: CROSSINGS_WINDOW_SECONDS }).startSeconds }));
     for (const span of spans) store.putSecureTotal(secureTotal(span.startSeconds));
+    const onClipClock: ReleasedWindow = { ...releasedWindow({ camera: 'north/gate', index: 0, windowSeconds: CROSSINGS_WINDOW_SECONDS }), clock: 'clip', startSeconds: 0, endSeconds: CROSSINGS_WINDOW_SECONDS };
+    store.putWindow(onClipClock);
     const totalsBefore = spans.map((span) => districtWindow(district, store.windowsAt(span, cameras)));
 
     // The cutoff is the end of span 1: span 0 ended before it and goes; span 1 ends exactly at it and stays.
@@ -98,10 +104,11 @@ describe('retention', () => {
     store.close();
 
     const reopened = openAggregateStore(path);
-    expect(reopened.windowCount()).toBe(3 * cameras.length);
+    expect(reopened.windowCount()).toBe(3 * cameras.length + 1);
     expect(reopened.windowsAt(spans[0]!, cameras)).toEqual([]);
+    expect(reopened.windowsAt({ windowSeconds: CROSSINGS_WINDOW_SECONDS, startSeconds: 0 }, cameras)).toEqual([onClipClock]);
     expect(spans.slice(1).map((span) => districtWindow(district, reopened.windowsAt(span, cameras)))).toEqual(totalsBefore.slice(1));
-    expect(reopened.recentSpans(cameras, 10)).toEqual(spans.slice(1));
+    expect(reopened.recentSpans(cameras, 3)).toEqual(spans.slice(1));
     expect(reopened.secureTotals('centre', 10).map((total) => total.startSeconds)).toEqual(spans.slice(1).map((span) => span.startSeconds));
     reopened.close();
   });
