@@ -12,8 +12,8 @@
 import type { FeedLogger } from './feedServer.ts';
 
 const SECONDS_PER_DAY = 86_400;
-/** Between prunes: an hour's windows are a few hundred rows per camera, deleted in milliseconds. */
-export const PRUNE_INTERVAL_MS = 3_600_000;
+/** Between prunes: an hour's windows are about 64 rows per camera at the default plan, deleted in milliseconds. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface RetentionOptions {
   /** Names the store in the log, e.g. "release store". */
@@ -23,10 +23,12 @@ export interface RetentionOptions {
   /** Deletes what ended before the cutoff (Unix seconds) and says how many rows of each kind it removed. */
   prune(cutoffSeconds: number): Record<string, number>;
   log: Pick<FeedLogger, 'info' | 'error'>;
+  /** Milliseconds between prunes after the first; an hour unless given. */
+  everyMs?: number;
 }
 
 /**
- * Prunes at once, then every PRUNE_INTERVAL_MS until stop(). The first prune's failure throws (a store that cannot
+ * Prunes at once, then every `everyMs` (an hour) until stop(). The first prune's failure throws (a store that cannot
  * be pruned at start is worth stopping for); a later one is logged and retried at the next interval. Each prune is
  * logged with the rows removed per kind, `removed_windows` etc.; the periodic ones only when they removed any.
  */
@@ -48,9 +50,9 @@ export function startRetention(options: RetentionOptions): { stop(): void } {
     try {
       pruneNow(false);
     } catch (error) {
-      options.log.error('retention: could not prune; retrying in an hour', { store: options.store, error: (error as Error).message });
+      options.log.error('retention: could not prune; trying again at the next interval', { store: options.store, error: (error as Error).message });
     }
-  }, PRUNE_INTERVAL_MS);
+  }, options.everyMs ?? PRUNE_INTERVAL_MS);
   // The process ends when its work does, not when the next prune is due.
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_RETENTION_DAYS, siteConfigSchema } from '../../pipeline/siteConfig.ts';
 import { aggregateConfigSchema } from '../../pipeline/aggregateConfig.ts';
 import { parseConfig } from '../../pipeline/config.ts';
@@ -129,6 +129,24 @@ describe('retention', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]![1]).toMatchObject({ store: 'release store', retention_days: retentionDays, removed_windows: 1 });
     store.close();
+  });
+
+  it('prunes again at each interval, logging only prunes that removed something, and logs a failed prune instead of throwing', async () => {
+    const store = openReleaseStore(join(directory, 'releases.sqlite'));
+    const logged: Array<[string, Record<string, unknown> | undefined]> = [];
+    const log = { info: (message: string, fields?: Record<string, unknown>) => logged.push([message, fields]), error: (message: string, fields?: Record<string, unknown>) => logged.push([message, fields]) };
+    const retention = startRetention({ store: 'release store', retentionDays: 1, prune: (cutoff) => ({ windows: store.pruneEndedBefore(cutoff, { keepUnacknowledged: false }) }), log, everyMs: 20 });
+    const waitFor = (count: number) => vi.waitFor(() => expect(logged.length).toBeGreaterThanOrEqual(count), { timeout: 10_000, interval: 10 });
+    expect(logged.map(([, fields]) => fields?.removed_windows)).toEqual([0]);
+    // Stored after the first prune, ended years before the cutoff: the next prune takes it and says so.
+    store.append(releasedWindow({ camera: 'gate', index: 7 }));
+    await waitFor(2);
+    expect(logged[1]).toEqual(['retention: pruned what ended before the cutoff', expect.objectContaining({ removed_windows: 1 })]);
+    expect(store.latest('gate', 10)).toEqual([]);
+    store.close();
+    await waitFor(3);
+    retention.stop();
+    expect(logged[2]).toEqual(['retention: could not prune; trying again at the next interval', { store: 'release store', error: 'The database connection is not open' }]);
   });
 
   it('defaults to 400 days in both configs and refuses a retention that is not a whole number of days ≥ 1, naming the field', () => {
