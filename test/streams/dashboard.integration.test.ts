@@ -218,6 +218,8 @@ describe('dashboard', () => {
     // Set apart at a glance, not only in words: the secure cells are styled as such and the plain one is not.
     const colour = (method: string) => rows.locator(`td[data-method="${method}"]`).first().evaluate((cell) => getComputedStyle(cell).color);
     expect(await colour('secure')).not.toBe(await colour('sum'));
+    mkdirSync(SCREENSHOT_DIRECTORY, { recursive: true });
+    await dashboard.locator('#districts').screenshot({ path: `${SCREENSHOT_DIRECTORY}/dashboard-districts.png` });
     expect(pageProblems).toEqual([]);
   });
 
