@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
+import { startRetention } from '../streams/retention.ts';
 import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
 import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
 import { mqttClientOptions, openMqttClient } from '../streams/mqtt/connection.ts';
@@ -229,6 +230,8 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
   }
   const running: Array<() => unknown> = [() => store.close()];
   try {
+    const retention = startRetention({ store: 'aggregator store', retentionDays: city.retentionDays, prune: (cutoff) => store.pruneEndedBefore(cutoff), log });
+    running.push(() => retention.stop());
     const feedOptions = feedSettings(city.feed, values);
     const where = `config ${values.config}, broker`;
     // Read before anything listens: a missing password variable or an unreadable TLS file stops the aggregator at

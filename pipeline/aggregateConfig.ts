@@ -18,7 +18,7 @@ import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { parseConfig, readConfigFile } from './config.ts';
 import type { District } from './districtTotals.ts';
 import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
-import { feedSchema } from './siteConfig.ts';
+import { feedSchema, retentionDaysSchema } from './siteConfig.ts';
 
 /** The client id the aggregator's persistent session lives under unless the broker section names one. */
 export const DEFAULT_AGGREGATOR_CLIENT_ID = 'veil-aggregate';
@@ -55,6 +55,8 @@ export const aggregateConfigSchema = z
     broker: refusingPasswordInFile(mqttConnectionSchema),
     /** Where the aggregator's store (fleet.sqlite) lives; relative to the config file. */
     stateDir: z.string().min(1, 'stateDir is the folder of the aggregator\'s store'),
+    /** How long the store keeps a window and a securely aggregated total after it ended. */
+    retentionDays: retentionDaysSchema,
     logFormat: z.enum(['text', 'json']).default('json'),
     feed: feedSchema.prefault({}),
     /** District totals replayed to a feed client when it connects, per district (as replayWindows is per camera). */

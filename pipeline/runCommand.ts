@@ -17,6 +17,7 @@ import { startDetectorTier } from './detectorTier.ts';
 import { MODEL_CHOICES } from '../models/tiers.ts';
 import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
+import { startRetention } from '../streams/retention.ts';
 import { feedSink } from '../streams/sinks/feedSink.ts';
 import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
 import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
@@ -148,6 +149,10 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
     };
     const store = openReleaseStore(path.join(stateDir, 'releases.sqlite'));
     addSink(releaseStoreSink(store));
+    // Without a broker nothing ever acknowledges a row, so only a box that publishes keeps its outbox past retention.
+    const keepUnacknowledged = site.mqtt !== undefined;
+    const retention = startRetention({ store: 'release store', retentionDays: site.retentionDays, prune: (cutoff) => ({ windows: store.pruneEndedBefore(cutoff, { keepUnacknowledged }) }), log });
+    running.push(() => retention.stop());
     const metrics = createVeilMetrics();
     const states = new CameraStateRegistry();
     // Before the detector loads: a missing baseline file should cost seconds.

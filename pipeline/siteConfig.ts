@@ -56,6 +56,20 @@ export const feedSchema = z.strictObject({
   cameraDownAfterSeconds: z.number().positive().default(DEFAULT_CAMERA_DOWN_AFTER_SECONDS),
 });
 
+/**
+ * Days a store keeps a window after it ended (streams/retention.ts). 400: a traffic engineer compares with the same
+ * week a year before, which needs 365 + 7 days and a margin for a late look; README, "Retention", has the store's
+ * size per camera-year that this costs.
+ */
+export const DEFAULT_RETENTION_DAYS = 400;
+const RETENTION_HINT = 'a whole number of days from 1 to 36500, e.g. 400 (13 months, the default: the same week last year stays comparable)';
+export const retentionDaysSchema = z
+  .number({ error: RETENTION_HINT })
+  .int(RETENTION_HINT)
+  .min(1, RETENTION_HINT)
+  .max(36_500, `${RETENTION_HINT}; a century is as good as keeping everything`)
+  .default(DEFAULT_RETENTION_DAYS);
+
 /** Publishing to a city's MQTT broker (docs/fleet.md): the broker connection plus this box's site id. */
 export const siteMqttSchema = mqttConnectionSchema.safeExtend({
   /** The topic level above the camera ids (veil/v1/{site}/{camera}/…): one per box or per place, unique in the city. */
@@ -79,6 +93,8 @@ export const siteMqttSchema = mqttConnectionSchema.safeExtend({
 export const siteConfigSchema = z
   .strictObject({
     stateDir: z.string().min(1).optional(),
+    /** How long the release store keeps a window; an unacknowledged one in the MQTT outbox is kept regardless. */
+    retentionDays: retentionDaysSchema,
     logFormat: z.enum(['text', 'json']).default('json'),
     detector: detectorSchema.prefault({}),
     feed: feedSchema.default({ host: '127.0.0.1', port: 8080, tokenEnv: 'VEIL_FEED_TOKEN', replayWindows: 20, heartbeatSeconds: 30, cameraDownAfterSeconds: DEFAULT_CAMERA_DOWN_AFTER_SECONDS }),

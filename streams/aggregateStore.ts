@@ -16,7 +16,7 @@ import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts
 import { districtWindowSchema, evalFiguresSchema, type DistrictWindow, type EvalFigures } from './feedMessages.ts';
 import type { FeedReplaySource } from './feedServer.ts';
 import type { ReleaseStore } from './releaseStore.ts';
-import { openStoreFile, readJsonBody } from './sqliteFile.ts';
+import { deleteInBatches, openStoreFile, readJsonBody } from './sqliteFile.ts';
 
 /** Bumped when the tables' layout changes, so an older file is recognised instead of misread. */
 const AGGREGATE_STORE_VERSION = 1;
@@ -50,6 +50,14 @@ export interface AggregateStore extends FeedReplaySource, Pick<ReleaseStore, 'cl
   putSecureTotal(total: DistrictWindow): void;
   /** The district's latest `count` securely aggregated totals, oldest first. */
   secureTotals(district: string, count: number): DistrictWindow[];
+  /**
+   * Deletes the windows and the securely aggregated totals that ended before `cutoffSeconds` (Unix seconds) and
+   * says how many of each. Only wall-clock windows have an age: one on a recorded clip's clock (seconds from the
+   * clip's start, as a simulated box publishes) is kept. Every camera's window of one span ends at the same time, so a
+   * span is removed whole and the district totals of the spans kept are unchanged. Evaluations are kept (one per
+   * camera, the latest).
+   */
+  pruneEndedBefore(cutoffSeconds: number): { windows: number; secureTotals: number };
 }
 
 interface BodyRow {
@@ -93,6 +101,19 @@ export function openAggregateStore(path: string): AggregateStore {
       PRIMARY KEY (district, window_seconds, start_seconds)
     );
   `);
+  // Retention deletes by end time, start + length: an index on the start bounds the scan to the rows it may remove.
+  // Indexes change no row, so older files gain them on open without a new layout.
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS fleet_windows_by_start ON fleet_windows (start_seconds);
+    CREATE INDEX IF NOT EXISTS secure_totals_by_start ON secure_totals (start_seconds);
+  `);
+  const pruneStatement = (table: string) =>
+    db.prepare<[{ cutoff: number; limit: number }]>(
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE start_seconds < @cutoff AND start_seconds + window_seconds < @cutoff ` +
+        `AND json_extract(body, '$.clock') = 'wall' LIMIT @limit)`,
+    );
+  const pruneWindows = pruneStatement('fleet_windows');
+  const pruneSecureTotals = pruneStatement('secure_totals');
   const insertSecureTotal = db.prepare('INSERT OR IGNORE INTO secure_totals (district, window_seconds, start_seconds, body) VALUES (?, ?, ?, ?)');
   const latestSecureTotals = db.prepare<[string, number], BodyRow>(
     'SELECT body FROM secure_totals WHERE district = ? ORDER BY start_seconds DESC, window_seconds DESC LIMIT ?',
@@ -180,6 +201,11 @@ export function openAggregateStore(path: string): AggregateStore {
         .all(district, totalCount)
         .reverse()
         .map((row) => readJsonBody(districtWindowSchema, row.body, `Aggregator store ${path}`, 'a valid district total')),
+
+    pruneEndedBefore: (cutoffSeconds) => ({
+      windows: deleteInBatches((batch) => pruneWindows.run({ cutoff: cutoffSeconds, limit: batch }).changes),
+      secureTotals: deleteInBatches((batch) => pruneSecureTotals.run({ cutoff: cutoffSeconds, limit: batch }).changes),
+    }),
 
     close() {
       db.close();

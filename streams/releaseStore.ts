@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
+import { deleteInBatches } from './sqliteFile.ts';
 
 /**
  * Bumped when the table's layout or the released window's schema changes, so an older file is recognised instead of
@@ -48,6 +49,12 @@ export interface ReleaseStore {
   unacknowledgedCount(camera: string): number;
   /** Records the broker's acknowledgement (MQTT PUBACK) of the row. */
   acknowledge(rowId: number): void;
+  /**
+   * Deletes the windows that ended before `cutoffSeconds` (Unix seconds) and returns how many. Only wall-clock
+   * windows have an age: one on a recorded clip's clock (seconds from the clip's start) is kept. With `keepUnacknowledged` (the box publishes to a broker), a private window the broker has not
+   * acknowledged is kept whatever its age: the outbox must never lose a window (streams/retention.ts).
+   */
+  pruneEndedBefore(cutoffSeconds: number, options: { keepUnacknowledged: boolean }): number;
   close(): void;
 }
 
@@ -101,8 +108,15 @@ export function openReleaseStore(path: string): ReleaseStore {
     );
   }
 
+  // Retention deletes by end time; an index more changes no row, so older files gain it on open without a new layout.
+  db.exec('CREATE INDEX IF NOT EXISTS released_windows_by_end ON released_windows (end_seconds)');
+
   const insert = db.prepare(
     'INSERT INTO released_windows (camera, start_seconds, end_seconds, private, body) VALUES (?, ?, ?, ?, ?)',
+  );
+  const pruneBatch = db.prepare<[{ cutoff: number; keepUnacknowledged: number; limit: number }]>(
+    'DELETE FROM released_windows WHERE id IN (SELECT id FROM released_windows WHERE end_seconds < @cutoff ' +
+      "AND json_extract(body, '$.clock') = 'wall' AND (@keepUnacknowledged = 0 OR broker_acknowledged = 1 OR private = 0) LIMIT @limit)",
   );
   const outbox = db.prepare<[string, number, number], WindowRow>(
     'SELECT id, body FROM released_windows WHERE camera = ? AND broker_acknowledged = 0 AND private = 1 AND id > ? ORDER BY id LIMIT ?',
@@ -172,6 +186,10 @@ export function openReleaseStore(path: string): ReleaseStore {
 
     acknowledge(rowId) {
       markAcknowledged.run(rowId);
+    },
+
+    pruneEndedBefore(cutoffSeconds, { keepUnacknowledged }) {
+      return deleteInBatches((batch) => pruneBatch.run({ cutoff: cutoffSeconds, keepUnacknowledged: keepUnacknowledged ? 1 : 0, limit: batch }).changes);
     },
 
     close() {

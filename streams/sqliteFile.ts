@@ -38,3 +38,23 @@ export function readJsonBody<T>(schema: z.ZodType<T>, body: string, where: strin
   if (!checked.success) throw problem(z.prettifyError(checked.error));
   return checked.data;
 }
+
+/**
+ * Rows deleted per transaction by deleteInBatches: a year's first prune of a busy store removes millions of rows, and
+ * one transaction that size would grow the WAL by as much and keep a feed's readers on an old snapshot meanwhile.
+ */
+const DELETE_BATCH_ROWS = 5000;
+
+/**
+ * Runs `deleteBatch(limit)` (a DELETE of at most `limit` rows, returning how many it deleted; each its own
+ * transaction) until a batch deletes fewer than the limit, and returns the total. Freed pages go to SQLite's free
+ * list and are reused by later rows; no VACUUM, which would rewrite the whole file.
+ */
+export function deleteInBatches(deleteBatch: (limit: number) => number): number {
+  let removed = 0;
+  for (;;) {
+    const deleted = deleteBatch(DELETE_BATCH_ROWS);
+    removed += deleted;
+    if (deleted < DELETE_BATCH_ROWS) return removed;
+  }
+}

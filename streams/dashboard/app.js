@@ -8,8 +8,9 @@
  * its 95% interval (± 1.96 s.d., the s.d. its window's privacy block states), and a sum of values (zones, classes)
  * carries √(Σ s.d.²). Only a finished figure is clamped at 0, for display.
  *
- * On `veil aggregate`'s feed it also shows districts (the latest total of each district and window length, whose
- * figures come with their s.d. already summed) and the fleet accuracy table.
+ * On `veil aggregate`'s feed it also shows districts (the latest total of each district, window length and method,
+ * whose figures come with their s.d. already summed; a total by secure aggregation is marked as such) and the fleet
+ * accuracy table.
  */
 
 /* global uPlot */
@@ -112,7 +113,8 @@ function onMessage(text) {
     addWindow(cameraView(message.window.camera), message.window);
   } else if (message.type === 'district') {
     const total = message.district;
-    const key = `${total.district}\u0000${total.windowSeconds}`;
+    // A district may be totalled both ways (its cameras' releases summed, and a secure round of its boxes): a row each.
+    const key = `${total.district}\u0000${total.windowSeconds}\u0000${totalMethod(total)}`;
     const shown = districts.get(key);
     // A late camera's window updates an older total; the row shows the latest window of the series.
     if (!shown || total.startSeconds >= shown.startSeconds) districts.set(key, total);
@@ -144,25 +146,53 @@ function districtFigure(cell) {
   return cell ? formatFigure({ value: cell.value, sd: cell.standardDeviation }) : '—';
 }
 
-/** The latest total of each district and window length: complete, or which cameras it still waits for. */
+/** 'secure' for a total by secure aggregation (only the sum of masked vectors was seen), 'sum' for one of releases. */
+function totalMethod(total) {
+  return total.secureAggregation ? 'secure' : 'sum';
+}
+
+/** How the total was made, as the method cell says it: by secure aggregation with its ε and δ, or a plain sum. */
+function methodText(total) {
+  const secure = total.secureAggregation;
+  if (!secure) return 'sum of the cameras\' releases';
+  const stated = `secure aggregation, ε ${secure.epsilon}, δ ${secure.delta}`;
+  return secure.status === 'withheld' ? `${stated} · withheld: ${secure.withheldReason ?? 'no reason given'}` : stated;
+}
+
+/**
+ * Who is in the total. A secure round's `cameras` name boxes, and a box missing from it dropped out of the round
+ * (it is final without it); a plain sum's missing cameras may still arrive.
+ */
+function membersText(total) {
+  const { released, withheld, missing } = total.cameras;
+  if (total.secureAggregation) {
+    if (total.secureAggregation.status === 'withheld') return `round withheld (${withheld.length} boxes)`;
+    return `${released.length} boxes in the sum` + (missing.length ? `, without ${missing.join(', ')}` : '');
+  }
+  return `${released.length} released` + (withheld.length ? `, ${withheld.length} withheld` : '') + (missing.length ? `, waiting for ${missing.join(', ')}` : '');
+}
+
+/**
+ * The latest total of each district, window length and method: complete, or which cameras it still waits for. A
+ * total by secure aggregation is marked apart (data-method="secure"), with its ε and δ.
+ */
 function showDistricts() {
   const section = document.getElementById('districts');
   section.hidden = false;
   const rows = [...districts.values()]
-    .sort((a, b) => a.district.localeCompare(b.district) || a.windowSeconds - b.windowSeconds)
+    .sort((a, b) => a.district.localeCompare(b.district) || a.windowSeconds - b.windowSeconds || totalMethod(a).localeCompare(totalMethod(b)))
     .map((total) => {
       const forward = districtVehicles(total.crossings, 'forward');
       const backward = districtVehicles(total.crossings, 'backward');
-      const { released, withheld, missing } = total.cameras;
-      const cameraText = `${released.length} released` + (withheld.length ? `, ${withheld.length} withheld` : '') + (missing.length ? `, waiting for ${missing.join(', ')}` : '');
       return tableRow([
         total.district,
+        [methodText(total), { method: totalMethod(total) }],
         `${formatTime(total.startSeconds, total.clock)}–${formatTime(total.endSeconds, total.clock)} (${formatDuration(total.windowSeconds)})`,
         forward ? formatFigure(forward) : '—',
         backward ? formatFigure(backward) : '—',
         districtFigure(total.peakOccupancy.person),
         districtFigure(total.meanOccupancy.person),
-        [cameraText, { complete: String(total.complete) }],
+        [membersText(total), { complete: String(total.complete) }],
       ]);
     });
   section.querySelector('tbody').replaceChildren(...rows);

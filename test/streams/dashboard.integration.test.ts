@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { districtWindow } from '../../pipeline/districtTotals.ts';
+import { districtWindow, secureDistrictWindow } from '../../pipeline/districtTotals.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { FeedServer } from '../../streams/feedServer.ts';
@@ -174,8 +174,52 @@ describe('dashboard', () => {
     await shows(row.locator('td[data-complete="true"]', { hasText: '3 released' }));
     // Three cameras' forward vehicles, each ± 1.357 (crossings at ε 1): the sum is ± √3 · 1.357 = 2.4.
     const forward = crossings.reduce((sum, w) => sum + w.lines['main-road']!.classes.vehicle!.forward, 0);
-    expect(await row.locator('td').nth(2).textContent()).toBe(`${Math.max(0, forward)} ± 2.4`);
+    expect(await row.locator('td').nth(1).textContent()).toBe('sum of the cameras\' releases');
+    expect(await row.locator('td').nth(3).textContent()).toBe(`${Math.max(0, forward)} ± 2.4`);
     expect(await dashboard.locator('#accuracy tbody tr').textContent()).toMatch(/^north\/gate.*1 min5overpassvehicle-4± 2outside tolerance$/);
+    expect(pageProblems).toEqual([]);
+  });
+
+  it('marks district totals by secure aggregation apart from plain sums, a row each, with ε, δ and the boxes in the round', async () => {
+    const cameras = ['north/gate', 'north/yard', 'south/bridge'];
+    const crossings = cameras.map((camera) => releasedWindow({ camera, windowSeconds: CROSSINGS_WINDOW_SECONDS }));
+    const plain = districtWindow({ name: 'centre', cameras: cameras.map((camera) => ({ camera })) }, crossings);
+    const settings = { district: 'centre', fleet: 'city', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: CROSSINGS_WINDOW_SECONDS, epsilon: 0.5, delta: 1e-6, linesPerBox: 1, classes: ['person' as const, 'vehicle' as const] };
+    const round = `crossings-${crossings[0]!.startSeconds}-${CROSSINGS_WINDOW_SECONDS}`;
+    // The round's sum is [person forward, person backward, vehicle forward, vehicle backward]; east dropped out.
+    const secure = secureDistrictWindow('centre', settings, { type: 'result', status: 'released', round, sum: ['3', '4', '17', '2'], boxes: ['north', 'south'] });
+    const withheld = secureDistrictWindow('harbour', settings, { type: 'result', status: 'withheld', round, reason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
+    // σ² = Δ₂²/(2ρ) with Δ₂ = 1 and √ρ = √(ln(1/δ) + ε) − √(ln(1/δ)) (Bun & Steinke 2016, Prop. 1.3); each of the
+    // 3 boxes adds σ²/(3 − 1 tolerated dropout), and 2 boxes' shares make the sum: s.d. √(2 · σ²/2) = σ.
+    const rootRho = Math.sqrt(Math.log(1e6) + 0.5) - Math.sqrt(Math.log(1e6));
+    const sigma = 1 / Math.sqrt(2 * rootRho * rootRho);
+    const started = await startTestFeed({ snapshot: () => [{ v: 1, type: 'district', district: plain }] });
+    feed = started.feed;
+    const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
+    const rows = dashboard.locator('#districts tbody tr');
+    await shows(rows.locator('td[data-method="sum"]'));
+    // Live after the plain total of the same district and window: it must not replace it.
+    feed.broadcast({ v: 1, type: 'district', district: secure });
+    feed.broadcast({ v: 1, type: 'district', district: withheld });
+    await shows(rows.locator('td[data-method="secure"]', { hasText: 'withheld' }));
+    const cellsOf = (method: string, district: string) => rows.filter({ hasText: district }).filter({ has: dashboard.locator(`td[data-method="${method}"]`) }).locator('td').allTextContents();
+    const secureCells = await cellsOf('secure', 'centre');
+    expect(secureCells[1]).toBe('secure aggregation, ε 0.5, δ 0.000001');
+    expect(secureCells.slice(3, 5)).toEqual([`17 ± ${Number(sigma.toPrecision(2))}`, `2 ± ${Number(sigma.toPrecision(2))}`]);
+    expect(secureCells[7]).toBe('2 boxes in the sum, without east');
+    const plainCells = await cellsOf('sum', 'centre');
+    expect(plainCells[1]).toBe('sum of the cameras\' releases');
+    expect(plainCells[7]).toBe('3 released');
+    const withheldCells = await cellsOf('secure', 'harbour');
+    expect(withheldCells[1]).toBe('secure aggregation, ε 0.5, δ 0.000001 · withheld: 1 of 3 boxes answered phase "advertise"; 2 needed');
+    expect(withheldCells.slice(3, 7)).toEqual(['—', '—', '—', '—']);
+    expect(withheldCells[7]).toBe('round withheld (3 boxes)');
+    expect(await rows.count()).toBe(3);
+    // Set apart at a glance, not only in words: the secure cells are styled as such and the plain one is not.
+    const colour = (method: string) => rows.locator(`td[data-method="${method}"]`).first().evaluate((cell) => getComputedStyle(cell).color);
+    expect(await colour('secure')).not.toBe(await colour('sum'));
+    mkdirSync(SCREENSHOT_DIRECTORY, { recursive: true });
+    await dashboard.locator('#districts').screenshot({ path: `${SCREENSHOT_DIRECTORY}/dashboard-districts.png` });
     expect(pageProblems).toEqual([]);
   });
 
