@@ -7,7 +7,8 @@
  *
  * Same model (the bundled lite_mobilenet_v2 weights), same backend (whichever `--backend` picks, by Veil's own
  * selection), same frame size as `veil batch`; nothing else of Veil: no worker threads, no read-ahead, no buffer
- * reuse, coco-ssd's default score threshold and box limit. It uses tfjs and coco-ssd directly, as such a script
+ * reuse, the graph as coco-ssd loads it (Veil folds its batch norms, biases and activations into the convolutions:
+ * models/fuseGraph.ts), coco-ssd's default score threshold and box limit. It uses tfjs and coco-ssd directly, as such a script
  * would; Veil itself keeps them inside models/.
  *
  *   npx tsx bench/naive.ts CLIP [--fps 5] [--max-width 640] [--backend auto]
