@@ -3,7 +3,7 @@
  * a message may carry (ids, base64, list lengths, decimal sums), each written out here from the module's rules.
  */
 import { describe, expect, it } from 'vitest';
-import { aggregatorMessageSchema, boxMessageSchema, checkMembership, checkParameters, secureAggregationRoundId, type SecureAggregationParameters } from '../../../stages/privacy/secureAggregationMessages.ts';
+import { aggregatorMessageSchema, boxMessageSchema, checkMembership, checkParameters, SecureAggregationError, secureAggregationRoundId, type SecureAggregationParameters } from '../../../stages/privacy/secureAggregationMessages.ts';
 
 const PARAMETERS: SecureAggregationParameters = { district: 'centre', boxes: ['gate-2', 'gate-1', 'market-1', 'station-1'], threshold: 3, coordinates: 2, minimumInputs: 3 };
 const WHERE = 'secure aggregation of district "centre"';
@@ -121,5 +121,13 @@ describe('message schemas', () => {
     for (const value of ['0', '-1', '9'.repeat(20), `-${'9'.repeat(20)}`]) expect(withSum(value)).toBe(true);
     for (const value of ['', '-', '1.5', '1e3', '9'.repeat(21), '+1', ' 1', '1 ']) expect(withSum(value)).toBe(false);
     expect(accepts(aggregatorMessageSchema, { type: 'result', status: 'withheld', round: 'w-1', reason: 'r'.repeat(501) })).toBe(false);
+  });
+
+  it('says which rule a refused id or base64 field broke, and names its errors', () => {
+    const idIssue = boxMessageSchema.safeParse({ ...advertise, box: 'gate 1' }).error?.issues;
+    expect(idIssue).toEqual([expect.objectContaining({ path: ['box'], message: `an id is ${ID_RULE}` })]);
+    const base64Issue = boxMessageSchema.safeParse({ ...advertise, maskKey: 'not base64!' }).error?.issues;
+    expect(base64Issue).toEqual([expect.objectContaining({ path: ['maskKey'], message: 'base64' })]);
+    expect(new SecureAggregationError('a rule broken').name).toBe('SecureAggregationError');
   });
 });
