@@ -85,6 +85,31 @@ describe('when a phase may close, and with how many answers', () => {
     expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 4 boxes answered phase "masked"; 4 needed' });
   });
 
+  it('the other phases need t, even when the noise needs more inputs: 3 of 4 advertisements make a roster', async () => {
+    const parameters = { ...PARAMETERS, minimumInputs: 4 };
+    const aggregator = new SecureAggregationAggregator(parameters, 'w-1');
+    const advertisements = BOXES.slice(0, 3).map((box) => new SecureAggregationBox(parameters, box, 'w-1').advertise());
+    for (const advertisement of advertisements) aggregator.receive(advertisement);
+    expect(await aggregator.closePhase()).toEqual({ type: 'roster', round: 'w-1', boxes: advertisements });
+    for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    expect(await aggregator.closePhase()).toEqual({ type: 'sharers', round: 'w-1', boxes: BOXES.slice(0, 3) });
+    // Every box of U2 answers, and still too few inputs for the noise: withheld, and the round is then never "complete".
+    for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    expect(aggregator.phaseComplete()).toBe(true);
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 3 boxes answered phase "masked"; 4 needed' });
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+
+  it('lists the boxes of every set sorted by id, whatever order their answers came in', async () => {
+    const reversed = [...BOXES].reverse();
+    const inputs = new Map(reversed.map((box, index) => [box, [BigInt(index), 1n]]));
+    // runRoundInMemory hands the aggregator each phase's answers in the order of `inputs`: here the reverse of sorted.
+    const { roster, result } = await runRoundInMemory(PARAMETERS, 'w-order', inputs);
+    expect(roster.boxes.map((entry) => entry.box)).toEqual(BOXES);
+    // 0+1+2+3, 1·4
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-order', sum: ['6', '4'], boxes: BOXES });
+  });
+
   it('withholds the sum when fewer than t boxes answer the unmasking', async () => {
     const { aggregator } = await afterRoster();
     for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
