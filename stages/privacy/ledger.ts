@@ -369,9 +369,9 @@ function checkLedger(database: Database.Database, path: string): void {
 
 /**
  * Opens the ledger at `path` (created, folder included, when missing and `createIfMissing`). Throws LedgerError,
- * whose message says what to do: missing (restore it, or --new-ledger on a first run), not readable and writable
- * by this process (fix ownership or permissions; the budget is intact), unreadable or corrupt (restore it), or in
- * the rolling-period format version 1 (move it aside).
+ * whose message says what to do: a path through a regular file (choose another path), missing (restore it, or
+ * --new-ledger on a first run), not readable and writable by this process (fix ownership or permissions; the budget
+ * is intact), unreadable or corrupt (restore it), or in the rolling-period format version 1 (move it aside).
  */
 export function openLedger(path: string, options: { createIfMissing: boolean }): Ledger {
   const absolute = resolve(path);
