@@ -2,9 +2,11 @@
  * One box's state machine message by message: each rule that protects the box, refused word for word, and the
  * edges of what it sends (the ±2^55 bound on a value, the sets it accepts from the aggregator).
  */
+import { createCipheriv, diffieHellman, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
-import { SecureAggregationError, type RosterMessage, type SecureAggregationParameters, type SharesMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
+import { generateX25519KeyPair, importPublicKey } from '../../../stages/privacy/secureAggregationCrypto.ts';
+import { SecureAggregationError, type AdvertiseMessage, type RosterMessage, type SecureAggregationParameters, type SharesMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
 
 const BOXES = ['gate-1', 'gate-2', 'market-1', 'station-1'];
 const PARAMETERS: SecureAggregationParameters = { district: 'centre', boxes: BOXES, threshold: 3, coordinates: 2, minimumInputs: 3 };
@@ -93,6 +95,55 @@ describe('a box refuses, word for word', () => {
       const { boxes: machines } = await shared();
       expect(() => machines[0]!.maskInput({ type: 'sharers', round: 'w-1', boxes }, [1n, 2n])).toThrow(refusal(message));
     }
+  });
+});
+
+describe('the keys in the roster and the shares sealed to a box', () => {
+  it.each(['shareKey', 'maskKey', 'selfMaskCommitment'] as const)('refuses a roster with another box\'s %s alone replaced', async (field) => {
+    const { boxes, roster } = advertised();
+    const substitute = new SecureAggregationBox(PARAMETERS, 'market-1', 'w-1').advertise();
+    const swapped = roster.boxes.map((entry) => (entry.box === 'market-1' ? { ...entry, [field]: substitute[field] } : entry));
+    await expect(boxes[0]!.shareKeys({ ...roster, boxes: swapped })).rejects.toThrow(refusal('the roster\'s keys for box "market-1" are not the ones it advertised'));
+  });
+
+  it.each(['shareKey', 'maskKey'] as const)('refuses a roster with its own %s alone replaced', async (field) => {
+    const { boxes, roster } = advertised();
+    const substitute = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-1').advertise();
+    const swapped = roster.boxes.map((entry) => (entry.box === 'gate-1' ? { ...entry, [field]: substitute[field] } : entry));
+    await expect(boxes[0]!.shareKeys({ ...roster, boxes: swapped })).rejects.toThrow(refusal('the roster does not carry box "gate-1"\'s own keys'));
+  });
+
+  it('refuses shares before it has even advertised', () => {
+    const box = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-1');
+    expect(() => box.receiveShares({ type: 'shares', round: 'w-1', box: 'gate-2', sealed: [] })).toThrow(refusal('box "gate-1" got shares before the roster'));
+  });
+
+  it('opens a share sealed to the spec (HKDF pair key, AES-256-GCM, context "veil-secagg-v1|share|round|from|to"), and refuses one of the wrong length', async () => {
+    // gate-2 is played here with keys of the test's own, so it can seal what it likes.
+    const sealing = generateX25519KeyPair();
+    const boxes = ['gate-1', 'market-1', 'station-1'].map((id) => new SecureAggregationBox(PARAMETERS, id, 'w-1'));
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const gate2: AdvertiseMessage = { type: 'advertise', round: 'w-1', box: 'gate-2', shareKey: sealing.publicKey.toString('base64'), maskKey: generateX25519KeyPair().publicKey.toString('base64'), selfMaskCommitment: key };
+    const advertisements = [...boxes.map((box) => box.advertise()), gate2];
+    const gate1 = boxes[0]!;
+    for (const advertisement of advertisements.slice(1)) gate1.noteAdvertisement(advertisement);
+    await gate1.shareKeys({ type: 'roster', round: 'w-1', boxes: advertisements });
+    const secret = diffieHellman({ privateKey: sealing.privateKeyObject, publicKey: importPublicKey(advertisements[0]!.shareKey) });
+    const pairKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'veil-secagg-v1|share|w-1|gate-1|gate-2', 32));
+    const sealTo = (plaintext: Buffer, context: string) => {
+      const nonce = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', pairKey, nonce);
+      cipher.setAAD(Buffer.from(context));
+      const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      return Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64');
+    };
+    const shares = (ciphertext: string): SharesMessage => ({ type: 'shares', round: 'w-1', box: 'gate-2', sealed: [{ to: 'gate-1', ciphertext }] });
+    const refused = refusal('the share box "gate-2" sealed to box "gate-1" does not open: altered on the way or sealed under another key');
+    // Two Shamir shares of 33 bytes each: 66 bytes. One byte short is refused although it opens.
+    expect(() => gate1.receiveShares(shares(sealTo(randomBytes(66), 'veil-secagg-v1|share|w-1|gate-2|gate-1')))).not.toThrow();
+    expect(() => gate1.receiveShares(shares(sealTo(randomBytes(65), 'veil-secagg-v1|share|w-1|gate-2|gate-1')))).toThrow(refused);
+    // The pair key alone would open it: the context names the direction, so a share is not accepted reflected back.
+    expect(() => gate1.receiveShares(shares(sealTo(randomBytes(66), 'veil-secagg-v1|share|w-1|gate-1|gate-2')))).toThrow(refused);
   });
 });
 
