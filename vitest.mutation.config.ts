@@ -19,6 +19,10 @@ export default defineConfig({
     testTimeout: 60_000,
     // ledgerAccess.test.ts gives up root for its own process (process.setuid), which a worker thread may not do;
     // Stryker's runner sets pool 'threads' for the rest, this file keeps a child process of its own as under `npm test`.
-    poolMatchGlobs: [['**/test/stages/privacy/ledgerAccess.test.ts', 'forks']],
+    // `**` does not enter dot folders, so Stryker's sandbox (.stryker-tmp/sandbox-…) needs its own pattern.
+    poolMatchGlobs: [
+      ['**/test/stages/privacy/ledgerAccess.test.ts', 'forks'],
+      ['**/.stryker-tmp/*/test/stages/privacy/ledgerAccess.test.ts', 'forks'],
+    ],
   },
 });
