@@ -211,7 +211,7 @@ function processUser(): { described: string; owner: string } {
 
 /**
  * The folder that holds `path`, or the nearest one above it that exists (where a missing folder would be made).
- * What exists there may be a regular file (a path that runs through a file): `pathThroughFile` says so first.
+ * What exists there may be a regular file (a path that runs through a file): `pathProblem` says so first.
  */
 function nearestFolder(path: string): string {
   let folder = dirname(path);
@@ -263,26 +263,28 @@ function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
 }
 
 /**
- * The regular file a ledger path runs through (`state/privacy-ledger` where `state` is a file), if any: no folder can
- * be made or entered there, whoever this process runs as, so the advice is about the path, not about permissions.
+ * What makes a ledger path unusable whoever this process runs as, if anything: the regular file it runs through
+ * (`state/privacy-ledger` where `state` is a file), or a folder where the ledger file belongs. The advice is then
+ * about the path, not about permissions.
  */
-function pathThroughFile(path: string): string | undefined {
+function pathProblem(path: string): string | undefined {
   const above = nearestFolder(path);
-  return statSync(above).isDirectory() ? undefined : above;
+  if (!statSync(above).isDirectory()) return `${above} is a file, not a folder, so the ledger cannot be kept inside it`;
+  if (existsSync(path) && statSync(path).isDirectory()) return 'that is a folder, not a ledger file';
+  return undefined;
 }
 
-function fileInLedgerPath(path: string, file: string): LedgerError {
+function unusablePath(path: string, problem: string): LedgerError {
   return new LedgerError(
-    `cannot open the privacy ledger at ${path}: ${file} is a file, not a folder, so the ledger cannot be kept inside it. ` +
-      'That file is left as it is: choose a state folder whose path runs through folders only (--state-dir), or move ' +
-      'the file aside if it is in the wrong place, then start Veil again.',
+    `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: choose a state folder whose ` +
+      'path runs through folders only (--state-dir), or move what is in the way aside if it is in the wrong place, then ' +
+      'start Veil again.',
   );
 }
 
 /** Words for the errors creating a ledger can meet, so no raw errno text reaches a person. */
 const CREATE_FAILURES: Record<string, string> = {
   ENOSPC: 'the disk is full',
-  EISDIR: 'the path is a folder',
   ENAMETOOLONG: 'the path is too long',
 };
 
@@ -369,14 +371,14 @@ function checkLedger(database: Database.Database, path: string): void {
 
 /**
  * Opens the ledger at `path` (created, folder included, when missing and `createIfMissing`). Throws LedgerError,
- * whose message says what to do: a path through a regular file (choose another path), missing (restore it, or
+ * whose message says what to do: a path through a regular file or to a folder (choose another path), missing (restore it, or
  * --new-ledger on a first run), not readable and writable by this process (fix ownership or permissions; the budget
  * is intact), unreadable or corrupt (restore it), or in the rolling-period format version 1 (move it aside).
  */
 export function openLedger(path: string, options: { createIfMissing: boolean }): Ledger {
   const absolute = resolve(path);
-  const file = pathThroughFile(absolute);
-  if (file) throw fileInLedgerPath(absolute, file);
+  const unusable = pathProblem(absolute);
+  if (unusable) throw unusablePath(absolute, unusable);
   // Permissions first: a ledger in a folder this process may not enter looks missing, and "start a new ledger"
   // would be the wrong advice for a budget that is intact.
   const inaccessible = accessProblem(absolute);
