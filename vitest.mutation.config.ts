@@ -17,5 +17,12 @@ export default defineConfig({
     // Slow tests (real ffmpeg, the detector, Chromium, child processes) end in `.integration.test.ts`.
     exclude: ['**/*.integration.test.ts'],
     testTimeout: 60_000,
+    // ledgerAccess.test.ts gives up root for its own process (process.setuid), which a worker thread may not do;
+    // Stryker's runner sets pool 'threads' for the rest, this file keeps a child process of its own as under `npm test`.
+    // `**` does not enter dot folders, so Stryker's sandbox (.stryker-tmp/sandbox-…) needs its own pattern.
+    poolMatchGlobs: [
+      ['**/test/stages/privacy/ledgerAccess.test.ts', 'forks'],
+      ['**/.stryker-tmp/*/test/stages/privacy/ledgerAccess.test.ts', 'forks'],
+    ],
   },
 });

@@ -43,7 +43,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { addCosts, composedEpsilon, fitsBudget, NO_COST, type ReleaseCost } from './privacyLoss.ts';
@@ -197,16 +197,22 @@ function rollingPeriodLedger(path: string): LedgerError {
 
 const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
 
-function processUser(): string {
+/** The user this process acts as (its effective uid, which the kernel checks): in prose, and as `chown` takes it. */
+function processUser(): { described: string; owner: string } {
   try {
-    return userInfo().username;
+    const name = userInfo().username;
+    return { described: `user ${name}`, owner: name };
   } catch {
-    // A uid with no passwd entry (some containers) has no name to give.
-    return `uid ${process.getuid?.() ?? 'unknown'}`;
+    // A uid with no passwd entry (some containers) has no name to give; chown takes the number itself.
+    const uid = String(process.geteuid?.() ?? 'unknown');
+    return { described: `uid ${uid}, which has no user name`, owner: uid };
   }
 }
 
-/** The folder that holds `path`, or the nearest one above it that exists (where a missing folder would be made). */
+/**
+ * The folder that holds `path`, or the nearest one above it that exists (where a missing folder would be made).
+ * What exists there may be a regular file (a path that runs through a file): `pathProblem` says so first.
+ */
 function nearestFolder(path: string): string {
   let folder = dirname(path);
   while (!existsSync(folder) && dirname(folder) !== folder) folder = dirname(folder);
@@ -221,6 +227,8 @@ interface AccessProblem {
   readOnlyFileSystem: boolean;
 }
 
+const folderMustHoldLog = (folder: string) => `the folder ${folder}, which must hold the ledger's -wal and -shm files`;
+
 /**
  * Which part of the ledger this process may not read and write, if any: the file, or the folder, which must take
  * the -wal and -shm files beside it (and the file itself when it is created). Only for the message: SQLite decides.
@@ -229,7 +237,7 @@ function accessProblem(path: string): AccessProblem | undefined {
   const folder = nearestFolder(path);
   const checks: Array<[string, number, string]> = [
     [path, constants.R_OK | constants.W_OK, 'the ledger file'],
-    [folder, constants.W_OK | constants.X_OK, `the folder ${folder}, which must hold the ledger's -wal and -shm files`],
+    [folder, constants.W_OK | constants.X_OK, folderMustHoldLog(folder)],
   ];
   for (const [target, mode, what] of checks) {
     try {
@@ -248,17 +256,35 @@ function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
   const [cause, fix] = problem.readOnlyFileSystem
     ? [`${problem.what} is on a read-only file system`, 'remount that file system read-write (or move the ledger, with its -wal file, to a writable one and point Veil at it)']
     : [
-        `this process (user ${user}) may not read and write ${problem.what}`,
-        `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`chown -R ${user} ${problem.folder}\``,
+        `this process (${user.described}) may not read and write ${problem.what}`,
+        `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`chown -R ${user.owner} ${problem.folder}\``,
       ];
   return new LedgerError(`cannot open the privacy ledger at ${path}: ${cause}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`);
+}
+
+/**
+ * What makes a ledger path unusable whoever this process runs as, if anything: the regular file it runs through
+ * (`state/privacy-ledger` where `state` is a file), or a folder where the ledger file belongs. The advice is then
+ * about the path, not about permissions.
+ */
+function pathProblem(path: string): string | undefined {
+  const above = nearestFolder(path);
+  if (!statSync(above).isDirectory()) return `${above} is a file, not a folder, so the ledger cannot be kept inside it`;
+  if (existsSync(path) && statSync(path).isDirectory()) return 'that is a folder, not a ledger file';
+  return undefined;
+}
+
+function unusablePath(path: string, problem: string): LedgerError {
+  return new LedgerError(
+    `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: choose a state folder whose ` +
+      'path runs through folders only (--state-dir), or move what is in the way aside if it is in the wrong place, then ' +
+      'start Veil again.',
+  );
 }
 
 /** Words for the errors creating a ledger can meet, so no raw errno text reaches a person. */
 const CREATE_FAILURES: Record<string, string> = {
   ENOSPC: 'the disk is full',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EISDIR: 'the path is a folder',
   ENAMETOOLONG: 'the path is too long',
 };
 
@@ -304,6 +330,32 @@ function createLedgerFile(path: string): void {
   fsyncPath(dirname(path));
 }
 
+/**
+ * Throws SQLite's SQLITE_READONLY error when this connection may not write. SQLite opens a file it may only read
+ * read-only, without an error (better-sqlite3's `readonly` only echoes the option it was given), and the first
+ * spend would fail; a write rolled back at once finds out at opening. Nothing reaches the file.
+ */
+function probeWrite(database: Database.Database): void {
+  database.exec('BEGIN IMMEDIATE');
+  try {
+    database.prepare('UPDATE ledger_format SET version = version').run();
+  } finally {
+    database.exec('ROLLBACK');
+  }
+}
+
+/**
+ * The part of the ledger SQLite found it may not write (its error `code`), when access(2) saw no problem: access
+ * checks the real uid, the kernel refuses by the effective one. SQLITE_READONLY_DIRECTORY: the folder may not take
+ * the -wal and -shm files; another SQLITE_READONLY code: the file may only be read.
+ */
+function readOnlyProblem(path: string, error: unknown): AccessProblem | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_READONLY')) return undefined;
+  const folder = nearestFolder(path);
+  return { what: code === 'SQLITE_READONLY_DIRECTORY' ? folderMustHoldLog(folder) : 'the ledger file', folder, readOnlyFileSystem: false };
+}
+
 function checkLedger(database: Database.Database, path: string): void {
   const integrity = database.pragma('quick_check', { simple: true });
   if (integrity !== 'ok') throw unreadableLedger(path, `SQLite integrity check failed (${String(integrity)})`);
@@ -319,12 +371,14 @@ function checkLedger(database: Database.Database, path: string): void {
 
 /**
  * Opens the ledger at `path` (created, folder included, when missing and `createIfMissing`). Throws LedgerError,
- * whose message says what to do: missing (restore it, or --new-ledger on a first run), not readable and writable
- * by this process (fix ownership or permissions; the budget is intact), unreadable or corrupt (restore it), or in
- * the rolling-period format version 1 (move it aside).
+ * whose message says what to do: a path through a regular file or to a folder (choose another path), missing (restore it, or
+ * --new-ledger on a first run), not readable and writable by this process (fix ownership or permissions; the budget
+ * is intact), unreadable or corrupt (restore it), or in the rolling-period format version 1 (move it aside).
  */
 export function openLedger(path: string, options: { createIfMissing: boolean }): Ledger {
   const absolute = resolve(path);
+  const unusable = pathProblem(absolute);
+  if (unusable) throw unusablePath(absolute, unusable);
   // Permissions first: a ledger in a folder this process may not enter looks missing, and "start a new ledger"
   // would be the wrong advice for a budget that is intact.
   const inaccessible = accessProblem(absolute);
@@ -341,16 +395,15 @@ export function openLedger(path: string, options: { createIfMissing: boolean }):
   let database: Database.Database | undefined;
   try {
     database = new Database(absolute, { fileMustExist: true });
-    // SQLite falls back to read-only when it may not write; a ledger that cannot record a spend is of no use.
-    if (database.readonly) throw inaccessibleLedger(absolute, accessProblem(absolute) ?? { what: 'the ledger file', folder: nearestFolder(absolute), readOnlyFileSystem: false });
     // Check before the first write: a corrupt or foreign file must be reported as found, not "repaired".
     checkLedger(database, absolute);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = FULL');
+    probeWrite(database);
   } catch (error) {
     database?.close();
     if (error instanceof LedgerError) throw error;
-    const problem = accessProblem(absolute);
+    const problem = accessProblem(absolute) ?? readOnlyProblem(absolute, error);
     if (problem) throw inaccessibleLedger(absolute, problem);
     throw unreadableLedger(absolute, (error as Error).message);
   }

@@ -72,8 +72,13 @@ export type KeyPurpose = 'mask' | 'share';
  * Throws when the agreement gives the all-zero secret (a small-order public key, RFC 7748 §6.1).
  */
 export function pairwiseKey(purpose: KeyPurpose, round: string, myPrivateKey: KeyObject, theirPublicKey: KeyObject, myId: string, theirId: string): Buffer {
-  const secret = diffieHellman({ privateKey: myPrivateKey, publicKey: theirPublicKey });
-  if (secret.every((byte) => byte === 0)) throw new Error(`box "${theirId}" advertised a degenerate X25519 key`);
+  let secret: Buffer;
+  try {
+    secret = diffieHellman({ privateKey: myPrivateKey, publicKey: theirPublicKey });
+  } catch {
+    // OpenSSL itself refuses the all-zero secret a small-order public key gives, in words of its own.
+    throw new Error(`box "${theirId}" advertised a degenerate X25519 key (one of small order, RFC 7748 §6.1)`);
+  }
   const [lower, higher] = myId < theirId ? [myId, theirId] : [theirId, myId];
   return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `veil-secagg-v1|${purpose}|${round}|${lower}|${higher}`, KEY_BYTES));
 }

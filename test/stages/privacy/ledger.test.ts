@@ -1,8 +1,8 @@
 /**
  * The ledger in one process: the per-span rule with hand-computed expectations, the policy, requests, and opening.
- * Crashes, concurrent processes, fsync and permissions are in ledger.integration.test.ts.
+ * Permissions are in ledgerAccess.test.ts; crashes, concurrent processes and fsync in ledger.integration.test.ts.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -135,6 +135,27 @@ describe('opening the ledger', () => {
     expect(() => openLedger(path, { createIfMissing: true })).toThrow(
       `cannot create the privacy ledger at ${path}: the path is too long. Choose a state folder on a writable disk with free space.`,
     );
+  });
+
+  it('a ledger path that runs through a file, or is a folder: names what is in the way, says to choose another path, not to fix permissions', () => {
+    const file = join(scratchDirectory(), 'state');
+    writeFileSync(file, 'a file where the state folder belongs');
+    const advice = (path: string, problem: string) =>
+      `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: choose a state folder whose ` +
+      'path runs through folders only (--state-dir), or move what is in the way aside if it is in the wrong place, then ' +
+      'start Veil again.';
+    const throughFile = `${file} is a file, not a folder, so the ledger cannot be kept inside it`;
+    expect(() => open(true)).toThrow(new LedgerError(advice(ledgerPath, throughFile)));
+    expect(() => open(false)).toThrow(new LedgerError(advice(ledgerPath, throughFile)));
+    // Folders to be made below the file: the file is still the one named.
+    const deeper = join(file, 'veil', 'privacy-ledger');
+    expect(() => openLedger(deeper, { createIfMissing: true })).toThrow(new LedgerError(advice(deeper, throughFile)));
+    expect(readFileSync(file, 'utf8')).toBe('a file where the state folder belongs');
+    // A folder where the ledger file belongs (SQLite alone would call it "unable to open database file").
+    const folder = join(scratchDirectory(), 'ledger-folder');
+    mkdirSync(folder);
+    expect(() => openLedger(folder, { createIfMissing: true })).toThrow(new LedgerError(advice(folder, 'that is a folder, not a ledger file')));
+    expect(readdirSync(folder)).toEqual([]);
   });
 
   it('leaves no draft beside a ledger it created, and folds the write-ahead log into the file on close', () => {

@@ -1,0 +1,151 @@
+/**
+ * The aggregator's state machine message by message: what it refuses (each refusal word for word), when a phase is
+ * complete, and how many answers each phase needs (t, or max(t, minimumInputs) for the masked inputs).
+ */
+import { describe, expect, it } from 'vitest';
+import { SecureAggregationAggregator } from '../../../stages/privacy/secureAggregationAggregator.ts';
+import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
+import { SecureAggregationError, type AdvertiseMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
+import { runRoundInMemory } from './secureAggregationInMemory.ts';
+
+const BOXES = ['gate-1', 'gate-2', 'market-1', 'station-1'];
+const PARAMETERS: SecureAggregationParameters = { district: 'centre', boxes: BOXES, threshold: 3, coordinates: 2, minimumInputs: 3 };
+
+/** An aggregator of round "w-1" that has closed its advertise phase with every box; the boxes' advertisements. */
+async function afterRoster(parameters = PARAMETERS): Promise<{ aggregator: SecureAggregationAggregator; advertisements: AdvertiseMessage[] }> {
+  const aggregator = new SecureAggregationAggregator(parameters, 'w-1');
+  const advertisements = BOXES.map((box) => new SecureAggregationBox(parameters, box, 'w-1').advertise());
+  for (const advertisement of advertisements) aggregator.receive(advertisement);
+  await aggregator.closePhase();
+  return { aggregator, advertisements };
+}
+
+const refusal = (message: string) => new SecureAggregationError(message);
+
+describe('the aggregator refuses, word for word, and keeps nothing of what it refused', () => {
+  it('a box outside the district', () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    const advertise = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-1').advertise();
+    expect(() => aggregator.receive({ ...advertise, box: 'elsewhere-9' })).toThrow(refusal('box "elsewhere-9" is not expected in phase "advertise" of round "w-1"'));
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+
+  it.each(['shareKey', 'maskKey', 'selfMaskCommitment'] as const)('an advertised %s that is not 32 bytes', (field) => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    const advertise = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-1').advertise();
+    expect(() => aggregator.receive({ ...advertise, [field]: Buffer.alloc(31).toString('base64') })).toThrow(refusal(`box "gate-1" advertised a ${field} that is not 32 bytes`));
+    // Refused, so not answered: the box may still send a sound advertisement.
+    expect(() => aggregator.receive(advertise)).not.toThrow();
+  });
+
+  it('a masked vector of the wrong length, naming the box', async () => {
+    const { aggregator } = await afterRoster();
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    await aggregator.closePhase();
+    // Two coordinates are 16 bytes; 8 bytes is one.
+    expect(() => aggregator.receive({ type: 'masked', round: 'w-1', box: 'gate-2', values: Buffer.alloc(8).toString('base64') })).toThrow(
+      refusal('box "gate-2": a masked vector of 2 values has 16 bytes, got 8'),
+    );
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+
+  it('any phase once the round is done', async () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '0 of 4 boxes answered phase "advertise"; 3 needed' });
+    await expect(aggregator.closePhase()).rejects.toThrow(refusal('round "w-1" is already done'));
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+});
+
+describe('when a phase may close, and with how many answers', () => {
+  it('is complete when every box expected has answered, and only then', () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    const advertisements = BOXES.map((box) => new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise());
+    for (const advertisement of advertisements.slice(0, 3)) aggregator.receive(advertisement);
+    expect(aggregator.phaseComplete()).toBe(false);
+    aggregator.receive(advertisements[3]!);
+    expect(aggregator.phaseComplete()).toBe(true);
+  });
+
+  it('withholds a phase with fewer than t answers, and goes on with exactly t', async () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    const advertisements = BOXES.map((box) => new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise());
+    for (const advertisement of advertisements.slice(0, 3)) aggregator.receive(advertisement);
+    expect(await aggregator.closePhase()).toMatchObject({ type: 'roster', boxes: advertisements.slice(0, 3) });
+    // The next phase expects the three of the roster: two answers are one fewer than t.
+    for (const box of ['gate-1', 'gate-2']) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 3 boxes answered phase "shares"; 3 needed' });
+  });
+
+  it('the masked inputs need max(t, minimumInputs): 3 of 4 is not enough when the noise needs 4', async () => {
+    const { aggregator } = await afterRoster({ ...PARAMETERS, minimumInputs: 4 });
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    expect(await aggregator.closePhase()).toEqual({ type: 'sharers', round: 'w-1', boxes: BOXES });
+    for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 4 boxes answered phase "masked"; 4 needed' });
+  });
+
+  it('the other phases need t, even when the noise needs more inputs: 3 of 4 advertisements make a roster', async () => {
+    const parameters = { ...PARAMETERS, minimumInputs: 4 };
+    const aggregator = new SecureAggregationAggregator(parameters, 'w-1');
+    const advertisements = BOXES.slice(0, 3).map((box) => new SecureAggregationBox(parameters, box, 'w-1').advertise());
+    for (const advertisement of advertisements) aggregator.receive(advertisement);
+    expect(await aggregator.closePhase()).toEqual({ type: 'roster', round: 'w-1', boxes: advertisements });
+    for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    expect(await aggregator.closePhase()).toEqual({ type: 'sharers', round: 'w-1', boxes: BOXES.slice(0, 3) });
+    // Every box of U2 answers, and still too few inputs for the noise: withheld, and the round is then never "complete".
+    for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    expect(aggregator.phaseComplete()).toBe(true);
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 3 boxes answered phase "masked"; 4 needed' });
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+
+  it('lists the boxes of every set sorted by id, whatever order their answers came in', async () => {
+    const reversed = [...BOXES].reverse();
+    const inputs = new Map(reversed.map((box, index) => [box, [BigInt(index), 1n]]));
+    // runRoundInMemory hands the aggregator each phase's answers in the order of `inputs`: here the reverse of sorted.
+    const { roster, result } = await runRoundInMemory(PARAMETERS, 'w-order', inputs);
+    expect(roster.boxes.map((entry) => entry.box)).toEqual(BOXES);
+    // 0+1+2+3, 1·4
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-order', sum: ['6', '4'], boxes: BOXES });
+  });
+
+  it('withholds the sum when fewer than t boxes answer the unmasking', async () => {
+    const { aggregator } = await afterRoster();
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    await aggregator.closePhase();
+    for (const box of BOXES) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    expect(await aggregator.closePhase()).toEqual({ type: 'survivors', round: 'w-1', boxes: BOXES });
+    for (const box of ['gate-1', 'gate-2']) aggregator.receive({ type: 'unmask', round: 'w-1', box, maskKeyShares: [], selfMaskShares: [] });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 4 boxes answered phase "unmask"; 3 needed' });
+  });
+});
+
+describe('rebuilding a secret takes at least t shares of it', () => {
+  const INPUTS = new Map(BOXES.map((box, index) => [box, [BigInt(index + 1), 10n]]));
+  const withoutSelfMaskOf = (box: string, from: string[]) => (message: UnmaskMessage) =>
+    from.includes(message.box) ? { ...message, selfMaskShares: message.selfMaskShares.filter((entry) => entry.box !== box) } : message;
+
+  it('exactly t shares of a self-mask are enough: one box of four leaves its share out, the sum is released', async () => {
+    const { result } = await runRoundInMemory(PARAMETERS, 'w-t', INPUTS, { alterUnmask: withoutSelfMaskOf('market-1', ['gate-1']) });
+    // 1+2+3+4, 10·4
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-t', sum: ['10', '40'], boxes: BOXES });
+  });
+
+  it('t − 1 shares are not: the round is withheld, naming the box', async () => {
+    const { result } = await runRoundInMemory(PARAMETERS, 'w-t1', INPUTS, { alterUnmask: withoutSelfMaskOf('market-1', ['gate-1', 'gate-2']) });
+    expect(result).toEqual({
+      type: 'result',
+      status: 'withheld',
+      round: 'w-t1',
+      reason: 'the shares of box "market-1"\'s self-mask do not rebuild the seed it committed to: a share is missing or was altered',
+    });
+  });
+
+  it('one share sent twice cannot be combined: the round is withheld, not thrown', async () => {
+    const duplicate = (message: UnmaskMessage) =>
+      message.box === 'gate-1' ? { ...message, selfMaskShares: [...message.selfMaskShares, ...message.selfMaskShares.filter((entry) => entry.box === 'gate-2')] } : message;
+    const { result } = await runRoundInMemory(PARAMETERS, 'w-dup', INPUTS, { alterUnmask: duplicate });
+    expect(result).toMatchObject({ status: 'withheld', reason: expect.stringContaining('box "gate-2"\'s self-mask do not rebuild') });
+  });
+});
