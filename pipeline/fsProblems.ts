@@ -7,8 +7,12 @@
  *   assertClipFile('footage/', 'the clip');                              // a directory is not a clip
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { quote } from 'shell-quote';
+import { grantCommand, processUser } from '../streams/processUser.ts';
+
+/** Who runs Veil, for messages: the user name, or the uid when it has none. */
+const runningUser = () => processUser().owner;
 
 /** A path given by the user that Veil cannot use; the message says which setting, what is wrong and what to do. */
 export class PathError extends Error {}
@@ -39,15 +43,6 @@ export function errnoOf(error: unknown): NodeJS.ErrnoException | undefined {
 /** "permission denied" for an EACCES error; for an unknown code, a neutral phrase that still carries no raw errno text. */
 export function reasonInWords(error: NodeJS.ErrnoException): string {
   return REASONS[error.code ?? ''] ?? `the system refused it (${error.syscall ?? 'file operation'} failed)`;
-}
-
-/** The user's name for messages ("chown veil …"); the uid when the name can't be read (e.g. under DynamicUser). */
-function runningUser(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? '?'}`;
-  }
 }
 
 /**
@@ -110,10 +105,13 @@ export function prepareWritableDir(dir: string, setting: string): void {
       if (!errno) throw error;
       // mkdir's ENOENT under a parent that exists: a file system such as /proc that takes no new directories.
       const reason = errno.code === 'ENOENT' ? 'the file system there takes no new directories' : reasonInWords(errno);
-      throw new PathError(
-        `${setting} ${dir} cannot be created (${reason} at ${level}): choose a directory on a writable disk, ` +
-          `or create it yourself and let the user running Veil (${runningUser()}) write to it`,
-      );
+      // Refused by the folder above (its owner or mode), not by the disk: say whose folder and how to make it.
+      const refusedAbove = errno.code === 'EACCES' || errno.code === 'EPERM';
+      const fix = refusedAbove
+        ? `the user running Veil (${runningUser()}) may not create folders in ${path.dirname(level)}: create ${absolute} yourself and give it to that user ` +
+          `(e.g. sudo mkdir -p ${quote([absolute])} && sudo chown -R ${quote([processUser().owner])} ${quote([absolute])}), or choose another directory`
+        : `choose a directory on a writable disk, or create it yourself and let the user running Veil (${runningUser()}) write to it`;
+      throw new PathError(`${setting} ${dir} cannot be created (${reason} at ${level}): ${fix}`);
     }
   }
   try {
@@ -123,7 +121,7 @@ export function prepareWritableDir(dir: string, setting: string): void {
     if (!errno) throw error;
     throw new PathError(
       `${setting} ${dir} is not writable by the user running Veil (${runningUser()}; ${reasonInWords(errno)}): ` +
-        `give that user the directory (e.g. sudo chown -R ${runningUser()} ${absolute}) or choose another directory`,
+        `give that user the directory (e.g. sudo ${grantCommand(absolute, { folder: true }).command}) or choose another directory`,
     );
   }
 }

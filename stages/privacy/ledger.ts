@@ -44,8 +44,8 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { grantCommand, processUser } from '../../streams/processUser.ts';
 import { addCosts, composedEpsilon, fitsBudget, NO_COST, type ReleaseCost } from './privacyLoss.ts';
 import { rational, subtract, toNumber, type Rational } from './rational.ts';
 
@@ -197,18 +197,6 @@ function rollingPeriodLedger(path: string): LedgerError {
 
 const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
 
-/** The user this process acts as (its effective uid, which the kernel checks): in prose, and as `chown` takes it. */
-function processUser(): { described: string; owner: string } {
-  try {
-    const name = userInfo().username;
-    return { described: `user ${name}`, owner: name };
-  } catch {
-    // A uid with no passwd entry (some containers) has no name to give; chown takes the number itself.
-    const uid = String(process.geteuid?.() ?? 'unknown');
-    return { described: `uid ${uid}, which has no user name`, owner: uid };
-  }
-}
-
 /**
  * The folder that holds `path`, or the nearest one above it that exists (where a missing folder would be made).
  * What exists there may be a regular file (a path that runs through a file): `pathProblem` says so first.
@@ -222,7 +210,10 @@ function nearestFolder(path: string): string {
 interface AccessProblem {
   /** What may not be read and written, e.g. "the ledger file". */
   what: string;
-  /** The folder to give to the user Veil runs as. */
+  /** Its path, and whether it is a folder (which must also be entered). */
+  refused: string;
+  refusedIsFolder: boolean;
+  /** The folder to give to the user Veil runs as, when someone else owns what was refused. */
   folder: string;
   readOnlyFileSystem: boolean;
 }
@@ -235,16 +226,16 @@ const folderMustHoldLog = (folder: string) => `the folder ${folder}, which must 
  */
 function accessProblem(path: string): AccessProblem | undefined {
   const folder = nearestFolder(path);
-  const checks: Array<[string, number, string]> = [
-    [path, constants.R_OK | constants.W_OK, 'the ledger file'],
-    [folder, constants.W_OK | constants.X_OK, folderMustHoldLog(folder)],
+  const checks: Array<[string, number, string, boolean]> = [
+    [path, constants.R_OK | constants.W_OK, 'the ledger file', false],
+    [folder, constants.W_OK | constants.X_OK, folderMustHoldLog(folder), true],
   ];
-  for (const [target, mode, what] of checks) {
+  for (const [target, mode, what, refusedIsFolder] of checks) {
     try {
       if (existsSync(target)) accessSync(target, mode);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (PERMISSION_CODES.has(code)) return { what, folder, readOnlyFileSystem: code === 'EROFS' };
+      if (PERMISSION_CODES.has(code)) return { what, refused: target, refusedIsFolder, folder, readOnlyFileSystem: code === 'EROFS' };
     }
   }
   return undefined;
@@ -253,11 +244,14 @@ function accessProblem(path: string): AccessProblem | undefined {
 /** The ledger is there but this process may not use it: a deployment problem, never a reason to reset the budget. */
 function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
   const user = processUser();
+  const grant = grantCommand(problem.refused, { folder: problem.refusedIsFolder, grantTarget: problem.folder });
   const [cause, fix] = problem.readOnlyFileSystem
     ? [`${problem.what} is on a read-only file system`, 'remount that file system read-write (or move the ledger, with its -wal file, to a writable one and point Veil at it)']
     : [
         `this process (${user.described}) may not read and write ${problem.what}`,
-        `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`chown -R ${user.owner} ${problem.folder}\``,
+        grant.ownedAlready
+          ? `that user owns it already, and its permissions refuse it: allow it, e.g. \`${grant.command}\``
+          : `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`${grant.command}\``,
       ];
   return new LedgerError(`cannot open the privacy ledger at ${path}: ${cause}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`);
 }
@@ -267,19 +261,20 @@ function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
  * (`state/privacy-ledger` where `state` is a file), or a folder where the ledger file belongs. The advice is then
  * about the path, not about permissions.
  */
-function pathProblem(path: string): string | undefined {
+function pathProblem(path: string): { problem: string; fix: string } | undefined {
   const above = nearestFolder(path);
-  if (!statSync(above).isDirectory()) return `${above} is a file, not a folder, so the ledger cannot be kept inside it`;
-  if (existsSync(path) && statSync(path).isDirectory()) return 'that is a folder, not a ledger file';
+  const otherFolder = 'choose another state folder (--state-dir, or stateDir in the site config)';
+  if (!statSync(above).isDirectory()) {
+    return { problem: `${above} is a file, not a folder, so the ledger cannot be kept inside it`, fix: `${otherFolder} whose path runs through folders only, or move that file aside if it is in the wrong place` };
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    return { problem: 'that is a folder, not a ledger file', fix: `move that folder aside if it is in the wrong place (Veil keeps the ledger there as one file), or ${otherFolder}` };
+  }
   return undefined;
 }
 
-function unusablePath(path: string, problem: string): LedgerError {
-  return new LedgerError(
-    `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: choose a state folder whose ` +
-      'path runs through folders only (--state-dir), or move what is in the way aside if it is in the wrong place, then ' +
-      'start Veil again.',
-  );
+function unusablePath(path: string, { problem, fix }: { problem: string; fix: string }): LedgerError {
+  return new LedgerError(`cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: ${fix}, then start Veil again.`);
 }
 
 /** Words for the errors creating a ledger can meet, so no raw errno text reaches a person. */
@@ -353,7 +348,8 @@ function readOnlyProblem(path: string, error: unknown): AccessProblem | undefine
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_READONLY')) return undefined;
   const folder = nearestFolder(path);
-  return { what: code === 'SQLITE_READONLY_DIRECTORY' ? folderMustHoldLog(folder) : 'the ledger file', folder, readOnlyFileSystem: false };
+  const folderRefused = code === 'SQLITE_READONLY_DIRECTORY';
+  return { what: folderRefused ? folderMustHoldLog(folder) : 'the ledger file', refused: folderRefused ? folder : path, refusedIsFolder: folderRefused, folder, readOnlyFileSystem: false };
 }
 
 function checkLedger(database: Database.Database, path: string): void {

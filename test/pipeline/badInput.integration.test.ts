@@ -84,6 +84,7 @@ const BATCH: BadInput[] = [
   { name: '--state-dir naming a file', args: ['batch', '--out', '$IN/open/r1', '--state-dir', '$IN/a-file'], says: /--state-dir .*a-file is a file, not a directory/ },
   { name: '--state-dir in /proc', args: ['batch', '--out', '$IN/open/r2', '--state-dir', '/proc/veil-nope'], says: /--state-dir \/proc\/veil-nope cannot be created/ },
   { name: '--state-dir not writable', args: ['batch', '--out', '$IN/open/r3', '--state-dir', '$IN/locked'], says: /--state-dir .*locked is not writable by the user running Veil .*chown/, asNobody: true },
+  { name: '--state-dir to be made in a folder of root', args: ['batch', '--out', '$IN/open/r5', '--state-dir', '$IN/locked/veil'], says: /--state-dir .*locked\/veil cannot be created \(permission denied at .*locked\/veil\): the user running Veil \(nobody\) may not create folders in .*locked: create .*locked\/veil yourself and give it to that user \(e\.g\. sudo mkdir -p .*locked\/veil && sudo chown -R nobody .*locked\/veil\), or choose another directory/, asNobody: true },
   { name: '--state-dir under a file', args: ['batch', '--out', '$IN/open/r4', '--state-dir', '$IN/a-file/state'], says: /--state-dir .*cannot be created: .*a-file is a file/ },
   { name: '--fps not a number', args: ['batch', '--fps', 'fast'], says: /--fps fast: expected frames per second/ },
   { name: '--fps 0', args: ['batch', '--fps', '0'], says: /fps is the number of frames analysed per second/ },

@@ -140,21 +140,21 @@ describe('opening the ledger', () => {
   it('a ledger path that runs through a file, or is a folder: names what is in the way, says to choose another path, not to fix permissions', () => {
     const file = join(scratchDirectory(), 'state');
     writeFileSync(file, 'a file where the state folder belongs');
-    const advice = (path: string, problem: string) =>
-      `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: choose a state folder whose ` +
-      'path runs through folders only (--state-dir), or move what is in the way aside if it is in the wrong place, then ' +
-      'start Veil again.';
+    const advice = (path: string, problem: string, fix: string) => `cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: ${fix}, then start Veil again.`;
+    const otherFolder = 'choose another state folder (--state-dir, or stateDir in the site config)';
     const throughFile = `${file} is a file, not a folder, so the ledger cannot be kept inside it`;
-    expect(() => open(true)).toThrow(new LedgerError(advice(ledgerPath, throughFile)));
-    expect(() => open(false)).toThrow(new LedgerError(advice(ledgerPath, throughFile)));
+    const throughFileFix = `${otherFolder} whose path runs through folders only, or move that file aside if it is in the wrong place`;
+    expect(() => open(true)).toThrow(new LedgerError(advice(ledgerPath, throughFile, throughFileFix)));
+    expect(() => open(false)).toThrow(new LedgerError(advice(ledgerPath, throughFile, throughFileFix)));
     // Folders to be made below the file: the file is still the one named.
     const deeper = join(file, 'veil', 'privacy-ledger');
-    expect(() => openLedger(deeper, { createIfMissing: true })).toThrow(new LedgerError(advice(deeper, throughFile)));
+    expect(() => openLedger(deeper, { createIfMissing: true })).toThrow(new LedgerError(advice(deeper, throughFile, throughFileFix)));
     expect(readFileSync(file, 'utf8')).toBe('a file where the state folder belongs');
     // A folder where the ledger file belongs (SQLite alone would call it "unable to open database file").
     const folder = join(scratchDirectory(), 'ledger-folder');
     mkdirSync(folder);
-    expect(() => openLedger(folder, { createIfMissing: true })).toThrow(new LedgerError(advice(folder, 'that is a folder, not a ledger file')));
+    const folderFix = `move that folder aside if it is in the wrong place (Veil keeps the ledger there as one file), or ${otherFolder}`;
+    expect(() => openLedger(folder, { createIfMissing: true })).toThrow(new LedgerError(advice(folder, 'that is a folder, not a ledger file', folderFix)));
     expect(readdirSync(folder)).toEqual([]);
   });
 

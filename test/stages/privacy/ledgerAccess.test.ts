@@ -38,14 +38,18 @@ function messageOf(action: () => unknown): string {
   throw new Error('expected the ledger to be refused, and it opened');
 }
 
-/** The whole advice for a ledger this process may not use, from the user story: what, who, where, what to do. */
-function permissionAdvice(path: string, described: string, what: string, owner: string, folder: string): string {
-  return (
-    `cannot open the privacy ledger at ${path}: this process (${described}) may not read and write ${what}. ` +
-    `The ledger and the spending it records are kept as they are: give the user Veil runs as ownership of the folder ` +
-    `and the ledger files, e.g. \`chown -R ${owner} ${folder}\`, then start Veil again.`
-  );
+/**
+ * The whole advice for a ledger this process may not use, from the user story: what, who, and what to do: `fix`,
+ * one of the two below.
+ */
+function permissionAdvice(path: string, described: string, what: string, fix: string): string {
+  return `cannot open the privacy ledger at ${path}: this process (${described}) may not read and write ${what}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`;
 }
+
+/** Someone else owns what was refused: give the folder to this user. */
+const chownFix = (owner: string, folder: string) => `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`chown -R ${owner} ${folder}\``;
+/** This user owns it already, and only its mode refuses it: a chown would change nothing. */
+const chmodFix = (command: string) => `that user owns it already, and its permissions refuse it: allow it, e.g. \`${command}\``;
 
 const folderWhat = (folder: string) => `the folder ${folder}, which must hold the ledger's -wal and -shm files`;
 
@@ -79,13 +83,13 @@ describe('a ledger SQLite may only write in part while access(2) sees no problem
 
   it.runIf(root)('a file it may only read, in a folder it may write: SQLite opens it read-only without an error, and a spend could never be recorded (root only: needs an effective uid apart from the real one)', () => {
     const message = openAsNameless(0o644, 0o777);
-    expect(message).toBe(permissionAdvice(ledgerPath, nameless, 'the ledger file', String(NAMELESS_UID), join(scratchDirectory(), 'state')));
+    expect(message).toBe(permissionAdvice(ledgerPath, nameless, 'the ledger file', chownFix(String(NAMELESS_UID), join(scratchDirectory(), 'state'))));
   });
 
   it.runIf(root)('a folder it may not write: SQLite cannot make the -wal and -shm files, and the folder is named (root only: as above)', () => {
     const state = join(scratchDirectory(), 'state');
     const message = openAsNameless(0o666, 0o755);
-    expect(message).toBe(permissionAdvice(ledgerPath, nameless, folderWhat(state), String(NAMELESS_UID), state));
+    expect(message).toBe(permissionAdvice(ledgerPath, nameless, folderWhat(state), chownFix(String(NAMELESS_UID), state)));
   });
 });
 
@@ -104,11 +108,10 @@ describe('a ledger whose modes refuse this process', () => {
     expect(process.geteuid?.()).not.toBe(0);
   });
 
-  it('a ledger file it may only read: names the file, the user, and the folder to give to that user', () => {
+  it('a ledger file of its own that it may only read: names the file and the user, and says to allow it (a chown would change nothing)', () => {
     createEmptyLedger();
     chmodSync(ledgerPath, 0o444);
-    const state = join(scratchDirectory(), 'state');
-    expect(messageOf(() => open())).toBe(permissionAdvice(ledgerPath, `user ${user}`, 'the ledger file', user, state));
+    expect(messageOf(() => open())).toBe(permissionAdvice(ledgerPath, `user ${user}`, 'the ledger file', chmodFix(`chmod u+rw ${ledgerPath}`)));
   });
 
   it('a folder it may not write: names the folder that must take the -wal and -shm files', () => {
@@ -116,7 +119,7 @@ describe('a ledger whose modes refuse this process', () => {
     const state = join(scratchDirectory(), 'state');
     chmodSync(ledgerPath, 0o666);
     chmodSync(state, 0o555);
-    expect(messageOf(() => open())).toBe(permissionAdvice(ledgerPath, `user ${user}`, folderWhat(state), user, state));
+    expect(messageOf(() => open())).toBe(permissionAdvice(ledgerPath, `user ${user}`, folderWhat(state), chmodFix(`chmod u+rwx ${state}`)));
   });
 
   it('a folder it may not enter, where the ledger looks missing: permissions first, never "start a new ledger"', () => {
@@ -124,7 +127,7 @@ describe('a ledger whose modes refuse this process', () => {
     const state = join(scratchDirectory(), 'state');
     chmodSync(ledgerPath, 0o666);
     chmodSync(state, 0o000);
-    const advice = permissionAdvice(ledgerPath, `user ${user}`, folderWhat(state), user, state);
+    const advice = permissionAdvice(ledgerPath, `user ${user}`, folderWhat(state), chmodFix(`chmod u+rwx ${state}`));
     expect(messageOf(() => open(false))).toBe(advice);
     expect(messageOf(() => open(true))).toBe(advice);
   });
@@ -133,7 +136,7 @@ describe('a ledger whose modes refuse this process', () => {
     const state = join(scratchDirectory(), 'state');
     mkdirSync(state, { mode: 0o555 });
     const deeper = join(state, 'veil', 'camera-room', 'privacy-ledger');
-    expect(messageOf(() => openLedger(deeper, { createIfMissing: true }))).toBe(permissionAdvice(deeper, `user ${user}`, folderWhat(state), user, state));
+    expect(messageOf(() => openLedger(deeper, { createIfMissing: true }))).toBe(permissionAdvice(deeper, `user ${user}`, folderWhat(state), chmodFix(`chmod u+rwx ${state}`)));
     expect(dirname(dirname(dirname(deeper)))).toBe(state);
   });
 });
