@@ -125,6 +125,35 @@ describe('LineCounter', () => {
     expect(crossings).toEqual([{ line: 'road', cocoClass: 'car', direction: 'forward' }]);
   });
 
+  it('counts the tracks that reached the line: each once, in the band on the segment or across it, none beside it or short of it', () => {
+    // The line is y = 0.6 from x 0.1 to 0.9; the band is ± 0.015 (the default).
+    const counter = new LineCounter([horizontal]);
+    walk(counter, [[0.5, 0.4], [0.5, 0.7], [0.5, 0.5], [0.5, 0.7]]); // crosses, and back, and again: one track, 1
+    walk(counter, [[0.3, 0.4], [0.3, 0.59], [0.3, 0.4]]); // into the band on the segment, never across: 2
+    walk(counter, [[0.95, 0.4], [0.95, 0.595], [0.95, 0.4]]); // into the band beyond the segment's end: not counted
+    walk(counter, [[0.05, 0.4], [0.05, 0.8]]); // across the line's extension, outside the segment: not counted
+    walk(counter, [[0.5, 0.1], [0.5, 0.2], [0.5, 0.3]]); // heading for the segment, stopping short of the band: not counted
+    expect(counter.tracksReaching()).toEqual({ road: 2 });
+  });
+
+  it('does not count a track born inside the band that leaves it on one side: it was never seen on the other', () => {
+    expect(walk(new LineCounter([horizontal]), [[0.5, 0.595], [0.5, 0.605], [0.5, 0.7]])).toEqual([]);
+  });
+
+  it('does not count a step across the line while the track moves along it (its motion takes it to neither side)', () => {
+    const counter = new LineCounter([horizontal]);
+    const handle = newHandle();
+    const at = (y: number): TrackedObject => ({
+      handle,
+      cocoClass: 'car',
+      box: boxStandingAt(0.5, y),
+      referencePoint: { x: 0.5, y },
+      velocity: { x: 0.1, y: 0 },
+      originReferencePoint: { x: 0.5, y: 0.4 },
+    });
+    expect([at(0.4), at(0.5), at(0.7)].flatMap((tracked) => counter.update({ tracks: [tracked], ended: [] }))).toEqual([]);
+  });
+
   it('uses where the crossing happened, not where the track ended up', () => {
     // Crosses inside the segment, then walks off past its end: counted. Crosses outside, then walks under it: not.
     expect(walk(new LineCounter([horizontal]), [[0.8, 0.5], [0.85, 0.7], [0.99, 0.75]])).toHaveLength(1);

@@ -126,6 +126,48 @@ describe('zoneSchema refuses zones with no inside or an ambiguous one', () => {
     expect(problem([[0.2, 0.2], [0.5, 0.5], [0.8, 0.2], [0.8, 0.8], [0.5, 0.5], [0.2, 0.8]])).toMatch(/crosses itself/);
   });
 
+  it('refuses a bow-tie listed the other way round, where each crossing pair turns the other way', () => {
+    expect(problem([[0.6, 0.6], [0.2, 0.6], [0.6, 0.2], [0.2, 0.2]])).toMatch(/zone "plaza" crosses itself: the edge \[0\.2, 0\.6\]–\[0\.6, 0\.2\] meets the edge \[0\.2, 0\.2\]–\[0\.6, 0\.6\]/);
+  });
+
+  it('refuses two lobes that touch at one corner, whichever way they open', () => {
+    // The corner (0.5, 0.5) is visited twice; its edges all leave it to the right (or left, down, up), so it is
+    // the same end, the smaller (or larger) x or y, of every edge that meets there.
+    const lobes = (towards: (dx: number, dy: number) => [number, number]): Array<[number, number]> =>
+      [[0, 0], [0.4, -0.4], [0.4, -0.1], [0, 0], [0.4, 0.1], [0.4, 0.4]].map(([dx, dy]) => towards(dx!, dy!));
+    const round = (value: number) => Math.round(value * 10) / 10;
+    for (const towards of [
+      (dx: number, dy: number): [number, number] => [round(0.5 + dx), round(0.5 + dy)],
+      (dx: number, dy: number): [number, number] => [round(0.5 - dx), round(0.5 + dy)],
+      (dx: number, dy: number): [number, number] => [round(0.5 + dy), round(0.5 + dx)],
+      (dx: number, dy: number): [number, number] => [round(0.5 + dy), round(0.5 - dx)],
+    ]) {
+      const polygon = lobes(towards);
+      const [first, second, , , third] = [polygon[0]!, polygon[1]!, polygon[2]!, polygon[3]!, polygon[2]!];
+      const show = ([x, y]: [number, number]) => `[${x}, ${y}]`;
+      // The first pair of edges that share no corner in the list: edge 0 (corner 0 → 1) and edge 2 (corner 2 → 3).
+      expect(problem(polygon)).toBe(`zone "plaza" crosses itself: the edge ${show(first)}–${show(second)} meets the edge ${show(third)}–${show(first)} (a bow-tie). List the corners in order around the zone, clockwise or anticlockwise.`);
+    }
+  });
+
+  it('accepts concave zones whose corners lie in line with, or beside, edges they do not touch', () => {
+    // A notch in the bottom edge: the two pieces of that edge lie on one line, apart.
+    expect(problem([[0.1, 0.1], [0.4, 0.1], [0.4, 0.5], [0.6, 0.5], [0.6, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]])).toBeUndefined();
+    // The same notch in the left edge.
+    expect(problem([[0.1, 0.1], [0.1, 0.4], [0.5, 0.4], [0.5, 0.6], [0.1, 0.6], [0.1, 0.9], [0.9, 0.9], [0.9, 0.1]])).toBeUndefined();
+    // A dart: its inner corner (0.4, 0.5) lies within the box of the edge (0.1, 0.1)–(0.9, 0.5), off its line.
+    expect(problem([[0.1, 0.1], [0.9, 0.5], [0.1, 0.9], [0.4, 0.5]])).toBeUndefined();
+  });
+
+  it('says how small a zone with too little area is, on the path of its polygon', () => {
+    // Shoelace by hand: the right triangle with legs 0.01 has area 0.01 · 0.01 / 2 = 5e-5.
+    const result = parse([[0.2, 0.2], [0.21, 0.2], [0.2, 0.21]]);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map(({ path, message }) => ({ path, message }))).toEqual([
+      { path: ['polygon'], message: 'zone "plaza" has no area (0.000050 of the frame): its points lie on one line or repeat. Give at least 3 corners that enclose the area to count.' },
+    ]);
+  });
+
   it('refuses zones with no area: points on one line, repeated points, a sliver below 0.01 % of the frame', () => {
     expect(problem([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]])).toMatch(/zone "plaza" has no area/);
     expect(problem([[0.3, 0.3], [0.3, 0.3], [0.3, 0.3]])).toMatch(/has no area/);
