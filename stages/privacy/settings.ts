@@ -254,8 +254,9 @@ function checkStructure(structure: ReleaseStructureInput): void {
   if (structure.windowSeconds !== undefined && !(structure.windowSeconds > 0 && Number.isFinite(structure.windowSeconds))) {
     throw new PrivacyConfigError(`windowSeconds: the window length must be a positive number of seconds (got ${structure.windowSeconds})`);
   }
+  // A Rational is never negative (rational() refuses it), so only the upper end can be wrong.
   const reserved = structure.reservedShare;
-  if (reserved !== undefined && (reserved.numerator < 0n || !isLess(reserved, rational(1n)))) {
+  if (reserved !== undefined && !isLess(reserved, rational(1n))) {
     throw new PrivacyConfigError(`drift.share: the share of ε kept for drift must be at least 0 and below 1 (got ${toNumber(reserved)})`);
   }
   const { maxCoastSeconds } = structure.tracker;

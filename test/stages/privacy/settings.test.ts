@@ -432,3 +432,14 @@ describe('a district contribution as a release of its own', () => {
     );
   });
 });
+
+describe('planReleases: the share of ε kept for drift', () => {
+  it('refuses a share of 1 or more, word for word, and takes 0 (nothing kept) as the whole ε for the counts', () => {
+    const message = (shown: string) => `drift.share: the share of ε kept for drift must be at least 0 and below 1 (got ${shown})`;
+    expect(rejectionOf(undefined, { ...ONE_LINE, reservedShare: rational(1n) })).toBe(message('1'));
+    expect(rejectionOf(undefined, { ...ONE_LINE, reservedShare: rational(3n, 2n) })).toBe(message('1.5'));
+    // A share of 0: the one release (crossings) keeps the whole of the counts' ε, share 1.
+    const plan = privatePlan(planReleases(undefined, { ...ONE_LINE, reservedShare: rational(0n) }));
+    expect(plan.statistics.map((item) => toNumber(item.share))).toEqual([1]);
+  });
+});
