@@ -136,6 +136,11 @@ describe('LineCounter', () => {
     expect(counter.tracksReaching()).toEqual({ road: 2 });
   });
 
+  it('does not count a track that dips across the line inside the band and comes back out on its own side', () => {
+    // 0.61 is past the line (y = 0.6) but inside the band (± 0.015); back at 0.4 the track is where it started.
+    expect(walk(new LineCounter([horizontal]), [[0.5, 0.4], [0.5, 0.61], [0.5, 0.4]])).toEqual([]);
+  });
+
   it('does not count a track born inside the band that leaves it on one side: it was never seen on the other', () => {
     expect(walk(new LineCounter([horizontal]), [[0.5, 0.595], [0.5, 0.605], [0.5, 0.7]])).toEqual([]);
   });

@@ -126,8 +126,19 @@ describe('zoneSchema refuses zones with no inside or an ambiguous one', () => {
     expect(problem([[0.2, 0.2], [0.5, 0.5], [0.8, 0.2], [0.8, 0.8], [0.5, 0.5], [0.2, 0.8]])).toMatch(/crosses itself/);
   });
 
-  it('refuses a bow-tie listed the other way round, where each crossing pair turns the other way', () => {
-    expect(problem([[0.6, 0.6], [0.2, 0.6], [0.6, 0.2], [0.2, 0.2]])).toMatch(/zone "plaza" crosses itself: the edge \[0\.2, 0\.6\]–\[0\.6, 0\.2\] meets the edge \[0\.2, 0\.2\]–\[0\.6, 0\.6\]/);
+  it('refuses a crossing whichever way round the two edges turn, naming the first pair', () => {
+    // Edge 0 runs right along y = 0.5; edge 2 runs from (0.9, 0.9) up to (0.5, 0.1), crossing it at (0.7, 0.5) with
+    // the turns the other way round from the bow-tie's above (orientation signs −, +, +, − against +, −, −, +).
+    expect(problem([[0.1, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.1], [0.1, 0.9]])).toMatch(/zone "plaza" crosses itself: the edge \[0\.1, 0\.5\]–\[0\.9, 0\.5\] meets the edge \[0\.9, 0\.9\]–\[0\.5, 0\.1\]/);
+  });
+
+  /** Every listing of the same outline: each corner first, in both windings. */
+  const listings = (polygon: Array<[number, number]>) =>
+    [polygon, [...polygon].reverse()].flatMap((winding) => winding.map((_, first) => [...winding.slice(first), ...winding.slice(0, first)]));
+
+  it('refuses a corner that touches an edge it does not belong to (a T), however the outline is listed', () => {
+    // (0.5, 0.1) lies inside the bottom edge (0.1, 0.1)–(0.9, 0.1): each listing puts it at another end of the pair checked.
+    for (const polygon of listings([[0.1, 0.1], [0.9, 0.1], [0.9, 0.5], [0.5, 0.1], [0.1, 0.5]])) expect(problem(polygon)).toMatch(/crosses itself/);
   });
 
   it('refuses two lobes that touch at one corner, whichever way they open', () => {
@@ -155,8 +166,9 @@ describe('zoneSchema refuses zones with no inside or an ambiguous one', () => {
     expect(problem([[0.1, 0.1], [0.4, 0.1], [0.4, 0.5], [0.6, 0.5], [0.6, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]])).toBeUndefined();
     // The same notch in the left edge.
     expect(problem([[0.1, 0.1], [0.1, 0.4], [0.5, 0.4], [0.5, 0.6], [0.1, 0.6], [0.1, 0.9], [0.9, 0.9], [0.9, 0.1]])).toBeUndefined();
-    // A dart: its inner corner (0.4, 0.5) lies within the box of the edge (0.1, 0.1)–(0.9, 0.5), off its line.
-    expect(problem([[0.1, 0.1], [0.9, 0.5], [0.1, 0.9], [0.4, 0.5]])).toBeUndefined();
+    // A dart: its inner corner (0.4, 0.5) lies within the boxes of the edges (0.1, 0.1)–(0.9, 0.5) and
+    // (0.9, 0.5)–(0.1, 0.9), off their lines; every listing puts it at another end of the pairs checked.
+    for (const polygon of listings([[0.1, 0.1], [0.9, 0.5], [0.1, 0.9], [0.4, 0.5]])) expect(problem(polygon)).toBeUndefined();
   });
 
   it('says how small a zone with too little area is, on the path of its polygon', () => {
