@@ -109,7 +109,7 @@ export function prepareWritableDir(dir: string, setting: string): void {
       const refusedAbove = errno.code === 'EACCES' || errno.code === 'EPERM';
       const fix = refusedAbove
         ? `the user running Veil (${runningUser()}) may not create folders in ${path.dirname(level)}: create ${absolute} yourself and give it to that user ` +
-          `(e.g. sudo mkdir -p ${quote([absolute])} && sudo chown -R ${quote([processUser().owner])} ${quote([absolute])}), or choose another directory`
+          `(e.g. sudo mkdir -p ${quote([absolute])} && sudo ${grantCommand(absolute, { folder: true }).command}), or choose another directory`
         : `choose a directory on a writable disk, or create it yourself and let the user running Veil (${runningUser()}) write to it`;
       throw new PathError(`${setting} ${dir} cannot be created (${reason} at ${level}): ${fix}`);
     }
@@ -119,10 +119,9 @@ export function prepareWritableDir(dir: string, setting: string): void {
   } catch (error) {
     const errno = errnoOf(error);
     if (!errno) throw error;
-    throw new PathError(
-      `${setting} ${dir} is not writable by the user running Veil (${runningUser()}; ${reasonInWords(errno)}): ` +
-        `give that user the directory (e.g. sudo ${grantCommand(absolute, { folder: true }).command}) or choose another directory`,
-    );
+    const grant = grantCommand(absolute, { folder: true });
+    const fix = grant.ownedAlready ? `that user owns it already, and its permissions refuse it: allow it (e.g. ${grant.command})` : `give that user the directory (e.g. sudo ${grant.command})`;
+    throw new PathError(`${setting} ${dir} is not writable by the user running Veil (${runningUser()}; ${reasonInWords(errno)}): ${fix} or choose another directory`);
   }
 }
 
