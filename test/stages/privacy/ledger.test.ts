@@ -536,6 +536,8 @@ describe('requests', () => {
       [{ delta: -0.1 }, /policy.delta must be in \[0, 1\) \(got -0.1\)/],
       // A caller without types may pass a number where the ledger needs an exact rational (1 >= 0n holds in JavaScript).
       [{ epsilonPerEvent: { numerator: 1 as unknown as bigint, denominator: 1n } }, /policy.epsilonPerEvent must be a positive rational/],
+      // The same for the denominator (2 > 0n holds too).
+      [{ epsilonPerEvent: { numerator: 1n, denominator: 2 as unknown as bigint } }, /policy.epsilonPerEvent must be a positive rational/],
       [{ periodSeconds: 0, epsilonPerPeriod: rational(1n) }, /policy.periodSeconds must be a positive, finite number/],
       [{ periodSeconds: 100, epsilonPerPeriod: rational(0n) }, /policy.epsilonPerPeriod must be a positive rational/],
     ];
