@@ -30,14 +30,14 @@ export interface RetentionOptions {
 /**
  * Prunes at once, then every `everyMs` (an hour) until stop(). The first prune's failure throws (a store that cannot
  * be pruned at start is worth stopping for); a later one is logged and retried at the next interval. Each prune is
- * logged with the rows removed per kind, in the log's snake case (`removed_windows`, `removed_secure_totals`); the periodic ones only when they removed any.
+ * logged with the rows pruned per kind, in the log's snake case (`pruned_windows`, `pruned_secure_totals`); the periodic ones only when they removed any.
  */
 export function startRetention(options: RetentionOptions): { stop(): void } {
   const pruneNow = (atStart: boolean) => {
     const cutoffSeconds = Date.now() / 1000 - options.retentionDays * SECONDS_PER_DAY;
     const removed = options.prune(cutoffSeconds);
     if (!atStart && Object.values(removed).every((count) => count === 0)) return;
-    const fields = Object.fromEntries(Object.entries(removed).map(([kind, count]) => [`removed_${kind.replace(/[A-Z]/g, (capital) => `_${capital.toLowerCase()}`)}`, count]));
+    const fields = Object.fromEntries(Object.entries(removed).map(([kind, count]) => [`pruned_${kind.replace(/[A-Z]/g, (capital) => `_${capital.toLowerCase()}`)}`, count]));
     options.log.info('retention: pruned what ended before the cutoff', {
       store: options.store,
       retention_days: options.retentionDays,

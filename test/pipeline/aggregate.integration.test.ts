@@ -269,7 +269,7 @@ describe('veil aggregate with three boxes and a real broker', () => {
     };
     await eventually('the windows published while it was down', 60, () => storedCount() === expected.length);
     // Retention ran at start and removed nothing: these windows are on their clip's clock, which has no age.
-    expect(aggregator.log().filter((entry) => entry.message === 'retention: pruned what ended before the cutoff')).toMatchObject([{ store: 'aggregator store', retention_days: 400, removed_windows: 0, removed_secure_totals: 0 }]);
+    expect(aggregator.log().filter((entry) => entry.message === 'retention: pruned what ended before the cutoff')).toMatchObject([{ store: 'aggregator store', retention_days: 400, pruned_windows: 0, pruned_secure_totals: 0 }]);
     aggregator.child.signal('SIGTERM');
     expect(await aggregator.child.exited).toEqual({ code: 0, signal: null });
     expect(aggregator.log().at(-1)?.message).toBe('stopped cleanly');

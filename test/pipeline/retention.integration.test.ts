@@ -46,7 +46,7 @@ describe('veil run with retentionDays', () => {
     });
     veil.child.signal('SIGTERM');
     expect(await veil.child.exited, veil.stderr()).toEqual({ code: 0, signal: null });
-    expect(veil.log().filter((entry) => entry.message === RETENTION_MESSAGE)).toMatchObject([{ store: 'release store', retention_days: 2, removed_windows: 1 }]);
+    expect(veil.log().filter((entry) => entry.message === RETENTION_MESSAGE)).toMatchObject([{ store: 'release store', retention_days: 2, pruned_windows: 1 }]);
 
     const store = openReleaseStore(path.join(stateDir, 'releases.sqlite'));
     try {

@@ -127,7 +127,7 @@ describe('retention', () => {
     retention.stop();
     expect(store.latest('gate', 10)).toEqual([recent]);
     expect(logged).toHaveLength(1);
-    expect(logged[0]![1]).toMatchObject({ store: 'release store', retention_days: retentionDays, removed_windows: 1 });
+    expect(logged[0]![1]).toMatchObject({ store: 'release store', retention_days: retentionDays, pruned_windows: 1 });
     store.close();
   });
 
@@ -137,11 +137,11 @@ describe('retention', () => {
     const log = { info: (message: string, fields?: Record<string, unknown>) => logged.push([message, fields]), error: (message: string, fields?: Record<string, unknown>) => logged.push([message, fields]) };
     const retention = startRetention({ store: 'release store', retentionDays: 1, prune: (cutoff) => ({ windows: store.pruneEndedBefore(cutoff, { keepUnacknowledged: false }) }), log, everyMs: 20 });
     const waitFor = (count: number) => vi.waitFor(() => expect(logged.length).toBeGreaterThanOrEqual(count), { timeout: 10_000, interval: 10 });
-    expect(logged.map(([, fields]) => fields?.removed_windows)).toEqual([0]);
+    expect(logged.map(([, fields]) => fields?.pruned_windows)).toEqual([0]);
     // Stored after the first prune, ended years before the cutoff: the next prune takes it and says so.
     store.append(releasedWindow({ camera: 'gate', index: 7 }));
     await waitFor(2);
-    expect(logged[1]).toEqual(['retention: pruned what ended before the cutoff', expect.objectContaining({ removed_windows: 1 })]);
+    expect(logged[1]).toEqual(['retention: pruned what ended before the cutoff', expect.objectContaining({ pruned_windows: 1 })]);
     expect(store.latest('gate', 10)).toEqual([]);
     store.close();
     await waitFor(3);
