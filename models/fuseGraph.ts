@@ -68,22 +68,27 @@ export async function fuseConvolutions(artifacts: tf.io.ModelArtifacts): Promise
     const readers = new Map<string, GraphNode[]>();
     for (const node of topology.node) for (const input of node.input ?? []) readers.set(nodeNameOf(input), [...(readers.get(nodeNameOf(input)) ?? []), node]);
 
-    /** The values of a constant node that holds a float32 weight, or undefined. */
-    const constantValues = (input: string | undefined): Float32Array | undefined => {
+    /** The float32 weight a constant node holds, or undefined. */
+    const constant = (input: string | undefined): tf.Tensor | undefined => {
       const node = input === undefined || input.startsWith('^') ? undefined : nodes.get(nodeNameOf(input));
       const tensor = node?.op === 'Const' ? weights[node.name] : undefined;
-      return tensor?.dtype === 'float32' ? (tensor.dataSync() as Float32Array) : undefined;
+      return tensor?.dtype === 'float32' ? tensor : undefined;
     };
-    /** The one node reading `node`'s first output, when nothing else reads any of its outputs. */
+    /** The one node reading `node`, as its first input, when nothing else reads any of its outputs. */
     const soleReader = (node: GraphNode): GraphNode | undefined => {
       const nodeReaders = readers.get(node.name) ?? [];
-      const reader = nodeReaders[0];
-      return nodeReaders.length === 1 && reader && (reader.input ?? []).filter((input) => nodeNameOf(input) === node.name).length === 1 && reader.input?.[0] === node.name ? reader : undefined;
+      return nodeReaders.length === 1 && nodeReaders[0]?.input?.[0] === node.name ? nodeReaders[0] : undefined;
     };
-    /** A per-channel constant broadcast to `channels` values: one value, or one per channel (leading sizes 1). */
-    const perChannel = (values: Float32Array | undefined, channels: number): Float32Array | undefined => {
-      if (values?.length === channels) return values;
-      return values?.length === 1 ? new Float32Array(channels).fill(values[0]!) : undefined;
+    /**
+     * A constant that broadcasts one value per output channel: `channels` values with every size before the last 1
+     * ([C], [1, 1, 1, C]), or a single value, given as `channels` values; undefined for any other shape.
+     */
+    const perChannel = (input: string | undefined, channels: number): Float32Array | undefined => {
+      const tensor = constant(input);
+      if (!tensor || tensor.shape.slice(0, -1).some((size) => size !== 1)) return undefined;
+      const values = tensor.dataSync() as Float32Array;
+      if (values.length === channels) return values;
+      return values.length === 1 ? new Float32Array(channels).fill(values[0]!) : undefined;
     };
 
     const removed = new Set<string>();
@@ -92,9 +97,9 @@ export async function fuseConvolutions(artifacts: tf.io.ModelArtifacts): Promise
     let fusedConvolutions = 0;
     for (const convolution of topology.node) {
       const fusedOp = CONVOLUTIONS[convolution.op];
-      const filter = fusedOp ? weights[nodeNameOf(convolution.input?.[1] ?? '')] : undefined;
-      const filterValues = constantValues(convolution.input?.[1]);
-      if (!fusedOp || !filter || !filterValues || filter.rank !== 4) continue;
+      const filter = fusedOp ? constant(convolution.input?.[1]) : undefined;
+      if (!fusedOp || !filter || filter.rank !== 4) continue;
+      const filterValues = filter.dataSync() as Float32Array;
       // Output channels: out for Conv2D's [h, w, in, out]; in × multiplier for a depthwise [h, w, in, multiplier],
       // whose output channel i·multiplier + m is also the filter's flat index modulo in × multiplier.
       const channels = convolution.op === 'Conv2D' ? filter.shape[3]! : filter.shape[2]! * filter.shape[3]!;
@@ -106,7 +111,7 @@ export async function fuseConvolutions(artifacts: tf.io.ModelArtifacts): Promise
 
       let next = soleReader(last);
       if (next?.op === 'FusedBatchNorm' && (next.attr?.is_training as { b?: boolean } | undefined)?.b !== true) {
-        const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => perChannel(constantValues(next!.input?.[k]), channels));
+        const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => perChannel(next!.input?.[k], channels));
         const epsilon = Number((next.attr?.epsilon as { f?: number } | undefined)?.f ?? 0.001);
         if (gamma && beta && mean && variance) {
           for (let k = 0; k < channels; k++) {
@@ -118,7 +123,7 @@ export async function fuseConvolutions(artifacts: tf.io.ModelArtifacts): Promise
           next = soleReader(last);
         }
       } else if (next?.op === 'Mul') {
-        const factor = perChannel(constantValues(next.input?.[1]), channels);
+        const factor = perChannel(next.input?.[1], channels);
         if (factor) {
           scale.set(factor);
           chain.push(next);
@@ -127,7 +132,7 @@ export async function fuseConvolutions(artifacts: tf.io.ModelArtifacts): Promise
         }
       }
       if (next && BIAS_OPS.has(next.op)) {
-        const offset = perChannel(constantValues(next.input?.[1]), channels);
+        const offset = perChannel(next.input?.[1], channels);
         if (offset) {
           for (let k = 0; k < channels; k++) bias[k] = bias[k]! + offset[k]!;
           chain.push(next);

@@ -134,6 +134,13 @@ describe('fuseConvolutions', () => {
     const unchanged = await fuseConvolutions(computed);
     expect(unchanged.fusedConvolutions).toBe(0);
     expect(unchanged.artifacts).toBe(computed);
+
+    // A scale of shape [2, 1] against 2 output channels broadcasts down the rows, not per channel: not folded.
+    const rows = await tinyModel([1, 2, 1, 1], { w: { values: [1, 1], shape: [1, 1, 1, 2] }, scale: { values: [2, 3], shape: [2, 1] } }, [
+      { name: 'conv', op: 'Conv2D', input: ['x', 'w'], attr: CONVOLUTION_ATTRS },
+      { name: 'out', op: 'Mul', input: ['conv', 'scale'], attr: { T: FLOAT } },
+    ]);
+    expect((await fuseConvolutions(rows)).fusedConvolutions).toBe(0);
     input.dispose();
   });
 
