@@ -55,10 +55,15 @@ export function roundParameters(district: DistrictSecureAggregation): SecureAggr
   return {
     district: district.district,
     boxes: district.boxes,
-    threshold: district.threshold ?? Math.max(2, Math.floor(district.boxes.length / 2) + 1),
+    threshold: districtThreshold(district),
     coordinates: plan.coordinates,
     minimumInputs: plan.minimumInputs,
   };
+}
+
+/** Shamir t of the district's rounds: `threshold`, or when left out more than half the boxes (and at least 2). */
+export function districtThreshold(district: DistrictSecureAggregation): number {
+  return district.threshold ?? Math.max(2, Math.floor(district.boxes.length / 2) + 1);
 }
 
 /** ρ of one window's district total: the stated ε at δ as zCDP (Bun & Steinke 2016, Prop. 1.3), rounded down. */
