@@ -179,7 +179,8 @@ function startSecureDistricts(city: AggregateConfig, cityFile: string, store: Ag
   const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
   if (districts.length === 0) return { recent: () => [], problems: () => [], close: async () => {} };
   const clientId = `${city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID}-secagg`;
-  const client = openMqttClient({ ...city.broker, persistentSession: false }, { clientId, where: `config ${cityFile}, broker` });
+  // Its own client id even when broker.clientId names one: two connections under one id take each other's place.
+  const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where: `config ${cityFile}, broker` });
   client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
   const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });
   client.on('message', (topic, payload) => {
