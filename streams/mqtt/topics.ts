@@ -117,7 +117,7 @@ export function parseSecureAggregationTopic(topic: string): { site: string; dist
 }
 
 /** The topic level of a box's district settings, beside its round kinds. */
-export const SECURE_AGGREGATION_SETTINGS_KIND = 'settings';
+const SECURE_AGGREGATION_SETTINGS_KIND = 'settings';
 
 /** The topic of box `box`'s district settings (retained). Throws when site, district or box is not an id. */
 export function secureAggregationSettingsTopic(site: string, district: string, box: string): string {
