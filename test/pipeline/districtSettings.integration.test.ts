@@ -130,7 +130,7 @@ describe('each box\'s district settings, compared with city.yaml before any roun
     expect([total.crossings.person!.forward.value, total.crossings.person!.backward.value]).toEqual(expected.person);
     expect([total.crossings.vehicle!.forward.value, total.crossings.vehicle!.backward.value]).toEqual(expected.vehicle);
     expect(outcomes.get('east')).toMatchObject({ type: 'result', status: 'released', boxes: ['east', 'north'] });
-    expect(outcomes.get('south')).toMatchObject({ type: 'abandoned' });
+    expect(outcomes.get('south')).toMatchObject({ type: 'abandoned', reason: expect.stringContaining('keeps it out because its district settings differ') });
     expect(aggregator.log().find((entry) => entry.message.includes('refused box "south"'))?.message).toContain('kept out of round "crossings-1764460800-900": settings differ: epsilon');
     expect(feed.problems).toEqual([]);
   }, 120_000);
