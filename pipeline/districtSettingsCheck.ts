@@ -101,17 +101,16 @@ export function createDistrictSettingsCheck(options: DistrictSettingsCheckOption
         }
         return 'accepted';
       }
-      const decoded = decodeMessage(districtSettingsMessageSchema, payload);
-      const problem =
-        'problem' in decoded ? decoded.problem
-        : decoded.message.box !== parsed.box ? `settings naming box "${decoded.message.box}": a box speaks only for itself, on its own topic`
-        : decoded.message.settings.fleet !== parsed.site || decoded.message.settings.district !== parsed.district ? `settings of district "${decoded.message.settings.fleet}/${decoded.message.settings.district}" on another district's topic`
-        : undefined;
-      if (problem !== undefined || 'problem' in decoded) {
+      const reject = (problem: string): MessageOutcome => {
         log.warn('secure aggregation: a box\'s district settings rejected', { topic, problem });
         return 'rejected';
-      }
-      for (const name of names) record(name, parsed.box, districtSettingsDifferences(checked.get(name)!.city, decoded.message.settings));
+      };
+      const decoded = decodeMessage(districtSettingsMessageSchema, payload);
+      if ('problem' in decoded) return reject(decoded.problem);
+      const { box, settings } = decoded.message;
+      if (box !== parsed.box) return reject(`settings naming box "${box}": a box speaks only for itself, on its own topic`);
+      if (settings.fleet !== parsed.site || settings.district !== parsed.district) return reject(`settings of district "${settings.fleet}/${settings.district}" on another district's topic`);
+      for (const name of names) record(name, box, districtSettingsDifferences(checked.get(name)!.city, settings));
       return 'accepted';
     },
     keptOut(district, box) {
