@@ -58,6 +58,10 @@ interface Checked {
   boxes: Map<string, SettingsDifference[]>;
 }
 
+/**
+ * The check for the city's securely aggregated `districts`, with nothing heard yet: every box unchecked (and so not
+ * kept out) until its settings arrive. Throws nothing; what it refuses it logs and counts.
+ */
 export function createDistrictSettingsCheck(options: DistrictSettingsCheckOptions): DistrictSettingsCheck {
   const { cityFile, log, metrics } = options;
   const checked = new Map<string, Checked>(
