@@ -4,8 +4,8 @@
  * with the real protocol client) contribute to district "centre". When one box writes another ε than city.yaml,
  * the aggregator's log, /healthz and /metrics name that box, the field and both values, and the round goes on
  * without it as docs/fleet.md says for a box missing from a round (3 boxes, one dropout tolerated: released by the
- * other two), the total naming the box kept out and why. When every box matches, nothing is reported and all
- * three are summed. The sums are added up by the test from the values it gave the boxes.
+ * other two; with no dropout tolerated, withheld), the total naming the box kept out and why. When every box
+ * matches, nothing is reported and all three are summed. The sums are added up by the test from the values it gave the boxes.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,7 +52,7 @@ async function connect(clientId: string): Promise<MqttClient> {
 }
 
 /** A broker and a `veil aggregate` of its own in folder `name` of the sandbox: nothing retained from another test. */
-async function startAggregator(name: string): Promise<{ aggregator: VeilRun; url: string; feed: FeedTestClient }> {
+async function startAggregator(name: string, city: Record<string, unknown> = {}): Promise<{ aggregator: VeilRun; url: string; feed: FeedTestClient }> {
   const folder = path.join(sandbox(), name);
   await mkdir(folder);
   broker = await startMosquitto(path.join(folder, 'broker'));
@@ -60,7 +60,7 @@ async function startAggregator(name: string): Promise<{ aggregator: VeilRun; url
     broker: { url: broker.url, clientId: 'city', reconnectSeconds: 0.2 },
     stateDir: 'city',
     feed: { port: 0 },
-    districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, phaseSeconds: AGGREGATOR_PHASE_SECONDS } }],
+    districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, ...city, phaseSeconds: AGGREGATOR_PHASE_SECONDS } }],
   });
   aggregator = startVeil(['aggregate', '--config', cityFile], { home: folder });
   const url = await aggregator.listening(60);
@@ -133,6 +133,21 @@ describe('each box\'s district settings, compared with city.yaml before any roun
     expect(outcomes.get('south')).toMatchObject({ type: 'abandoned', reason: expect.stringContaining('keeps it out because its district settings differ') });
     expect(aggregator.log().find((entry) => entry.message.includes('refused box "south"'))?.message).toContain('kept out of round "crossings-1764460800-900": settings differ: epsilon');
     expect(feed.problems).toEqual([]);
+  }, 120_000);
+
+  it('with no dropout tolerated, the same box kept out withholds the round, saying why', async () => {
+    const { aggregator, feed } = await startAggregator('no-dropouts', { dropoutsTolerated: 0 });
+    const boxes = new Map<string, SecureAggregationBoxClient>();
+    for (const box of BOXES) boxes.set(box, await startBox(box, { dropoutsTolerated: 0, ...(box === 'south' ? { epsilon: 0.6 } : {}) }));
+    await eventually('the aggregator\'s error about south', 20, () => aggregator.log().find((entry) => entry.level === 'error' && entry.box === 'south'));
+    const { total } = await runRound(boxes, feed);
+    // 3 boxes and no dropout tolerated: the noise needs all 3 inputs (docs/fleet.md), so 2 cannot be released.
+    expect(total.secureAggregation).toMatchObject({
+      status: 'withheld',
+      withheldReason: '2 of 2 boxes answered phase "masked"; 3 needed; kept out: south (settings differ: epsilon)',
+      keptOut: [{ box: 'south', reason: 'settings differ: epsilon' }],
+    });
+    expect(total.crossings).toEqual({});
   }, 120_000);
 
   it('every box matching: no warning, a healthy aggregator, all three summed', async () => {
