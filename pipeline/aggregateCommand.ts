@@ -14,13 +14,14 @@ import { CameraStateRegistry } from '../streams/cameraState.ts';
 import { openAggregateStore, type AggregateStore } from '../streams/aggregateStore.ts';
 import { startRetention } from '../streams/retention.ts';
 import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
-import { FEED_CLOSE_CODES, startFeedServer } from '../streams/feedServer.ts';
+import { FEED_CLOSE_CODES, startFeedServer, type FleetProblem } from '../streams/feedServer.ts';
 import { mqttClientOptions, openMqttClient } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
-import { kindFilter, parseCameraTopic } from '../streams/mqtt/topics.ts';
+import { kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
+import { createDistrictSettingsCheck } from './districtSettingsCheck.ts';
 import { districtWindow, secureDistrictWindow, type District } from './districtTotals.ts';
 import { feedSettings } from './feedSettings.ts';
 import { createFleetMetrics, type FleetMetrics, type MessageOutcome } from './fleetMetrics.ts';
@@ -170,27 +171,38 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
  * Runs the secure-aggregation rounds of every district that asks for them, on a connection of its own with a clean
  * session (a persistent one would replay old rounds' advertisements after a restart), and sends each round's result
  * on the feed as a district total, after storing it (a round's total is computed once, when it ends, and could not
- * be rebuilt after a restart). Returns what the feed replays to a new client (each district's latest stored totals)
- * and how to stop.
+ * be rebuilt after a restart). Each box's published district settings are compared with city.yaml
+ * (pipeline/districtSettingsCheck.ts); a box whose settings differ is kept out of the rounds. Returns what the feed
+ * replays to a new client (each district's latest stored totals), the settings problems now, and how to stop.
  */
-function startSecureDistricts(city: AggregateConfig, store: AggregateStore, send: (message: ServerMessage) => void, log: Logger, where: string): { recent(): ServerMessage[]; close(): Promise<void> } {
-  const districts = city.districts.filter((district) => district.secureAggregation);
-  if (districts.length === 0) return { recent: () => [], close: async () => {} };
+function startSecureDistricts(city: AggregateConfig, cityFile: string, store: AggregateStore, send: (message: ServerMessage) => void, fleetMetrics: FleetMetrics, log: Logger): { recent(): ServerMessage[]; problems(): FleetProblem[]; close(): Promise<void> } {
+  const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
+  if (districts.length === 0) return { recent: () => [], problems: () => [], close: async () => {} };
   const clientId = `${city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID}-secagg`;
-  const client = openMqttClient({ ...city.broker, persistentSession: false }, { clientId, where });
+  // Its own client id even when broker.clientId names one: two connections under one id take each other's place.
+  const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where: `config ${cityFile}, broker` });
   client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
+  const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });
+  client.on('message', (topic, payload) => {
+    const outcome = check.receive(topic, payload);
+    if (outcome) fleetMetrics.messages.inc({ kind: 'settings', outcome });
+  });
+  const listening = client.subscribeAsync(SECURE_AGGREGATION_SETTINGS_FILTER, { qos: 1 }).catch((error: Error) => {
+    log.error('secure aggregation: the broker refused the subscription to the boxes\' district settings: check its ACL for the aggregator; settings that differ go unnoticed', { error: error.message });
+  });
   const opened = districts.map((district) => {
-    const settings = district.secureAggregation!;
+    const settings = district.settings;
     return SecureAggregationAggregatorClient.open({
       client,
       site: settings.fleet,
       parameters: roundParameters(settings),
       phaseTimeoutMs: settings.phaseSeconds * 1000,
       log: (line) => log.warn(line),
-      onResult: (result) => {
+      keptOut: (box) => check.keptOut(district.name, box),
+      onResult: (result, keptOut) => {
         let total: DistrictWindow;
         try {
-          total = secureDistrictWindow(district.name, settings, result);
+          total = secureDistrictWindow(district.name, settings, result, keptOut);
         } catch (error) {
           log.warn('secure aggregation: a round that is no window of the district', { district: district.name, round: result.round, error: (error as Error).message });
           return;
@@ -198,7 +210,7 @@ function startSecureDistricts(city: AggregateConfig, store: AggregateStore, send
         // Stored before it is sent: a restart must still replay it, and nothing else could rebuild it.
         store.putSecureTotal(total);
         send({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total });
-        log.info(result.status === 'released' ? 'district total by secure aggregation' : 'district total withheld by secure aggregation', { district: district.name, round: result.round, boxes: result.status === 'released' ? result.boxes.length : 0, sd: total.secureAggregation?.standardDeviation, reason: total.secureAggregation?.withheldReason });
+        log.info(result.status === 'released' ? 'district total by secure aggregation' : 'district total withheld by secure aggregation', { district: district.name, round: result.round, boxes: result.status === 'released' ? result.boxes.length : 0, sd: total.secureAggregation?.standardDeviation, reason: total.secureAggregation?.withheldReason, kept_out: keptOut.length > 0 ? keptOut.map(({ box, reason }) => `${box}: ${reason}`).join('; ') : undefined });
       },
     }).catch((error: Error) => {
       log.error('secure aggregation: could not listen for the district\'s rounds', { district: district.name, error: error.message });
@@ -208,7 +220,9 @@ function startSecureDistricts(city: AggregateConfig, store: AggregateStore, send
   log.info('running secure aggregation', { districts: districts.map((district) => district.name).join(', '), client_id: clientId });
   return {
     recent: () => districts.flatMap((district) => store.secureTotals(district.name, city.districtReplayWindows).map((total): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total }))),
+    problems: () => check.problems(),
     async close() {
+      await listening;
       for (const rounds of await Promise.all(opened)) await rounds?.close();
       await client.endAsync();
     },
@@ -245,7 +259,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
     const intake = createIntake(city, store, states, (message) => send(message), log);
-    const secure = startSecureDistricts(city, store, (message) => send(message), log, where);
+    const secure = startSecureDistricts(city, values.config, store, (message) => send(message), fleetMetrics, log);
     running.push(() => secure.close());
     const feed = await startFeedServer({
       ...feedOptions,
@@ -253,6 +267,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
       metrics,
       cameraStates: states,
       snapshot: () => [...intake.snapshot(), ...secure.recent()],
+      fleetProblems: () => secure.problems(),
       log,
     });
     running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));

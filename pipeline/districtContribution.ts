@@ -9,6 +9,8 @@
  *   await district.close();
  *
  * Rounds run in the background: a slow or failing round never holds up the camera's frames or its own releases.
+ * At each connection the box publishes, retained, the district settings it runs under (pipeline/districtSettings.ts),
+ * so the aggregator can compare them with city.yaml before any round.
  */
 import type { MqttClient } from 'mqtt';
 import type { WindowAggregate } from '../stages/aggregates.ts';
@@ -20,6 +22,7 @@ import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { openMqttClient, type MqttConnection } from '../streams/mqtt/connection.ts';
 import { SecureAggregationBoxClient } from '../streams/mqtt/secureAggregationBox.ts';
 import { ConfigError } from './config.ts';
+import { publishDistrictSettings } from './districtSettings.ts';
 import type { Logger } from './log.ts';
 import type { CameraRelease } from './privacySetup.ts';
 import { CROSSINGS_ROUND_STATISTIC, districtCost, districtNoise, roundParameters, type DistrictSecureAggregation } from './secureAggregationDistrict.ts';
@@ -68,6 +71,12 @@ export function startDistrictContributions(options: DistrictContributionOptions)
   // A clean session: a persistent one would bring back other boxes' advertisements of rounds long over.
   const client: MqttClient = openMqttClient({ ...options.connection, persistentSession: false }, { clientId: `veil-${box}-secagg`, where: where.replace(/\.secureAggregation$/, '') });
   client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
+  // At every connection: a broker that lost its retained messages (restarted without persistence) gets them again.
+  client.on('connect', () => {
+    publishDistrictSettings(client, box, district).catch((error: Error) =>
+      log.warn('secure aggregation: could not publish this box\'s district settings; the aggregator cannot check them', { district: district.district, error: error.message }),
+    );
+  });
   const rounds = SecureAggregationBoxClient.open({
     client,
     site: district.fleet,

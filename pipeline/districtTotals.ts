@@ -104,12 +104,13 @@ export function districtWindow(district: District, windows: readonly ReleasedWin
  * A securely aggregated district's total for one window from its round's result (`veil aggregate`): the sum maps
  * back onto `classes` × [forward, backward] (the vector's layout, stages/privacy/secureAggregationContribution.ts),
  * each value with the s.d. of the sum of the noise shares it holds, √(inputs · v) (distributedNoise.ts). A withheld
- * round gives a total with no crossings and the reason. Throws when the round id is not a crossings window's.
+ * round gives a total with no crossings and the reason. `keptOut`: the boxes the round refused and why, stated on
+ * the total. Throws when the round id is not a crossings window's.
  */
-export function secureDistrictWindow(name: string, district: DistrictSecureAggregation, result: ResultMessage): DistrictWindow {
+export function secureDistrictWindow(name: string, district: DistrictSecureAggregation, result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }> = []): DistrictWindow {
   const window = roundWindow(result.round);
   if (!window) throw new Error(`district "${name}": round "${result.round}" is not a crossings window's`);
-  const stated = { round: result.round, epsilon: district.epsilon, delta: district.delta };
+  const stated = { round: result.round, epsilon: district.epsilon, delta: district.delta, ...(keptOut.length > 0 ? { keptOut: keptOut.map((entry) => ({ ...entry })) } : {}) };
   const common = { district: name, startSeconds: window.startSeconds, endSeconds: window.startSeconds + window.windowSeconds, windowSeconds: window.windowSeconds, clock: 'wall' as const, complete: true, peakOccupancy: {}, meanOccupancy: {} };
   if (result.status === 'withheld') {
     return { ...common, cameras: { released: [], withheld: [...district.boxes], missing: [] }, crossings: {}, secureAggregation: { ...stated, status: 'withheld', withheldReason: result.reason } };

@@ -1,7 +1,7 @@
 /**
  * What `veil aggregate` adds to /metrics, beside the process metrics every Veil serves: how many fleet messages it
- * received and what it did with each, and whether it is connected to the broker. Labels name topic kinds and
- * outcomes only.
+ * received and what it did with each, whether it is connected to the broker, and which boxes run other district
+ * settings than city.yaml. Labels name topic kinds, outcomes, districts and box ids only.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -14,8 +14,14 @@ export function createFleetMetrics(registry: Registry) {
   return {
     messages: new Counter({
       name: 'veil_fleet_messages_total',
-      help: 'Fleet messages received, by topic kind (window, status, eval, unknown) and outcome: stored (a new window), redelivery (a window stored before), conflict (a window id stored with other values; the first kept), rejected (not a valid Veil message), accepted (a status or an evaluation).',
+      help: 'Fleet messages received, by topic kind (window, status, eval, settings: a box\'s secure-aggregation district settings, unknown) and outcome: stored (a new window), redelivery (a window stored before), conflict (a window id stored with other values; the first kept), rejected (not a valid Veil message), accepted (a status, an evaluation or a box\'s settings, matching city.yaml or not).',
       labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    settingsDiffer: new Gauge({
+      name: 'veil_secure_aggregation_settings_differ',
+      help: 'Per securely aggregated district (city.yaml name) and box: how many of its shared settings the box runs with another value than city.yaml (0: they match). Above 0 the box is kept out of the rounds; the log names the fields and values.',
+      labelNames: ['district', 'box'] as const,
       registers,
     }),
     brokerConnected: new Gauge({ name: 'veil_fleet_broker_connected', help: '1 while the aggregator is connected to the broker, else 0.', registers }),

@@ -11,7 +11,9 @@
  *     epsilon: 0.5                  # ε (at delta) of one window's district total
  *
  * From these both ends derive the same round parameters and the same distributed-noise plan, so the aggregator can
- * state the total's s.d. without asking any box.
+ * state the total's s.d. without asking any box. Each box publishes the settings it runs under and the aggregator
+ * compares them with its own before any round (pipeline/districtSettings.ts, districtSettingsCheck.ts): a box whose
+ * settings differ is named in the log, on /healthz and /metrics, and kept out of the rounds.
  */
 import { z } from 'zod';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
@@ -26,7 +28,11 @@ const id = (what: string) => z.string().regex(ID_PATTERN, `${what} is 1–64 let
 // ρ from a float conversion, rounded down on a 2^-64 grid: never more than the stated ε (as stages/privacy/settings.ts).
 const RHO_FRACTION_BITS = 64;
 
-/** The fields both ends must write alike; each one changes the rounds or the noise. */
+/**
+ * The fields both ends must write alike; each one changes the rounds or the noise. A box's differing value is
+ * reported by the aggregator as `box "…" runs district "…" with FIELD VALUE, the city VALUE`, to be written the same in
+ * the box's site config (`mqtt.secureAggregation.FIELD`) or city.yaml (`districts[i].secureAggregation.FIELD`).
+ */
 export const districtSecureAggregationShape = {
   district: id('secureAggregation.district'),
   /** The topic level above `secagg` every party of the district uses (the same on all boxes and the city). */
@@ -55,10 +61,15 @@ export function roundParameters(district: DistrictSecureAggregation): SecureAggr
   return {
     district: district.district,
     boxes: district.boxes,
-    threshold: district.threshold ?? Math.max(2, Math.floor(district.boxes.length / 2) + 1),
+    threshold: districtThreshold(district),
     coordinates: plan.coordinates,
     minimumInputs: plan.minimumInputs,
   };
+}
+
+/** Shamir t of the district's rounds: `threshold`, or when left out more than half the boxes (and at least 2). */
+export function districtThreshold(district: DistrictSecureAggregation): number {
+  return district.threshold ?? Math.max(2, Math.floor(district.boxes.length / 2) + 1);
 }
 
 /** ρ of one window's district total: the stated ε at δ as zCDP (Bun & Steinke 2016, Prop. 1.3), rounded down. */

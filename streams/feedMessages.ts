@@ -94,7 +94,8 @@ export const districtWindowSchema = z.strictObject({
   /**
    * Present when the total came from secure aggregation (docs/fleet.md): the boxes' masked vectors were summed, so
    * `crossings` carries the noise of one release of ε (at δ) and no party saw one box's count; `cameras` then names
-   * boxes (released: those in the sum, missing: the rest). `status` withheld: no total, for `withheldReason`.
+   * boxes (released: those in the sum, missing: the rest, `keptOut` those refused and why). `status` withheld: no
+   * total, for `withheldReason`.
    */
   secureAggregation: z
     .strictObject({
@@ -105,6 +106,11 @@ export const districtWindowSchema = z.strictObject({
       /** The s.d. of the noise on each total, √(inputs · v) (stages/privacy/distributedNoise.ts); released only. */
       standardDeviation: z.number().nonnegative().optional(),
       withheldReason: z.string().max(500).optional(),
+      /**
+       * Boxes of the district kept out of the round, each with why: its published settings differ from the city's
+       * ("settings differ: epsilon") or its masked vector had another length. Absent when none was.
+       */
+      keptOut: z.array(z.strictObject({ box: cameraName, reason: z.string().max(500) })).max(255).optional(),
     })
     .optional(),
 });

@@ -122,6 +122,18 @@ export interface FeedServerOptions {
    * logged it: shown on /healthz to a client with the token, under `detector`. Left out: no detector (aggregator).
    */
   detector?: object;
+  /**
+   * What an operator must fix in the fleet although every camera streams (`veil aggregate`: a box whose district
+   * settings differ from city.yaml): shown on /healthz to a client with the token, under `fleetProblems`, and any
+   * makes an "ok" status "degraded". Left out: none.
+   */
+  fleetProblems?: () => readonly FleetProblem[];
+}
+
+/** One fleet problem: `message` says what is wrong and where to fix it; the other fields name it for monitoring. */
+export interface FleetProblem {
+  message: string;
+  [field: string]: string;
 }
 
 export interface FeedServer {
@@ -417,7 +429,8 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
 
   /**
    * The rule an operator's monitoring reads: 503 while any camera is down — it gave up (`failed`) or has been
-   * reconnecting for more than cameraDownAfterSeconds; otherwise 200, "ok" when every camera streams, else "degraded".
+   * reconnecting for more than cameraDownAfterSeconds; otherwise 200, "ok" when every camera streams and the fleet
+   * has no problem, else "degraded".
    */
   const healthReport = () => {
     const cameras = cameraStates.all();
@@ -427,10 +440,11 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       (camera.state === 'reconnecting' && nowMs - Date.parse(camera.since) > cameraDownAfterSeconds * 1000);
     const anyDown = cameras.some(down);
     const allStreaming = cameras.every((c) => c.state === 'streaming');
+    const fleetProblems = options.fleetProblems?.();
     return {
       httpStatus: anyDown ? 503 : 200,
-      status: anyDown ? 'failed' : allStreaming ? 'ok' : 'degraded',
-      detail: { feedClients: receiving.size, cameras, ...(options.detector ? { detector: options.detector } : {}) },
+      status: anyDown ? 'failed' : allStreaming && !fleetProblems?.length ? 'ok' : 'degraded',
+      detail: { feedClients: receiving.size, cameras, ...(options.detector ? { detector: options.detector } : {}), ...(fleetProblems ? { fleetProblems } : {}) },
     };
   };
 

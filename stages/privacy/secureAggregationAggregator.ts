@@ -12,10 +12,22 @@
  * with b_u and s_v^SK rebuilt from at least t Shamir shares and checked against what their owners advertised. A
  * round is withheld, never released partly, when a phase has fewer than t boxes, fewer than `minimumInputs` inputs
  * arrived, fewer than t boxes answered the unmasking, or a rebuilt secret does not match (an altered share).
+ *
+ * A box known to run other district settings is kept out from the start (`keptOut`, from its published settings,
+ * pipeline/districtSettingsCheck.ts); one whose masked vector has another length than the district's is kept out
+ * from then on (it shared its keys already, so to the unmasking it is a dropout). Either way the round goes on
+ * without it by the same rules, and `keptOut()` names it with the reason.
  */
 import { combine } from 'shamir-secret-sharing';
-import { addScaled, centred, decodeWords, expandMask, importPrivateKey, importPublicKey, publicKeyOf, sameBytes, seedCommitment, signedPairwiseMask } from './secureAggregationCrypto.ts';
-import { checkParameters, SecureAggregationError, type AdvertiseMessage, type AggregatorMessage, type BoxMessage, type ResultMessage, type SecureAggregationParameters } from './secureAggregationMessages.ts';
+import { addScaled, centred, decodeWords, WORD_BYTES, expandMask, importPrivateKey, importPublicKey, publicKeyOf, sameBytes, seedCommitment, signedPairwiseMask } from './secureAggregationCrypto.ts';
+import { checkParameters, MAX_REASON_CHARS, SecureAggregationError, type AdvertiseMessage, type AggregatorMessage, type BoxMessage, type ResultMessage, type SecureAggregationParameters } from './secureAggregationMessages.ts';
+
+/** A masked vector's length for a reason: "3 values", or its bytes when they are no whole number of values. */
+function maskedLength(values: string): string {
+  const bytes = Buffer.from(values, 'base64').length;
+  if (bytes % WORD_BYTES !== 0) return `${bytes} bytes`;
+  return bytes / WORD_BYTES === 1 ? '1 value' : `${bytes / WORD_BYTES} values`;
+}
 
 type Phase = 'advertise' | 'shares' | 'masked' | 'unmask' | 'done';
 const EXPECTED_TYPE: Record<Phase, BoxMessage['type'] | undefined> = { advertise: 'advertise', shares: 'shares', masked: 'masked', unmask: 'unmask', done: undefined };
@@ -32,20 +44,33 @@ export class SecureAggregationAggregator {
   private readonly answered = new Map<string, BoxMessage>();
   private sharers: string[] = [];
   private readonly masked = new Map<string, bigint[]>();
+  private readonly keptOutReasons: Map<string, string>;
 
-  /** Throws an Error when the parameters cannot run a round (checkParameters). */
-  constructor(parameters: SecureAggregationParameters, readonly round: string) {
+  /**
+   * Throws an Error when the parameters cannot run a round (checkParameters). `keptOut`: boxes of the district that
+   * may not take part, each with the reason (e.g. "settings differ: epsilon"); the round neither expects nor waits
+   * for them.
+   */
+  constructor(parameters: SecureAggregationParameters, readonly round: string, keptOut: ReadonlyMap<string, string> = new Map()) {
     this.parameters = checkParameters(parameters);
-    this.expected = new Set(this.parameters.boxes);
+    this.keptOutReasons = new Map([...keptOut].filter(([box]) => this.parameters.boxes.includes(box)));
+    this.expected = new Set(this.parameters.boxes.filter((box) => !this.keptOutReasons.has(box)));
+  }
+
+  /** The district's boxes kept out of this round so far, by box id, each with the reason. */
+  keptOut(): Array<{ box: string; reason: string }> {
+    return [...this.keptOutReasons].sort(([a], [b]) => a.localeCompare(b)).map(([box, reason]) => ({ box, reason }));
   }
 
   /**
    * Takes one box's message for the current phase. Throws SecureAggregationError — and keeps nothing of it — for a
-   * message of another round or phase, from a box not expected now, a second message from one box, or a masked
-   * vector of the wrong length. The transport logs it; the round goes on.
+   * message of another round or phase, from a box kept out or not expected now, a second message from one box, or a
+   * masked vector of the wrong length (which keeps its box out from then on). The transport logs it; the round goes on.
    */
   receive(message: BoxMessage): void {
     if (message.round !== this.round) throw new SecureAggregationError(`a message of round "${message.round}" reached round "${this.round}"`);
+    const keptOut = this.keptOutReasons.get(message.box);
+    if (keptOut !== undefined) throw new SecureAggregationError(`box "${message.box}" is kept out of round "${this.round}": ${keptOut}`);
     if (message.type !== EXPECTED_TYPE[this.phase]) throw new SecureAggregationError(`box "${message.box}" sent "${message.type}" during phase "${this.phase}" of round "${this.round}"`);
     if (!this.expected.has(message.box)) throw new SecureAggregationError(`box "${message.box}" is not expected in phase "${this.phase}" of round "${this.round}"`);
     if (this.answered.has(message.box)) throw new SecureAggregationError(`box "${message.box}" already answered phase "${this.phase}" of round "${this.round}"`);
@@ -57,6 +82,9 @@ export class SecureAggregationAggregator {
       try {
         this.masked.set(message.box, decodeWords(message.values, this.parameters.coordinates));
       } catch (error) {
+        // A vector of another length means the box lays out another district (its classes differ): as with
+        // settings known to differ, it stays out of the round, named.
+        this.keptOutReasons.set(message.box, `vector length differs: ${maskedLength(message.values)}, the district's ${this.parameters.coordinates} (secureAggregation.classes)`);
         throw new SecureAggregationError(`box "${message.box}": ${(error as Error).message}`);
       }
     }
@@ -78,7 +106,8 @@ export class SecureAggregationAggregator {
     if (phase === 'done') throw new SecureAggregationError(`round "${this.round}" is already done`);
     const needed = phase === 'masked' ? Math.max(this.parameters.threshold, this.parameters.minimumInputs) : this.parameters.threshold;
     if (answered.length < needed) {
-      return this.finish({ status: 'withheld', reason: `${answered.length} of ${this.expected.size} boxes answered phase "${phase}"; ${needed} needed` });
+      const keptOut = this.keptOut().map(({ box, reason }) => `${box} (${reason})`);
+      return this.finish({ status: 'withheld', reason: `${answered.length} of ${this.expected.size} boxes answered phase "${phase}"; ${needed} needed${keptOut.length > 0 ? `; kept out: ${keptOut.join(', ')}` : ''}` });
     }
     const messages = [...this.answered.values()];
     this.answered.clear();
@@ -104,7 +133,7 @@ export class SecureAggregationAggregator {
     this.phase = 'done';
     return outcome.status === 'released'
       ? { type: 'result', status: 'released', round: this.round, sum: outcome.sum.map(String), boxes: outcome.boxes }
-      : { type: 'result', status: 'withheld', round: this.round, reason: outcome.reason };
+      : { type: 'result', status: 'withheld', round: this.round, reason: outcome.reason.slice(0, MAX_REASON_CHARS) };
   }
 
   private async unmaskedSum(responses: BoxMessage[]): Promise<RoundOutcome> {

@@ -115,7 +115,9 @@ export class SecureAggregationBox {
       throw new SecureAggregationError(`the roster carries an unusable key: ${(error as Error).message}`);
     }
     const mine = this.roster.get(this.box);
-    if (!mine || mine.shareKey !== this.sealingKeys.publicKey.toString('base64') || mine.maskKey !== this.maskKeys.publicKey.toString('base64')) {
+    // Left out, the box abandons the round; its operator needs the likely causes, which only the aggregator knows.
+    if (!mine) throw new SecureAggregationError(`the roster leaves box "${this.box}" out: the aggregator took no advertisement of it in time, or keeps it out because its district settings differ from the city's (veil aggregate's log names the field)`);
+    if (mine.shareKey !== this.sealingKeys.publicKey.toString('base64') || mine.maskKey !== this.maskKeys.publicKey.toString('base64')) {
       throw new SecureAggregationError(`the roster does not carry box "${this.box}"'s own keys`);
     }
     this.requireThreshold('roster', this.roster.size);

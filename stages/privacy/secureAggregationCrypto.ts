@@ -18,7 +18,8 @@
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 const MODULUS_BITS = 64;
-const WORD_BYTES = MODULUS_BITS / 8;
+/** Bytes of one coordinate of a masked vector: one word of the arithmetic modulo 2^64. */
+export const WORD_BYTES = MODULUS_BITS / 8;
 const KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;

@@ -118,6 +118,9 @@ const unmaskSchema = z.strictObject({
   selfMaskShares: z.array(shareOfSchema).max(MAX_ROUND_BOXES),
 });
 
+/** The longest reason a withheld result carries (the aggregator cuts a longer one: every box must accept it). */
+export const MAX_REASON_CHARS = 500;
+
 const resultSchema = z.discriminatedUnion('status', [
   z.strictObject({
     type: z.literal('result'),
@@ -128,7 +131,7 @@ const resultSchema = z.discriminatedUnion('status', [
     /** U3: the boxes whose input (and noise share) the sum holds. */
     boxes: boxListSchema,
   }),
-  z.strictObject({ type: z.literal('result'), status: z.literal('withheld'), round: idSchema, reason: z.string().max(500) }),
+  z.strictObject({ type: z.literal('result'), status: z.literal('withheld'), round: idSchema, reason: z.string().max(MAX_REASON_CHARS) }),
 ]);
 
 export const boxMessageSchema = z.discriminatedUnion('type', [advertiseSchema, sharesSchema, maskedSchema, unmaskSchema]);

@@ -9,8 +9,8 @@
  * carries √(Σ s.d.²). Only a finished figure is clamped at 0, for display.
  *
  * On `veil aggregate`'s feed it also shows districts (the latest total of each district, window length and method,
- * whose figures come with their s.d. already summed; a total by secure aggregation is marked as such) and the fleet
- * accuracy table.
+ * whose figures come with their s.d. already summed; a total by secure aggregation is marked as such), the fleet
+ * accuracy table, and from /healthz the fleet's problems (a box whose district settings differ from city.yaml).
  */
 
 /* global uPlot */
@@ -161,13 +161,15 @@ function methodText(total) {
 
 /**
  * Who is in the total. A secure round's `cameras` name boxes, and a box missing from it dropped out of the round
- * (it is final without it); a plain sum's missing cameras may still arrive.
+ * (it is final without it), or was kept out, with the reason; a plain sum's missing cameras may still arrive.
  */
 function membersText(total) {
   const { released, withheld, missing } = total.cameras;
   if (total.secureAggregation) {
     if (total.secureAggregation.status === 'withheld') return `round withheld (${withheld.length} boxes)`;
-    return `${released.length} boxes in the sum` + (missing.length ? `, without ${missing.join(', ')}` : '');
+    const reasons = new Map((total.secureAggregation.keptOut ?? []).map(({ box, reason }) => [box, reason]));
+    const absent = missing.map((box) => (reasons.has(box) ? `${box} (${reasons.get(box)})` : box));
+    return `${released.length} boxes in the sum` + (absent.length ? `, without ${absent.join(', ')}` : '');
   }
   return `${released.length} released` + (withheld.length ? `, ${withheld.length} withheld` : '') + (missing.length ? `, waiting for ${missing.join(', ')}` : '');
 }
@@ -259,7 +261,8 @@ function showStatus(view, status) {
 
 /**
  * The cameras' drift, from /healthz (which shows it with the feed token): the population stability index of the
- * latest released drift window's noised histograms against the camera's baseline, or why there is none.
+ * latest released drift window's noised histograms against the camera's baseline, or why there is none; and on
+ * `veil aggregate`, its fleet problems.
  */
 async function pollHealth(token) {
   try {
@@ -267,11 +270,26 @@ async function pollHealth(token) {
     if (response.ok || response.status === 503) {
       const health = await response.json();
       for (const camera of health.cameras ?? []) if (camera.drift) showDrift(cameraView(camera.camera), camera.drift);
+      showFleetProblems(health.fleetProblems ?? []);
     }
   } catch {
     // The feed's connection line already says when the box cannot be reached.
   }
   setTimeout(() => pollHealth(sessionStorage.getItem(TOKEN_STORAGE_KEY) ?? token), HEALTH_POLL_MS);
+}
+
+/** `veil aggregate`'s fleet problems, one line each saying what differs and where to fix it; hidden when none. */
+function showFleetProblems(problems) {
+  const section = document.getElementById('fleet-problems');
+  section.hidden = problems.length === 0;
+  const items = problems.map((problem) => {
+    const item = document.createElement('li');
+    item.textContent = problem.message;
+    item.dataset.box = problem.box ?? '';
+    item.dataset.field = problem.field ?? '';
+    return item;
+  });
+  section.querySelector('ul').replaceChildren(...items);
 }
 
 function showDrift(view, drift) {

@@ -8,6 +8,8 @@
  *
  * A round starts with the first box's `advertise` for a round id it has not seen. Every message is checked (topic,
  * schema, the box it names, the phase); one that fails is logged and dropped, and the round goes on without it.
+ * Boxes that `keptOut` names when a round starts (their settings differ from the city's) are not waited for, and
+ * their messages are refused with the reason; the result comes with every box kept out and why.
  */
 import type { MqttClient } from 'mqtt';
 import { SecureAggregationAggregator } from '../../stages/privacy/secureAggregationAggregator.ts';
@@ -29,8 +31,13 @@ export interface SecureAggregationAggregatorOptions {
   phaseTimeoutMs: number;
   /** One line per refused message, per withheld round; never a value or a key. */
   log: (line: string) => void;
-  /** Each round's result, released or withheld, as published. */
-  onResult: (result: ResultMessage) => void;
+  /**
+   * Why a box of the district may not take part in a round starting now (e.g. "settings differ: epsilon"), or
+   * undefined; asked once per box as each round starts. Left out: every box may.
+   */
+  keptOut?: (box: string) => string | undefined;
+  /** Each round's result, released or withheld, as published, and the boxes kept out of it with the reason. */
+  onResult: (result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }>) => void;
 }
 
 interface OpenRound {
@@ -93,7 +100,11 @@ export class SecureAggregationAggregatorClient {
         log(`secure aggregation: refused box "${message.box}"'s "${message.type}" for round "${message.round}", which is not open${message.type === 'advertise' ? ` (${MAX_OPEN_ROUNDS} rounds already are)` : ''}`);
         return;
       }
-      round = { machine: new SecureAggregationAggregator(parameters, message.round), chain: Promise.resolve(), phaseNumber: 0 };
+      const keptOut = new Map(parameters.boxes.flatMap((box) => {
+        const reason = this.options.keptOut?.(box);
+        return reason === undefined ? [] : [[box, reason] as const];
+      }));
+      round = { machine: new SecureAggregationAggregator(parameters, message.round, keptOut), chain: Promise.resolve(), phaseNumber: 0 };
       this.rounds.set(message.round, round);
       this.startTimer(round);
     }
@@ -135,6 +146,6 @@ export class SecureAggregationAggregatorClient {
     this.finished.push(round.machine.round);
     if (this.finished.length > FINISHED_ROUNDS_REMEMBERED) this.finished.shift();
     if (message.status === 'withheld') this.options.log(`secure aggregation: round "${message.round}" of district "${parameters.district}" withheld: ${message.reason}`);
-    this.options.onResult(message);
+    this.options.onResult(message, round.machine.keptOut());
   }
 }

@@ -11,6 +11,11 @@
  *   veil/v1/{fleet}/secagg/{district}/{kind}/{box}   a box's message of a round: advertise, shares, masked, unmask
  *   veil/v1/{fleet}/secagg/{district}/{kind}         the aggregator's: roster, sharers, survivors, result
  *
+ * and, retained, the district settings a box runs its rounds under (pipeline/districtSettings.ts), so the aggregator
+ * can compare them with city.yaml before any round:
+ *
+ *   veil/v1/{fleet}/secagg/{district}/settings/{box}
+ *
  * `fleet` is the district config's `fleet` (default `city`), the same on every box of the district whatever their
  * `mqtt.site`; `box` is the box's `mqtt.site` (pipeline/secureAggregationDistrict.ts).
  *
@@ -88,17 +93,46 @@ export function secureAggregationFilter(site: string, district: string, kind: Se
   return `${TOPIC_ROOT}/${site}/${SECURE_AGGREGATION_LEVEL}/${district}/${kind}${fromBoxes ? '/+' : ''}`;
 }
 
-/**
- * Splits a secure-aggregation topic into its parts (`box` only on a box's topic); undefined for anything else, a
- * box kind without a box, or an aggregator kind with one.
- */
-export function parseSecureAggregationTopic(topic: string): { site: string; district: string; kind: SecureAggregationBoxKind | SecureAggregationAggregatorKind; box?: string } | undefined {
+/** The levels of a secure-aggregation topic whose ids are well formed (kind unchecked); undefined for any other topic. */
+function secureAggregationLevels(topic: string): { site: string; district: string; kind: string; box?: string } | undefined {
   const parts = topic.split('/');
   if ((parts.length !== 6 && parts.length !== 7) || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[3] !== SECURE_AGGREGATION_LEVEL) return undefined;
   const [, , site, , district, kind, box] = parts as [string, string, string, string, string, string, string | undefined];
-  if (!ID_PATTERN.test(site) || !ID_PATTERN.test(district)) return undefined;
+  if (!ID_PATTERN.test(site) || !ID_PATTERN.test(district) || (box !== undefined && !ID_PATTERN.test(box))) return undefined;
+  return box === undefined ? { site, district, kind } : { site, district, kind, box };
+}
+
+/**
+ * Splits a round's secure-aggregation topic into its parts (`box` only on a box's topic); undefined for anything
+ * else (a box's settings too), a box kind without a box, or an aggregator kind with one.
+ */
+export function parseSecureAggregationTopic(topic: string): { site: string; district: string; kind: SecureAggregationBoxKind | SecureAggregationAggregatorKind; box?: string } | undefined {
+  const levels = secureAggregationLevels(topic);
+  if (!levels) return undefined;
+  const { site, district, kind, box } = levels;
   if (box === undefined) {
     return (SECURE_AGGREGATION_AGGREGATOR_KINDS as readonly string[]).includes(kind) ? { site, district, kind: kind as SecureAggregationAggregatorKind } : undefined;
   }
-  return (SECURE_AGGREGATION_BOX_KINDS as readonly string[]).includes(kind) && ID_PATTERN.test(box) ? { site, district, kind: kind as SecureAggregationBoxKind, box } : undefined;
+  return (SECURE_AGGREGATION_BOX_KINDS as readonly string[]).includes(kind) ? { site, district, kind: kind as SecureAggregationBoxKind, box } : undefined;
+}
+
+/** The topic level of a box's district settings, beside its round kinds. */
+const SECURE_AGGREGATION_SETTINGS_KIND = 'settings';
+
+/** The topic of box `box`'s district settings (retained). Throws when site, district or box is not an id. */
+export function secureAggregationSettingsTopic(site: string, district: string, box: string): string {
+  checkIds({ site, district, box });
+  return `${TOPIC_ROOT}/${site}/${SECURE_AGGREGATION_LEVEL}/${district}/${SECURE_AGGREGATION_SETTINGS_KIND}/${box}`;
+}
+
+/**
+ * Every box's district settings, in every fleet and district: the aggregator listens to all of them, so a box that
+ * writes another `district` or `fleet` than city.yaml is heard too (and named by its box id).
+ */
+export const SECURE_AGGREGATION_SETTINGS_FILTER = `${TOPIC_ROOT}/+/${SECURE_AGGREGATION_LEVEL}/+/${SECURE_AGGREGATION_SETTINGS_KIND}/+`;
+
+/** Splits a box's settings topic into its parts; undefined for any other topic. */
+export function parseSecureAggregationSettingsTopic(topic: string): { site: string; district: string; box: string } | undefined {
+  const levels = secureAggregationLevels(topic);
+  return levels?.box !== undefined && levels.kind === SECURE_AGGREGATION_SETTINGS_KIND ? { site: levels.site, district: levels.district, box: levels.box } : undefined;
 }

@@ -104,6 +104,10 @@ const healthSchema = z.strictObject({
       measured: z.array(z.strictObject({ tier: z.string(), msPerFrame: z.number().positive(), capacityFps: z.number().positive() })),
     })
     .optional(),
+  /** `veil aggregate`'s fleet problems: a box whose district settings differ from city.yaml, one entry per field. */
+  fleetProblems: z
+    .array(z.strictObject({ message: z.string(), district: z.string(), box: z.string(), field: z.string(), boxValue: z.string(), cityValue: z.string() }))
+    .optional(),
 });
 export type Health = z.infer<typeof healthSchema>;
 

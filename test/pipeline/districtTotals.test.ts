@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { districtWindow, secureDistrictWindow, type District } from '../../pipeline/districtTotals.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
+import { districtWindowSchema } from '../../streams/feedMessages.ts';
 import { CROSSINGS_WINDOW_SECONDS, releasedWindow } from '../streams/releasedWindowFixture.ts';
 
 const CAMERAS = ['north/gate', 'north/yard', 'south/bridge'];
@@ -84,5 +85,16 @@ describe('district totals by secure aggregation', () => {
     const total = secureDistrictWindow('old town', settings, { type: 'result', status: 'withheld', round: 'crossings-1764460800-60', reason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
     expect(total.crossings).toEqual({});
     expect(total.secureAggregation).toEqual({ round: 'crossings-1764460800-60', status: 'withheld', epsilon: 0.5, delta: 1e-6, withheldReason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
+  });
+
+  it('names the boxes the round kept out and why, released or withheld, in a total the feed\'s schema accepts', () => {
+    const keptOut = [{ box: 'east', reason: 'settings differ: epsilon' }];
+    const released = secureDistrictWindow('old town', settings, { type: 'result', status: 'released', round: 'crossings-1764460800-60', sum: ['3', '4', '-1', '2'], boxes: ['north', 'south'] }, keptOut);
+    expect(released.cameras.missing).toEqual(['east']);
+    expect(districtWindowSchema.parse(released).secureAggregation!.keptOut).toEqual(keptOut);
+    const withheld = secureDistrictWindow('old town', settings, { type: 'result', status: 'withheld', round: 'crossings-1764460800-60', reason: '1 of 2 boxes answered phase "advertise"; 2 needed; kept out: east (settings differ: epsilon)' }, keptOut);
+    expect(districtWindowSchema.parse(withheld).secureAggregation!.keptOut).toEqual(keptOut);
+    // None kept out: the field is left out, as before.
+    expect(secureDistrictWindow('old town', settings, { type: 'result', status: 'released', round: 'crossings-1764460800-60', sum: ['0', '0', '0', '0'], boxes: ['east', 'north', 'south'] }).secureAggregation).not.toHaveProperty('keptOut');
   });
 });

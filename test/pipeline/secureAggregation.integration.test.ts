@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { districtSettingsMessageSchema } from '../../pipeline/districtSettings.ts';
 import type { DistrictWindow } from '../../streams/feedMessages.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { FeedTestClient } from '../helpers/liveEndpoints.ts';
@@ -121,9 +122,15 @@ describe('secure aggregation of district crossings between veil run boxes and ve
         expect(word < 0n ? -word : word).toBeGreaterThan(1n << 32n);
       }
     }
-    // The only other messages about the district: keys, sealed shares, unmasking shares and the aggregator's phases.
+    // The only other messages about the district: keys, sealed shares, unmasking shares, the aggregator's phases and
+    // each box's settings, which are the district's config and nothing else (the strict schema lets no count through).
     const districtKinds = new Set(onBroker.filter(({ topic }) => topic.includes('/secagg/')).map(({ topic }) => topic.split('/')[5]));
-    expect(['advertise', 'masked', 'result', 'roster', 'shares', 'sharers', 'survivors', 'unmask']).toEqual(expect.arrayContaining([...districtKinds]));
+    expect(['advertise', 'masked', 'result', 'roster', 'shares', 'sharers', 'settings', 'survivors', 'unmask']).toEqual(expect.arrayContaining([...districtKinds]));
+    const settings = onBroker.filter(({ topic }) => topic.split('/')[5] === 'settings');
+    expect(new Set(settings.map(({ topic }) => topic.split('/').at(-1)))).toEqual(new Set(BOXES));
+    for (const { payload } of settings) expect(districtSettingsMessageSchema.parse(JSON.parse(payload.toString('utf8'))).settings).toMatchObject({ ...DISTRICT, boxes: BOXES });
+    // Every box runs the city's settings: the aggregator reported none.
+    expect(city.log().filter((entry) => entry.level === 'error')).toEqual([]);
     expect(feed.problems).toEqual([]);
     await spy.endAsync();
     await broker.stop();

@@ -390,6 +390,20 @@ describe('HTTP beside the feed', () => {
     });
   });
 
+  it('a fleet problem makes an otherwise healthy /healthz "degraded" and is listed to a token holder only', async () => {
+    const cameraStates = new CameraStateRegistry();
+    cameraStates.set('gate', 'streaming');
+    const problems = [{ message: 'box "south" runs district "centre" with epsilon 0.6, the city 0.5', box: 'south', field: 'epsilon' }];
+    const { feed } = await feedForTest({ cameraStates, fleetProblems: () => problems });
+    const withToken = await fetch(`${feed.url}/healthz`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } });
+    expect(withToken.status).toBe(200);
+    expect(await withToken.json()).toMatchObject({ status: 'degraded', fleetProblems: problems });
+    expect(await (await fetch(`${feed.url}/healthz`)).json()).toEqual({ status: 'degraded' });
+    // Mended: back to ok, with an empty list.
+    problems.length = 0;
+    expect(await (await fetch(`${feed.url}/healthz`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } })).json()).toMatchObject({ status: 'ok', fleetProblems: [] });
+  });
+
   it('answers /healthz without the token with its status alone, and /metrics not at all', async () => {
     const cameraStates = new CameraStateRegistry();
     cameraStates.set('gate', 'streaming');

@@ -121,6 +121,68 @@ describe('when a phase may close, and with how many answers', () => {
   });
 });
 
+describe('a box kept out: its settings differ, or its vector has another length', () => {
+  const SETTINGS_DIFFER = new Map([['gate-2', 'settings differ: epsilon']]);
+
+  it('is neither expected nor waited for, and what it sends is refused with the reason', async () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1', SETTINGS_DIFFER);
+    const advertise = (box: string) => new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise();
+    expect(() => aggregator.receive(advertise('gate-2'))).toThrow(refusal('box "gate-2" is kept out of round "w-1": settings differ: epsilon'));
+    for (const box of ['gate-1', 'market-1', 'station-1']) aggregator.receive(advertise(box));
+    // Three answers are all the round now expects: the phase may close before its timeout.
+    expect(aggregator.phaseComplete()).toBe(true);
+    expect(await aggregator.closePhase()).toMatchObject({ type: 'roster', boxes: [{ box: 'gate-1' }, { box: 'market-1' }, { box: 'station-1' }] });
+    expect(aggregator.keptOut()).toEqual([{ box: 'gate-2', reason: 'settings differ: epsilon' }]);
+  });
+
+  it('the others\' round is released exactly as if it had dropped out: the sum of theirs', async () => {
+    const inputs = new Map([['gate-1', [1n, 10n]], ['market-1', [3n, 10n]], ['station-1', [4n, 10n]]]);
+    const { result } = await runRoundInMemory(PARAMETERS, 'w-kept', inputs, { keptOut: SETTINGS_DIFFER });
+    // 1+3+4, 10·3
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-kept', sum: ['8', '30'], boxes: ['gate-1', 'market-1', 'station-1'] });
+  });
+
+  it('a round withheld for want of boxes says which were kept out and why', async () => {
+    const keptOut = new Map([['gate-2', 'settings differ: epsilon'], ['gate-1', 'settings differ: classes']]);
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1', keptOut);
+    for (const box of ['market-1', 'station-1']) aggregator.receive(new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise());
+    expect(await aggregator.closePhase()).toEqual({
+      type: 'result',
+      status: 'withheld',
+      round: 'w-1',
+      reason: '2 of 2 boxes answered phase "advertise"; 3 needed; kept out: gate-1 (settings differ: classes), gate-2 (settings differ: epsilon)',
+    });
+  });
+
+  it('a box outside the district named as kept out changes nothing', () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1', new Map([['elsewhere-9', 'settings differ: epsilon']]));
+    expect(aggregator.keptOut()).toEqual([]);
+    for (const box of BOXES.slice(0, 3)) aggregator.receive(new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise());
+    expect(aggregator.phaseComplete()).toBe(false);
+  });
+
+  it('a masked vector of another length keeps its box out from then on, named as a box whose settings differ would be', async () => {
+    const { aggregator } = await afterRoster();
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    await aggregator.closePhase();
+    // The district's vector is 2 values (16 bytes); gate-2 lays out 3 (24 bytes), e.g. with three classes.
+    expect(() => aggregator.receive({ type: 'masked', round: 'w-1', box: 'gate-2', values: Buffer.alloc(24).toString('base64') })).toThrow(refusal('box "gate-2": a masked vector of 2 values has 16 bytes, got 24'));
+    expect(aggregator.keptOut()).toEqual([{ box: 'gate-2', reason: 'vector length differs: 3 values, the district\'s 2 (secureAggregation.classes)' }]);
+    expect(() => aggregator.receive({ type: 'masked', round: 'w-1', box: 'gate-2', values: Buffer.alloc(16).toString('base64') })).toThrow(refusal('box "gate-2" is kept out of round "w-1": vector length differs: 3 values, the district\'s 2 (secureAggregation.classes)'));
+    for (const box of ['gate-1', 'market-1', 'station-1']) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    // Its keys were shared already: to the unmasking it is a dropout (U2 \ U3), as any box whose input never came.
+    expect(await aggregator.closePhase()).toEqual({ type: 'survivors', round: 'w-1', boxes: ['gate-1', 'market-1', 'station-1'] });
+  });
+
+  it('a vector that is no whole number of values is named by its bytes', async () => {
+    const { aggregator } = await afterRoster();
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    await aggregator.closePhase();
+    expect(() => aggregator.receive({ type: 'masked', round: 'w-1', box: 'gate-1', values: Buffer.alloc(9).toString('base64') })).toThrow(SecureAggregationError);
+    expect(aggregator.keptOut()).toEqual([{ box: 'gate-1', reason: 'vector length differs: 9 bytes, the district\'s 2 (secureAggregation.classes)' }]);
+  });
+});
+
 describe('rebuilding a secret takes at least t shares of it', () => {
   const INPUTS = new Map(BOXES.map((box, index) => [box, [BigInt(index + 1), 10n]]));
   const withoutSelfMaskOf = (box: string, from: string[]) => (message: UnmaskMessage) =>

@@ -113,6 +113,14 @@ describe('the keys in the roster and the shares sealed to a box', () => {
     await expect(boxes[0]!.shareKeys({ ...roster, boxes: swapped })).rejects.toThrow(refusal('the roster does not carry box "gate-1"\'s own keys'));
   });
 
+  it('says why it may have been left out of a roster that does not name it', async () => {
+    const { boxes, roster } = advertised();
+    const without = roster.boxes.filter((entry) => entry.box !== 'gate-1');
+    await expect(boxes[0]!.shareKeys({ ...roster, boxes: without })).rejects.toThrow(
+      refusal('the roster leaves box "gate-1" out: the aggregator took no advertisement of it in time, or keeps it out because its district settings differ from the city\'s (veil aggregate\'s log names the field)'),
+    );
+  });
+
   it('refuses shares before it has even advertised', () => {
     const box = new SecureAggregationBox(PARAMETERS, 'gate-1', 'w-1');
     expect(() => box.receiveShares({ type: 'shares', round: 'w-1', box: 'gate-2', sealed: [] })).toThrow(refusal('box "gate-1" got shares before the roster'));

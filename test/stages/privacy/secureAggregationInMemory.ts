@@ -15,6 +15,8 @@ export interface InMemoryRoundOptions {
   alterShares?: (message: SharesMessage) => SharesMessage;
   /** Changes a box's unmask message on its way to the aggregator. */
   alterUnmask?: (message: UnmaskMessage) => UnmaskMessage;
+  /** Boxes of the district the aggregator keeps out from the start, with the reason (they are not in `inputs`). */
+  keptOut?: ReadonlyMap<string, string>;
 }
 
 export interface InMemoryRound {
@@ -30,7 +32,7 @@ export interface InMemoryRound {
 }
 
 export async function runRoundInMemory(parameters: SecureAggregationParameters, round: string, inputs: ReadonlyMap<string, readonly bigint[]>, options: InMemoryRoundOptions = {}): Promise<InMemoryRound> {
-  const aggregator = new SecureAggregationAggregator(parameters, round);
+  const aggregator = new SecureAggregationAggregator(parameters, round, options.keptOut);
   const boxes = [...inputs.keys()].map((id) => new SecureAggregationBox(parameters, id, round));
   const boxErrors = new Map<string, Error>();
   const alive = () => boxes.filter((box) => !boxErrors.has(box.box));
