@@ -15,7 +15,7 @@ import { openAggregateStore, type AggregateStore } from '../streams/aggregateSto
 import { startRetention } from '../streams/retention.ts';
 import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
 import { FEED_CLOSE_CODES, startFeedServer, type FleetProblem } from '../streams/feedServer.ts';
-import { mqttClientOptions, openMqttClient } from '../streams/mqtt/connection.ts';
+import { mqttClientOptions, openMqttClient, sideClientId } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
 import { kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
@@ -178,8 +178,7 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
 function startSecureDistricts(city: AggregateConfig, cityFile: string, store: AggregateStore, send: (message: ServerMessage) => void, fleetMetrics: FleetMetrics, log: Logger): { recent(): ServerMessage[]; problems(): FleetProblem[]; close(): Promise<void> } {
   const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
   if (districts.length === 0) return { recent: () => [], problems: () => [], close: async () => {} };
-  const clientId = `${city.broker.clientId ?? DEFAULT_AGGREGATOR_CLIENT_ID}-secagg`;
-  // Its own client id even when broker.clientId names one: two connections under one id take each other's place.
+  const clientId = sideClientId(city.broker, DEFAULT_AGGREGATOR_CLIENT_ID, 'secagg');
   const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where: `config ${cityFile}, broker` });
   client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
   const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });

@@ -19,7 +19,7 @@ import { crossingsVector, crossingsVectorSensitivity, prepareContribution } from
 import { secureAggregationRoundId } from '../stages/privacy/secureAggregationMessages.ts';
 import { districtRelease, type StatisticRelease } from '../stages/privacy/settings.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
-import { openMqttClient, type MqttConnection } from '../streams/mqtt/connection.ts';
+import { openMqttClient, sideClientId, type MqttConnection } from '../streams/mqtt/connection.ts';
 import { SecureAggregationBoxClient } from '../streams/mqtt/secureAggregationBox.ts';
 import { ConfigError } from './config.ts';
 import { publishDistrictSettings } from './districtSettings.ts';
@@ -68,8 +68,9 @@ export function startDistrictContributions(options: DistrictContributionOptions)
   const noise = districtNoise(district);
   const release = districtRelease(plan, { cost: districtCost(district), sensitivity: crossingsVectorSensitivity(district.linesPerBox, MAX_CROSSINGS_PER_TRACK_PER_LINE), windowSeconds: district.windowSeconds }, `${where}.epsilon`);
 
+  const clientId = sideClientId(options.connection, `veil-${box}`, 'secagg');
   // A clean session: a persistent one would bring back other boxes' advertisements of rounds long over.
-  const client: MqttClient = openMqttClient({ ...options.connection, persistentSession: false }, { clientId: `veil-${box}-secagg`, where: where.replace(/\.secureAggregation$/, '') });
+  const client: MqttClient = openMqttClient({ ...options.connection, clientId, persistentSession: false }, { clientId, where: where.replace(/\.secureAggregation$/, '') });
   client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
   // At every connection: a broker that lost its retained messages (restarted without persistence) gets them again.
   client.on('connect', () => {

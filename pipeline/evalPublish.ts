@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { evalMessageSchema, FEED_PROTOCOL_VERSION, type EvalFigures, type EvalMessage } from '../streams/feedMessages.ts';
-import { mqttConnectionSchema, openMqttClient, withTlsPathsRelativeTo, type MqttConnection } from '../streams/mqtt/connection.ts';
+import { mqttConnectionSchema, openMqttClient, sideClientId, withTlsPathsRelativeTo, type MqttConnection } from '../streams/mqtt/connection.ts';
 import { cameraTopic, ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { ConfigError, parseConfig, readConfigFile } from './config.ts';
 import type { InstantComparison, LineComparison } from './evalCommand.ts';
@@ -70,7 +70,8 @@ export function evalFigures(camera: string, clipSeconds: number, fps: number, li
 export async function publishEvalFigures(target: EvalPublishTarget, figures: EvalFigures): Promise<void> {
   const message: EvalMessage = evalMessageSchema.parse({ v: FEED_PROTOCOL_VERSION, type: 'eval', ...figures });
   // A one-off client: its session need not outlive this publish.
-  const client = openMqttClient({ ...target.connection, persistentSession: false }, { clientId: `veil-eval-${target.site}-${target.camera}`.slice(0, 64), where: target.where });
+  const clientId = sideClientId(target.connection, `veil-${target.site}`, `eval-${target.camera}`).slice(0, 64);
+  const client = openMqttClient({ ...target.connection, clientId, persistentSession: false }, { clientId, where: target.where });
   try {
     const broker = `the broker ${target.connection.url} (${target.where})`;
     await new Promise<void>((resolve, reject) => {

@@ -116,6 +116,16 @@ export function withTlsPathsRelativeTo<T extends MqttConnection>(connection: T, 
   return { ...connection, tls: { ca: resolve(connection.tls.ca), cert: resolve(connection.tls.cert), key: resolve(connection.tls.key) } };
 }
 
+/**
+ * The client id of a connection a program opens beside its main one (`role`: "secagg", "eval-{camera}"):
+ * `{clientId}-{role}`, from the configured `clientId` or else from `defaultId`. A broker keeps one session per client
+ * id and closes the older connection when a second one arrives under the same id (MQTT 3.1.1 §3.1.4), so two
+ * connections of one box under one id would take each other's place at every reconnect.
+ */
+export function sideClientId(connection: Pick<MqttConnection, 'clientId'>, defaultId: string, role: string): string {
+  return `${connection.clientId ?? defaultId}-${role}`;
+}
+
 /** A problem with a broker connection's settings, found while opening it: the message names the field and the fix. */
 export class MqttConnectionError extends Error {}
 

@@ -7,6 +7,7 @@ import {
   MqttConnectionError,
   mqttClientOptions,
   mqttConnectionSchema,
+  sideClientId,
   withTlsPathsRelativeTo,
   type MqttConnectionInput,
 } from '../../streams/mqtt/connection.ts';
@@ -94,6 +95,11 @@ describe('mqtt.js options from a connection', () => {
   it('uses the configured client id over the default, and a clean session when persistence is off', () => {
     const options = mqttClientOptions(parse({ url: 'mqtt://broker', clientId: 'box-7', persistentSession: false }), { clientId: 'veil-north', where });
     expect(options).toMatchObject({ clientId: 'box-7', clean: true });
+  });
+
+  it('gives a connection opened beside the main one an id of its own, from the configured id or else the default', () => {
+    expect(sideClientId(parse({ url: 'mqtt://broker', clientId: 'box-7' }), 'veil-north', 'secagg')).toBe('box-7-secagg');
+    expect(sideClientId(parse({ url: 'mqtt://broker' }), 'veil-north', 'secagg')).toBe('veil-north-secagg');
   });
 
   it('names the variable and the fix when the password variable is unset or empty', () => {
