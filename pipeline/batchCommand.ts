@@ -110,11 +110,12 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const stateDir = values['state-dir'] ?? defaultStateDir();
   const calibration = config.privacy.epsilon === 'off';
   // A calibration run (epsilon "off") keeps no ledger, so it must not create a state directory either.
-  if (!calibration) prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
+  const stateDirSetting = values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)';
+  if (!calibration) prepareWritableDir(stateDir, stateDirSetting);
   const ffmpeg = await findFfmpeg(values.ffmpeg, log);
   const placement = calibration ? undefined : await placeFootage(values, input, ffmpeg);
   if (placement) log.info(`footage placed as camera ${placement.camera} from ${placement.recordedAt.toISOString()} (${placement.via})`);
-  const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
+  const privacy = openPrivacy({ stateDir, stateDirSetting, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
   let parts: StartedParts | undefined;
   let durationSeconds: number | undefined;
   try {

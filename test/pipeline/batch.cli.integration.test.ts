@@ -261,7 +261,7 @@ describe('veil batch refuses bad input with a clear error', () => {
 
   it('a private run with no ledger yet: exit 2, asking for --new-ledger', async () => {
     const run = await runVeil(['batch', FOOTAGE.overpass, '--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z'], sandbox);
-    await expectCleanFailure(run, 1, /no privacy ledger at .*--new-ledger/);
+    await expectCleanFailure(run, 2, /the state directory \(\$XDG_STATE_HOME\/veil\) .*: no privacy ledger at .*--new-ledger/);
   });
 
   it('a config that is not valid YAML: exit 2', async () => {
