@@ -3,7 +3,7 @@
  * excerpts of real footage (6 s at 2 frames/s keeps each run to a few seconds on two cores).
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 import { unlistedLeaves } from '../helpers/reportShape.ts';
-import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
+import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, writtenFolders, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
 const EXCERPT = ['--duration', '6', '--fps', '2'];
 const REPORT_FILES = ['report.csv', 'report.json', 'report.png', 'report.svg'];
@@ -34,7 +34,7 @@ async function readReport(outDir: string): Promise<Report> {
   return reportSchema.parse(json);
 }
 
-/** A failure a person can act on: the exit code, one `veil batch:` line saying what, no stack, no report. */
+/** A failure a person can act on: the exit code, one `veil batch:` line saying what, no stack, no report, no folder left. */
 async function expectCleanFailure(run: VeilRun, exitCode: number, message: string | RegExp) {
   expect(run.exitCode, run.stderr).toBe(exitCode);
   const errorLine = run.stderr.split('\n').find((line) => line.startsWith('veil batch: '));
@@ -45,6 +45,7 @@ async function expectCleanFailure(run: VeilRun, exitCode: number, message: strin
   expect(run.stderr).not.toMatch(/node:internal|\.ts:\d+/);
   expect(run.stdout).not.toContain('Veil report');
   expect(await writtenFiles(sandbox)).toEqual([]);
+  expect(await writtenFolders(sandbox), 'folders the failed run made and left empty').toEqual([]);
 }
 
 /** Writes a file for veil to read into the sandbox's inputs folder; returns its absolute path. */
@@ -224,6 +225,23 @@ describe('veil batch refuses bad input with a clear error', () => {
     const clip = await input('clip.mp4', 'this is a shopping list, not a video\n');
     const run = await runVeil(['batch', clip, ...EXCERPT, '--epsilon', 'off', '--out', 'out'], sandbox);
     await expectCleanFailure(run, 1, /clip\.mp4 is not a video ffmpeg can read .*Check that it is a video file/);
+  });
+
+  it('a failed run removes the --out and state folders it made while they are empty, never one that was there or holds a file', async () => {
+    const clip = await input('clip.mp4', 'this is a shopping list, not a video\n');
+    const notVideo = /clip\.mp4 is not a video ffmpeg can read/;
+    // Made by the run, two levels deep: both go.
+    await expectCleanFailure(await runVeil(['batch', clip, ...EXCERPT, '--epsilon', 'off', '--out', 'new/report'], sandbox), 1, notVideo);
+    // There before the run, empty: it stays.
+    await mkdir(path.join(sandbox.cwd, 'mine'));
+    expect((await runVeil(['batch', clip, ...EXCERPT, '--epsilon', 'off', '--out', 'mine'], sandbox)).exitCode).toBe(1);
+    expect(await writtenFolders(sandbox)).toEqual(['work/mine']);
+    // A private run made its state folder and a ledger in it before the clip failed: the ledger's folder stays,
+    // the empty report folder goes.
+    const privateRun = ['--camera', 'yard', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger', '--state-dir', 'fresh/state', '--out', 'fresh/report'];
+    expect((await runVeil(['batch', clip, ...EXCERPT, ...privateRun], sandbox)).exitCode).toBe(1);
+    expect(await writtenFolders(sandbox)).toEqual(['work/fresh', 'work/fresh/state', 'work/mine']);
+    expect(await listFiles(path.join(sandbox.cwd, 'fresh', 'state'))).toContain('privacy-ledger');
   });
 
   it('a truncated video: exit 1, "truncated or damaged", and no report from half a clip', async () => {
