@@ -50,6 +50,8 @@ const FILES: Record<string, unknown> = {
   'twice.yaml': { zones: [{ name: 'plaza', polygon: square }, { name: 'plaza', polygon: square }] },
   'bad-line.yaml': { lines: [{ name: 'gate', from: [0.1, 0.5], to: [2, 0.5] }] },
   'unknown-key.yaml': { windowSecs: 60 },
+  'site-keys-in-batch.yaml': { retentionDays: 30, stallSeconds: 20, fps: 2 },
+  'city-key-in-batch.yaml': { districts: [] },
   'a-list.yaml': [1, 2, 3],
   'not-yaml.yaml': 'zones: [unclosed\n',
   'bad-privacy.yaml': { privacy: { epsilon: -2 } },
@@ -73,6 +75,7 @@ const FILES: Record<string, unknown> = {
   'site-bad-fps.yaml': { stateDir: 'open/s11', cameras: [camera({ fps: 0 })] },
   'site-bad-backoff.yaml': { stateDir: 'open/s12', cameras: [camera({ backoff: { initialSeconds: -1 } })] },
   'site-bad-origin.yaml': { stateDir: 'open/s13', feed: { allowedOrigins: ['not a url'] }, cameras: [camera()] },
+  'site-misplaced-keys.yaml': { stateDir: 'open/s14', fps: 2, cameras: [camera({ retentionDays: 30 })] },
   'site-ledger-folder.yaml': { stateDir: 'open/ledger-folder', feed: { port: 0 }, cameras: [camera()] },
 };
 
@@ -126,6 +129,7 @@ const BATCH: BadInput[] = [
   { name: '--config with two zones of one name', args: ['batch', '--config', '$IN/twice.yaml'], says: /two zones are named "plaza": give each a unique name/ },
   { name: '--config with a line off the frame', args: ['batch', '--config', '$IN/bad-line.yaml'], says: /lines\[0\]/ },
   { name: '--config with an unknown key', args: ['batch', '--config', '$IN/unknown-key.yaml'], says: /windowSecs/ },
+  { name: "--config with site.yaml's retentionDays and a camera's stallSeconds", args: ['batch', '--config', '$IN/site-keys-in-batch.yaml'], says: /retentionDays: belongs to veil run's site config \(site\.yaml.*\) and to veil aggregate's city config \(city\.yaml\), not to the clip config of veil batch.*remove it here\n.*stallSeconds: belongs to a camera of veil run's site config \(site\.yaml, under cameras:\)/, exits: 2 },
   { name: '--config with a negative ε', args: ['batch', '--config', '$IN/bad-privacy.yaml'], says: /epsilon/i },
   { name: '--ffmpeg missing', args: ['batch', '--out', '$IN/open/r5', '--state-dir', '$IN/open/s-ff', '--ffmpeg', '$IN/no-ffmpeg'], says: /no-ffmpeg/ },
 ];
@@ -142,6 +146,7 @@ const EVAL: BadInput[] = [
   { name: '--start negative', args: ['eval', '--labels', '$IN/ok-labels.json', '--start=-1'], says: /--start -1: expected seconds/ },
   { name: '--config with a bow-tie zone', args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/bow-tie.yaml'], says: /zone "plaza" crosses itself/ },
   { name: '--config a directory', args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/a-dir'], says: /could not be read \(it is a directory/ },
+  { name: "--config with city.yaml's districts", args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/city-key-in-batch.yaml'], says: /districts: belongs to veil aggregate's city config \(city\.yaml\), not to the clip config of veil batch and veil eval/, exits: 2 },
   { name: 'an unknown flag', args: ['eval', '--labels', '$IN/ok-labels.json', '--out', 'x'], says: /Unknown option '--out'.*veil eval --help/ },
 ];
 
@@ -174,6 +179,7 @@ const RUN: BadInput[] = [
   site('site-bad-fps', /fps is the number of frames analysed per second/),
   site('site-bad-backoff', /backoff\.initialSeconds/),
   site('site-bad-origin', /an origin is a URL like https:\/\/ops\.example\.org/),
+  site('site-misplaced-keys', /cameras\[0\]\.retentionDays: belongs to the top level of veil run's site config.*\n.*fps: belongs to each camera \(under cameras:/, { exits: 2 }),
   site('site-ledger-folder', /stateDir \(config .*\) .*ledger-folder: cannot open the privacy ledger at .*: that is a folder, not a ledger file/, { exits: 2 }),
 ];
 
