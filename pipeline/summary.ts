@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { classesOf } from '../models/detection.ts';
-import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
+import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
@@ -193,10 +193,18 @@ function timeLabel(report: Report, seconds: number, precision: 'date' | 'minute'
 }
 
 const rounded = (value: number) => String(Number(value.toPrecision(2)));
+
+/**
+ * A figure as printed: value ± s.d., and "(within the noise)" when it could be noise alone (withinNoise; `among`
+ * when it is the largest of that many), so that noise on a street with no buses never reads as a bus.
+ */
+function shown(item: Figure, { decimals = 0, among = 1 }: { decimals?: number; among?: number } = {}): string {
+  return `${formatFigure(item, decimals)}${withinNoise(item, among) ? ' (within the noise)' : ''}`;
+}
 const windowsText = (count: number) => `${count} window${count === 1 ? '' : 's'}`;
 
 function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
-  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate ? 'date' : 'minute')} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
+  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate ? 'date' : 'minute')} ${shown(period)}${period.complete ? '' : ' (part)'}`);
   const more = periods.length > MAX_PERIODS_LISTED ? `, … ${periods.length - MAX_PERIODS_LISTED} more in report.csv` : '';
   return `      ${what}: ${listed.join(', ')}${more}`;
 }
@@ -221,14 +229,15 @@ function privacyLines(report: Report, figures: SummaryFigures): string[] {
 
 function lineSummary(report: Report, figures: LineFigures): string[] {
   const [forward, backward] = figures.directions;
-  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${formatFigure(forward!.total)}, backward ${formatFigure(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s)`];
+  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${shown(forward!.total)}, backward ${shown(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s)`];
   for (const direction of figures.directions) {
     if (direction.hours) {
-      const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${formatFigure(direction.peakHour)}` : '';
+      const completeHours = direction.hours.filter((hour) => hour.complete).length;
+      const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${shown(direction.peakHour, { among: completeHours })}` : '';
       out.push(periodLine(report, `hourly ${direction.direction}`, direction.hours, false) + peak);
     }
     if (direction.days) {
-      const average = direction.averageDay ? `; average day ${formatFigure(direction.averageDay)}` : '';
+      const average = direction.averageDay ? `; average day ${shown(direction.averageDay)}` : '';
       out.push(periodLine(report, `daily ${direction.direction}`, direction.days, true) + average);
     }
   }
@@ -236,13 +245,13 @@ function lineSummary(report: Report, figures: LineFigures): string[] {
 }
 
 function zoneSummary(report: Report, figures: ZoneFigures): string {
-  const mean = figures.mean ? `mean ${formatFigure(figures.mean.figure, 1)} over the clip` : 'no mean released';
+  const mean = figures.mean ? `mean ${shown(figures.mean.figure, { decimals: 1 })} over the clip` : 'no mean released';
   const { peak: peaks } = figures;
   const peak = !peaks
     ? ''
     : peaks.windowCount === 1
-      ? `; peak ${formatFigure(peaks.largest)}`
-      : `; peak per ${peaks.windowSeconds} s: mean ${formatFigure(peaks.mean, 1)}, largest ${formatFigure(peaks.largest)} at ${timeLabel(report, peaks.largestAt, peaks.windowSeconds < 60 ? 'second' : 'minute')}`;
+      ? `; peak ${shown(peaks.largest)}`
+      : `; peak per ${peaks.windowSeconds} s: mean ${shown(peaks.mean, { decimals: 1 })}, largest ${shown(peaks.largest, { among: peaks.windowCount })} at ${timeLabel(report, peaks.largestAt, peaks.windowSeconds < 60 ? 'second' : 'minute')}`;
   return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
 }
 
@@ -275,7 +284,12 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
     ...(inferences ? [`  ${describeInferences(inferences)}`] : []),
     ...privacyLines(report, figures),
   ];
-  if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');
+  if (report.private) {
+    lines.push(
+      '  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0',
+      '  "within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all',
+    );
+  }
   for (const line of figures.lines) lines.push(...lineSummary(report, line));
   for (const zone of figures.zones) lines.push(zoneSummary(report, zone));
   lines.push(`  written: ${files.join(', ')}`, '');

@@ -176,6 +176,41 @@ describe('veil batch on real footage', () => {
   });
 });
 
+describe('veil batch: the summary says which figures are within the noise', () => {
+  it('on the bundled sample (people, no vehicles) with a line: every figure ± its s.d., "within the noise" exactly where the noise could explain it', async () => {
+    const config = await input('campus.yaml', 'zones:\n  - { name: campus, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] }\nlines:\n  - { name: path, from: [0, 0.6], to: [1, 0.6] }\n');
+    const run = await runVeil(['batch', '--config', config, '--window', '6', '--fps', '2', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    const windows = report.windows.filter((window) => window.status === 'released');
+    expect(windows).toHaveLength(4);
+    const n = windows.length;
+    const sd = (statistic: 'crossings' | 'meanOccupancy' | 'peakOccupancy') => windows[0]!.privacy.statistics[statistic]!.standardDeviation;
+    // The rule the summary states: |value| < 2 s.d.; the largest of n windows < (2 + ln n / √2) s.d.
+    const marked = (value: number, standardDeviation: number, band = 2) => (Math.abs(value) < band * standardDeviation ? ' (within the noise)' : '');
+    const figure = (value: number, standardDeviation: number, decimals = 0) => `${Math.max(0, Number(value.toFixed(decimals)))} ± ${Number(standardDeviation.toPrecision(2))}`;
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    for (const [category, label] of [['person', 'people'], ['vehicle', 'vehicles']] as const) {
+      // A total of n windows has s.d. √n times one window's; a mean of n equal windows 1/√n times.
+      const [forward, backward] = (['forward', 'backward'] as const).map((direction) => sum(windows.map((window) => window.lines.path!.classes[category]![direction])));
+      const totalSd = sd('crossings') * Math.sqrt(n);
+      expect(run.stdout).toContain(`line path, ${label}: forward ${figure(forward!, totalSd)}${marked(forward!, totalSd)}, backward ${figure(backward!, totalSd)}${marked(backward!, totalSd)} (4 windows of 6 s)`);
+      const cells = windows.map((window) => window.zones.campus!.classes[category]!);
+      const mean = sum(cells.map((cell) => cell.meanOccupancy!)) / n;
+      const meanSd = sd('meanOccupancy') / Math.sqrt(n);
+      const peaks = cells.map((cell) => cell.peakOccupancy!);
+      const peaksMean = sum(peaks) / n;
+      const peaksMeanSd = sd('peakOccupancy') / Math.sqrt(n);
+      const largest = Math.max(...peaks);
+      expect(run.stdout).toContain(
+        `zone campus, ${label}: mean ${figure(mean, meanSd, 1)}${marked(mean, meanSd)} over the clip; ` +
+          `peak per 6 s: mean ${figure(peaksMean, peaksMeanSd, 1)}${marked(peaksMean, peaksMeanSd)}, largest ${figure(largest, sd('peakOccupancy'))}${marked(largest, sd('peakOccupancy'), 2 + Math.log(n) / Math.SQRT2)} at `,
+      );
+    }
+    expect(run.stdout).toContain('"within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all');
+  });
+});
+
 describe('veil batch: the budget belongs to the footage', () => {
   const PLACED = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z'];
 

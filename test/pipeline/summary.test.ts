@@ -153,13 +153,35 @@ describe('summary figures over many private releases', () => {
     // ρ = 0: what ε covers is said as it is (all crossings, occupancy for a moment in view), never "a visit of up to 0 s".
     expect(printed).toContain('ε = 1 per track (all its crossings; its occupancy in full for a moment in view + 1 s the tracker may coast');
     expect(printed).not.toContain('up to 0 s');
-    expect(printed).toMatch(/zone hall, people: mean [\d.]+ ± [\d.]+ over the clip; peak per 900 s: mean [\d.]+ ± [\d.]+, largest \d+ ± [\d.]+ at 00:45Z/);
+    expect(printed).toMatch(/zone hall, people: mean [\d.]+ ± [\d.]+( \(within the noise\))? over the clip; peak per 900 s: mean [\d.]+ ± [\d.]+( \(within the noise\))?, largest \d+ ± [\d.]+ at 00:45Z/);
     // No count is printed bare: every number after a figure's name is followed by its ±.
     const figureLines = printed.split('\n').filter((text) => /^ +(line|zone|hourly) /.test(text));
     expect(figureLines).toHaveLength(2 * 3 + 2);
     for (const line of figureLines) {
       expect(line.replace(/\d+(\.\d+)? ± [\d.]+/g, '').replace(/\d+ windows of \d+ s|per \d+ s|\d\d:\d\dZ/g, '')).not.toMatch(/\d/);
     }
+  });
+  it('says "within the noise" of the figures of nothing in most draws, and never of real traffic or a real crowd', () => {
+    const printed = reports.map((report) => {
+      let text = '';
+      printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((text += String(chunk)), done()) }));
+      return text;
+    });
+    const lineOf = (text: string, start: string) => text.split('\n').find((line) => line.startsWith(start))!;
+    const share = (test: (text: string) => boolean) => printed.filter(test).length / printed.length;
+    // Truth 0 (no person crosses, no vehicle goes backward): a total within ± 2 s.d. about 95 % of the time.
+    expect(share((text) => /^ +line gate, people: forward \d+ ± [\d.]+ \(within the noise\)/.test(lineOf(text, '  line gate, people:')))).toBeGreaterThan(0.9);
+    expect(share((text) => /backward \d+ ± [\d.]+ \(within the noise\)/.test(lineOf(text, '  line gate, vehicles:')))).toBeGreaterThan(0.9);
+    // 600 vehicles forward, 400 in the peak hour, a peak of 100 people: far beyond the noise, never so marked.
+    expect(share((text) => /forward \d+ ± [\d.]+ \(within/.test(lineOf(text, '  line gate, vehicles:')))).toBe(0);
+    const vehiclesHourlyForward = (text: string) => {
+      const lines = text.split('\n');
+      return lines[lines.indexOf(lineOf(text, '  line gate, vehicles:')) + 1]!;
+    };
+    expect(printed.every((text) => /^ +hourly forward: .*; peak hour /.test(vehiclesHourlyForward(text)))).toBe(true);
+    expect(share((text) => /peak hour \S+ \d+ ± [\d.]+ \(within/.test(vehiclesHourlyForward(text)))).toBe(0);
+    // The peak of 100 has ± 11 or so and its band is 2 + ln 8 / √2 = 3.5 s.d.: below it only on a 5-s.d. draw.
+    expect(share((text) => /largest \d+ ± [\d.]+ \(within/.test(lineOf(text, '  zone hall, people:')))).toBeLessThan(0.005);
   });
 });
 
