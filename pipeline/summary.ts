@@ -13,7 +13,7 @@ import { classesOf } from '../models/detection.ts';
 import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
-import type { Report } from '../streams/report.ts';
+import { coveredSeconds, isPartial, type Report } from '../streams/report.ts';
 import type { InferenceCounts } from '../stages/motion.ts';
 import {
   clockLabel,
@@ -60,6 +60,8 @@ export interface LineFigures {
   group: ClassGroup;
   /** The crossings series the totals are read from (the one whose clip total has the smallest s.d.). */
   windowSeconds: number;
+  /** Seconds of footage its released windows cover: less than their count × windowSeconds when one is partial. */
+  coveredSeconds: number;
   directions: DirectionFigures[];
 }
 
@@ -133,6 +135,11 @@ function leastNoisy(series: ReleaseSeries[], statistic: Statistic, figure: 'tota
   return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
 }
 
+/** Seconds of footage the released windows cover, to the millisecond (streams/report.ts, coveredSeconds). */
+function releasedCoverage(windows: readonly ReleasedWindow[]): number {
+  return Number(windows.filter((window) => window.status === 'released').reduce((sum, window) => sum + coveredSeconds(window), 0).toFixed(3));
+}
+
 /**
  * The figures the summary prints, each with its own s.d. Throws nothing; a statistic that was not released (or a
  * clip whose windows were all withheld) simply has no figure.
@@ -148,6 +155,7 @@ export function summaryFigures(report: Report): SummaryFigures {
           line: line.name,
           group,
           windowSeconds: series.windowSeconds,
+          coveredSeconds: releasedCoverage(series.windows),
           directions: byDirection(series, line.name, group, spanSeconds),
         })),
       )
@@ -229,7 +237,9 @@ function privacyLines(report: Report, figures: SummaryFigures): string[] {
 
 function lineSummary(report: Report, figures: LineFigures): string[] {
   const [forward, backward] = figures.directions;
-  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${shown(forward!.total)}, backward ${shown(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s)`];
+  const fullSeconds = forward!.total.windowCount * figures.windowSeconds;
+  const covering = figures.coveredSeconds < fullSeconds ? `, covering ${figures.coveredSeconds} s of footage` : '';
+  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${shown(forward!.total)}, backward ${shown(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s${covering})`];
   for (const direction of figures.directions) {
     if (direction.hours) {
       const completeHours = direction.hours.filter((hour) => hour.complete).length;
@@ -255,12 +265,22 @@ function zoneSummary(report: Report, figures: ZoneFigures): string {
   return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
 }
 
-/** Prints the summary (about 10–25 lines) to `out`. */
 /** One line on the detector's work: frames it ran on, and those the motion gate skipped as still. */
 export function describeInferences({ run, skipped }: InferenceCounts): string {
   const frames = run + skipped;
   const saved = skipped === 0 ? 'the motion gate skipped none' : `the motion gate skipped ${skipped} whose picture had not changed (${(frames / Math.max(run, 1)).toFixed(2)}× fewer inferences)`;
   return `detector ran on ${run} of ${frames} frames; ${saved}`;
+}
+
+/**
+ * The released windows of a series that cover only part of their length (the clip starts or ends inside them),
+ * e.g. "; 1 partial, where the clip starts or ends: 6 of its 60 s from 00:00:00Z"; '' when there is none.
+ */
+function partialWindowsText(report: Report, windows: readonly ReleasedWindow[], windowSeconds: number): string {
+  const partial = windows.filter((window) => window.status === 'released' && isPartial(window));
+  if (partial.length === 0) return '';
+  const covered = partial.map((window) => `${coveredSeconds(window)} of its ${windowSeconds} s from ${timeLabel(report, window.startSeconds, 'second')}`);
+  return `; ${partial.length} partial, where the clip starts or ends: ${covered.join(', ')}`;
 }
 
 /**
@@ -272,7 +292,9 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
   const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
   const releasedIn = (windows: readonly ReleasedWindow[]) => windows.filter((window) => window.status === 'released').length;
-  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))})`);
+  const series = seriesOf(report).map(
+    (entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))}${partialWindowsText(report, entry.windows, entry.windowSeconds)})`,
+  );
   const nothingReleased = report.windows.length > 0 && releasedIn(report.windows) === 0;
   const lines: string[] = [
     '',

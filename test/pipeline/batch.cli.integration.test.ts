@@ -211,6 +211,30 @@ describe('veil batch: the summary says which figures are within the noise', () =
   });
 });
 
+describe('veil batch: a window the clip covers only in part', () => {
+  it('a 6 s excerpt in the default 60 s windows: JSON, CSV and summary say it covers 6 s; it is noised and charged as a whole window', async () => {
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--duration', '6', '--fps', '2', '--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    expect(report.windows).toHaveLength(1);
+    const [window] = report.windows;
+    expect(window).toMatchObject({ startSeconds: 0, endSeconds: 6, windowSeconds: 60, coveredSeconds: 6, status: 'released' });
+    // A whole window's terms (docs/privacy.md): ε 1 per visit, reach ρ 0 + 3 s of coasting touches ⌈3/60⌉ + 1 = 2
+    // windows, mean and peak occupancy half each: ε 1 × 0.5 / 2 = 0.25 per statistic, 0.5 for the window. Discrete
+    // Laplace of scale b = 1/0.25 = 4 on the peak (a count): s.d. √(2e^(−1/b)) / (1 − e^(−1/b)).
+    for (const statistic of ['meanOccupancy', 'peakOccupancy'] as const) expect(window!.privacy.statistics[statistic]!.epsilon).toBe(0.25);
+    const decay = Math.exp(-1 / 4);
+    expect(window!.privacy.statistics.peakOccupancy!.standardDeviation).toBeCloseTo(Math.sqrt(2 * decay) / (1 - decay), 9);
+    expect(window!.privacy.epsilon).toBe(0.5);
+    expect(window!.privacy.budget.epsilonSpent).toBe(0.5);
+    const [header, ...rows] = (await readFile(path.join(sandbox.cwd, 'out', 'report.csv'), 'utf8')).trim().split('\n');
+    expect(header!.split(',').slice(0, 4)).toEqual(['window_start_s', 'window_end_s', 'window_s', 'covered_s']);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.split(',').slice(0, 4)).toEqual(['0', '6', '60', '6']);
+    expect(run.stdout).toContain('released peak occupancy and mean occupancy per 60 s (1 window; 1 partial, where the clip starts or ends: 6 of its 60 s from 08:00:00Z)');
+  });
+});
+
 describe('veil batch: the budget belongs to the footage', () => {
   const PLACED = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z'];
 

@@ -131,9 +131,9 @@ describe('summary figures over many private releases', () => {
     // One value of each statistic, class and direction in the second window (whose truth is a plain 2 or 100 or 3).
     rows[0]!.forEach((row, index) => {
       if (row[0] !== String(WINDOW_SECONDS)) return;
-      const stated = Number(row[10]);
-      const observed = spread(rows.map((draw) => Number(draw[index]![9]))).standardDeviation;
-      if (!(stated > 0) || Math.abs(observed / stated - 1) > 0.1) misfits.push(`${row.slice(4, 9).join(' ')}: stated ${stated}, observed ${observed.toFixed(3)}`);
+      const stated = Number(row[11]);
+      const observed = spread(rows.map((draw) => Number(draw[index]![10]))).standardDeviation;
+      if (!(stated > 0) || Math.abs(observed / stated - 1) > 0.1) misfits.push(`${row.slice(5, 10).join(' ')}: stated ${stated}, observed ${observed.toFixed(3)}`);
     });
     expect(rows[0]!.filter((row) => row[0] === String(WINDOW_SECONDS))).toHaveLength(2 * 2 + 2 * 2);
     expect(misfits).toEqual([]);
@@ -226,6 +226,24 @@ describe('summary periods', () => {
     printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }), { run: 40, skipped: 60 });
     // 100 frames for 40 inferences: 100 / 40 = 2.5 times fewer.
     expect(printed).toContain('detector ran on 40 of 100 frames; the motion gate skipped 60 whose picture had not changed (2.50× fewer inferences)');
+  });
+});
+
+describe('a clip shorter than its windows', () => {
+  it('names each partial window and the footage the line totals cover: 90 s in 60 s occupancy and 900 s crossings windows', () => {
+    const report = releaseClip({
+      privacy: { epsilon: 'off', releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }] },
+      zones: [{ name: 'hall' }],
+      lines: ['gate'],
+      durationSeconds: 90,
+      exact: () => ({ zones: { hall: occupancy({ meanOccupancy: 3, peakOccupancy: 5 }) }, lines: { gate: vehicleCrossings(4, 0) } }),
+    });
+    let printed = '';
+    printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }));
+    // Windows [0, 60) and [60, 90) of 60 s, [0, 90) of 900 s: the second and the third are partial.
+    expect(printed).toContain('crossings per 900 s (1 window; 1 partial, where the clip starts or ends: 90 of its 900 s from 0:00)');
+    expect(printed).toContain('mean occupancy per 60 s (2 windows; 1 partial, where the clip starts or ends: 30 of its 60 s from 1:00)');
+    expect(printed).toContain('line gate, vehicles: forward 4, backward 0 (1 window of 900 s, covering 90 s of footage)');
   });
 });
 
