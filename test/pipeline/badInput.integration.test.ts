@@ -76,6 +76,7 @@ const FILES: Record<string, unknown> = {
   'site-bad-backoff.yaml': { stateDir: 'open/s12', cameras: [camera({ backoff: { initialSeconds: -1 } })] },
   'site-bad-origin.yaml': { stateDir: 'open/s13', feed: { allowedOrigins: ['not a url'] }, cameras: [camera()] },
   'site-misplaced-keys.yaml': { stateDir: 'open/s14', fps: 2, cameras: [camera({ retentionDays: 30 })] },
+  'city-site-keys.yaml': { broker: { url: 'mqtt://127.0.0.1:1' }, stateDir: 'open/city', cameras: [], fps: 5 },
   'site-ledger-folder.yaml': { stateDir: 'open/ledger-folder', feed: { port: 0 }, cameras: [camera()] },
 };
 
@@ -180,6 +181,7 @@ const RUN: BadInput[] = [
   site('site-bad-backoff', /backoff\.initialSeconds/),
   site('site-bad-origin', /an origin is a URL like https:\/\/ops\.example\.org/),
   site('site-misplaced-keys', /cameras\[0\]\.retentionDays: belongs to the top level of veil run's site config.*\n.*fps: belongs to each camera \(under cameras:/, { exits: 2 }),
+  { name: "veil aggregate: city.yaml with site.yaml's cameras and a camera's fps", args: ['aggregate', '--config', '$IN/city-site-keys.yaml'], says: /cameras: belongs to veil run's site config \(site\.yaml, top level\), not to veil aggregate's city config.*\n.*fps: belongs to a camera of veil run's site config/, exits: 2 },
   site('site-ledger-folder', /stateDir \(config .*\) .*ledger-folder: cannot open the privacy ledger at .*: that is a folder, not a ledger file/, { exits: 2 }),
 ];
 
