@@ -42,7 +42,7 @@ Usage:
 
 Run \`veil <command> --help\` for its options.
 
-Exit codes: 0 done; 1 the work failed (a damaged clip, an unreachable camera, an unreadable ledger); 2 a usage,
+Exit codes: 0 done; 1 the work failed (a damaged clip, a detector that cannot start, an unreadable ledger); 2 a usage,
 config or setup mistake (a flag, a config field, a path or its permissions, the privacy ledger's place); 3 veil eval:
 a line outside its tolerance.
 
