@@ -169,7 +169,8 @@ function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, top: ConfigKin
 
 /**
  * Validates `input`; on failure throws a ConfigError listing each bad field, its value and what to do. With `kind`,
- * a top-level key that belongs to a neighbouring config is named as such (which file, which command).
+ * an unknown key that belongs to a neighbouring config (at the top level, or in an object `kind.nested` describes)
+ * is named as that config's (which file, which command, what to do).
  */
 export function parseConfig<T extends z.ZodType>(schema: T, input: unknown, source: string, kind?: ConfigKind): z.output<T> {
   const result = schema.safeParse(input);
