@@ -209,6 +209,7 @@ const rounded = (value: number) => String(Number(value.toPrecision(2)));
 function shown(item: Figure, { decimals = 0, among = 1 }: { decimals?: number; among?: number } = {}): string {
   return `${formatFigure(item, decimals)}${withinNoise(item, among) ? ' (within the noise)' : ''}`;
 }
+
 const windowsText = (count: number) => `${count} window${count === 1 ? '' : 's'}`;
 
 function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
