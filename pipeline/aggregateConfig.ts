@@ -15,10 +15,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
-import { parseConfig, readConfigFile } from './config.ts';
+import { parseConfig, readConfigFile, schemaKeys, type ConfigKind } from './config.ts';
 import type { District } from './districtTotals.ts';
 import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
-import { feedSchema, retentionDaysSchema } from './siteConfig.ts';
+import { cameraSchema, feedSchema, retentionDaysSchema, siteConfigSchema } from './siteConfig.ts';
 
 /** The client id the aggregator's persistent session lives under unless the broker section names one. */
 export const DEFAULT_AGGREGATOR_CLIENT_ID = 'veil-aggregate';
@@ -88,9 +88,18 @@ export const aggregateConfigSchema = z
   });
 export type AggregateConfig = z.output<typeof aggregateConfigSchema> & { districts: District[] };
 
+/** A box's setting (cameras, mqtt) or a camera's written into city.yaml is named as theirs. */
+const CITY_CONFIG: ConfigKind = {
+  name: "veil aggregate's city config",
+  neighbours: [
+    { keys: schemaKeys(siteConfigSchema), name: "veil run's site config (site.yaml, top level)" },
+    { keys: schemaKeys(cameraSchema), name: "a camera of veil run's site config (site.yaml, under cameras:)" },
+  ],
+};
+
 /** Reads and checks a city config; paths (stateDir, TLS files) are relative to the config file. Throws ConfigError. */
 export async function readAggregateConfig(file: string): Promise<AggregateConfig> {
-  const city = parseConfig(aggregateConfigSchema, await readConfigFile(file), `config ${file}`);
+  const city = parseConfig(aggregateConfigSchema, await readConfigFile(file), `config ${file}`, CITY_CONFIG);
   const folder = path.dirname(file);
   return { ...city, stateDir: path.resolve(folder, city.stateDir), broker: withTlsPathsRelativeTo(city.broker, folder) };
 }

@@ -14,7 +14,7 @@ import { parseFlags, UsageError } from './args.ts';
 import { runBatch } from './batch.ts';
 import { CLIP_FLAGS, CLIP_FLAGS_HELP, checkClipInput, clipExcerpt, clipInput, clipJobConfig, displayName, logBlindDetector, logFormatFlag, progressTotalSeconds, findFfmpeg, startParts, type StartedParts } from './clipJob.ts';
 import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
-import { prepareWritableDir } from './fsProblems.ts';
+import { prepareWritableDir, removeEmptyFolders } from './fsProblems.ts';
 import { createLogger } from './log.ts';
 import { openPrivacy, PRIVACY_FLAGS, PRIVACY_FLAGS_HELP, privacyFlagOverrides } from './privacySetup.ts';
 import { defaultStateDir } from './siteConfig.ts';
@@ -90,6 +90,18 @@ async function placeFootage(values: { camera?: string; 'recorded-at'?: string },
 }
 
 export async function batchCommand(argv: string[]): Promise<number> {
+  const createdFolders: string[] = [];
+  try {
+    return await analyseClip(argv, createdFolders);
+  } catch (error) {
+    // A failed run leaves no empty --out or state folder of its own making behind (never one that holds anything).
+    removeEmptyFolders(createdFolders);
+    throw error;
+  }
+}
+
+/** The batch run itself; every folder it creates is added to `createdFolders`. */
+async function analyseClip(argv: string[], createdFolders: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, 'batch');
   const log = createLogger(logFormatFlag(values));
   const input = clipInput(positionals, 'batch', SAMPLE_CLIP)!;
@@ -102,7 +114,7 @@ export async function batchCommand(argv: string[]): Promise<number> {
 
   checkClipInput(input);
   // Checked before the detector loads: a bad path should cost the user seconds, not a whole analysis.
-  prepareWritableDir(outDir, '--out');
+  createdFolders.push(...prepareWritableDir(outDir, '--out'));
   // A report may hold the only release its footage will ever get (a re-run finds that budget spent): never overwrite it.
   if (existsSync(path.join(outDir, 'report.json'))) {
     throw new UsageError(`--out ${outDir} already holds a report: a new run would replace it, and the footage it released may have no budget left to be released again. Give another --out, or move the old report away first.`);
@@ -110,11 +122,12 @@ export async function batchCommand(argv: string[]): Promise<number> {
   const stateDir = values['state-dir'] ?? defaultStateDir();
   const calibration = config.privacy.epsilon === 'off';
   // A calibration run (epsilon "off") keeps no ledger, so it must not create a state directory either.
-  if (!calibration) prepareWritableDir(stateDir, values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)');
+  const stateDirSetting = values['state-dir'] ? '--state-dir' : 'the state directory ($XDG_STATE_HOME/veil)';
+  if (!calibration) createdFolders.push(...prepareWritableDir(stateDir, stateDirSetting));
   const ffmpeg = await findFfmpeg(values.ffmpeg, log);
   const placement = calibration ? undefined : await placeFootage(values, input, ffmpeg);
   if (placement) log.info(`footage placed as camera ${placement.camera} from ${placement.recordedAt.toISOString()} (${placement.via})`);
-  const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
+  const privacy = openPrivacy({ stateDir, stateDirSetting, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
   let parts: StartedParts | undefined;
   let durationSeconds: number | undefined;
   try {

@@ -1,6 +1,7 @@
 /**
  * `veil` — the command line. Each subcommand parses its flags, builds its job from them (and from `--config`), and
- * returns an exit code: 0 done, 1 the work failed (bad input clip, dead camera, ...), 2 a usage or config mistake.
+ * returns an exit code: 0 done, 1 the work failed (bad input clip, dead camera, unreadable ledger, ...), 2 a usage,
+ * config or setup mistake (paths, permissions, the ledger's place: a PathError), 3 eval outside tolerance.
  */
 import { BACKEND_CHOICES, NATIVE_INSTALL_COMMAND } from '../models/backend.ts';
 import { aggregateCommand, AGGREGATE_HELP } from './aggregateCommand.ts';
@@ -40,6 +41,10 @@ Usage:
   veil aggregate --config city.yaml  the city side: district totals from a fleet of boxes over MQTT
 
 Run \`veil <command> --help\` for its options.
+
+Exit codes: 0 done; 1 the work failed (a damaged clip, a detector that cannot start, an unreadable ledger); 2 a usage,
+config or setup mistake (a flag, a config field, a path or its permissions, the privacy ledger's place); 3 veil eval:
+a line outside its tolerance.
 
 Detector backends (--backend): ${BACKEND_CHOICES.join(', ')}. 'auto' takes the first that loads, in the order
 tensorflow-gpu → tensorflow → wasm → cpu, and the log says which it chose and why. The native backends are optional:

@@ -15,7 +15,9 @@ import { assertInputExists, isNetworkOrDevice } from '../streams/ffmpegFrames.ts
 import { redactCredentials } from '../streams/redact.ts';
 import { SAMPLE_CLIP } from '../streams/sampleClip.ts';
 import { choiceFlag, numberFlag, UsageError, type FlagSpec } from './args.ts';
-import { analysisShape, assertDetectorSettingsAgree, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
+import { aggregateConfigSchema } from './aggregateConfig.ts';
+import { analysisShape, assertDetectorSettingsAgree, detectorSchema, parseConfig, readConfigFile, schemaKeys, withDefaultZones, type ConfigKind } from './config.ts';
+import { cameraSchema, siteConfigSchema } from './siteConfig.ts';
 import { assertClipFile } from './fsProblems.ts';
 import type { LogFormat, Logger } from './log.ts';
 import { describeBlindDetector, type BlindDetectorState } from '../stages/blindDetector.ts';
@@ -31,6 +33,16 @@ export const clipJobSchema = z
   })
   .transform(withDefaultZones);
 export type ClipJobConfig = z.infer<typeof clipJobSchema>;
+
+/** The batch config among its neighbours: a key of veil run's or veil aggregate's config is named as theirs. */
+const CLIP_JOB_CONFIG: ConfigKind = {
+  name: 'the clip config of veil batch and veil eval',
+  neighbours: [
+    { keys: schemaKeys(siteConfigSchema), name: "veil run's site config (site.yaml, top level)" },
+    { keys: schemaKeys(cameraSchema), name: "a camera of veil run's site config (site.yaml, under cameras:)" },
+    { keys: schemaKeys(aggregateConfigSchema), name: "veil aggregate's city config (city.yaml)" },
+  ],
+};
 
 export const CLIP_FLAGS = {
   config: { type: 'string' },
@@ -111,7 +123,7 @@ export async function clipJobConfig(flags: ClipFlagValues, privacyOverrides: Rec
   if (flags['min-detector-fps']) motionGate.minDetectorFps = numberFlag(flags['min-detector-fps'], 'min-detector-fps', 'detections per second, e.g. 1.25');
   merged.motionGate = motionGate;
   merged.privacy = { ...((merged.privacy as Record<string, unknown> | undefined) ?? {}), ...privacyOverrides };
-  const config = parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags');
+  const config = parseConfig(clipJobSchema, merged, flags.config ? `config ${flags.config} (with flags)` : 'the flags', CLIP_JOB_CONFIG);
   assertDetectorSettingsAgree(config.detector, { model: '--model (detector.model)', modelUrl: '--model-url (detector.modelUrl)', weights: '--weights (detector.weights)' });
   return config;
 }

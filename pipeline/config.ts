@@ -126,15 +126,61 @@ function valueAt(input: unknown, issuePath: readonly PropertyKey[]): unknown {
   return issuePath.reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
 }
 
-/** Validates `input`; on failure throws a ConfigError listing each bad field, its value and what to do. */
-export function parseConfig<T extends z.ZodType>(schema: T, input: unknown, source: string): z.output<T> {
+/** The keys an object schema accepts, through a transform or a pipe (cameraSchema fills in zones by one). */
+export function schemaKeys(schema: z.ZodType): string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodPipe) return schemaKeys(schema.in as z.ZodType);
+  throw new TypeError('schemaKeys: expected an object schema, or one piped into a transform');
+}
+
+/**
+ * Another command's config, whose keys a person may write into the wrong file (`retentionDays` of site.yaml in a
+ * batch config): its top-level keys (schemaKeys) and its name for messages, e.g. "veil run's site config (site.yaml)".
+ */
+export interface NeighbourConfig {
+  keys: readonly string[];
+  name: string;
+}
+
+export interface ConfigKind {
+  /** This config's name for messages, e.g. "the clip config of veil batch and veil eval". */
+  name: string;
+  /** Configs of other commands (or other levels of this one) whose keys are named as theirs rather than as unknown. */
+  neighbours: readonly NeighbourConfig[];
+  /** The same for an object inside this one, by its key (list indexes skipped): e.g. cameras → one camera. */
+  nested?: Readonly<Record<string, ConfigKind>>;
+}
+
+/** The kind of the object at `issuePath` inside one of kind `top`, if it is described. */
+function kindAt(top: ConfigKind | undefined, issuePath: readonly PropertyKey[]): ConfigKind | undefined {
+  return issuePath.reduce<ConfigKind | undefined>((kind, key) => (typeof key === 'number' ? kind : kind?.nested?.[String(key)]), top);
+}
+
+/** One line per unknown key: a key of a neighbouring config says whose it is and what to do, any other is a typo. */
+function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, top: ConfigKind | undefined): string[] {
+  const kind = kindAt(top, issue.path);
+  return issue.keys.map((key) => {
+    const where = formatPath([...issue.path, key]);
+    const homes = (kind?.neighbours ?? []).filter((neighbour) => neighbour.keys.includes(key)).map((neighbour) => neighbour.name);
+    if (homes.length === 0) return `  ${where}: unknown setting: check its spelling${kind ? ` against ${kind.name} (README)` : ''}`;
+    return `  ${where}: belongs to ${homes.join(' and to ')}, not to ${kind!.name}, where it would do nothing: set it there, or remove it here`;
+  });
+}
+
+/**
+ * Validates `input`; on failure throws a ConfigError listing each bad field, its value and what to do. With `kind`,
+ * an unknown key that belongs to a neighbouring config (at the top level, or in an object `kind.nested` describes)
+ * is named as that config's (which file, which command, what to do).
+ */
+export function parseConfig<T extends z.ZodType>(schema: T, input: unknown, source: string, kind?: ConfigKind): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
+  const lines = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return unknownKeyLines(issue, kind);
     const where = formatPath(issue.path) || '(top level)';
     const value = valueAt(input, issue.path);
     const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    return `  ${where}: ${issue.message} (got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`;
+    return [`  ${where}: ${issue.message} (got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`];
   });
   throw new ConfigError(`${source} has ${lines.length === 1 ? 'an invalid setting' : `${lines.length} invalid settings`}:\n${lines.join('\n')}`);
 }

@@ -6,7 +6,7 @@
  *   prepareWritableDir('/var/lib/veil', 'stateDir (config site.yaml)');  // creates it, or throws a PathError
  *   assertClipFile('footage/', 'the clip');                              // a directory is not a clip
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { quote } from 'shell-quote';
 import { grantCommand, processUser } from '../streams/processUser.ts';
@@ -82,9 +82,10 @@ function nearestExisting(dir: string): { at: string; isDirectory: boolean } | un
 /**
  * Makes sure `dir` is a directory the process can write, creating it and its missing parents one level at a time
  * (Node's recursive mkdir never returns under /proc, where mkdir answers ENOENT under a parent that exists).
- * `setting` names where the path came from, e.g. "--out" or "stateDir (config site.yaml)". Throws PathError.
+ * `setting` names where the path came from, e.g. "--out" or "stateDir (config site.yaml)". Returns the folders it
+ * created, outermost first (for removeEmptyFolders when the run then fails). Throws PathError.
  */
-export function prepareWritableDir(dir: string, setting: string): void {
+export function prepareWritableDir(dir: string, setting: string): string[] {
   const absolute = path.resolve(dir);
   const existing = nearestExisting(absolute);
   if (existing && !existing.isDirectory) {
@@ -96,9 +97,11 @@ export function prepareWritableDir(dir: string, setting: string): void {
   }
   const missing: string[] = [];
   for (let at = absolute; at !== existing?.at && path.dirname(at) !== at; at = path.dirname(at)) missing.unshift(at);
+  const created: string[] = [];
   for (const level of missing) {
     try {
       mkdirSync(level);
+      created.push(level);
     } catch (error) {
       const errno = errnoOf(error);
       if (errno?.code === 'EEXIST' && statSync(level).isDirectory()) continue;
@@ -122,6 +125,23 @@ export function prepareWritableDir(dir: string, setting: string): void {
     const grant = grantCommand(absolute, { folder: true });
     const fix = grant.ownedAlready ? `that user owns it already, and its permissions refuse it: allow it (e.g. ${grant.command})` : `give that user the directory (e.g. sudo ${grant.command})`;
     throw new PathError(`${setting} ${dir} is not writable by the user running Veil (${runningUser()}; ${reasonInWords(errno)}): ${fix} or choose another directory`);
+  }
+  return created;
+}
+
+/**
+ * After a failed run: removes the folders it created (from prepareWritableDir, in the order made) that are still
+ * empty, innermost first, so a mistake leaves no empty `--out` behind. rmdir(2) removes only an empty folder, so
+ * one that holds anything (a ledger, a report) stays, and so does its parent; a folder the run did not create is
+ * never touched. Failures are ignored: the run's own error is what the user needs to see.
+ */
+export function removeEmptyFolders(created: readonly string[]): void {
+  for (const folder of [...created].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      // Not empty, or gone, or not ours to remove any more: leave it.
+    }
   }
 }
 

@@ -7,13 +7,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CountedClass } from '../models/detection.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
-import { openLedger, type Ledger } from '../stages/privacy/ledger.ts';
+import { LedgerSetupError, openLedger, type Ledger } from '../stages/privacy/ledger.ts';
 import { rationalFromDecimal } from '../stages/privacy/rational.ts';
 import { describePlan, PrivacyConfigError, planReleases, type ReleasePlan, type TrackerBounds } from '../stages/privacy/settings.ts';
 import { createReleaser, releasedGroups, type Releaser } from '../stages/release.ts';
 import { MAX_CLASSES_PER_TRACK_PER_WINDOW, MAX_COAST_SECONDS } from '../stages/track.ts';
 import type { ClassGroups } from '../stages/window.ts';
 import { choiceFlag, numberFlag, type FlagSpec } from './args.ts';
+import { PathError } from './fsProblems.ts';
 import type { Logger } from './log.ts';
 
 /** What the tracker guarantees (each constant's docstring names the test that proves it); the sensitivity rests on it. */
@@ -107,6 +108,8 @@ export interface PrivacyRuntime {
 
 export interface PrivacyOptions {
   stateDir: string;
+  /** Where `stateDir` came from, for errors: e.g. "--state-dir" or "stateDir (config site.yaml)" (default "the state directory"). */
+  stateDirSetting?: string;
   /** Start a ledger when there is none (`--new-ledger`): only the operator may decide that past spending is gone. */
   createLedger: boolean;
   /** `--accept-policy-change REASON`: record a changed privacy policy instead of refusing it. */
@@ -114,7 +117,11 @@ export interface PrivacyOptions {
   log: Logger;
 }
 
-/** Opens the privacy side of a command; the ledger only when a private camera needs it. */
+/**
+ * Opens the privacy side of a command; the ledger only when a private camera needs it. `releaserFor` throws a
+ * PathError naming `stateDirSetting` when the ledger's place or permissions are wrong (stages/privacy/ledger.ts's
+ * LedgerSetupError), PrivacyConfigError for bad privacy settings, LedgerError for an unreadable ledger.
+ */
 export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
   const { stateDir, log } = options;
   let ledger: Ledger | undefined;
@@ -122,7 +129,13 @@ export function openPrivacy(options: PrivacyOptions): PrivacyRuntime {
   const openOnce = () => {
     if (ledger) return ledger;
     mkdirSync(stateDir, { recursive: true });
-    ledger = openLedger(ledgerPath, { createIfMissing: options.createLedger });
+    try {
+      ledger = openLedger(ledgerPath, { createIfMissing: options.createLedger });
+    } catch (error) {
+      // Where the ledger is and who may use it is set up like any other path: a PathError naming the setting.
+      if (error instanceof LedgerSetupError) throw new PathError(`${options.stateDirSetting ?? 'the state directory'} ${stateDir}: ${error.message}`);
+      throw error;
+    }
     log.info('privacy ledger open', { path: ledgerPath });
     return ledger;
   };

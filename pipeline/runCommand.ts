@@ -112,7 +112,8 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
   const feedOptions = feedSettings(site.feed, values);
   const stateDir = site.stateDir ?? defaultStateDir();
-  prepareWritableDir(stateDir, site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)');
+  const stateDirSetting = site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)';
+  prepareWritableDir(stateDir, stateDirSetting);
 
   // Whatever has been started is stopped again on the way out, whether the run ends by a signal or by an error.
   const running: Array<() => unknown> = [];
@@ -129,7 +130,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   else stop.addEventListener('abort', onStop, { once: true });
   try {
     if (stop.aborted) return 0;
-    const privacy = openPrivacy({ stateDir, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
+    const privacy = openPrivacy({ stateDir, stateDirSetting, createLedger: values['new-ledger'] === true, acceptPolicyChange: values['accept-policy-change'], log });
     closeLedger = () => privacy.close();
     running.push(closeLedger);
     const releasers = new Map(

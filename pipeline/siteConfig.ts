@@ -12,7 +12,7 @@ import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } 
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
 import { driftSettingsSchema } from './driftMonitor.ts';
-import { analysisShape, detectorSchema, parseConfig, readConfigFile, withDefaultZones } from './config.ts';
+import { analysisShape, detectorSchema, parseConfig, readConfigFile, schemaKeys, withDefaultZones, type ConfigKind } from './config.ts';
 
 /** Where the privacy ledger and the release store live unless the config says: per the XDG base-directory spec. */
 export function defaultStateDir(): string {
@@ -127,8 +127,15 @@ export const siteConfigSchema = z
   });
 export type SiteConfig = z.infer<typeof siteConfigSchema>;
 
+/** A camera's setting (fps, zones, privacy…) written at the top of site.yaml is named as a camera's, and the reverse. */
+const SITE_CONFIG: ConfigKind = {
+  name: "the top level of veil run's site config",
+  neighbours: [{ keys: schemaKeys(cameraSchema), name: 'each camera (under cameras:, one entry per camera)' }],
+  nested: { cameras: { name: 'a camera', neighbours: [{ keys: schemaKeys(siteConfigSchema), name: "the top level of veil run's site config (for every camera)" }] } },
+};
+
 export async function readSiteConfig(file: string): Promise<SiteConfig> {
-  const site = parseConfig(siteConfigSchema, await readConfigFile(file), `config ${file}`);
+  const site = parseConfig(siteConfigSchema, await readConfigFile(file), `config ${file}`, SITE_CONFIG);
   // Relative paths are relative to the config file, as a reader of the file would expect.
   const relativeToConfig = (target: string) => path.resolve(path.dirname(file), target);
   if (site.stateDir) site.stateDir = relativeToConfig(site.stateDir);

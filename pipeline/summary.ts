@@ -10,10 +10,10 @@
  */
 import path from 'node:path';
 import { classesOf } from '../models/detection.ts';
-import { formatFigure, scaleFigure, sumFigures, type Figure } from '../stages/privacy/figures.ts';
+import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
-import type { Report } from '../streams/report.ts';
+import { coveredSeconds, isPartial, type Report } from '../streams/report.ts';
 import type { InferenceCounts } from '../stages/motion.ts';
 import {
   clockLabel,
@@ -60,6 +60,8 @@ export interface LineFigures {
   group: ClassGroup;
   /** The crossings series the totals are read from (the one whose clip total has the smallest s.d.). */
   windowSeconds: number;
+  /** Seconds of footage its released windows cover: less than their count × windowSeconds when one is partial. */
+  coveredSeconds: number;
   directions: DirectionFigures[];
 }
 
@@ -133,6 +135,11 @@ function leastNoisy(series: ReleaseSeries[], statistic: Statistic, figure: 'tota
   return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
 }
 
+/** Seconds of footage the released windows cover, to the millisecond (streams/report.ts, coveredSeconds). */
+function releasedCoverage(windows: readonly ReleasedWindow[]): number {
+  return Number(windows.filter((window) => window.status === 'released').reduce((sum, window) => sum + coveredSeconds(window), 0).toFixed(3));
+}
+
 /**
  * The figures the summary prints, each with its own s.d. Throws nothing; a statistic that was not released (or a
  * clip whose windows were all withheld) simply has no figure.
@@ -148,6 +155,7 @@ export function summaryFigures(report: Report): SummaryFigures {
           line: line.name,
           group,
           windowSeconds: series.windowSeconds,
+          coveredSeconds: releasedCoverage(series.windows),
           directions: byDirection(series, line.name, group, spanSeconds),
         })),
       )
@@ -193,10 +201,19 @@ function timeLabel(report: Report, seconds: number, precision: 'date' | 'minute'
 }
 
 const rounded = (value: number) => String(Number(value.toPrecision(2)));
+
+/**
+ * A figure as printed: value ± s.d., and "(within the noise)" when it could be noise alone (withinNoise; `among`
+ * when it is the largest of that many), so that noise on a street with no buses never reads as a bus.
+ */
+function shown(item: Figure, { decimals = 0, among = 1 }: { decimals?: number; among?: number } = {}): string {
+  return `${formatFigure(item, decimals)}${withinNoise(item, among) ? ' (within the noise)' : ''}`;
+}
+
 const windowsText = (count: number) => `${count} window${count === 1 ? '' : 's'}`;
 
 function periodLine(report: Report, what: string, periods: PeriodTotal[], withDate: boolean): string {
-  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate ? 'date' : 'minute')} ${formatFigure(period)}${period.complete ? '' : ' (part)'}`);
+  const listed = periods.slice(0, MAX_PERIODS_LISTED).map((period) => `${timeLabel(report, period.startSeconds, withDate ? 'date' : 'minute')} ${shown(period)}${period.complete ? '' : ' (part)'}`);
   const more = periods.length > MAX_PERIODS_LISTED ? `, … ${periods.length - MAX_PERIODS_LISTED} more in report.csv` : '';
   return `      ${what}: ${listed.join(', ')}${more}`;
 }
@@ -221,14 +238,17 @@ function privacyLines(report: Report, figures: SummaryFigures): string[] {
 
 function lineSummary(report: Report, figures: LineFigures): string[] {
   const [forward, backward] = figures.directions;
-  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${formatFigure(forward!.total)}, backward ${formatFigure(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s)`];
+  const fullSeconds = forward!.total.windowCount * figures.windowSeconds;
+  const covering = figures.coveredSeconds < fullSeconds ? `, covering ${figures.coveredSeconds} s of footage` : '';
+  const out = [`  line ${figures.line}, ${figures.group.label}: forward ${shown(forward!.total)}, backward ${shown(backward!.total)} (${windowsText(forward!.total.windowCount)} of ${figures.windowSeconds} s${covering})`];
   for (const direction of figures.directions) {
     if (direction.hours) {
-      const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${formatFigure(direction.peakHour)}` : '';
+      const completeHours = direction.hours.filter((hour) => hour.complete).length;
+      const peak = direction.peakHour ? `; peak hour ${timeLabel(report, direction.peakHour.startSeconds)} ${shown(direction.peakHour, { among: completeHours })}` : '';
       out.push(periodLine(report, `hourly ${direction.direction}`, direction.hours, false) + peak);
     }
     if (direction.days) {
-      const average = direction.averageDay ? `; average day ${formatFigure(direction.averageDay)}` : '';
+      const average = direction.averageDay ? `; average day ${shown(direction.averageDay)}` : '';
       out.push(periodLine(report, `daily ${direction.direction}`, direction.days, true) + average);
     }
   }
@@ -236,22 +256,32 @@ function lineSummary(report: Report, figures: LineFigures): string[] {
 }
 
 function zoneSummary(report: Report, figures: ZoneFigures): string {
-  const mean = figures.mean ? `mean ${formatFigure(figures.mean.figure, 1)} over the clip` : 'no mean released';
+  const mean = figures.mean ? `mean ${shown(figures.mean.figure, { decimals: 1 })} over the clip` : 'no mean released';
   const { peak: peaks } = figures;
   const peak = !peaks
     ? ''
     : peaks.windowCount === 1
-      ? `; peak ${formatFigure(peaks.largest)}`
-      : `; peak per ${peaks.windowSeconds} s: mean ${formatFigure(peaks.mean, 1)}, largest ${formatFigure(peaks.largest)} at ${timeLabel(report, peaks.largestAt, peaks.windowSeconds < 60 ? 'second' : 'minute')}`;
+      ? `; peak ${shown(peaks.largest)}`
+      : `; peak per ${peaks.windowSeconds} s: mean ${shown(peaks.mean, { decimals: 1 })}, largest ${shown(peaks.largest, { among: peaks.windowCount })} at ${timeLabel(report, peaks.largestAt, peaks.windowSeconds < 60 ? 'second' : 'minute')}`;
   return `  zone ${figures.zone}, ${figures.group.label}: ${mean}${peak}`;
 }
 
-/** Prints the summary (about 10–25 lines) to `out`. */
 /** One line on the detector's work: frames it ran on, and those the motion gate skipped as still. */
 export function describeInferences({ run, skipped }: InferenceCounts): string {
   const frames = run + skipped;
   const saved = skipped === 0 ? 'the motion gate skipped none' : `the motion gate skipped ${skipped} whose picture had not changed (${(frames / Math.max(run, 1)).toFixed(2)}× fewer inferences)`;
   return `detector ran on ${run} of ${frames} frames; ${saved}`;
+}
+
+/**
+ * The released windows of a series that cover only part of their length (the clip starts or ends inside them),
+ * e.g. "; 1 partial, where the clip starts or ends: 6 of its 60 s from 00:00:00Z"; '' when there is none.
+ */
+function partialWindowsText(report: Report, windows: readonly ReleasedWindow[], windowSeconds: number): string {
+  const partial = windows.filter((window) => window.status === 'released' && isPartial(window));
+  if (partial.length === 0) return '';
+  const covered = partial.map((window) => `${coveredSeconds(window)} of its ${windowSeconds} s from ${timeLabel(report, window.startSeconds, 'second')}`);
+  return `; ${partial.length} partial, where the clip starts or ends: ${covered.join(', ')}`;
 }
 
 /**
@@ -263,7 +293,9 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
   const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
   const releasedIn = (windows: readonly ReleasedWindow[]) => windows.filter((window) => window.status === 'released').length;
-  const series = seriesOf(report).map((entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))})`);
+  const series = seriesOf(report).map(
+    (entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))}${partialWindowsText(report, entry.windows, entry.windowSeconds)})`,
+  );
   const nothingReleased = report.windows.length > 0 && releasedIn(report.windows) === 0;
   const lines: string[] = [
     '',
@@ -275,7 +307,12 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
     ...(inferences ? [`  ${describeInferences(inferences)}`] : []),
     ...privacyLines(report, figures),
   ];
-  if (report.private) lines.push('  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0');
+  if (report.private) {
+    lines.push(
+      '  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0',
+      '  "within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all',
+    );
+  }
   for (const line of figures.lines) lines.push(...lineSummary(report, line));
   for (const zone of figures.zones) lines.push(zoneSummary(report, zone));
   lines.push(`  written: ${files.join(', ')}`, '');

@@ -14,6 +14,26 @@ import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts
 import { zoneSchema } from '../stages/zones.ts';
 import { renderChartSvg, svgToPng } from './reportChart.ts';
 
+/** Ends within a microsecond of a window's bounds are its bounds (clip seconds are sums of frame intervals). */
+const COVERAGE_TOLERANCE_SECONDS = 1e-6;
+
+/**
+ * The seconds of footage a window covers, endSeconds − startSeconds, to the millisecond. Less than windowSeconds when
+ * the clip, or the excerpt of it, starts or ends inside the window: its values then describe only those seconds (a
+ * mean over them, a peak or a count in them), while its noise and its charge to the budget are a whole window's.
+ */
+export function coveredSeconds(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds'>): number {
+  return Number((window.endSeconds - window.startSeconds).toFixed(3));
+}
+
+/** Whether a window covers less footage than its length (see coveredSeconds). */
+export function isPartial(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds' | 'windowSeconds'>): boolean {
+  return window.endSeconds - window.startSeconds < window.windowSeconds - COVERAGE_TOLERANCE_SECONDS;
+}
+
+/** A window of the report: as released, plus, on a partial one, the seconds of footage it covers. */
+const reportWindowSchema = releasedWindowSchema.extend({ coveredSeconds: z.number().positive().optional() });
+
 export const reportSchema = z.strictObject({
   veilVersion: z.string(),
   /** `private: false` only for `--epsilon off` calibration runs: such a report must not be published. */
@@ -44,12 +64,12 @@ export const reportSchema = z.strictObject({
    * counts follow how much of the clip moved, so a private report never carries them (docs/frugality.md).
    */
   inferences: z.strictObject({ run: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() }).optional(),
-  windows: z.array(releasedWindowSchema),
+  windows: z.array(reportWindowSchema),
 }).refine((report) => !(report.private && report.inferences), { message: 'a private report must not carry exact inference counts', path: ['inferences'] });
 export type Report = z.infer<typeof reportSchema>;
 
 const CSV_HEADER = [
-  'window_start_s', 'window_end_s', 'window_s', 'status', 'kind', 'name', 'class', 'statistic', 'direction',
+  'window_start_s', 'window_end_s', 'window_s', 'covered_s', 'status', 'kind', 'name', 'class', 'statistic', 'direction',
   'value', 'standard_deviation', 'epsilon', 'area_m2', 'withheld_reason',
 ];
 
@@ -64,7 +84,8 @@ function csvCell(value: string | number | undefined): string {
 
 /**
  * The windows as CSV, one row per released value: window × zone × class × occupancy statistic and window × line ×
- * class × direction, plus one row per withheld window. `value` is the unbiased noised value exactly as released (it
+ * class × direction, plus one row per withheld window. `covered_s` is the seconds of footage the window covers (less
+ * than `window_s` where the clip starts or ends inside it). `value` is the unbiased noised value exactly as released (it
  * may be negative: sum rows before rounding or clamping); `standard_deviation` is its noise's s.d. in objects, so a
  * sum of n rows of one statistic has s.d. √(Σ standard_deviation²). `epsilon` is what that statistic's release
  * spent; `area_m2` lets a reader derive densities.
@@ -72,7 +93,7 @@ function csvCell(value: string | number | undefined): string {
 export function reportCsv(windows: readonly ReleasedWindow[]): string {
   const rows: Array<Array<string | number | undefined>> = [CSV_HEADER];
   for (const window of windows) {
-    const head = [window.startSeconds, window.endSeconds, window.windowSeconds, window.status];
+    const head = [window.startSeconds, window.endSeconds, window.windowSeconds, coveredSeconds(window), window.status];
     if (window.status === 'withheld') {
       rows.push([...head, '', '', '', '', '', '', '', window.privacy.epsilon, '', window.withheldReason]);
       continue;
@@ -97,11 +118,14 @@ export function reportCsv(windows: readonly ReleasedWindow[]): string {
 }
 
 export interface WrittenReport {
+  /** The report as written: checked, each partial window marked with its coveredSeconds. */
+  report: Report;
   files: string[];
 }
 
 export async function writeReport(outDir: string, report: Report): Promise<WrittenReport> {
-  const checked = reportSchema.parse(report);
+  const windows = report.windows.map((window) => (isPartial(window) ? { ...window, coveredSeconds: coveredSeconds(window) } : window));
+  const checked = reportSchema.parse({ ...report, windows });
   await mkdir(outDir, { recursive: true });
   const svg = renderChartSvg(checked);
   const files = {
@@ -118,5 +142,5 @@ export async function writeReport(outDir: string, report: Report): Promise<Writt
   const pngFile = path.join(outDir, 'report.png');
   await writeFile(pngFile, await svgToPng(svg));
   written.push(pngFile);
-  return { files: written };
+  return { report: checked, files: written };
 }

@@ -42,6 +42,22 @@ export function displayValue(item: Figure, decimals = 0): number {
   return Math.max(0, Number(item.value.toFixed(decimals)));
 }
 
+/** A single noised value of a true 0 lies within ± 2 s.d. about 95 % of the time (the summary's stated interval). */
+const NOISE_BAND_STANDARD_DEVIATIONS = 2;
+
+/**
+ * Whether a figure could be noise alone, its true value 0: |value| < 2 s.d. (a Laplace draw passes 2σ either way
+ * with probability e^(−2√2) ≈ 5.9 %, a Gaussian one 4.6 %). A figure that is the largest of `among` figures (the
+ * busiest window, the peak hour) reads high by chance, so its band widens to 2 + ln(among)/√2 s.d.: by the union
+ * bound with the Laplace tail P(X ≥ kσ) = ½·e^(−k√2) (scale σ/√2; the Gaussian's tail is lighter from k = 2 on, and
+ * the discrete mechanisms follow their continuous ones at the scales Veil uses), the largest of `among` values of
+ * pure noise passes it no more often than one value passes +2 s.d. Never true of an exact figure (s.d. 0).
+ */
+export function withinNoise(item: Figure, among = 1): boolean {
+  const band = NOISE_BAND_STANDARD_DEVIATIONS + Math.log(Math.max(1, among)) / Math.SQRT2;
+  return item.standardDeviation > 0 && Math.abs(item.value) < band * item.standardDeviation;
+}
+
 /** "412 ± 2.7" (1 s.d.), or the bare value when nothing was noised. */
 export function formatFigure(item: Figure, decimals = 0): string {
   const shown = displayValue(item, decimals);

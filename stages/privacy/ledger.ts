@@ -124,6 +124,15 @@ export class LedgerError extends Error {
   override name = 'LedgerError';
 }
 
+/**
+ * The ledger cannot be opened because of where it is or who may use it (a path through a file, a folder where the
+ * file belongs, permissions, no ledger yet, a disk that refuses the new file): the deployment's to fix, while the
+ * budget it records is intact. A command reports it like any other bad setting, not as a failed run.
+ */
+export class LedgerSetupError extends LedgerError {
+  override name = 'LedgerSetupError';
+}
+
 /** A spend's policy differs from the one the camera's past releases were judged by. */
 export class PolicyChangedError extends LedgerError {
   override name = 'PolicyChangedError';
@@ -172,8 +181,8 @@ const RESTORE_OR_RESTART =
   'restore the ledger (and its -wal file) from backup; only if it is truly lost, move it aside and start with ' +
   '--new-ledger, accepting that past spending is forgotten.';
 
-function missingLedger(path: string): LedgerError {
-  return new LedgerError(
+function missingLedger(path: string): LedgerSetupError {
+  return new LedgerSetupError(
     `no privacy ledger at ${path}. Veil does not start a fresh budget on its own: a lost ledger would forget what ` +
       'was already released about these cameras. If this is a first run, or you accept that past spending is ' +
       'forgotten, start with --new-ledger; otherwise restore the ledger file (and its -wal file) from backup.',
@@ -242,7 +251,7 @@ function accessProblem(path: string): AccessProblem | undefined {
 }
 
 /** The ledger is there but this process may not use it: a deployment problem, never a reason to reset the budget. */
-function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
+function inaccessibleLedger(path: string, problem: AccessProblem): LedgerSetupError {
   const user = processUser();
   const grant = grantCommand(problem.refused, { folder: problem.refusedIsFolder, grantTarget: problem.folder });
   const [cause, fix] = problem.readOnlyFileSystem
@@ -253,7 +262,7 @@ function inaccessibleLedger(path: string, problem: AccessProblem): LedgerError {
           ? `that user owns it already, and its permissions refuse it: allow it, e.g. \`${grant.command}\``
           : `give the user Veil runs as ownership of the folder and the ledger files, e.g. \`${grant.command}\``,
       ];
-  return new LedgerError(`cannot open the privacy ledger at ${path}: ${cause}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`);
+  return new LedgerSetupError(`cannot open the privacy ledger at ${path}: ${cause}. The ledger and the spending it records are kept as they are: ${fix}, then start Veil again.`);
 }
 
 /**
@@ -273,8 +282,8 @@ function pathProblem(path: string): { problem: string; fix: string } | undefined
   return undefined;
 }
 
-function unusablePath(path: string, { problem, fix }: { problem: string; fix: string }): LedgerError {
-  return new LedgerError(`cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: ${fix}, then start Veil again.`);
+function unusablePath(path: string, { problem, fix }: { problem: string; fix: string }): LedgerSetupError {
+  return new LedgerSetupError(`cannot open the privacy ledger at ${path}: ${problem}. Nothing there was changed: ${fix}, then start Veil again.`);
 }
 
 /** Words for the errors creating a ledger can meet, so no raw errno text reaches a person. */
@@ -283,10 +292,10 @@ const CREATE_FAILURES: Record<string, string> = {
   ENAMETOOLONG: 'the path is too long',
 };
 
-function uncreatableLedger(path: string, error: unknown): LedgerError {
+function uncreatableLedger(path: string, error: unknown): LedgerSetupError {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   const reason = CREATE_FAILURES[code] ?? 'the system refused to create the file';
-  return new LedgerError(`cannot create the privacy ledger at ${path}: ${reason}. Choose a state folder on a writable disk with free space.`);
+  return new LedgerSetupError(`cannot create the privacy ledger at ${path}: ${reason}. Choose a state folder on a writable disk with free space.`);
 }
 
 function fsyncPath(path: string): void {
@@ -366,10 +375,11 @@ function checkLedger(database: Database.Database, path: string): void {
 }
 
 /**
- * Opens the ledger at `path` (created, folder included, when missing and `createIfMissing`). Throws LedgerError,
- * whose message says what to do: a path through a regular file or to a folder (choose another path), missing (restore it, or
- * --new-ledger on a first run), not readable and writable by this process (fix ownership or permissions; the budget
- * is intact), unreadable or corrupt (restore it), or in the rolling-period format version 1 (move it aside).
+ * Opens the ledger at `path` (created, folder included, when missing and `createIfMissing`). Throws a LedgerError
+ * whose message says what to do. LedgerSetupError: a path through a regular file or to a folder (choose another
+ * path), missing (restore it, or --new-ledger on a first run), not readable and writable by this process (fix
+ * ownership or permissions; the budget is intact), or a file that cannot be created (disk full, name too long).
+ * LedgerError: unreadable or corrupt (restore it), or in the rolling-period format version 1 (move it aside).
  */
 export function openLedger(path: string, options: { createIfMissing: boolean }): Ledger {
   const absolute = resolve(path);

@@ -28,8 +28,7 @@ export function reportSink(outDir: string, describe: () => Omit<Report, 'windows
       windows.push(window);
     },
     async close() {
-      const report: Report = { ...describe(), windows };
-      written = { report, files: (await writeReport(outDir, report)).files };
+      written = await writeReport(outDir, { ...describe(), windows });
     },
   };
 }

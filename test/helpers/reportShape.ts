@@ -27,7 +27,7 @@ export const REPORT_LEAF_PATHS: ReadonlySet<string> = new Set([
   'settings.lines[].name', 'settings.lines[].from[]', 'settings.lines[].to[]',
   'settings.detector.backend', 'settings.detector.backendReason', 'settings.detector.model', 'settings.detector.workers',
   'settings.maxCrossingsPerObjectPerLine',
-  'windows[].camera', 'windows[].startSeconds', 'windows[].endSeconds', 'windows[].windowSeconds', 'windows[].clock', 'windows[].status', 'windows[].withheldReason',
+  'windows[].camera', 'windows[].startSeconds', 'windows[].endSeconds', 'windows[].windowSeconds', 'windows[].coveredSeconds', 'windows[].clock', 'windows[].status', 'windows[].withheldReason',
   'windows[].zones.*.areaSquareMetres',
   'windows[].zones.*.classes.*.meanOccupancy', 'windows[].zones.*.classes.*.peakOccupancy',
   'windows[].lines.*.classes.*.forward', 'windows[].lines.*.classes.*.backward',

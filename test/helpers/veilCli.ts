@@ -81,5 +81,17 @@ export async function writtenFiles(sandbox: Sandbox): Promise<string[]> {
   return (await listFiles(sandbox.root)).filter((file) => !file.startsWith(`inputs${path.sep}`));
 }
 
+/** Every folder a run made in the sandbox (beside the sandbox's own and outside `inputs/`), relative to its root, sorted. */
+export async function writtenFolders(sandbox: Sandbox): Promise<string[]> {
+  const own = new Set([sandbox.cwd, sandbox.home, sandbox.tmp, sandbox.stateHome, sandbox.inputs, path.join(sandbox.root, 'config'), path.join(sandbox.root, 'cache')]);
+  const entries = await readdir(sandbox.root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((folder) => !own.has(folder) && !folder.startsWith(`${sandbox.inputs}${path.sep}`))
+    .map((folder) => path.relative(sandbox.root, folder))
+    .sort();
+}
+
 /** A Node or V8 stack frame line ("    at fn (file.ts:12:3)"): what a person should never see from the CLI. */
 export const STACK_FRAME_LINE = /^\s+at .*:\d+:\d+\)?$/m;

@@ -31,6 +31,8 @@ interface BadInput {
   /** Run as an unprivileged user (nobody), for permission cases a root test process cannot otherwise meet. */
   asNobody?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The exit code the case must end with, where it is pinned (cli.ts: 1 the work failed, 2 a usage, config or setup mistake). */
+  exits?: number;
 }
 
 const square = [[0.2, 0.2], [0.6, 0.2], [0.6, 0.6], [0.2, 0.6]];
@@ -48,6 +50,8 @@ const FILES: Record<string, unknown> = {
   'twice.yaml': { zones: [{ name: 'plaza', polygon: square }, { name: 'plaza', polygon: square }] },
   'bad-line.yaml': { lines: [{ name: 'gate', from: [0.1, 0.5], to: [2, 0.5] }] },
   'unknown-key.yaml': { windowSecs: 60 },
+  'site-keys-in-batch.yaml': { retentionDays: 30, stallSeconds: 20, fps: 2 },
+  'city-key-in-batch.yaml': { districts: [] },
   'a-list.yaml': [1, 2, 3],
   'not-yaml.yaml': 'zones: [unclosed\n',
   'bad-privacy.yaml': { privacy: { epsilon: -2 } },
@@ -71,6 +75,9 @@ const FILES: Record<string, unknown> = {
   'site-bad-fps.yaml': { stateDir: 'open/s11', cameras: [camera({ fps: 0 })] },
   'site-bad-backoff.yaml': { stateDir: 'open/s12', cameras: [camera({ backoff: { initialSeconds: -1 } })] },
   'site-bad-origin.yaml': { stateDir: 'open/s13', feed: { allowedOrigins: ['not a url'] }, cameras: [camera()] },
+  'site-misplaced-keys.yaml': { stateDir: 'open/s14', fps: 2, cameras: [camera({ retentionDays: 30 })] },
+  'city-site-keys.yaml': { broker: { url: 'mqtt://127.0.0.1:1' }, stateDir: 'open/city', cameras: [], fps: 5 },
+  'site-ledger-folder.yaml': { stateDir: 'open/ledger-folder', feed: { port: 0 }, cameras: [camera()] },
 };
 
 const clipFix = /directory, not a video file: name one clip inside it/;
@@ -86,6 +93,11 @@ const BATCH: BadInput[] = [
   { name: '--state-dir not writable', args: ['batch', '--out', '$IN/open/r3', '--state-dir', '$IN/locked'], says: /--state-dir .*locked is not writable by the user running Veil .*chown/, asNobody: true },
   { name: '--state-dir to be made in a folder of root', args: ['batch', '--out', '$IN/open/r5', '--state-dir', '$IN/locked/veil'], says: /--state-dir .*locked\/veil cannot be created \(permission denied at .*locked\/veil\): the user running Veil \(nobody\) may not create folders in .*locked: create .*locked\/veil yourself and give it to that user \(e\.g\. sudo mkdir -p .*locked\/veil && sudo chown -R nobody .*locked\/veil\), or choose another directory/, asNobody: true },
   { name: '--state-dir under a file', args: ['batch', '--out', '$IN/open/r4', '--state-dir', '$IN/a-file/state'], says: /--state-dir .*cannot be created: .*a-file is a file/ },
+  { name: 'a folder where the ledger file belongs', args: ['batch', '--out', '$IN/open/r6', '--state-dir', '$IN/open/ledger-folder', '--new-ledger'], says: /--state-dir .*ledger-folder: cannot open the privacy ledger at .*privacy-ledger: that is a folder, not a ledger file\. .*move that folder aside/, exits: 2 },
+  { name: 'a ledger file Veil may not write', args: ['batch', '--out', '$IN/open/r7', '--state-dir', '$IN/open/ledger-of-root'], says: /--state-dir .*ledger-of-root: cannot open the privacy ledger at .*: this process \(.*nobody\) may not read and write the ledger file\. .*chown/, asNobody: true, exits: 2 },
+  // Not setup: the ledger is there and may be used, but what it holds is unknown, so the run fails (exit 1).
+  { name: 'a ledger file that is no ledger', args: ['batch', '--out', '$IN/open/r9', '--state-dir', '$IN/open/ledger-foreign'], says: /the privacy ledger at .*ledger-foreign\/privacy-ledger is unreadable: .*restore the ledger/, exits: 1 },
+  { name: 'no ledger and no --new-ledger', args: ['batch', '--out', '$IN/open/r8', '--state-dir', '$IN/open/no-ledger'], says: /--state-dir .*no-ledger: no privacy ledger at .*start with --new-ledger/, exits: 2 },
   { name: '--fps not a number', args: ['batch', '--fps', 'fast'], says: /--fps fast: expected frames per second/ },
   { name: '--fps 0', args: ['batch', '--fps', '0'], says: /fps is the number of frames analysed per second/ },
   { name: '--fps 100', args: ['batch', '--fps', '100'], says: /more than 30 frames\/s adds nothing/ },
@@ -118,6 +130,7 @@ const BATCH: BadInput[] = [
   { name: '--config with two zones of one name', args: ['batch', '--config', '$IN/twice.yaml'], says: /two zones are named "plaza": give each a unique name/ },
   { name: '--config with a line off the frame', args: ['batch', '--config', '$IN/bad-line.yaml'], says: /lines\[0\]/ },
   { name: '--config with an unknown key', args: ['batch', '--config', '$IN/unknown-key.yaml'], says: /windowSecs/ },
+  { name: "--config with site.yaml's retentionDays and a camera's stallSeconds", args: ['batch', '--config', '$IN/site-keys-in-batch.yaml'], says: /retentionDays: belongs to veil run's site config \(site\.yaml.*\) and to veil aggregate's city config \(city\.yaml\), not to the clip config of veil batch.*remove it here\n.*stallSeconds: belongs to a camera of veil run's site config \(site\.yaml, under cameras:\)/, exits: 2 },
   { name: '--config with a negative ε', args: ['batch', '--config', '$IN/bad-privacy.yaml'], says: /epsilon/i },
   { name: '--ffmpeg missing', args: ['batch', '--out', '$IN/open/r5', '--state-dir', '$IN/open/s-ff', '--ffmpeg', '$IN/no-ffmpeg'], says: /no-ffmpeg/ },
 ];
@@ -134,6 +147,7 @@ const EVAL: BadInput[] = [
   { name: '--start negative', args: ['eval', '--labels', '$IN/ok-labels.json', '--start=-1'], says: /--start -1: expected seconds/ },
   { name: '--config with a bow-tie zone', args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/bow-tie.yaml'], says: /zone "plaza" crosses itself/ },
   { name: '--config a directory', args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/a-dir'], says: /could not be read \(it is a directory/ },
+  { name: "--config with city.yaml's districts", args: ['eval', '--labels', '$IN/ok-labels.json', '--config', '$IN/city-key-in-batch.yaml'], says: /districts: belongs to veil aggregate's city config \(city\.yaml\), not to the clip config of veil batch and veil eval/, exits: 2 },
   { name: 'an unknown flag', args: ['eval', '--labels', '$IN/ok-labels.json', '--out', 'x'], says: /Unknown option '--out'.*veil eval --help/ },
 ];
 
@@ -152,7 +166,7 @@ const RUN: BadInput[] = [
   { name: '--port 70000', args: ['run', '--config', '$IN/site-ok.yaml', '--port', '70000'], says: /--port 70000: expected a port number 0–65535/, env: token },
   { name: '--port a word', args: ['run', '--config', '$IN/site-ok.yaml', '--port', 'http'], says: /--port http: expected a port number/, env: token },
   { name: '--log-format xml', args: ['run', '--config', '$IN/site-ok.yaml', '--log-format', 'xml'], says: /--log-format xml: expected one of text, json/, env: token },
-  { name: 'no ledger and no --new-ledger', args: ['run', '--config', '$IN/site-ok.yaml'], says: /no privacy ledger at .*--new-ledger/, env: token },
+  { name: 'no ledger and no --new-ledger', args: ['run', '--config', '$IN/site-ok.yaml'], says: /stateDir \(config .*site-ok\.yaml\) .*: no privacy ledger at .*--new-ledger/, env: token, exits: 2 },
   site('site-no-cameras', /list at least one camera under `cameras:`/),
   site('site-same-id', /camera id "yard" is used twice/),
   site('site-bow-tie', /cameras\[0\]\.zones\[0\]\.polygon: zone "plaza" crosses itself/),
@@ -166,6 +180,9 @@ const RUN: BadInput[] = [
   site('site-bad-fps', /fps is the number of frames analysed per second/),
   site('site-bad-backoff', /backoff\.initialSeconds/),
   site('site-bad-origin', /an origin is a URL like https:\/\/ops\.example\.org/),
+  site('site-misplaced-keys', /cameras\[0\]\.retentionDays: belongs to the top level of veil run's site config.*\n.*fps: belongs to each camera \(under cameras:/, { exits: 2 }),
+  { name: "veil aggregate: city.yaml with site.yaml's cameras and a camera's fps", args: ['aggregate', '--config', '$IN/city-site-keys.yaml'], says: /cameras: belongs to veil run's site config \(site\.yaml, top level\), not to veil aggregate's city config.*\n.*fps: belongs to a camera of veil run's site config/, exits: 2 },
+  site('site-ledger-folder', /stateDir \(config .*\) .*ledger-folder: cannot open the privacy ledger at .*: that is a folder, not a ledger file/, { exits: 2 }),
 ];
 
 const CASES = [...BATCH, ...EVAL, ...RUN];
@@ -190,6 +207,13 @@ beforeAll(async () => {
   for (const dir of [sandbox.root, sandbox.cwd, inputs, sandbox.home, sandbox.stateHome, sandbox.tmp]) await chmod(dir, 0o755);
   for (const dir of [path.join(inputs, 'open'), sandbox.cwd, sandbox.tmp]) await chmod(dir, 0o777);
   await chmod(path.join(inputs, 'locked'), 0o555);
+  // Ledger cases: a folder where the ledger file belongs, a ledger file only its owner (root) may write, a foreign file.
+  await mkdir(path.join(inputs, 'open', 'ledger-folder', 'privacy-ledger'), { recursive: true });
+  await mkdir(path.join(inputs, 'open', 'ledger-of-root'), { mode: 0o777 });
+  await chmod(path.join(inputs, 'open', 'ledger-of-root'), 0o777);
+  await writeFile(path.join(inputs, 'open', 'ledger-of-root', 'privacy-ledger'), '', { mode: 0o644 });
+  await mkdir(path.join(inputs, 'open', 'ledger-foreign'));
+  await writeFile(path.join(inputs, 'open', 'ledger-foreign', 'privacy-ledger'), 'a shopping list, not a ledger\n');
 });
 
 afterAll(async () => {
@@ -213,6 +237,7 @@ describe('bad input gets a message naming the fix: no stack trace, no raw errno'
         const run = await runVeil(args, sandbox, { env: { TSX_DISABLE_CACHE: undefined, ...next.env }, wrapper: next.asNobody ? nobodyWrapper : undefined });
         const problems = [
           run.exitCode === 0 && 'exit code 0',
+          next.exits !== undefined && run.exitCode !== next.exits && `exit code ${run.exitCode}, not ${next.exits}`,
           !next.says.test(run.stderr) && `message does not match ${next.says}`,
           STACK_FRAME_LINE.test(run.stderr) && 'a stack trace',
           RAW_ERRNO.test(run.stderr) && 'raw errno text',

@@ -3,7 +3,7 @@
  * excerpts of real footage (6 s at 2 frames/s keeps each run to a few seconds on two cores).
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 import { unlistedLeaves } from '../helpers/reportShape.ts';
-import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
+import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, writtenFolders, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
 const EXCERPT = ['--duration', '6', '--fps', '2'];
 const REPORT_FILES = ['report.csv', 'report.json', 'report.png', 'report.svg'];
@@ -34,7 +34,7 @@ async function readReport(outDir: string): Promise<Report> {
   return reportSchema.parse(json);
 }
 
-/** A failure a person can act on: the exit code, one `veil batch:` line saying what, no stack, no report. */
+/** A failure a person can act on: the exit code, one `veil batch:` line saying what, no stack, no report, no folder left. */
 async function expectCleanFailure(run: VeilRun, exitCode: number, message: string | RegExp) {
   expect(run.exitCode, run.stderr).toBe(exitCode);
   const errorLine = run.stderr.split('\n').find((line) => line.startsWith('veil batch: '));
@@ -45,6 +45,7 @@ async function expectCleanFailure(run: VeilRun, exitCode: number, message: strin
   expect(run.stderr).not.toMatch(/node:internal|\.ts:\d+/);
   expect(run.stdout).not.toContain('Veil report');
   expect(await writtenFiles(sandbox)).toEqual([]);
+  expect(await writtenFolders(sandbox), 'folders the failed run made and left empty').toEqual([]);
 }
 
 /** Writes a file for veil to read into the sandbox's inputs folder; returns its absolute path. */
@@ -175,6 +176,65 @@ describe('veil batch on real footage', () => {
   });
 });
 
+describe('veil batch: the summary says which figures are within the noise', () => {
+  it('on the bundled sample (people, no vehicles) with a line: every figure ± its s.d., "within the noise" exactly where the noise could explain it', async () => {
+    const config = await input('campus.yaml', 'zones:\n  - { name: campus, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] }\nlines:\n  - { name: path, from: [0, 0.6], to: [1, 0.6] }\n');
+    const run = await runVeil(['batch', '--config', config, '--window', '6', '--fps', '2', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    const windows = report.windows.filter((window) => window.status === 'released');
+    expect(windows).toHaveLength(4);
+    const n = windows.length;
+    const sd = (statistic: 'crossings' | 'meanOccupancy' | 'peakOccupancy') => windows[0]!.privacy.statistics[statistic]!.standardDeviation;
+    // The rule the summary states: |value| < 2 s.d.; the largest of n windows < (2 + ln n / √2) s.d.
+    const marked = (value: number, standardDeviation: number, band = 2) => (Math.abs(value) < band * standardDeviation ? ' (within the noise)' : '');
+    const figure = (value: number, standardDeviation: number, decimals = 0) => `${Math.max(0, Number(value.toFixed(decimals)))} ± ${Number(standardDeviation.toPrecision(2))}`;
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    for (const [category, label] of [['person', 'people'], ['vehicle', 'vehicles']] as const) {
+      // A total of n windows has s.d. √n times one window's; a mean of n equal windows 1/√n times.
+      const [forward, backward] = (['forward', 'backward'] as const).map((direction) => sum(windows.map((window) => window.lines.path!.classes[category]![direction])));
+      const totalSd = sd('crossings') * Math.sqrt(n);
+      expect(run.stdout).toContain(`line path, ${label}: forward ${figure(forward!, totalSd)}${marked(forward!, totalSd)}, backward ${figure(backward!, totalSd)}${marked(backward!, totalSd)} (4 windows of 6 s)`);
+      const cells = windows.map((window) => window.zones.campus!.classes[category]!);
+      const mean = sum(cells.map((cell) => cell.meanOccupancy!)) / n;
+      const meanSd = sd('meanOccupancy') / Math.sqrt(n);
+      const peaks = cells.map((cell) => cell.peakOccupancy!);
+      const peaksMean = sum(peaks) / n;
+      const peaksMeanSd = sd('peakOccupancy') / Math.sqrt(n);
+      const largest = Math.max(...peaks);
+      expect(run.stdout).toContain(
+        `zone campus, ${label}: mean ${figure(mean, meanSd, 1)}${marked(mean, meanSd)} over the clip; ` +
+          `peak per 6 s: mean ${figure(peaksMean, peaksMeanSd, 1)}${marked(peaksMean, peaksMeanSd)}, largest ${figure(largest, sd('peakOccupancy'))}${marked(largest, sd('peakOccupancy'), 2 + Math.log(n) / Math.SQRT2)} at `,
+      );
+    }
+    expect(run.stdout).toContain('"within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all');
+  });
+});
+
+describe('veil batch: a window the clip covers only in part', () => {
+  it('a 6 s excerpt in the default 60 s windows: JSON, CSV and summary say it covers 6 s; it is noised and charged as a whole window', async () => {
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--duration', '6', '--fps', '2', '--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    expect(report.windows).toHaveLength(1);
+    const [window] = report.windows;
+    expect(window).toMatchObject({ startSeconds: 0, endSeconds: 6, windowSeconds: 60, coveredSeconds: 6, status: 'released' });
+    // A whole window's terms (docs/privacy.md): ε 1 per visit, reach ρ 0 + 3 s of coasting touches ⌈3/60⌉ + 1 = 2
+    // windows, mean and peak occupancy half each: ε 1 × 0.5 / 2 = 0.25 per statistic, 0.5 for the window. Discrete
+    // Laplace of scale b = 1/0.25 = 4 on the peak (a count): s.d. √(2e^(−1/b)) / (1 − e^(−1/b)).
+    for (const statistic of ['meanOccupancy', 'peakOccupancy'] as const) expect(window!.privacy.statistics[statistic]!.epsilon).toBe(0.25);
+    const decay = Math.exp(-1 / 4);
+    expect(window!.privacy.statistics.peakOccupancy!.standardDeviation).toBeCloseTo(Math.sqrt(2 * decay) / (1 - decay), 9);
+    expect(window!.privacy.epsilon).toBe(0.5);
+    expect(window!.privacy.budget.epsilonSpent).toBe(0.5);
+    const [header, ...rows] = (await readFile(path.join(sandbox.cwd, 'out', 'report.csv'), 'utf8')).trim().split('\n');
+    expect(header!.split(',').slice(0, 4)).toEqual(['window_start_s', 'window_end_s', 'window_s', 'covered_s']);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.split(',').slice(0, 4)).toEqual(['0', '6', '60', '6']);
+    expect(run.stdout).toContain('released peak occupancy and mean occupancy per 60 s (1 window; 1 partial, where the clip starts or ends: 6 of its 60 s from 08:00:00Z)');
+  });
+});
+
 describe('veil batch: the budget belongs to the footage', () => {
   const PLACED = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z'];
 
@@ -226,6 +286,23 @@ describe('veil batch refuses bad input with a clear error', () => {
     await expectCleanFailure(run, 1, /clip\.mp4 is not a video ffmpeg can read .*Check that it is a video file/);
   });
 
+  it('a failed run removes the --out and state folders it made while they are empty, never one that was there or holds a file', async () => {
+    const clip = await input('clip.mp4', 'this is a shopping list, not a video\n');
+    const notVideo = /clip\.mp4 is not a video ffmpeg can read/;
+    // Made by the run, two levels deep: both go.
+    await expectCleanFailure(await runVeil(['batch', clip, ...EXCERPT, '--epsilon', 'off', '--out', 'new/report'], sandbox), 1, notVideo);
+    // There before the run, empty: it stays.
+    await mkdir(path.join(sandbox.cwd, 'mine'));
+    expect((await runVeil(['batch', clip, ...EXCERPT, '--epsilon', 'off', '--out', 'mine'], sandbox)).exitCode).toBe(1);
+    expect(await writtenFolders(sandbox)).toEqual(['work/mine']);
+    // A private run made its state folder and a ledger in it before the clip failed: the ledger's folder stays,
+    // the empty report folder goes.
+    const privateRun = ['--camera', 'yard', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger', '--state-dir', 'fresh/state', '--out', 'fresh/report'];
+    expect((await runVeil(['batch', clip, ...EXCERPT, ...privateRun], sandbox)).exitCode).toBe(1);
+    expect(await writtenFolders(sandbox)).toEqual(['work/fresh', 'work/fresh/state', 'work/mine']);
+    expect(await listFiles(path.join(sandbox.cwd, 'fresh', 'state'))).toContain('privacy-ledger');
+  });
+
   it('a truncated video: exit 1, "truncated or damaged", and no report from half a clip', async () => {
     const whole = await readFile(FOOTAGE.indoor);
     // The first 1/40 of the indoor clip: about 3 s of video, less than the 6 s asked for.
@@ -261,7 +338,7 @@ describe('veil batch refuses bad input with a clear error', () => {
 
   it('a private run with no ledger yet: exit 2, asking for --new-ledger', async () => {
     const run = await runVeil(['batch', FOOTAGE.overpass, '--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z'], sandbox);
-    await expectCleanFailure(run, 1, /no privacy ledger at .*--new-ledger/);
+    await expectCleanFailure(run, 2, /the state directory \(\$XDG_STATE_HOME\/veil\) .*: no privacy ledger at .*--new-ledger/);
   });
 
   it('a config that is not valid YAML: exit 2', async () => {

@@ -1,18 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertClipFile, describeFsError, errnoOf, PathError, prepareWritableDir } from '../../pipeline/fsProblems.ts';
+import { assertClipFile, describeFsError, errnoOf, PathError, prepareWritableDir, removeEmptyFolders } from '../../pipeline/fsProblems.ts';
 
 const RAW_ERRNO = /\bE[A-Z]{3,}\b/;
 const scratch = () => mkdtempSync(path.join(os.tmpdir(), 'veil-fs-'));
 
 describe('prepareWritableDir', () => {
   it('creates a missing directory and its missing parents', () => {
-    const dir = path.join(scratch(), 'a', 'b', 'c');
-    prepareWritableDir(dir, '--out');
+    const root = scratch();
+    const dir = path.join(root, 'a', 'b', 'c');
+    expect(prepareWritableDir(dir, '--out')).toEqual([path.join(root, 'a'), path.join(root, 'a', 'b'), dir]);
     expect(statSync(dir).isDirectory()).toBe(true);
-    prepareWritableDir(dir, '--out');
+    expect(prepareWritableDir(dir, '--out')).toEqual([]);
   });
 
   it('refuses a file, and a path under a file, naming the setting and the file', () => {
@@ -21,6 +22,16 @@ describe('prepareWritableDir', () => {
     expect(() => prepareWritableDir(file, '--out')).toThrow(new PathError(`--out ${file} is a file, not a directory: name a directory (Veil creates it if it is missing)`));
     expect(() => prepareWritableDir(path.join(file, 'sub', 'dir'), '--state-dir')).toThrow(`--state-dir ${path.join(file, 'sub', 'dir')} cannot be created: ${file} is a file, not a directory. Choose another path.`);
     expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('after a failure, removes the folders it created that are empty, and no others', () => {
+    const root = scratch();
+    const created = prepareWritableDir(path.join(root, 'a', 'b', 'c'), '--out');
+    writeFileSync(path.join(root, 'a', 'kept.txt'), 'x');
+    removeEmptyFolders(created);
+    // a/b/c and a/b were made and left empty; a was made but holds a file; root was there before.
+    expect(readdirSync(root)).toEqual(['a']);
+    expect(readdirSync(path.join(root, 'a'))).toEqual(['kept.txt']);
   });
 
   it.runIf(existsSync('/proc/self'))('answers at once for /proc, where Node’s recursive mkdir never returns', () => {

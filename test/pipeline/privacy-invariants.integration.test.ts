@@ -125,7 +125,7 @@ describe('a batch run writes nothing but its report', () => {
 
     it('writes the same in the CSV: window bounds and aggregates, no other column', async () => {
       const [header, ...rows] = (await readFile(path.join(outDir, 'report.csv'), 'utf8')).trim().split('\n');
-      expect(header).toBe('window_start_s,window_end_s,window_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason');
+      expect(header).toBe('window_start_s,window_end_s,window_s,covered_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason');
       const bounds = new Set(report.windows.map((w) => `${w.startSeconds},${w.endSeconds}`));
       for (const row of rows) expect(bounds.has(row.split(',').slice(0, 2).join(','))).toBe(true);
     });

@@ -30,7 +30,7 @@ describe('site config', () => {
     const bad = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 1 }\n');
     await expect(readSiteConfig(bad)).rejects.toThrow('cameras[0].drift.share: drift.share must be below 1: the counts need some of ε (got 1)');
     const unknown = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 0.2, treshold: 0.3 }\n');
-    await expect(readSiteConfig(unknown)).rejects.toThrow(/cameras\[0\]\.drift: .*treshold/);
+    await expect(readSiteConfig(unknown)).rejects.toThrow(/cameras\[0\]\.drift\.treshold: unknown setting: check its spelling/);
   });
 
   it('gives a file camera 3 attempts and a network camera retries for ever, unless the config says otherwise', async () => {

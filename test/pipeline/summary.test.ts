@@ -131,9 +131,9 @@ describe('summary figures over many private releases', () => {
     // One value of each statistic, class and direction in the second window (whose truth is a plain 2 or 100 or 3).
     rows[0]!.forEach((row, index) => {
       if (row[0] !== String(WINDOW_SECONDS)) return;
-      const stated = Number(row[10]);
-      const observed = spread(rows.map((draw) => Number(draw[index]![9]))).standardDeviation;
-      if (!(stated > 0) || Math.abs(observed / stated - 1) > 0.1) misfits.push(`${row.slice(4, 9).join(' ')}: stated ${stated}, observed ${observed.toFixed(3)}`);
+      const stated = Number(row[11]);
+      const observed = spread(rows.map((draw) => Number(draw[index]![10]))).standardDeviation;
+      if (!(stated > 0) || Math.abs(observed / stated - 1) > 0.1) misfits.push(`${row.slice(5, 10).join(' ')}: stated ${stated}, observed ${observed.toFixed(3)}`);
     });
     expect(rows[0]!.filter((row) => row[0] === String(WINDOW_SECONDS))).toHaveLength(2 * 2 + 2 * 2);
     expect(misfits).toEqual([]);
@@ -153,13 +153,35 @@ describe('summary figures over many private releases', () => {
     // ρ = 0: what ε covers is said as it is (all crossings, occupancy for a moment in view), never "a visit of up to 0 s".
     expect(printed).toContain('ε = 1 per track (all its crossings; its occupancy in full for a moment in view + 1 s the tracker may coast');
     expect(printed).not.toContain('up to 0 s');
-    expect(printed).toMatch(/zone hall, people: mean [\d.]+ ± [\d.]+ over the clip; peak per 900 s: mean [\d.]+ ± [\d.]+, largest \d+ ± [\d.]+ at 00:45Z/);
+    expect(printed).toMatch(/zone hall, people: mean [\d.]+ ± [\d.]+( \(within the noise\))? over the clip; peak per 900 s: mean [\d.]+ ± [\d.]+( \(within the noise\))?, largest \d+ ± [\d.]+ at 00:45Z/);
     // No count is printed bare: every number after a figure's name is followed by its ±.
     const figureLines = printed.split('\n').filter((text) => /^ +(line|zone|hourly) /.test(text));
     expect(figureLines).toHaveLength(2 * 3 + 2);
     for (const line of figureLines) {
       expect(line.replace(/\d+(\.\d+)? ± [\d.]+/g, '').replace(/\d+ windows of \d+ s|per \d+ s|\d\d:\d\dZ/g, '')).not.toMatch(/\d/);
     }
+  });
+  it('says "within the noise" of the figures of nothing in most draws, and never of real traffic or a real crowd', () => {
+    const printed = reports.map((report) => {
+      let text = '';
+      printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((text += String(chunk)), done()) }));
+      return text;
+    });
+    const lineOf = (text: string, start: string) => text.split('\n').find((line) => line.startsWith(start))!;
+    const share = (test: (text: string) => boolean) => printed.filter(test).length / printed.length;
+    // Truth 0 (no person crosses, no vehicle goes backward): a total within ± 2 s.d. about 95 % of the time.
+    expect(share((text) => /^ +line gate, people: forward \d+ ± [\d.]+ \(within the noise\)/.test(lineOf(text, '  line gate, people:')))).toBeGreaterThan(0.9);
+    expect(share((text) => /backward \d+ ± [\d.]+ \(within the noise\)/.test(lineOf(text, '  line gate, vehicles:')))).toBeGreaterThan(0.9);
+    // 600 vehicles forward, 400 in the peak hour, a peak of 100 people: far beyond the noise, never so marked.
+    expect(share((text) => /forward \d+ ± [\d.]+ \(within/.test(lineOf(text, '  line gate, vehicles:')))).toBe(0);
+    const vehiclesHourlyForward = (text: string) => {
+      const lines = text.split('\n');
+      return lines[lines.indexOf(lineOf(text, '  line gate, vehicles:')) + 1]!;
+    };
+    expect(printed.every((text) => /^ +hourly forward: .*; peak hour /.test(vehiclesHourlyForward(text)))).toBe(true);
+    expect(share((text) => /peak hour \S+ \d+ ± [\d.]+ \(within/.test(vehiclesHourlyForward(text)))).toBe(0);
+    // The peak of 100 has ± 11 or so and its band is 2 + ln 8 / √2 = 3.5 s.d.: below it only on a 5-s.d. draw.
+    expect(share((text) => /largest \d+ ± [\d.]+ \(within/.test(lineOf(text, '  zone hall, people:')))).toBeLessThan(0.005);
   });
 });
 
@@ -204,6 +226,24 @@ describe('summary periods', () => {
     printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }), { run: 40, skipped: 60 });
     // 100 frames for 40 inferences: 100 / 40 = 2.5 times fewer.
     expect(printed).toContain('detector ran on 40 of 100 frames; the motion gate skipped 60 whose picture had not changed (2.50× fewer inferences)');
+  });
+});
+
+describe('a clip shorter than its windows', () => {
+  it('names each partial window and the footage the line totals cover: 90 s in 60 s occupancy and 900 s crossings windows', () => {
+    const report = releaseClip({
+      privacy: { epsilon: 'off', releases: [{ statistic: 'crossings', windowSeconds: 900, share: 0.5 }, { statistic: 'meanOccupancy', windowSeconds: 60, share: 0.5 }] },
+      zones: [{ name: 'hall' }],
+      lines: ['gate'],
+      durationSeconds: 90,
+      exact: () => ({ zones: { hall: occupancy({ meanOccupancy: 3, peakOccupancy: 5 }) }, lines: { gate: vehicleCrossings(4, 0) } }),
+    });
+    let printed = '';
+    printSummary(report, ['out/report.json'], new Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) }));
+    // Windows [0, 60) and [60, 90) of 60 s, [0, 90) of 900 s: the second and the third are partial.
+    expect(printed).toContain('crossings per 900 s (1 window; 1 partial, where the clip starts or ends: 90 of its 900 s from 0:00)');
+    expect(printed).toContain('mean occupancy per 60 s (2 windows; 1 partial, where the clip starts or ends: 30 of its 60 s from 1:00)');
+    expect(printed).toContain('line gate, vehicles: forward 4, backward 0 (1 window of 900 s, covering 90 s of footage)');
   });
 });
 

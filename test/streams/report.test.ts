@@ -182,22 +182,22 @@ describe('the report schema refuses an extra key at every level (issue 12)', () 
 });
 
 describe('reportCsv', () => {
-  const HEADER = 'window_start_s,window_end_s,window_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason';
+  const HEADER = 'window_start_s,window_end_s,window_s,covered_s,status,kind,name,class,statistic,direction,value,standard_deviation,epsilon,area_m2,withheld_reason';
 
   it('has one row per released value with its window length, and exact values with s.d. 0 in a calibration run', () => {
     const [header, ...rows] = reportCsv(calibrationReport().windows).trim().split('\n');
     expect(header).toBe(HEADER);
     const zoneRows = (start: number, end: number) => [
-      `${start},${end},60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,`,
-      `${start},${end},60,released,zone,door,person,peak_occupancy,,4,0,0,12,`,
-      `${start},${end},60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,`,
-      `${start},${end},60,released,zone,door,vehicle,peak_occupancy,,0,0,0,12,`,
+      `${start},${end},60,${end - start},released,zone,door,person,mean_occupancy,,2.5,0,0,12,`,
+      `${start},${end},60,${end - start},released,zone,door,person,peak_occupancy,,4,0,0,12,`,
+      `${start},${end},60,${end - start},released,zone,door,vehicle,mean_occupancy,,0,0,0,12,`,
+      `${start},${end},60,${end - start},released,zone,door,vehicle,peak_occupancy,,0,0,0,12,`,
     ];
     const lineRows = (start: number, end: number, forward: number) => [
-      `${start},${end},90,released,line,gate,person,crossings,forward,0,0,0,,`,
-      `${start},${end},90,released,line,gate,person,crossings,backward,0,0,0,,`,
-      `${start},${end},90,released,line,gate,vehicle,crossings,forward,${forward},0,0,,`,
-      `${start},${end},90,released,line,gate,vehicle,crossings,backward,0,0,0,,`,
+      `${start},${end},90,${end - start},released,line,gate,person,crossings,forward,0,0,0,,`,
+      `${start},${end},90,${end - start},released,line,gate,person,crossings,backward,0,0,0,,`,
+      `${start},${end},90,${end - start},released,line,gate,vehicle,crossings,forward,${forward},0,0,,`,
+      `${start},${end},90,${end - start},released,line,gate,vehicle,crossings,backward,0,0,0,,`,
     ];
     expect(new Set(rows)).toEqual(new Set([...zoneRows(0, 60), ...zoneRows(60, 120), ...zoneRows(120, 150), ...lineRows(0, 90, 3), ...lineRows(90, 150, 2)]));
     expect(rows).toHaveLength(20);
@@ -208,7 +208,7 @@ describe('reportCsv', () => {
     const rows = reportCsv(report.windows).trim().split('\n').slice(1).map((row) => row.split(','));
     expect(rows).toHaveLength(30 * 4 + 2 * 4);
     const statistics = { mean_occupancy: 'meanOccupancy', peak_occupancy: 'peakOccupancy', crossings: 'crossings' } as const;
-    for (const [start, , length, , kind, name, className, statisticName, direction, value, deviation, epsilon] of rows) {
+    for (const [start, , length, , , kind, name, className, statisticName, direction, value, deviation, epsilon] of rows) {
       const window = report.windows.find((w) => String(w.startSeconds) === start && String(w.windowSeconds) === length)!;
       const statistic = statistics[statisticName as keyof typeof statistics];
       const cells = kind === 'zone' ? window.zones[name!]!.classes : window.lines[name!]!.classes;
@@ -228,12 +228,12 @@ describe('reportCsv', () => {
     const rows = reportCsv(report.windows).trim().split('\n').slice(1);
     // Two 60 s windows × 2 class groups with the mean, one 120 s window × 2 class groups with the peak: 6 rows.
     expect(new Set(rows)).toEqual(new Set([
-      '0,60,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
-      '0,60,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
-      '60,120,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
-      '60,120,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
-      '0,120,120,released,zone,door,person,peak_occupancy,,4,0,0,12,',
-      '0,120,120,released,zone,door,vehicle,peak_occupancy,,0,0,0,12,',
+      '0,60,60,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
+      '0,60,60,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
+      '60,120,60,60,released,zone,door,person,mean_occupancy,,2.5,0,0,12,',
+      '60,120,60,60,released,zone,door,vehicle,mean_occupancy,,0,0,0,12,',
+      '0,120,120,120,released,zone,door,person,peak_occupancy,,4,0,0,12,',
+      '0,120,120,120,released,zone,door,vehicle,peak_occupancy,,0,0,0,12,',
     ]));
     expect(rows).toHaveLength(6);
   });
@@ -244,7 +244,7 @@ describe('reportCsv', () => {
     const withheld = privateReport().windows.filter((w) => w.status === 'withheld');
     expect(withheld.length).toBeGreaterThan(0);
     const rows = reportCsv(withheld).trim().split('\n').slice(1);
-    expect(rows).toEqual(withheld.map((w) => `${w.startSeconds},${w.endSeconds},${w.windowSeconds},withheld,,,,,,,,0,,${w.withheldReason}`));
+    expect(rows).toEqual(withheld.map((w) => `${w.startSeconds},${w.endSeconds},${w.windowSeconds},${w.endSeconds - w.startSeconds},withheld,,,,,,,,0,,${w.withheldReason}`));
   });
 
   it('quotes a name holding a comma or a quote', () => {

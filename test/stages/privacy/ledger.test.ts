@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { LedgerError, openLedger, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
+import { LedgerError, LedgerSetupError, openLedger, PolicyChangedError, type Ledger, type SpanPolicy } from '../../../stages/privacy/ledger.ts';
 import type { ReleaseCost } from '../../../stages/privacy/privacyLoss.ts';
 import { rational } from '../../../stages/privacy/rational.ts';
 import { createEmptyLedger, ledgerPath, open, opened, policyWith, pure, scratchDirectory, spendOn, useScratchLedger } from './ledgerScratch.ts';
@@ -144,17 +144,17 @@ describe('opening the ledger', () => {
     const otherFolder = 'choose another state folder (--state-dir, or stateDir in the site config)';
     const throughFile = `${file} is a file, not a folder, so the ledger cannot be kept inside it`;
     const throughFileFix = `${otherFolder} whose path runs through folders only, or move that file aside if it is in the wrong place`;
-    expect(() => open(true)).toThrow(new LedgerError(advice(ledgerPath, throughFile, throughFileFix)));
-    expect(() => open(false)).toThrow(new LedgerError(advice(ledgerPath, throughFile, throughFileFix)));
+    expect(() => open(true)).toThrow(new LedgerSetupError(advice(ledgerPath, throughFile, throughFileFix)));
+    expect(() => open(false)).toThrow(new LedgerSetupError(advice(ledgerPath, throughFile, throughFileFix)));
     // Folders to be made below the file: the file is still the one named.
     const deeper = join(file, 'veil', 'privacy-ledger');
-    expect(() => openLedger(deeper, { createIfMissing: true })).toThrow(new LedgerError(advice(deeper, throughFile, throughFileFix)));
+    expect(() => openLedger(deeper, { createIfMissing: true })).toThrow(new LedgerSetupError(advice(deeper, throughFile, throughFileFix)));
     expect(readFileSync(file, 'utf8')).toBe('a file where the state folder belongs');
     // A folder where the ledger file belongs (SQLite alone would call it "unable to open database file").
     const folder = join(scratchDirectory(), 'ledger-folder');
     mkdirSync(folder);
     const folderFix = `move that folder aside if it is in the wrong place (Veil keeps the ledger there as one file), or ${otherFolder}`;
-    expect(() => openLedger(folder, { createIfMissing: true })).toThrow(new LedgerError(advice(folder, 'that is a folder, not a ledger file', folderFix)));
+    expect(() => openLedger(folder, { createIfMissing: true })).toThrow(new LedgerSetupError(advice(folder, 'that is a folder, not a ledger file', folderFix)));
     expect(readdirSync(folder)).toEqual([]);
   });
 
@@ -169,7 +169,7 @@ describe('opening the ledger', () => {
   });
 
   it('names its errors, so a message printed with its name says which kind of refusal it is', () => {
-    expect(() => open(false)).toThrow(expect.objectContaining({ name: 'LedgerError' }));
+    expect(() => open(false)).toThrow(expect.objectContaining({ name: 'LedgerSetupError' }));
     const ledger = open(true);
     spendOn(ledger, 0, 60, { eventCost: pure(1n, 2n) });
     expect(() => ledger.assertPolicy('gate', policyWith({ eventReachSeconds: 5 }))).toThrow(expect.objectContaining({ name: 'PolicyChangedError' }));
