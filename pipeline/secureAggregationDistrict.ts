@@ -72,6 +72,14 @@ export function districtThreshold(district: DistrictSecureAggregation): number {
   return district.threshold ?? Math.max(2, Math.floor(district.boxes.length / 2) + 1);
 }
 
+/**
+ * The most boxes a round can lose and still be released: the boxes beyond the threshold t, since unmasking needs t
+ * answers to unmask the sum (Bonawitz et al., CCS 2017, §4; stages/privacy/secureAggregationAggregator.ts).
+ */
+function survivableDropouts(district: DistrictSecureAggregation): number {
+  return district.boxes.length - districtThreshold(district);
+}
+
 /** ρ of one window's district total: the stated ε at δ as zCDP (Bun & Steinke 2016, Prop. 1.3), rounded down. */
 export function districtCost(district: DistrictSecureAggregation): ReleaseCost {
   return { pureEpsilon: rational(0n), zcdpRho: rationalFromDouble(epsilonToZcdp(district.epsilon, district.delta), RHO_FRACTION_BITS, 'down') };
@@ -108,6 +116,16 @@ export function roundWindow(round: string): { startSeconds: number; windowSecond
 export function districtProblem(district: DistrictSecureAggregation): string | undefined {
   // An id the schema refused is reported at its own field; judging the round on it would blame another field for it.
   if (![district.district, ...district.boxes].every((name) => ID_PATTERN.test(name))) return undefined;
+  const mostDropouts = survivableDropouts(district);
+  if (district.dropoutsTolerated > mostDropouts && district.dropoutsTolerated < district.boxes.length) {
+    const threshold = districtThreshold(district);
+    const lowest = districtThreshold({ ...district, threshold: undefined });
+    return (
+      `dropoutsTolerated ${district.dropoutsTolerated}: a round is released only when ${threshold} of the ${district.boxes.length} boxes answer (the threshold), ` +
+      `so it survives at most ${mostDropouts} dropout(s), and each box would add noise for dropouts no round survives: a larger s.d. for nothing. ` +
+      `Set dropoutsTolerated: ${mostDropouts}${threshold > lowest ? `, or a lower threshold (${lowest} at least)` : ''}, or add boxes`
+    );
+  }
   try {
     checkParameters(roundParameters(district));
     return undefined;

@@ -47,6 +47,9 @@ describe('city config', () => {
     ['a secure-aggregation district id with a space', { ...secure, district: 'old town' }, 'districts[0].secureAggregation.district'],
     ['a threshold of half the boxes or less', { ...secure, boxes: ['a', 'b', 'c', 'd'], threshold: 2 }, 'threshold must be a whole number from 3'],
     ['as many dropouts tolerated as boxes', { ...secure, dropoutsTolerated: 3 }, 'dropoutsTolerated must be a whole number from 0 to 2'],
+    // 2 boxes: the threshold is 2 (more than half), so no round survives a dropout that the noise was sized for.
+    ['a dropout tolerated that the threshold cannot survive', { ...secure, boxes: ['east', 'north'] }, 'dropoutsTolerated 1: a round is released only when 2 of the 2 boxes answer (the threshold), so it survives at most 0 dropout(s)'],
+    ['dropouts beyond a written threshold', { ...secure, boxes: ['a', 'b', 'c', 'd', 'e'], threshold: 4, dropoutsTolerated: 2 }, 'Set dropoutsTolerated: 1, or a lower threshold (3 at least), or add boxes'],
   ])('refuses %s, naming the field', (_, secureAggregation, problem) => {
     const extra = { districts: [{ name: 'old town', secureAggregation }] };
     expect(() => parse(extra)).toThrow(ConfigError);
