@@ -84,8 +84,18 @@ function written(field: SharedDistrictField, value: DistrictSettings[SharedDistr
 export function districtSettingsDifferences(city: DistrictSettings, box: DistrictSettings): SettingsDifference[] {
   return SHARED_DISTRICT_FIELDS.flatMap((field) => {
     const [cityValue, boxValue] = [written(field, city[field]), written(field, box[field])];
-    return cityValue === boxValue ? [] : [{ field, box: boxValue, city: cityValue }];
+    if (cityValue === boxValue || (field === 'threshold' && thresholdFollowsBoxes(city, box))) return [];
+    return [{ field, box: boxValue, city: cityValue }];
   });
+}
+
+/**
+ * True when both thresholds are the default for their own `boxes` (more than half), so they differ only because the
+ * boxes do: the `boxes` difference is the one to fix, and a threshold nobody wrote is not a second field to write.
+ */
+function thresholdFollowsBoxes(city: DistrictSettings, box: DistrictSettings): boolean {
+  const isDefault = (settings: DistrictSettings) => settings.threshold === districtThreshold({ ...settings, threshold: undefined });
+  return isDefault(city) && isDefault(box);
 }
 
 /** Why a box is kept out of the district's rounds, e.g. "settings differ: epsilon, delta". */
@@ -95,10 +105,12 @@ export function settingsDifferReason(differences: readonly SettingsDifference[])
 
 /**
  * One difference in words for an operator: which box, which field, both values, and where each is written, e.g.
- * `box "south" runs district "centre" with secureAggregation.epsilon 0.6, config city.yaml has 0.5 (districts[0]…)`.
+ * `district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in … (districts[0]…)`.
+ * The district named first is the city's, so a box that misspelt the district id reads as such, not as a box that
+ * runs "centre" with district "center".
  * `cityField` is the city's section, e.g. `config city.yaml, districts[0].secureAggregation`.
  */
 export function settingsDifferenceText(box: string, district: string, difference: SettingsDifference, cityField: string): string {
   const { field } = difference;
-  return `box "${box}" runs district "${district}" with ${field} ${difference.box}, the city ${difference.city}: write the same in the box's site config (mqtt.secureAggregation.${field}) or in ${cityField}.${field}; until then the aggregator keeps box "${box}" out of the district's rounds`;
+  return `district "${district}": box "${box}" runs with ${field} ${difference.box}, the city with ${difference.city}: write the same in the box's site config (mqtt.secureAggregation.${field}) or in ${cityField}.${field}; until then the aggregator keeps box "${box}" out of the district's rounds`;
 }

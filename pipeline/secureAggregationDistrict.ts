@@ -30,7 +30,7 @@ const RHO_FRACTION_BITS = 64;
 
 /**
  * The fields both ends must write alike; each one changes the rounds or the noise. A box's differing value is
- * reported by the aggregator as `box "…" runs district "…" with FIELD VALUE, the city VALUE`, to be written the same in
+ * reported by the aggregator as `district "…": box "…" runs with FIELD VALUE, the city with VALUE`, to be written the same in
  * the box's site config (`mqtt.secureAggregation.FIELD`) or city.yaml (`districts[i].secureAggregation.FIELD`).
  */
 export const districtSecureAggregationShape = {

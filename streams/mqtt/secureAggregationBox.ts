@@ -84,7 +84,7 @@ export class SecureAggregationBoxClient {
       const roster = await this.next(state, 'roster');
       if (roster.type !== 'roster') return roster as ResultMessage;
       // The roster is checked against what each box published itself; the broker may deliver those a moment later.
-      await this.until(state, () => state.machine.missingAdvertisements(roster).length === 0 || undefined, "the roster's boxes' own advertisements");
+      await this.until(state, () => state.machine.missingAdvertisements(roster).length === 0 || undefined, "advertisement from every box on the roster");
       await this.publish('shares', await state.machine.shareKeys(roster));
       state.rosterTaken = true;
       for (const shares of state.earlyShares.splice(0)) this.takeShares(state, shares);

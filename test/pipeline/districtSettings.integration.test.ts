@@ -101,7 +101,7 @@ describe('each box\'s district settings, compared with city.yaml before any roun
 
     const error = await eventually('the aggregator\'s error about south', 20, () => aggregator.log().find((entry) => entry.level === 'error' && entry.box === 'south'));
     expect(error).toMatchObject({ district: 'old town', field: 'epsilon', box_value: '0.6', city_value: '0.5' });
-    expect(error.message).toContain('box "south" runs district "centre" with epsilon 0.6, the city 0.5');
+    expect(error.message).toContain('district "centre": box "south" runs with epsilon 0.6, the city with 0.5');
     expect(error.message).toContain('the box\'s site config (mqtt.secureAggregation.epsilon)');
     expect(error.message).toContain('city.yaml, districts[0].secureAggregation.epsilon');
     // One field differs, so one error; the other two boxes match.

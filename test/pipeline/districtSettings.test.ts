@@ -71,11 +71,15 @@ describe('comparing a box\'s settings with the city\'s', () => {
 
   it('a threshold written against the default, a box more or fewer, another district or fleet', () => {
     expect(districtSettingsDifferences(CITY, districtSettings(written({ threshold: 3 })))).toEqual([{ field: 'threshold', box: '3', city: '2' }]);
-    // Four boxes move the default threshold too (more than half of 4 is 3): both fields are named.
-    expect(districtSettingsDifferences(CITY, districtSettings(written({ boxes: ['east', 'north', 'south', 'west'] })))).toEqual([
+    // Four boxes move the default threshold too (more than half of 4 is 3, of 3 is 2), but nobody wrote it: only
+    // boxes is named. Written against the default on either side, the threshold is named as well.
+    const fourBoxes = ['east', 'north', 'south', 'west'];
+    expect(districtSettingsDifferences(CITY, districtSettings(written({ boxes: fourBoxes })))).toEqual([{ field: 'boxes', box: '[east, north, south, west]', city: '[east, north, south]' }]);
+    expect(districtSettingsDifferences(CITY, districtSettings(written({ boxes: fourBoxes, threshold: 4 })))).toEqual([
       { field: 'boxes', box: '[east, north, south, west]', city: '[east, north, south]' },
-      { field: 'threshold', box: '3', city: '2' },
+      { field: 'threshold', box: '4', city: '2' },
     ]);
+    expect(districtSettingsDifferences(districtSettings(written({ threshold: 3 })), districtSettings(written({})))).toEqual([{ field: 'threshold', box: '2', city: '3' }]);
     expect(districtSettingsDifferences(CITY, districtSettings(written({ district: 'center', fleet: 'town' })))).toEqual([
       { field: 'district', box: 'center', city: 'centre' },
       { field: 'fleet', box: 'town', city: 'city' },
@@ -99,7 +103,7 @@ describe('what a person reads', () => {
 
   it('the error names the box, the field, both values and both places to fix it', () => {
     expect(settingsDifferenceText('south', 'centre', { field: 'epsilon', box: '0.6', city: '0.5' }, 'config city.yaml, districts[0].secureAggregation')).toBe(
-      'box "south" runs district "centre" with epsilon 0.6, the city 0.5: write the same in the box\'s site config (mqtt.secureAggregation.epsilon) or in config city.yaml, districts[0].secureAggregation.epsilon; until then the aggregator keeps box "south" out of the district\'s rounds',
+      'district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in the box\'s site config (mqtt.secureAggregation.epsilon) or in config city.yaml, districts[0].secureAggregation.epsilon; until then the aggregator keeps box "south" out of the district\'s rounds',
     );
   });
 });

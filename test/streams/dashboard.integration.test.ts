@@ -227,7 +227,7 @@ describe('dashboard', () => {
     const settings = { district: 'centre', fleet: 'city', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: CROSSINGS_WINDOW_SECONDS, epsilon: 0.5, delta: 1e-6, linesPerBox: 1, classes: ['person' as const, 'vehicle' as const] };
     const round = `crossings-${1_764_460_800}-${CROSSINGS_WINDOW_SECONDS}`;
     const secure = secureDistrictWindow('centre', settings, { type: 'result', status: 'released', round, sum: ['3', '4', '17', '2'], boxes: ['east', 'north'] }, [{ box: 'south', reason: 'settings differ: epsilon' }]);
-    const problem = { message: 'box "south" runs district "centre" with epsilon 0.6, the city 0.5: write the same in both', district: 'centre', box: 'south', field: 'epsilon', boxValue: '0.6', cityValue: '0.5' };
+    const problem = { message: 'district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in both', district: 'centre', box: 'south', field: 'epsilon', boxValue: '0.6', cityValue: '0.5' };
     feed = (await startTestFeed({ snapshot: () => [{ v: 1, type: 'district', district: secure }], fleetProblems: () => [problem] })).feed;
     const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
     await shows(dashboard.locator('#fleet-problems li[data-box="south"][data-field="epsilon"]'));

@@ -393,7 +393,7 @@ describe('HTTP beside the feed', () => {
   it('a fleet problem makes an otherwise healthy /healthz "degraded" and is listed to a token holder only', async () => {
     const cameraStates = new CameraStateRegistry();
     cameraStates.set('gate', 'streaming');
-    const problems = [{ message: 'box "south" runs district "centre" with epsilon 0.6, the city 0.5', box: 'south', field: 'epsilon' }];
+    const problems = [{ message: 'district "centre": box "south" runs with epsilon 0.6, the city with 0.5', box: 'south', field: 'epsilon' }];
     const { feed } = await feedForTest({ cameraStates, fleetProblems: () => problems });
     const withToken = await fetch(`${feed.url}/healthz`, { headers: { Authorization: `Bearer ${FEED_TOKEN}` } });
     expect(withToken.status).toBe(200);
