@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import didYouMean from 'didyoumean2';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../models/backend.ts';
@@ -156,12 +157,39 @@ function kindAt(top: ConfigKind | undefined, issuePath: readonly PropertyKey[]):
   return issuePath.reduce<ConfigKind | undefined>((kind, key) => (typeof key === 'number' ? kind : kind?.nested?.[String(key)]), top);
 }
 
-/** One line per unknown key: a key of a neighbouring config says whose it is and what to do, any other is a typo. */
-function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, top: ConfigKind | undefined): string[] {
+/**
+ * The keys the object at `issuePath` inside `schema` accepts, looking through optional, default, pipe and list
+ * levels; [] where the path leads elsewhere (a union, a record).
+ */
+function keysAt(schema: z.ZodType, issuePath: readonly PropertyKey[]): string[] {
+  let at: z.core.$ZodType | undefined = schema;
+  const unwrap = (type: z.core.$ZodType): z.core.$ZodType => {
+    const def = type._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if (def.innerType) return unwrap(def.innerType);
+    if (def.type === 'pipe' && def.in) return unwrap(def.in);
+    return type;
+  };
+  for (const key of issuePath) {
+    const def = unwrap(at!)._zod.def as { type: string; element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+    at = typeof key === 'number' ? def.element : def.shape?.[String(key)];
+    if (!at) return [];
+  }
+  const def = unwrap(at!)._zod.def as { shape?: Record<string, unknown> };
+  return def.shape ? Object.keys(def.shape) : [];
+}
+
+/**
+ * One line per unknown key: a key of a neighbouring config says whose it is and what to do; any other is a typo,
+ * with the accepted key it most resembles (didyoumean2: Levenshtein similarity at least 0.4, its default) if one does.
+ */
+function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, schema: z.ZodType, top: ConfigKind | undefined): string[] {
   const kind = kindAt(top, issue.path);
+  const accepted = keysAt(schema, issue.path);
   return issue.keys.map((key) => {
     const where = formatPath([...issue.path, key]);
     const homes = (kind?.neighbours ?? []).filter((neighbour) => neighbour.keys.includes(key)).map((neighbour) => neighbour.name);
+    const meant = didYouMean(key, accepted);
+    if (homes.length === 0 && meant !== null) return `  ${where}: unknown setting: did you mean ${formatPath([...issue.path, meant])}?`;
     if (homes.length === 0) return `  ${where}: unknown setting: check its spelling${kind ? ` against ${kind.name} (README)` : ''}`;
     return `  ${where}: belongs to ${homes.join(' and to ')}, not to ${kind!.name}, where it would do nothing: set it there, or remove it here`;
   });
@@ -176,10 +204,13 @@ export function parseConfig<T extends z.ZodType>(schema: T, input: unknown, sour
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') return unknownKeyLines(issue, kind);
+    if (issue.code === 'unrecognized_keys') return unknownKeyLines(issue, schema, kind);
     const where = formatPath(issue.path) || '(top level)';
     const value = valueAt(input, issue.path);
-    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    // zod says "expected number, received undefined" of a required setting left out: a person reads "missing".
+    if (value === undefined && issue.code === 'invalid_type') return [`  ${where}: missing: this setting is required (${issue.expected})`];
+    if (value === undefined) return [`  ${where}: ${issue.message}`];
+    const shown = JSON.stringify(value);
     return [`  ${where}: ${issue.message} (got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`];
   });
   throw new ConfigError(`${source} has ${lines.length === 1 ? 'an invalid setting' : `${lines.length} invalid settings`}:\n${lines.join('\n')}`);

@@ -30,7 +30,13 @@ describe('site config', () => {
     const bad = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 1 }\n');
     await expect(readSiteConfig(bad)).rejects.toThrow('cameras[0].drift.share: drift.share must be below 1: the counts need some of ε (got 1)');
     const unknown = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 0.2, treshold: 0.3 }\n');
-    await expect(readSiteConfig(unknown)).rejects.toThrow(/cameras\[0\]\.drift\.treshold: unknown setting: check its spelling/);
+    await expect(readSiteConfig(unknown)).rejects.toThrow('cameras[0].drift.treshold: unknown setting: did you mean cameras[0].drift.threshold?');
+    // Nothing the drift block accepts looks like it: the spelling is all there is to check.
+    const foreign = await siteFile('cameras:\n  - id: demo\n    source: { file: demo.mp4 }\n    drift: { share: 0.2, colour: red }\n');
+    await expect(readSiteConfig(foreign)).rejects.toThrow(/cameras\[0\]\.drift\.colour: unknown setting: check its spelling$/m);
+    // A required setting left out reads as missing, not as zod's "expected number, received undefined".
+    const noId = await siteFile('cameras:\n  - source: { file: demo.mp4 }\n');
+    await expect(readSiteConfig(noId)).rejects.toThrow(/cameras\[0\]\.id: missing: this setting is required \(string\)$/m);
   });
 
   it('gives a file camera 3 attempts and a network camera retries for ever, unless the config says otherwise', async () => {
@@ -83,7 +89,7 @@ describe('the mqtt section', () => {
       );
     expect(await problemsWith('  site: "north/#"\n  url: mqtt://broker:1883\n')).toMatch(/mqtt\.site: a site id is 1–64 letters.*\(got "north\/#"\)/);
     const password = await problemsWith('  site: north\n  url: mqtt://broker:1883\n  username: box\n  password: hunter22\n  colour: blue\n');
-    expect(password).toMatch(/mqtt\.passwordEnv: a password must not be written in the file.*\(got missing\)/);
+    expect(password).toMatch(/mqtt\.passwordEnv: a password must not be written in the file: put it in an environment variable and name that variable here \(passwordEnv\)$/m);
     // However the section is wrong besides, the password never reaches the message.
     expect(password).not.toContain('hunter22');
   });
