@@ -4,6 +4,7 @@
  * budget is spent on any of them, and the values it returns are the exact counts plus noise of the box's share.
  */
 import { describe, expect, it } from 'vitest';
+import type { WindowAggregate } from '../../../stages/aggregates.ts';
 import { planDistributedNoise } from '../../../stages/privacy/distributedNoise.ts';
 import { crossingsVector, crossingsVectorSensitivity, prepareContribution } from '../../../stages/privacy/secureAggregationContribution.ts';
 import { NO_COST } from '../../../stages/privacy/privacyLoss.ts';
@@ -26,6 +27,8 @@ function planned() {
 }
 const EXACT = [3n, 0n, 12n, 1n];
 const START = 1_764_460_800;
+/** A closed 900 s window from START with these crossings per line and class group. */
+const windowWith = (lines: WindowAggregate['lines']): WindowAggregate => ({ startSeconds: START, endSeconds: START + 900, windowSeconds: 900, clock: 'wall', framesAnalysed: 9000, zones: {}, lines });
 
 describe('a box\'s contribution to secure aggregation', () => {
   it('charges the window\'s crossings like the camera\'s own release, so a second use of the same span is refused', () => {
@@ -77,19 +80,11 @@ describe('a box\'s contribution to secure aggregation', () => {
   });
 
   it('lays a window\'s crossings out as the district vector: per group, forward then backward, summed over the lines', () => {
-    const aggregate = {
-      startSeconds: START,
-      endSeconds: START + 900,
-      windowSeconds: 900,
-      clock: 'wall' as const,
-      framesAnalysed: 9000,
-      zones: {},
-      lines: {
-        'north-gate': { person: { forward: 4, backward: 1 }, vehicle: { forward: 7, backward: 0 } },
-        'south-gate': { person: { forward: 2, backward: 5 }, vehicle: { forward: 0, backward: 3 } },
-        'car-park': { person: { forward: 100, backward: 100 }, vehicle: { forward: 100, backward: 100 } },
-      },
-    };
+    const aggregate = windowWith({
+      'north-gate': { person: { forward: 4, backward: 1 }, vehicle: { forward: 7, backward: 0 } },
+      'south-gate': { person: { forward: 2, backward: 5 }, vehicle: { forward: 0, backward: 3 } },
+      'car-park': { person: { forward: 100, backward: 100 }, vehicle: { forward: 100, backward: 100 } },
+    });
     // person: 4 + 2 forward, 1 + 5 backward; vehicle: 7 + 0, 0 + 3. car-park is not in the district.
     expect(crossingsVector([{ aggregate, lines: ['north-gate', 'south-gate'] }], ['person', 'vehicle'])).toEqual([6n, 6n, 7n, 3n]);
     expect(() => crossingsVector([{ aggregate, lines: ['west-gate'] }], ['person'])).toThrow('the window has no crossings of line "west-gate" for "person"');
@@ -101,19 +96,10 @@ describe('a box\'s contribution to secure aggregation', () => {
 });
 
 describe('a box that contributes several cameras', () => {
-  const aggregate = (lines: Record<string, { person: { forward: number; backward: number }; vehicle: { forward: number; backward: number } }>) => ({
-    startSeconds: START,
-    endSeconds: START + 900,
-    windowSeconds: 900,
-    clock: 'wall' as const,
-    framesAnalysed: 9000,
-    zones: {},
-    lines,
-  });
 
   it('sums every camera\'s lines into one vector', () => {
-    const road = aggregate({ 'into-town': { person: { forward: 4, backward: 1 }, vehicle: { forward: 20, backward: 9 } }, 'out-of-town': { person: { forward: 50, backward: 50 }, vehicle: { forward: 50, backward: 50 } } });
-    const bridge = aggregate({ across: { person: { forward: 3, backward: 8 }, vehicle: { forward: 0, backward: 2 } } });
+    const road = windowWith({ 'into-town': { person: { forward: 4, backward: 1 }, vehicle: { forward: 20, backward: 9 } }, 'out-of-town': { person: { forward: 50, backward: 50 }, vehicle: { forward: 50, backward: 50 } } });
+    const bridge = windowWith({ across: { person: { forward: 3, backward: 8 }, vehicle: { forward: 0, backward: 2 } } });
     // road's into-town plus bridge's across: person 4 + 3, 1 + 8; vehicle 20 + 0, 9 + 2. out-of-town is not summed.
     expect(crossingsVector([{ aggregate: road, lines: ['into-town'] }, { aggregate: bridge, lines: ['across'] }], ['person', 'vehicle'])).toEqual([7n, 9n, 20n, 11n]);
     // Three lines over the two cameras, a person crossing each at most once (m = 1): L·m = 3 in one cell, L2² = 9.
