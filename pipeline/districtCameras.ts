@@ -27,11 +27,7 @@ export const districtCamerasShape = {
   lines: lineNames.optional(),
   /** Several contributing cameras, each an id (all its lines) or `{ camera, lines }`. */
   cameras: z
-    .array(
-      z.union([cameraId, z.strictObject({ camera: cameraId, lines: lineNames.optional() }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `an entry holds camera and lines only, not ${issue.keys.join(', ')}: e.g. { camera: road, lines: [into-town] }` : undefined) })], {
-        error: 'each entry is a camera id, or { camera: ID, lines: [LINE, …] }',
-      }),
-    )
+    .array(z.union([cameraId, z.strictObject({ camera: cameraId, lines: lineNames.optional() })], { error: 'each entry is a camera id, or { camera: ID, lines: [LINE, …] }' }))
     .min(1, 'list at least one camera, or leave cameras out')
     .optional(),
 } as const;

@@ -171,7 +171,7 @@ describe('mqtt.secureAggregation with several contributing cameras', () => {
     ['a line the camera does not have', ', cameras: [{ camera: bridge, lines: [in] }]', 'mqtt.secureAggregation.cameras[0].lines: camera "bridge" has no line "in": name one of across'],
     ['a camera without lines', ', cameras: [bridge, yard]', 'mqtt.secureAggregation.cameras[1].camera: camera "yard" has no counting lines, so no crossings to contribute'],
     ['no camera named on a box with several', '', 'mqtt.secureAggregation.camera: name the contributing camera: this box has several (road, bridge, yard); to contribute more than one, list them under cameras'],
-    ['an entry with a misspelt field', ', cameras: [{ camera: road, line: [in] }]', 'mqtt.secureAggregation.cameras[0]: an entry holds camera and lines only, not line: e.g. { camera: road, lines: [into-town] }'],
+    ['an entry with a misspelt field', ', cameras: [{ camera: road, line: [in] }]', 'mqtt.secureAggregation.cameras[0].line: unknown setting: check its spelling'],
     ['an entry that is neither an id nor { camera, lines }', ', cameras: [3]', 'mqtt.secureAggregation.cameras[0]: each entry is a camera id, or { camera: ID, lines: [LINE, …] }'],
     ['an empty list', ', cameras: []', 'mqtt.secureAggregation.cameras: list at least one camera, or leave cameras out'],
   ])('refuses %s, naming the field and the fix', async (_, secure, problem) => {
