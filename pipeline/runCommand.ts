@@ -23,6 +23,7 @@ import { releaseStoreSink } from '../streams/sinks/releaseStoreSink.ts';
 import { fanOut, type WindowSink } from '../streams/sinks/sink.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { assertDetectorSettingsAgree, ConfigError } from './config.ts';
+import { contributingCameras } from './districtCameras.ts';
 import { startDistrictContributions } from './districtContribution.ts';
 import { feedSettings } from './feedSettings.ts';
 import { DriftMonitor } from './driftMonitor.ts';
@@ -82,13 +83,14 @@ const SHUTDOWN_DEADLINE_MS = 8_000;
 function startDistrict(site: SiteConfig, releasers: ReadonlyMap<string, CameraRelease>, configFile: string, log: Logger) {
   const mqtt = site.mqtt!;
   const settings = mqtt.secureAggregation!;
-  // The site config's checks guarantee the camera and lines exist.
-  const camera = site.cameras.find((candidate) => candidate.id === (settings.camera ?? site.cameras[0]!.id))!;
-  const lines = settings.lines ?? camera.lines.map((line) => line.name);
-  const contributions = startDistrictContributions({ box: mqtt.site, district: settings, connection: mqtt, camera: { id: camera.id, lines, releaser: releasers.get(camera.id)! }, log, where: `config ${configFile}, mqtt.secureAggregation` });
-  const { release } = contributions;
-  log.info('contributing to a securely aggregated district total', { district: settings.district, camera: camera.id, lines: lines.join(','), window_s: release.windowSeconds, epsilon: Number(release.epsilon.toPrecision(3)), share: Number(toNumber(release.share).toPrecision(3)) });
-  return { camera: camera.id, contributions };
+  // The site config's checks guarantee the cameras and lines exist, and no more lines than linesPerBox.
+  const cameras = contributingCameras(settings, site.cameras).cameras.map((camera) => ({ ...camera, releaser: releasers.get(camera.id)! }));
+  const contributions = startDistrictContributions({ box: mqtt.site, district: settings, connection: mqtt, cameras, log, where: `config ${configFile}, mqtt.secureAggregation` });
+  for (const camera of cameras) {
+    const release = contributions.releases.get(camera.id)!;
+    log.info('contributing to a securely aggregated district total', { district: settings.district, camera: camera.id, lines: camera.lines.join(','), window_s: release.windowSeconds, epsilon: Number(release.epsilon.toPrecision(3)), share: Number(toNumber(release.share).toPrecision(3)) });
+  }
+  return contributions;
 }
 
 /**
@@ -173,7 +175,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       log.info('publishing to the MQTT broker', { url: site.mqtt.url, site: site.mqtt.site });
     }
     const district = site.mqtt?.secureAggregation ? startDistrict(site, releasers, values.config, log) : undefined;
-    if (district) running.push(() => district.contributions.close());
+    if (district) running.push(() => district.close());
     const ffmpeg = await locateFfmpeg(values.ffmpeg);
     log.info('ffmpeg found', { version: ffmpeg.version, via: ffmpeg.foundVia, path: ffmpeg.path });
     if (stop.aborted) return 0;
@@ -219,7 +221,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
         log,
         release: (aggregate) => {
           const window = releaser.release(aggregate);
-          if (district?.camera === camera.id) district.contributions.contribute(aggregate, window);
+          district?.contribute(camera.id, aggregate, window);
           return window;
         },
         publish: (window) => {

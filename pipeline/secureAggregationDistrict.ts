@@ -46,7 +46,10 @@ export const districtSecureAggregationShape = {
   /** ε of one window's district total, at `delta`: what each box's ledger is charged for its contribution. */
   epsilon: z.number().positive().max(10, 'secureAggregation.epsilon above 10 protects practically nothing'),
   delta: z.number().gt(0).lt(1).default(1e-6),
-  /** L: how many counting lines each box sums into its vector (the sensitivity, (L·m)², rests on it). */
+  /**
+   * L: the most counting lines a box sums into its vector, over all of its contributing cameras together (one person
+   * may be seen by several cameras of a box); the sensitivity, (L·m)², rests on it (pipeline/districtCameras.ts).
+   */
   linesPerBox: z.number().int().positive().default(1),
   /** The class groups of the vector, in order: each forward then backward. */
   classes: z.array(z.enum(['person', 'vehicle'])).min(1).default(['person', 'vehicle']),

@@ -11,6 +11,7 @@ import { DEFAULT_CAMERA_DOWN_AFTER_SECONDS } from '../streams/feedServer.ts';
 import { mqttConnectionSchema, refusingPasswordInFile, withTlsPathsRelativeTo } from '../streams/mqtt/connection.ts';
 import { ID_PATTERN } from '../streams/mqtt/topics.ts';
 import { districtProblem, districtSecureAggregationShape, phaseSecondsSchema } from './secureAggregationDistrict.ts';
+import { contributingCameras, districtCamerasShape } from './districtCameras.ts';
 import { driftSettingsSchema } from './driftMonitor.ts';
 import { analysisShape, detectorSchema, parseConfig, readConfigFile, schemaKeys, withDefaultZones, type ConfigKind } from './config.ts';
 
@@ -76,15 +77,13 @@ export const siteMqttSchema = mqttConnectionSchema.safeExtend({
   site: z.string().regex(ID_PATTERN, 'a site id is 1–64 letters, digits, "_", "-" or "."'),
   /**
    * This box's part in a securely aggregated district total (docs/fleet.md): the district's shared settings, written
-   * as in city.yaml, plus which camera contributes and which of its lines it sums. The box id is `site`.
+   * as in city.yaml, plus which cameras contribute and which of their lines they sum, at most linesPerBox in all
+   * (pipeline/districtCameras.ts). The box id is `site`.
    */
   secureAggregation: z
     .strictObject({
       ...districtSecureAggregationShape,
-      /** The contributing camera; left out, the only one. */
-      camera: z.string().optional(),
-      /** Its lines summed into the vector, at most linesPerBox of them; left out, all of its lines. */
-      lines: z.array(z.string().min(1)).min(1).optional(),
+      ...districtCamerasShape,
       phaseSeconds: phaseSecondsSchema.default(20),
     })
     .optional(),
@@ -114,16 +113,7 @@ export const siteConfigSchema = z
     const problem = districtProblem(district);
     if (problem) ctx.addIssue({ code: 'custom', path: ['mqtt', 'secureAggregation'], message: problem });
     if (!district.boxes.includes(site.mqtt!.site)) ctx.addIssue({ code: 'custom', path: at('boxes'), message: `this box (mqtt.site "${site.mqtt!.site}") is not one of the district's boxes: add it, or correct mqtt.site` });
-    const camera = district.camera === undefined ? (site.cameras.length === 1 ? site.cameras[0] : undefined) : site.cameras.find((candidate) => candidate.id === district.camera);
-    if (!camera) {
-      ctx.addIssue({ code: 'custom', path: at('camera'), message: district.camera === undefined ? 'name the contributing camera: this box has several' : `no camera "${district.camera}" in cameras` });
-      return;
-    }
-    const names = camera.lines.map((line) => line.name);
-    const lines = district.lines ?? names;
-    const unknown = lines.filter((line) => !names.includes(line));
-    if (unknown.length > 0) ctx.addIssue({ code: 'custom', path: at('lines'), message: `camera "${camera.id}" has no line ${unknown.map((line) => `"${line}"`).join(', ')}` });
-    if (lines.length === 0 || lines.length > district.linesPerBox) ctx.addIssue({ code: 'custom', path: at('lines'), message: `the box sums ${lines.length} lines of camera "${camera.id}"; the district allows 1 to linesPerBox = ${district.linesPerBox}: name the lines, or raise linesPerBox on every box and in city.yaml` });
+    for (const { path: field, message } of contributingCameras(district, site.cameras).problems) ctx.addIssue({ code: 'custom', path: ['mqtt', 'secureAggregation', ...field], message });
   });
 export type SiteConfig = z.infer<typeof siteConfigSchema>;
 

@@ -98,6 +98,8 @@ export interface SpendOutcome {
   budget: SpanBudget;
 }
 
+export type SpendAllOutcome = { granted: true; budgets: SpanBudget[] } | { granted: false; refused: number; reason: WithheldReason; budget: SpanBudget };
+
 export interface Ledger {
   readonly path: string;
   /**
@@ -106,6 +108,13 @@ export interface Ledger {
    * policy differs from the camera's stored one and no migration was recorded.
    */
   spend(request: SpanSpend): SpendOutcome;
+  /**
+   * Spends several releases as one (a district total that rests on several cameras' footage, charged to each):
+   * every request is checked as `spend` checks it, the later ones seeing the earlier ones' spans, and either all are
+   * recorded or, when one does not fit, none is and the first refused request's index, reason and budget come back.
+   * One IMMEDIATE transaction. Throws as `spend` does, recording nothing.
+   */
+  spendAll(requests: readonly SpanSpend[]): SpendAllOutcome;
   /**
    * Records an operator's explicit policy change for a camera (old, new, reason, time) so later spends are judged by
    * the new policy. Does nothing when the policy is already the stored one; for a camera with no policy yet it only
@@ -660,6 +669,16 @@ interface SpanRow {
  */
 const INDEX_SLACK_SECONDS = 1;
 
+/** A request of spendAll that did not fit: thrown inside its transaction to roll the others back. */
+class RefusedSpend extends Error {
+  constructor(
+    readonly index: number,
+    readonly outcome: SpendOutcome,
+  ) {
+    super(`spend ${index} refused`);
+  }
+}
+
 class SqliteLedger implements Ledger {
   readonly #database: Database.Database;
   readonly #camera: Database.Statement<[string], CameraRow>;
@@ -693,39 +712,62 @@ class SqliteLedger implements Ledger {
 
   spend(request: SpanSpend): SpendOutcome {
     checkRequest(request);
+    // IMMEDIATE: take the write lock before reading, so no other process can spend between our check and our row.
+    return this.#database.transaction(() => this.#checkAndRecord(request)).immediate();
+  }
+
+  spendAll(requests: readonly SpanSpend[]): SpendAllOutcome {
+    requests.forEach(checkRequest);
+    const budgets: SpanBudget[] = [];
+    try {
+      this.#database
+        .transaction(() => {
+          requests.forEach((request, index) => {
+            const outcome = this.#checkAndRecord(request);
+            // Thrown, so that better-sqlite3 rolls back the spans the earlier requests recorded.
+            if (!outcome.granted) throw new RefusedSpend(index, outcome);
+            budgets.push(outcome.budget);
+          });
+        })
+        .immediate();
+    } catch (error) {
+      if (!(error instanceof RefusedSpend)) throw error;
+      return { granted: false, refused: error.index, reason: error.outcome.reason!, budget: error.outcome.budget };
+    }
+    return { granted: true, budgets };
+  }
+
+  /** spend's check and record, inside the caller's transaction. */
+  #checkAndRecord(request: SpanSpend): SpendOutcome {
     const { camera, startSeconds, endSeconds, eventCost, instantCost, policy } = request;
     const requestedPolicy = policyJson(policy);
-    const checkAndRecord = this.#database.transaction((): SpendOutcome => {
-      let stored = this.#camera.get(camera);
-      if (!stored) {
-        this.#insertCamera.run(camera, requestedPolicy);
-        stored = { policy: requestedPolicy, longest_span_seconds: 0, latest_end_seconds: null };
-      } else if (stored.policy !== requestedPolicy) {
-        throw policyChanged(camera, stored.policy, requestedPolicy);
-      }
-      const spans = this.#spansNear(camera, startSeconds, endSeconds, policy, stored.longest_span_seconds);
-      if (request.monotonic && stored.latest_end_seconds !== null && startSeconds < stored.latest_end_seconds) {
-        return { granted: false, reason: 'clock went backwards', budget: spanBudget(policy, assess(spans, request)) };
-      }
-      const released: RecordedSpan = { startSeconds, endSeconds, eventCost, instantCost };
-      const withRelease = assess([...spans, released], request);
-      const reason: WithheldReason | undefined = !withRelease.event.fits ? 'span budget spent' : withRelease.period?.fits === false ? 'period budget spent' : undefined;
-      if (reason) return { granted: false, reason, budget: spanBudget(policy, assess(spans, request)) };
-      this.#insertSpan.run(
-        camera,
-        startSeconds,
-        endSeconds,
-        rationalText(eventCost.pureEpsilon),
-        rationalText(eventCost.zcdpRho),
-        rationalText(instantCost.pureEpsilon),
-        rationalText(instantCost.zcdpRho),
-        Date.now(),
-      );
-      this.#recordGrant.run({ camera, length: endSeconds - startSeconds, end: endSeconds });
-      return { granted: true, budget: spanBudget(policy, withRelease) };
-    });
-    // IMMEDIATE: take the write lock before reading, so no other process can spend between our check and our row.
-    return checkAndRecord.immediate();
+    let stored = this.#camera.get(camera);
+    if (!stored) {
+      this.#insertCamera.run(camera, requestedPolicy);
+      stored = { policy: requestedPolicy, longest_span_seconds: 0, latest_end_seconds: null };
+    } else if (stored.policy !== requestedPolicy) {
+      throw policyChanged(camera, stored.policy, requestedPolicy);
+    }
+    const spans = this.#spansNear(camera, startSeconds, endSeconds, policy, stored.longest_span_seconds);
+    if (request.monotonic && stored.latest_end_seconds !== null && startSeconds < stored.latest_end_seconds) {
+      return { granted: false, reason: 'clock went backwards', budget: spanBudget(policy, assess(spans, request)) };
+    }
+    const released: RecordedSpan = { startSeconds, endSeconds, eventCost, instantCost };
+    const withRelease = assess([...spans, released], request);
+    const reason: WithheldReason | undefined = !withRelease.event.fits ? 'span budget spent' : withRelease.period?.fits === false ? 'period budget spent' : undefined;
+    if (reason) return { granted: false, reason, budget: spanBudget(policy, assess(spans, request)) };
+    this.#insertSpan.run(
+      camera,
+      startSeconds,
+      endSeconds,
+      rationalText(eventCost.pureEpsilon),
+      rationalText(eventCost.zcdpRho),
+      rationalText(instantCost.pureEpsilon),
+      rationalText(instantCost.zcdpRho),
+      Date.now(),
+    );
+    this.#recordGrant.run({ camera, length: endSeconds - startSeconds, end: endSeconds });
+    return { granted: true, budget: spanBudget(policy, withRelease) };
   }
 
   migratePolicy(camera: string, policy: SpanPolicy, reason: string): void {

@@ -7,7 +7,6 @@
  * other two; with no dropout tolerated, withheld), the total naming the box kept out and why. When every box
  * matches, nothing is reported and all three are summed. The sums are added up by the test from the values it gave the boxes.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,9 +18,10 @@ import { SecureAggregationBoxClient, type BoxRoundOutcome } from '../../streams/
 import { secureAggregationSettingsTopic } from '../../streams/mqtt/topics.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { FeedTestClient, fetchHealth, fetchMetrics } from '../helpers/liveEndpoints.ts';
-import { FEED_TOKEN, startVeil, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
+import { FEED_TOKEN, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.ts';
+import type { Broker } from '../helpers/mosquitto.ts';
+import { startCity } from '../helpers/secureAggregationCity.ts';
 
 const sandbox = useLiveSandbox('veil-district-settings-');
 const BOXES = ['east', 'north', 'south'];
@@ -54,18 +54,9 @@ async function connect(clientId: string): Promise<MqttClient> {
 
 /** A broker and a `veil aggregate` of its own in folder `name` of the sandbox: nothing retained from another test. */
 async function startAggregator(name: string, city: Record<string, unknown> = {}): Promise<{ aggregator: VeilRun; url: string; feed: FeedTestClient }> {
-  const folder = path.join(sandbox(), name);
-  await mkdir(folder);
-  broker = await startMosquitto(path.join(folder, 'broker'));
-  const cityFile = await writeSiteConfig(folder, 'city.yaml', {
-    broker: { url: broker.url, clientId: 'city', reconnectSeconds: 0.2 },
-    stateDir: 'city',
-    feed: { port: 0 },
-    districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, ...city, phaseSeconds: AGGREGATOR_PHASE_SECONDS } }],
-  });
-  aggregator = startVeil(['aggregate', '--config', cityFile], { home: folder });
-  const url = await aggregator.listening(60);
-  return { aggregator, url, feed: await FeedTestClient.connect(url, FEED_TOKEN) };
+  const started = await startCity(path.join(sandbox(), name), { ...DISTRICT, ...city, phaseSeconds: AGGREGATOR_PHASE_SECONDS });
+  ({ broker, aggregator } = started);
+  return started;
 }
 
 /** A box as `veil run` starts contributing: its settings published (retained), then its rounds' client subscribed. */

@@ -27,6 +27,12 @@ describe('the settings a box publishes', () => {
     const boxOnly = { ...written({}), camera: 'road', lines: ['into-town'], phaseSeconds: 20 };
     expect(Object.keys(districtSettingsMessage('north', boxOnly).settings).sort()).toEqual([...SHARED_DISTRICT_FIELDS].sort());
   });
+
+  it('are the same whichever cameras a box contributes: its cameras list stays on the box', () => {
+    const several = { ...written({ linesPerBox: 2 }), cameras: [{ camera: 'road', lines: ['into-town'] }, 'bridge'], phaseSeconds: 20 };
+    expect(districtSettingsMessage('north', several).settings).toEqual(districtSettings(written({ linesPerBox: 2 })));
+    expect(districtSettingsDifferences(districtSettings(written({ linesPerBox: 2 })), districtSettingsMessage('north', several).settings)).toEqual([]);
+  });
 });
 
 describe('a settings message is checked like every fleet message', () => {

@@ -11,12 +11,10 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { districtSettingsMessageSchema } from '../../pipeline/districtSettings.ts';
-import type { DistrictWindow } from '../../streams/feedMessages.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
-import { FeedTestClient } from '../helpers/liveEndpoints.ts';
-import { FEED_TOKEN, startVeil, startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
+import { startVeilRun, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
-import { startMosquitto } from '../helpers/mosquitto.ts';
+import { oneReleaseSigma, secureTotals, startCity } from '../helpers/secureAggregationCity.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
 
 const sandbox = useLiveSandbox('veil-secagg-live-');
@@ -28,16 +26,6 @@ const DELTA = 1e-6;
 const DISTRICT = { district: 'centre', boxes: BOXES, dropoutsTolerated: 1, windowSeconds: WINDOW_SECONDS, epsilon: DISTRICT_EPSILON, delta: DELTA };
 /** Three detector loads on a shared machine, then a handful of 6 s windows. */
 const TEST_TIMEOUT_MS = 520_000;
-
-/**
- * σ of one central release of the district vector, by hand: ρ from (ε, δ) by Bun & Steinke 2016, Prop. 1.3
- * (ε = ρ + 2√(ρ ln 1/δ), solved for √ρ), and σ² = Δ₂²/(2ρ) with Δ₂ = 1 (one line, a track crosses it once).
- */
-function oneReleaseSigma(epsilon: number, delta: number): number {
-  const logInverseDelta = Math.log(1 / delta);
-  const rootRho = Math.sqrt(logInverseDelta + epsilon) - Math.sqrt(logInverseDelta);
-  return Math.sqrt(1 / (2 * rootRho * rootRho));
-}
 
 async function startBox(box: string, brokerUrl: string): Promise<VeilRun> {
   const dir = path.join(sandbox(), box);
@@ -61,32 +49,21 @@ async function startBox(box: string, brokerUrl: string): Promise<VeilRun> {
   return startVeilRun(config, { home: dir, newLedger: true });
 }
 
-const totals = (feed: FeedTestClient): DistrictWindow[] =>
-  feed.received.flatMap(({ message }) => (message.type === 'district' && message.district.secureAggregation ? [message.district] : []));
-
 describe('secure aggregation of district crossings between veil run boxes and veil aggregate', () => {
   it('publishes the district total with one release\'s noise, never a box\'s unmasked vector, and goes on without a killed box', async () => {
-    const broker = await startMosquitto(path.join(sandbox(), 'broker'));
+    const { broker, aggregator: city, feed } = await startCity(path.join(sandbox(), 'city'), { ...DISTRICT, phaseSeconds: 8 });
     const onBroker: Array<{ topic: string; payload: Buffer }> = [];
     const spy = await mqtt.connectAsync(broker.url, { clientId: 'spy', clean: true });
     spy.on('message', (topic, payload) => onBroker.push({ topic, payload }));
     await spy.subscribeAsync('#', { qos: 1 });
 
-    const cityFile = await writeSiteConfig(sandbox(), 'city.yaml', {
-      broker: { url: broker.url, clientId: 'city', reconnectSeconds: 0.2 },
-      stateDir: 'city',
-      feed: { port: 0 },
-      districts: [{ name: 'old town', secureAggregation: { ...DISTRICT, phaseSeconds: 8 } }],
-    });
-    const city = startVeil(['aggregate', '--config', cityFile], { home: sandbox() });
-    const feed = await FeedTestClient.connect(await city.listening(60), FEED_TOKEN);
-
     const boxes = new Map<string, VeilRun>();
     for (const box of BOXES) boxes.set(box, await startBox(box, broker.url));
     await Promise.all([...boxes.values()].map((run) => run.listening(120)));
 
-    const sigma = oneReleaseSigma(DISTRICT_EPSILON, DELTA);
-    const everyBox = await eventually('a district total of all three boxes', 240, () => totals(feed).find((total) => total.cameras.released.length === 3));
+    // Δ₂ = 1: one line, a track crosses it once.
+    const sigma = oneReleaseSigma(DISTRICT_EPSILON, DELTA, 1);
+    const everyBox = await eventually('a district total of all three boxes', 240, () => secureTotals(feed).find((total) => total.cameras.released.length === 3));
     expect(everyBox.district).toBe('old town');
     expect(everyBox.secureAggregation).toMatchObject({ status: 'released', epsilon: DISTRICT_EPSILON, delta: DELTA });
     // Each of the 3 boxes adds variance σ²/(3 − 1) (one dropout tolerated): the sum's is 3σ²/2.
@@ -99,7 +76,7 @@ describe('secure aggregation of district crossings between veil run boxes and ve
     await boxes.get('east')!.child.kill();
     const killedAt = Date.now() / 1000;
     const withoutEast = await eventually('a later total released without the killed box', 120, () => {
-      const later = totals(feed).filter((total) => total.startSeconds > killedAt);
+      const later = secureTotals(feed).filter((total) => total.startSeconds > killedAt);
       const released = later.find((total) => total.secureAggregation?.status === 'released');
       // A failure names why the rounds since the kill were withheld.
       if (!released && later.length > 0) throw new Error(later.map((total) => total.secureAggregation?.withheldReason).join('; '));

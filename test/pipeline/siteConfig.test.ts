@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../pipeline/liveCamera.ts';
+import { contributingCameras } from '../../pipeline/districtCameras.ts';
 import { readSiteConfig } from '../../pipeline/siteConfig.ts';
 import { liveInput } from '../../streams/cameraSource.ts';
 
@@ -136,12 +137,50 @@ describe('mqtt.secureAggregation', () => {
 
   it.each([
     ['a box that is not one of the district\'s', ', lines: [in]', 'west', 'this box (mqtt.site "west") is not one of the district\'s boxes'],
-    ['more lines than linesPerBox', '', 'north', 'the box sums 2 lines of camera "road"; the district allows 1 to linesPerBox = 1'],
+    ['more lines than linesPerBox', '', 'north', 'the box sums 2 lines (road: in, out), 1 more than linesPerBox = 1: name fewer in lines'],
     ['a line the camera does not have', ', lines: [across]', 'north', 'camera "road" has no line "across"'],
     ['a camera the box does not have', ', lines: [in], camera: gate', 'north', 'no camera "gate" in cameras'],
   ])('refuses %s, naming the field', async (_, secure, box, problem) => {
     const file = await siteFile(site(secure, box));
     await expect(readSiteConfig(file)).rejects.toThrow(problem);
     await expect(readSiteConfig(file)).rejects.toThrow('mqtt.secureAggregation');
+  });
+});
+
+describe('mqtt.secureAggregation with several contributing cameras', () => {
+  const CAMERAS = [
+    '  - id: road\n    source: { file: road.mp4 }\n    lines: [{ name: in, from: [0, 0.5], to: [1, 0.5] }, { name: out, from: [0, 0.7], to: [1, 0.7] }]',
+    '  - id: bridge\n    source: { file: bridge.mp4 }\n    lines: [{ name: across, from: [0, 0.5], to: [1, 0.5] }]',
+    '  - id: yard\n    source: { file: yard.mp4 }',
+  ].join('\n');
+  const site = (secure: string) =>
+    `cameras:\n${CAMERAS}\nmqtt:\n  site: north\n  url: mqtt://127.0.0.1:1883\n  secureAggregation:\n    { district: centre, boxes: [east, north, south], windowSeconds: 60, epsilon: 0.5, linesPerBox: 2${secure} }\n`;
+  const lineOf = async (secure: string) => {
+    const error = await readSiteConfig(await siteFile(site(secure))).then(() => undefined, (caught: Error) => caught.message);
+    return error?.split('\n').find((line) => line.includes('mqtt.secureAggregation'));
+  };
+
+  it('reads each camera with the lines it sums, an id alone summing all of that camera\'s lines', async () => {
+    const config = await readSiteConfig(await siteFile(site(', cameras: [{ camera: road, lines: [in] }, bridge]')));
+    const settings = config.mqtt!.secureAggregation!;
+    expect(settings.cameras).toEqual([{ camera: 'road', lines: ['in'] }, 'bridge']);
+    // road's in and bridge's across: 2 lines, exactly linesPerBox.
+    expect(contributingCameras(settings, config.cameras)).toEqual({ cameras: [{ id: 'road', lines: ['in'] }, { id: 'bridge', lines: ['across'] }], problems: [] });
+  });
+
+  it.each([
+    // road's in and out plus bridge's across: 3 lines summed, L = 2.
+    ['more lines in all than linesPerBox, by how many', ', cameras: [road, bridge]', 'mqtt.secureAggregation.cameras: the box sums 3 lines (road: in, out; bridge: across), 1 more than linesPerBox = 2: name fewer in the lines of cameras, or raise linesPerBox on every box and in city.yaml'],
+    ['both forms at once', ', camera: road, cameras: [bridge]', 'mqtt.secureAggregation.cameras: write either camera and lines (one camera) or cameras (several), not both'],
+    ['a camera the box does not have', ', cameras: [road, brige]', 'mqtt.secureAggregation.cameras[1].camera: no camera "brige" in cameras: name one of road, bridge, yard'],
+    ['a camera listed twice', ', cameras: [{ camera: road, lines: [in] }, road]', 'mqtt.secureAggregation.cameras[1].camera: camera "road" is listed twice: list each camera once, with every line it sums'],
+    ['a line the camera does not have', ', cameras: [{ camera: bridge, lines: [in] }]', 'mqtt.secureAggregation.cameras[0].lines: camera "bridge" has no line "in": name one of across'],
+    ['a camera without lines', ', cameras: [bridge, yard]', 'mqtt.secureAggregation.cameras[1].camera: camera "yard" has no counting lines, so no crossings to contribute'],
+    ['no camera named on a box with several', '', 'mqtt.secureAggregation.camera: name the contributing camera: this box has several (road, bridge, yard); to contribute more than one, list them under cameras'],
+    ['an entry with a misspelt field', ', cameras: [{ camera: road, line: [in] }]', 'mqtt.secureAggregation.cameras[0].line: unknown setting: check its spelling'],
+    ['an entry that is neither an id nor { camera, lines }', ', cameras: [3]', 'mqtt.secureAggregation.cameras[0]: each entry is a camera id, or { camera: ID, lines: [LINE, …] }'],
+    ['an empty list', ', cameras: []', 'mqtt.secureAggregation.cameras: list at least one camera, or leave cameras out'],
+  ])('refuses %s, naming the field and the fix', async (_, secure, problem) => {
+    expect(await lineOf(secure)).toContain(problem);
   });
 });

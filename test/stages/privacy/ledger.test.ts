@@ -545,3 +545,33 @@ describe('requests', () => {
     expect(() => spendOn(ledger, 0, 60, { eventCost: pure(1n), instantCost: { pureEpsilon: rational(0n), zcdpRho: { numerator: 1n, denominator: 0n } } })).toThrow(/instantCost must hold/);
   });
 });
+
+describe('spending several cameras as one (spendAll)', () => {
+  // ε = 1 per event, an event of one instant: each camera's span [0, 60) holds ε 1 in all.
+  const on = (camera: string, epsilon: bigint, denominator = 1n) => ({ camera, startSeconds: 0, endSeconds: 60, eventCost: pure(epsilon, denominator), instantCost: pure(0n), policy: policyWith() });
+
+  it('records every camera\'s span when all fit, each with its own budget left', () => {
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { camera: 'bridge', eventCost: pure(1n, 4n) });
+    const outcome = ledger.spendAll([on('road', 1n, 2n), on('bridge', 1n, 2n)]);
+    // road: 1 − 1/2 = 1/2 left; bridge: 1 − 1/4 − 1/2 = 1/4 left.
+    expect(outcome).toMatchObject({ granted: true, budgets: [{ epsilonLeft: 0.5 }, { epsilonLeft: 0.25 }] });
+    expect(spendOn(ledger, 0, 60, { camera: 'road', eventCost: pure(1n, 2n) }).granted).toBe(true);
+    expect(spendOn(ledger, 0, 60, { camera: 'bridge', eventCost: pure(1n, 2n) })).toMatchObject({ granted: false, reason: 'span budget spent' });
+  });
+
+  it('records none when one camera\'s span has no budget left, naming that one', () => {
+    const ledger = open(true);
+    spendOn(ledger, 0, 60, { camera: 'bridge', eventCost: pure(3n, 4n) });
+    expect(ledger.spendAll([on('road', 1n, 2n), on('bridge', 1n, 2n)])).toMatchObject({ granted: false, refused: 1, reason: 'span budget spent', budget: { epsilonLeft: 0.25 } });
+    // road was checked first and fitted, but its span was rolled back with the refusal: its whole ε is still there.
+    expect(spendOn(ledger, 0, 60, { camera: 'road', eventCost: pure(1n) }).granted).toBe(true);
+    expect(spendOn(ledger, 0, 60, { camera: 'bridge', eventCost: pure(1n, 4n) }).granted).toBe(true);
+  });
+
+  it('checks each request like spend, recording nothing for an invalid one', () => {
+    const ledger = open(true);
+    expect(() => ledger.spendAll([on('road', 1n, 2n), { ...on('bridge', 1n, 2n), endSeconds: 0 }])).toThrow(LedgerError);
+    expect(spendOn(ledger, 0, 60, { camera: 'road', eventCost: pure(1n) }).granted).toBe(true);
+  });
+});
