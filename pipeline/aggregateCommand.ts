@@ -15,7 +15,7 @@ import { openAggregateStore, type AggregateStore } from '../streams/aggregateSto
 import { startRetention } from '../streams/retention.ts';
 import { FEED_PROTOCOL_VERSION, type DistrictWindow, type EvalFigures, type ServerMessage } from '../streams/feedMessages.ts';
 import { FEED_CLOSE_CODES, startFeedServer, type FleetProblem } from '../streams/feedServer.ts';
-import { mqttClientOptions, openMqttClient, sideClientId } from '../streams/mqtt/connection.ts';
+import { mqttClientOptions, openMqttClient, reportBrokerProblems, sideClientId } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
 import { kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
@@ -164,7 +164,6 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
     metrics.brokerConnected.set(0);
     log.warn('broker unreachable: reconnecting; the broker keeps this session\'s messages meanwhile');
   });
-  client.on('error', (error) => log.error('broker connection error', { error: error.message }));
 }
 
 /**
@@ -179,8 +178,9 @@ function startSecureDistricts(city: AggregateConfig, cityFile: string, store: Ag
   const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
   if (districts.length === 0) return { recent: () => [], problems: () => [], close: async () => {} };
   const clientId = sideClientId(city.broker, DEFAULT_AGGREGATOR_CLIENT_ID, 'secagg');
-  const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where: `config ${cityFile}, broker` });
-  client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
+  const where = `config ${cityFile}, broker`;
+  const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where });
+  reportBrokerProblems(client, where, (problem) => log.error('secure aggregation: broker unreachable or refusing the aggregator', { problem }));
   const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });
   client.on('message', (topic, payload) => {
     const outcome = check.receive(topic, payload);
@@ -275,6 +275,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     if (stop.aborted) return 0;
 
     const client = openMqttClient(city.broker, { clientId: DEFAULT_AGGREGATOR_CLIENT_ID, where });
+    reportBrokerProblems(client, where, (problem) => log.error('broker unreachable or refusing the aggregator', { problem }));
     // Closed first on the way out: nothing arrives for a feed or store that is closing.
     running.push(() => client.endAsync());
     consume(client, intake, fleetMetrics, log);

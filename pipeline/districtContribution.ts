@@ -26,7 +26,7 @@ import { crossingsVector, crossingsVectorSensitivity, prepareContribution, type 
 import { secureAggregationRoundId } from '../stages/privacy/secureAggregationMessages.ts';
 import { districtRelease, type StatisticRelease } from '../stages/privacy/settings.ts';
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
-import { openMqttClient, sideClientId, type MqttConnection } from '../streams/mqtt/connection.ts';
+import { openMqttClient, reportBrokerProblems, sideClientId, type MqttConnection } from '../streams/mqtt/connection.ts';
 import { SecureAggregationBoxClient } from '../streams/mqtt/secureAggregationBox.ts';
 import { ConfigError } from './config.ts';
 import { publishDistrictSettings } from './districtSettings.ts';
@@ -95,8 +95,9 @@ export function startDistrictContributions(options: DistrictContributionOptions)
 
   const clientId = sideClientId(options.connection, `veil-${box}`, 'secagg');
   // A clean session: a persistent one would bring back other boxes' advertisements of rounds long over.
-  const client: MqttClient = openMqttClient({ ...options.connection, clientId, persistentSession: false }, { clientId, where: where.replace(/\.secureAggregation$/, '') });
-  client.on('error', (error) => log.warn('secure aggregation: broker connection error', { error: error.message }));
+  const connectionWhere = where.replace(/\.secureAggregation$/, '');
+  const client: MqttClient = openMqttClient({ ...options.connection, clientId, persistentSession: false }, { clientId, where: connectionWhere });
+  reportBrokerProblems(client, connectionWhere, (problem) => log.error('secure aggregation: broker unreachable or refusing this box', { problem }));
   // At every connection: a broker that lost its retained messages (restarted without persistence) gets them again.
   client.on('connect', () => {
     publishDistrictSettings(client, box, district).catch((error: Error) =>

@@ -195,3 +195,41 @@ export function mqttClientOptions(connection: MqttConnection, options: OpenMqttC
 export function openMqttClient(connection: MqttConnection, options: OpenMqttClientOptions): MqttClient {
   return connect(connection.url, mqttClientOptions(connection, options));
 }
+
+/**
+ * An mqtt.js or socket error as a person can act on it: what happened and which setting under `where` (e.g.
+ * `config site.yaml, mqtt`) to look at.
+ */
+export function brokerProblemInWords(error: Error, where: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED') return `nothing accepts connections at ${where}.url: is the broker running, and is the port right?`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host in ${where}.url cannot be resolved: check the name and the box's DNS`;
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `the broker at ${where}.url cannot be reached: check the network path and firewall`;
+  // A TLS alert is the broker's verdict on this client's certificate; the other certificate codes are ours on the broker's.
+  if (typeof code === 'string' && /^ERR_SSL_.*ALERT/.test(code)) {
+    return `the broker refused the TLS client certificate (${code}): set ${where}.tls.cert and ${where}.tls.key to a certificate the broker's CA signed`;
+  }
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+    return `the broker's TLS certificate was not accepted (${code}): set ${where}.tls.ca to the CA that signed it, and connect by the name the certificate holds`;
+  }
+  if (/not authori[sz]ed|bad user ?name or password/i.test(error.message)) {
+    return `the broker refused the credentials (${error.message}): check ${where}.username, the password variable named by ${where}.passwordEnv, or the client certificate`;
+  }
+  return `${error.message} (${where})`;
+}
+
+/**
+ * Calls `report` with each of `client`'s connection problems in words (brokerProblemInWords), once until the
+ * connection comes up again: a client retrying every few seconds against a broker that refuses it would otherwise
+ * say the same thing all day.
+ */
+export function reportBrokerProblems(client: MqttClient, where: string, report: (problem: string) => void): void {
+  let last: string | undefined;
+  client.on('connect', () => (last = undefined));
+  client.on('error', (error) => {
+    const problem = brokerProblemInWords(error, where);
+    if (problem === last) return;
+    last = problem;
+    report(problem);
+  });
+}

@@ -25,7 +25,7 @@ import type { CameraStateRegistry } from '../cameraState.ts';
 import { cameraStatusMessage, encodeServerMessage, FEED_PROTOCOL_VERSION, OFFLINE_STATE } from '../feedMessages.ts';
 import type { ReleaseStore } from '../releaseStore.ts';
 import type { SinkLogger, WindowSink } from '../sinks/sink.ts';
-import { openMqttClient, type MqttConnection } from './connection.ts';
+import { openMqttClient, reportBrokerProblems, type MqttConnection } from './connection.ts';
 import { cameraTopic } from './topics.ts';
 
 /**
@@ -95,8 +95,6 @@ class CameraPublisher {
   /** Every publish the broker has not answered yet (window or status); close() waits for them, within bounds. */
   private readonly sends = new Set<Promise<void>>();
   private readonly stopWatchingStates: () => void;
-  /** The last problem logged since the connection was lost, so a broker that stays away is logged once, not every retry. */
-  private lastProblem: string | undefined;
   /**
    * True from mqtt.js's 'connect' (CONNACK received and its own in-flight messages re-sent) to the connection's
    * close. Sending only then keeps the store's order: a window handed over earlier would queue behind mqtt.js's
@@ -126,7 +124,7 @@ class CameraPublisher {
     this.updatePending();
     this.client.on('connect', () => this.onConnect());
     this.client.on('close', () => this.onClose());
-    this.client.on('error', (error) => this.logProblem(error));
+    reportBrokerProblems(this.client, options.where, (problem) => options.log.error('MQTT broker unreachable or refusing this box', { camera, problem }));
     this.stopWatchingStates = options.cameraStates.onChange((state) => {
       if (state.camera === camera) this.publishState();
     });
@@ -158,7 +156,6 @@ class CameraPublisher {
   private onConnect(): void {
     this.options.log.info('MQTT broker connected', { camera: this.camera, topic: this.windowTopic, pending: this.pending() });
     this.ready = true;
-    this.lastProblem = undefined;
     this.options.metrics.mqttConnected.set({ camera: this.camera }, 1);
     // mqtt.js emits 'connect' only after it has re-sent (and had acknowledged) what was in flight when the connection
     // dropped, so whatever is unacknowledged now was never acknowledged at all: read the store from its start.
@@ -173,13 +170,6 @@ class CameraPublisher {
     if (!this.ready) return;
     this.ready = false;
     this.options.log.warn('MQTT broker connection lost: windows wait in the release store until it returns', { camera: this.camera, pending: this.pending() });
-  }
-
-  private logProblem(error: Error): void {
-    const problem = brokerProblemInWords(error, this.options.where);
-    if (problem === this.lastProblem) return;
-    this.lastProblem = problem;
-    this.options.log.error('MQTT broker unreachable or refusing this box', { camera: this.camera, problem });
   }
 
   /** The camera's current state, retained, so a subscriber that connects later learns it at once. */
@@ -240,23 +230,4 @@ class CameraPublisher {
   private updatePending(): void {
     this.options.metrics.mqttWindowsPending.set({ camera: this.camera }, this.pending());
   }
-}
-
-/** An mqtt.js or socket error as a person can act on it: what happened and which setting to look at. */
-function brokerProblemInWords(error: Error, where: string): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED') return `nothing accepts connections at ${where}.url: is the broker running, and is the port right?`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host in ${where}.url cannot be resolved: check the name and the box's DNS`;
-  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `the broker at ${where}.url cannot be reached: check the network path and firewall`;
-  // A TLS alert is the broker's verdict on this box's certificate; the other certificate codes are ours on the broker's.
-  if (typeof code === 'string' && /^ERR_SSL_.*ALERT/.test(code)) {
-    return `the broker refused this box's TLS client certificate (${code}): set ${where}.tls.cert and ${where}.tls.key to a certificate the broker's CA signed`;
-  }
-  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
-    return `the broker's TLS certificate was not accepted (${code}): set ${where}.tls.ca to the CA that signed it, and connect by the name the certificate holds`;
-  }
-  if (/not authori[sz]ed|bad user ?name or password/i.test(error.message)) {
-    return `the broker refused this box's credentials (${error.message}): check ${where}.username, the password variable named by ${where}.passwordEnv, or the client certificate`;
-  }
-  return `${error.message} (${where})`;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createVeilMetrics } from '../../streams/metrics.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
-import { mqttConnectionSchema, type MqttConnectionInput } from '../../streams/mqtt/connection.ts';
+import { mqttConnectionSchema, openMqttClient, reportBrokerProblems, type MqttConnectionInput } from '../../streams/mqtt/connection.ts';
 import { startMqttPublisher } from '../../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../../streams/releaseStore.ts';
 import { releaseStoreSink } from '../../streams/sinks/releaseStoreSink.ts';
@@ -62,10 +62,21 @@ describe('an MQTT broker that asks for a user name and password', () => {
     wrong.publish(releasedWindow({ camera: 'gate', index: 0 }));
     await eventually('the refusal to be logged', 20, () => wrong.log.problems.length > 0);
     console.info(`wrong password: ${wrong.log.problems.join(' | ')}`);
-    expect(wrong.log.problems[0]).toMatch(/refused this box's credentials.*config site\.yaml, mqtt\.username.*config site\.yaml, mqtt\.passwordEnv/);
+    expect(wrong.log.problems[0]).toMatch(/refused the credentials.*config site\.yaml, mqtt\.username.*config site\.yaml, mqtt\.passwordEnv/);
     expect(wrong.log.problems.join()).not.toContain('wrong-password');
     expect(wrong.mqtt.pending('gate')).toBe(1);
     await wrong.close();
+
+    // The box's other connections (secure aggregation) and the aggregator's report through the same words, and a
+    // refusal once while mqtt.js retries, not at every retry.
+    const side = openMqttClient(mqttConnectionSchema.parse({ url: broker.url, username: 'box-7', passwordEnv: 'BOX_PW', reconnectSeconds: 0.2 }), { clientId: 'side', where: 'config site.yaml, mqtt', env: { BOX_PW: 'wrong-password' } });
+    let refusals = 0;
+    side.on('error', () => (refusals += 1));
+    const reported: string[] = [];
+    reportBrokerProblems(side, 'config site.yaml, mqtt', (problem) => reported.push(problem));
+    await eventually('three refusals', 20, () => refusals >= 3);
+    expect(reported).toEqual([wrong.log.problems[0]]);
+    await side.endAsync(true);
 
     const right = startBox({ url: broker.url, username: 'box-7', passwordEnv: 'BOX_PW', clientId: 'right' }, { BOX_PW: 'right-password' });
     right.publish(releasedWindow({ camera: 'gate', index: 0 }));
@@ -122,7 +133,7 @@ describe('an MQTT broker on TLS that authenticates boxes by client certificate',
     anonymous.publish(releasedWindow({ camera: 'gate', index: 0 }));
     await eventually('the refusal to be logged', 20, () => anonymous.log.problems.length > 0);
     console.info(`no client certificate: ${anonymous.log.problems.join(' | ')}`);
-    expect(anonymous.log.problems[0]).toMatch(/refused this box's TLS client certificate.*config site\.yaml, mqtt\.tls\.cert and config site\.yaml, mqtt\.tls\.key/);
+    expect(anonymous.log.problems[0]).toMatch(/refused the TLS client certificate.*config site\.yaml, mqtt\.tls\.cert and config site\.yaml, mqtt\.tls\.key/);
     expect(anonymous.mqtt.pending('gate')).toBe(1);
     await anonymous.close();
 
