@@ -15,6 +15,7 @@ import { locateFfmpeg } from '../streams/ffmpegBinary.ts';
 import { startFeedServer } from '../streams/feedServer.ts';
 import { startDetectorTier } from './detectorTier.ts';
 import { MODEL_CHOICES } from '../models/tiers.ts';
+import { mqttClientOptions } from '../streams/mqtt/connection.ts';
 import { startMqttPublisher } from '../streams/mqtt/publisher.ts';
 import { openReleaseStore } from '../streams/releaseStore.ts';
 import { startRetention } from '../streams/retention.ts';
@@ -116,6 +117,9 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
   const stateDir = site.stateDir ?? defaultStateDir();
   const stateDirSetting = site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)';
   prepareWritableDir(stateDir, stateDirSetting);
+  // Before --new-ledger creates a ledger: a password variable left unset or a TLS file that can't be read is a setup
+  // mistake, and a run it stops must leave nothing behind that the same command, run again, would trip over.
+  if (site.mqtt) mqttClientOptions(site.mqtt, { clientId: site.mqtt.site, where: `config ${values.config}, mqtt` });
 
   // Whatever has been started is stopped again on the way out, whether the run ends by a signal or by an error.
   const running: Array<() => unknown> = [];

@@ -4,6 +4,7 @@
  * fault and its fix), no stack trace and no raw errno text ("EISDIR: illegal operation…"). Every case fails before
  * the detector loads, so the table stays cheap; live cameras that fail at run time are the last test.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -278,4 +279,20 @@ describe('veil run with file cameras that cannot work', () => {
     veil.child.signal('SIGTERM');
     expect(await withinSeconds('veil to stop', 10, veil.child.exited)).toEqual({ code: 0, signal: null });
   }, 180_000);
+});
+
+describe('veil run stopped by a setup mistake', () => {
+  it('leaves no new ledger behind when the MQTT password variable is unset, so the same command works once it is set', async () => {
+    const stateDir = path.join(sandbox.inputs, 'open', 'state-mqtt-no-password');
+    const configFile = await writeSiteConfig(sandbox.inputs, 'site-mqtt-no-password.yaml', {
+      stateDir,
+      feed: { port: 0 },
+      mqtt: { site: 'north', url: 'mqtt://127.0.0.1:1', username: 'box', passwordEnv: 'VEIL_TEST_MQTT_PASSWORD' },
+      cameras: [camera()],
+    });
+    const run = await runVeil(['run', '--config', configFile, '--new-ledger'], sandbox, { env: { ...token, TSX_DISABLE_CACHE: undefined } });
+    expect(run.stderr).toMatch(/mqtt\.passwordEnv: the environment variable VEIL_TEST_MQTT_PASSWORD is not set/);
+    expect(run.exitCode).toBe(2);
+    expect(existsSync(path.join(stateDir, 'privacy-ledger'))).toBe(false);
+  }, CASE_TIMEOUT_MS);
 });
