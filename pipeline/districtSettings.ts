@@ -112,5 +112,5 @@ export function settingsDifferReason(differences: readonly SettingsDifference[])
  */
 export function settingsDifferenceText(box: string, district: string, difference: SettingsDifference, cityField: string): string {
   const { field } = difference;
-  return `district "${district}": box "${box}" runs with ${field} ${difference.box}, the city with ${difference.city}: write the same in the box's site config (mqtt.secureAggregation.${field}) or in ${cityField}.${field}; until then the aggregator keeps box "${box}" out of the district's rounds`;
+  return `district "${district}": box "${box}" runs with ${field} ${difference.box}, the city with ${difference.city}: write the same in the box's site config (mqtt.secureAggregation.${field}) or in ${cityField}.${field} (then restart veil aggregate: it reads city.yaml at start); until then the aggregator keeps box "${box}" out of the district's rounds`;
 }

@@ -109,7 +109,7 @@ describe('what a person reads', () => {
 
   it('the error names the box, the field, both values and both places to fix it', () => {
     expect(settingsDifferenceText('south', 'centre', { field: 'epsilon', box: '0.6', city: '0.5' }, 'config city.yaml, districts[0].secureAggregation')).toBe(
-      'district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in the box\'s site config (mqtt.secureAggregation.epsilon) or in config city.yaml, districts[0].secureAggregation.epsilon; until then the aggregator keeps box "south" out of the district\'s rounds',
+      'district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in the box\'s site config (mqtt.secureAggregation.epsilon) or in config city.yaml, districts[0].secureAggregation.epsilon (then restart veil aggregate: it reads city.yaml at start); until then the aggregator keeps box "south" out of the district\'s rounds',
     );
   });
 });
