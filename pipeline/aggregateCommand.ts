@@ -29,6 +29,7 @@ import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from '../streams/metrics.ts';
 import { roundParameters } from './secureAggregationDistrict.ts';
+import { createWindowConflicts, type WindowConflicts } from './windowConflicts.ts';
 
 export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
 
@@ -80,7 +81,7 @@ interface Intake {
   snapshot(): ServerMessage[];
 }
 
-function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, send: (message: ServerMessage) => void, log: Logger): Intake {
+function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, conflicts: WindowConflicts, send: (message: ServerMessage) => void, log: Logger): Intake {
   const districtsOf = new Map<string, District[]>();
   for (const district of city.districts) {
     for (const member of district.cameras) districtsOf.set(member.camera, [...(districtsOf.get(member.camera) ?? []), district]);
@@ -89,7 +90,6 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
   const total = (district: District, span: { windowSeconds: number; startSeconds: number }) =>
     districtWindow(district, store.windowsAt(span, members(district)));
   const accuracy = (): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'accuracy', cameras: store.evals() });
-
   return {
     accept(message) {
       if (message.kind === 'window') {
@@ -101,6 +101,7 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
         }
         if (outcome === 'conflict') {
           log.warn('window rejected: a different window with this id is stored already; the first one is kept', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
+          conflicts.record(window.camera, window.windowSeconds);
           return 'conflict';
         }
         send({ v: FEED_PROTOCOL_VERSION, type: 'window', window });
@@ -257,7 +258,8 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // The feed replays the intake's snapshot and the intake sends on the feed: it gets the feed once that exists,
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
-    const intake = createIntake(city, store, states, (message) => send(message), log);
+    const conflicts = createWindowConflicts({ log, metrics: fleetMetrics });
+    const intake = createIntake(city, store, states, conflicts, (message) => send(message), log);
     const secure = startSecureDistricts(city, values.config, store, (message) => send(message), fleetMetrics, log);
     running.push(() => secure.close());
     const feed = await startFeedServer({
@@ -266,7 +268,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
       metrics,
       cameraStates: states,
       snapshot: () => [...intake.snapshot(), ...secure.recent()],
-      fleetProblems: () => secure.problems(),
+      fleetProblems: () => [...secure.problems(), ...conflicts.problems()],
       log,
     });
     running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));

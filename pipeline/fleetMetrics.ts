@@ -1,7 +1,8 @@
 /**
  * What `veil aggregate` adds to /metrics, beside the process metrics every Veil serves: how many fleet messages it
- * received and what it did with each, whether it is connected to the broker, and which boxes run other district
- * settings than city.yaml. Labels name topic kinds, outcomes, districts and box ids only.
+ * received and what it did with each, whether it is connected to the broker, which boxes run other district settings
+ * than city.yaml, and which cameras two boxes seem to publish as. Labels name topic kinds, outcomes, districts, box
+ * ids and camera ids only.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -22,6 +23,12 @@ export function createFleetMetrics(registry: Registry) {
       name: 'veil_secure_aggregation_settings_differ',
       help: 'Per securely aggregated district (city.yaml name) and box: how many of its shared settings the box runs with another value than city.yaml (0: they match). Above 0 the box is kept out of the rounds; the log names the fields and values.',
       labelNames: ['district', 'box'] as const,
+      registers,
+    }),
+    windowConflicts: new Gauge({
+      name: 'veil_fleet_window_conflicts',
+      help: 'Per camera (site/camera): windows that came with an id stored already but other values since its conflicts began, 0 once none came for the quiet spell (pipeline/windowConflicts.ts). Above 0, two boxes likely publish as one mqtt.site: the /healthz fleetProblems entry says so.',
+      labelNames: ['camera'] as const,
       registers,
     }),
     brokerConnected: new Gauge({ name: 'veil_fleet_broker_connected', help: '1 while the aggregator is connected to the broker, else 0.', registers }),
