@@ -18,7 +18,7 @@ import { FEED_CLOSE_CODES, startFeedServer, type FleetProblem } from '../streams
 import { mqttClientOptions, openMqttClient, reportBrokerProblems, sideClientId } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
-import { kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
+import { cameraTopic, kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { createDistrictSettingsCheck } from './districtSettingsCheck.ts';
@@ -81,6 +81,16 @@ interface Intake {
   snapshot(): ServerMessage[];
 }
 
+/**
+ * The cameras city.yaml names, as "site/camera": its districts' cameras, and every camera of a box (an `mqtt.site`)
+ * that a securely aggregated district lists in its `boxes`. Only these count in /healthz.
+ */
+function namedCameras(city: AggregateConfig): (camera: string) => boolean {
+  const cameras = new Set(city.districts.flatMap((district) => district.cameras.map((member) => member.camera)));
+  const boxes = new Set(city.districts.flatMap((district) => district.secureAggregation?.boxes ?? []));
+  return (camera) => cameras.has(camera) || boxes.has(camera.slice(0, camera.indexOf('/')));
+}
+
 function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, conflicts: WindowConflicts, send: (message: ServerMessage) => void, log: Logger): Intake {
   const districtsOf = new Map<string, District[]>();
   for (const district of city.districts) {
@@ -90,6 +100,10 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
   const total = (district: District, span: { windowSeconds: number; startSeconds: number }) =>
     districtWindow(district, store.windowsAt(span, members(district)));
   const accuracy = (): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'accuracy', cameras: store.evals() });
+  const named = namedCameras(city);
+  /** Cameras city.yaml does not name whose status was reported: a retained status comes at every reconnection. */
+  const unknownReported = new Set<string>();
+
   return {
     accept(message) {
       if (message.kind === 'window') {
@@ -111,6 +125,20 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
           if (totalNow.complete) log.info('district window complete', { district: district.name, window_s: totalNow.windowSeconds, start: totalNow.startSeconds, withheld: totalNow.cameras.withheld.length });
         }
         return 'stored';
+      }
+      if (message.kind === 'status' && !named(message.camera)) {
+        if (!unknownReported.has(message.camera)) {
+          unknownReported.add(message.camera);
+          const [site, camera] = message.camera.split('/') as [string, string];
+          const topic = cameraTopic(site, camera, 'status');
+          log.warn(`status of camera ${message.camera}, which city.yaml names in no district: an unknown camera, not counted in /healthz. If its box was retired, clear its retained status: mosquitto_pub -h BROKER -r -n -t ${topic} (docs/fleet.md, "Retiring a box"); if it belongs to the city, add it to a district's cameras`, { camera: message.camera, state: message.state, topic });
+        }
+        return 'unknown';
+      }
+      if (message.kind === 'cleared' && message.of === 'status') {
+        unknownReported.delete(message.camera);
+        if (states.remove(message.camera)) log.info('a camera\'s retained status was cleared from the broker: it is no longer in /healthz', { camera: message.camera });
+        return 'accepted';
       }
       if (message.kind === 'status') {
         states.set(message.camera, message.state, message.detail);

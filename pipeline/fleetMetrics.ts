@@ -7,7 +7,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** What the aggregator did with one message. */
-export const MESSAGE_OUTCOMES = ['stored', 'redelivery', 'conflict', 'rejected', 'accepted'] as const;
+export const MESSAGE_OUTCOMES = ['stored', 'redelivery', 'conflict', 'rejected', 'accepted', 'unknown'] as const;
 export type MessageOutcome = (typeof MESSAGE_OUTCOMES)[number];
 
 export function createFleetMetrics(registry: Registry) {
@@ -15,7 +15,7 @@ export function createFleetMetrics(registry: Registry) {
   return {
     messages: new Counter({
       name: 'veil_fleet_messages_total',
-      help: 'Fleet messages received, by topic kind (window, status, eval, settings: a box\'s secure-aggregation district settings, unknown) and outcome: stored (a new window), redelivery (a window stored before), conflict (a window id stored with other values; the first kept), rejected (not a valid Veil message), accepted (a status, an evaluation or a box\'s settings, matching city.yaml or not).',
+      help: 'Fleet messages received, by topic kind (window, status, eval, settings: a box\'s secure-aggregation district settings, unknown) and outcome: stored (a new window), redelivery (a window stored before), conflict (a window id stored with other values; the first kept), rejected (not a valid Veil message), accepted (a status, an evaluation or a box\'s settings, matching city.yaml or not), unknown (a status of a camera city.yaml does not name: not counted in health).',
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),
