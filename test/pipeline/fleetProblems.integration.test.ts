@@ -8,7 +8,8 @@
  *   still on the broker. Health counts only the cameras city.yaml names; south's status and settings are each
  *   reported once (across a broker restart that delivers them again), with the topic to clear; clearing a named
  *   camera's retained status with the command docs/fleet.md gives (`mosquitto_pub -r -n`, Debian's
- *   mosquitto-clients) takes it out of /healthz without a restart.
+ *   mosquitto-clients) takes it out of /healthz without a restart, and the docs' listing (`mosquitto_sub
+ *   --retained-only`) shows what south left until it is cleared.
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -69,8 +70,19 @@ async function startAggregator(folder: string, districts: unknown[]): Promise<st
 const sample = async (url: string, family: string, labels: Record<string, string>) =>
   (await fetchMetrics(url, FEED_TOKEN)).get(family)?.samples.find((s) => Object.entries(labels).every(([key, value]) => s.labels[key] === value))?.value;
 
-/** The exact `mosquitto_pub` command docs/fleet.md gives to clear a retained topic, against the test's broker. */
+/** The `mosquitto_pub` command docs/fleet.md ("Retiring a box") gives to clear a retained topic, on the test's broker. */
 const clearRetained = (topic: string) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker!.port), '-r', '-n', '-t', topic]);
+
+/** The `mosquitto_sub` listing of what box `box` left retained, as docs/fleet.md gives it: "topic payload" lines. */
+async function retainedOf(box: string): Promise<string[]> {
+  const args = ['-h', '127.0.0.1', '-p', String(broker!.port), '-v', '--retained-only', '-W', '2', '-t', `veil/v1/${box}/+/+`, '-t', `veil/v1/+/secagg/+/settings/${box}`];
+  // -W ends the listing after 2 s with exit code 27 ("Timed out"), which is how it always ends here.
+  const output = await run('mosquitto_sub', args).catch((error: { code?: number; stdout?: string }) => {
+    if (error.code !== 27) throw error;
+    return { stdout: error.stdout ?? '' };
+  });
+  return output.stdout.split('\n').filter((line) => line !== '').map((line) => line.slice(0, line.indexOf(' ')));
+}
 
 describe('fleet problems a new user found', () => {
   it('two boxes publishing as one mqtt.site: their window conflicts are a fleet problem naming the camera, the count and the fix', async () => {
@@ -146,6 +158,13 @@ describe('fleet problems a new user found', () => {
     await eventually('north/gate gone from /healthz', 30, async () => (await fetchHealth(url, FEED_TOKEN)).health.cameras.length === 0);
     expect((await fetchHealth(url, FEED_TOKEN)).health.status).toBe('ok');
     expect(await sample(url, 'veil_camera_up', { camera: 'north/gate' })).toBeUndefined();
+
+    // The docs' procedure for what south left retained: list it, clear each topic, list again.
+    expect((await retainedOf('south')).sort()).toEqual(['veil/v1/city/secagg/centre/settings/south', 'veil/v1/south/road/status']);
+    await clearRetained('veil/v1/south/road/status');
+    await clearRetained('veil/v1/city/secagg/centre/settings/south');
+    expect(await retainedOf('south')).toEqual([]);
+    expect(aggregator!.log().filter((entry) => entry.level === 'error')).toEqual([]);
     expect(aggregator!.child.running()).toBe(true);
   }, 180_000);
 });
