@@ -15,17 +15,17 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { publishDistrictSettings } from '../../pipeline/districtSettings.ts';
 import { districtSecureAggregationSchema } from '../../pipeline/secureAggregationDistrict.ts';
 import { cameraTopic } from '../../streams/mqtt/topics.ts';
 import { publishWindows, releaseCameras } from '../helpers/fleet.ts';
+import { useFleetPerTest } from '../helpers/fleetPerTest.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { fetchHealth, fetchMetrics } from '../helpers/liveEndpoints.ts';
-import { FEED_TOKEN, startVeil, writeSiteConfig, type VeilRun } from '../helpers/liveVeil.ts';
+import { FEED_TOKEN, startVeil, writeSiteConfig } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.ts';
+import { startMosquitto } from '../helpers/mosquitto.ts';
 import { occupancy, vehicleCrossings } from '../helpers/releasedReport.ts';
 
 const sandbox = useLiveSandbox('veil-fleet-problems-');
@@ -34,36 +34,24 @@ const WINDOW_SECONDS = 60;
 const WINDOWS = 5;
 const PRIVACY = { epsilon: 1, releases: [{ statistic: 'crossings', windowSeconds: WINDOW_SECONDS, share: 1 }] };
 
-let broker: Broker | undefined;
-let aggregator: VeilRun | undefined;
-let connections: MqttClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(connections.map((client) => client.endAsync(true)));
-  connections = [];
-  await aggregator?.child.kill();
-  await broker?.stop();
-});
-
-async function connect(clientId: string): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(broker!.url, { clientId, clean: false, reconnectPeriod: 200 });
-  connections.push(client);
-  return client;
-}
+const fleet = useFleetPerTest();
+/** A box's connection as `veil run` opens it: a persistent session that reconnects. */
+const connect = (clientId: string) => fleet.connect(clientId, { clean: false, reconnectPeriod: 200 });
 
 /** A broker of its own in folder `name` of the sandbox (nothing retained from another test); returns the folder. */
 async function startBroker(name: string): Promise<string> {
   const folder = path.join(sandbox(), name);
   await mkdir(folder);
-  broker = await startMosquitto(path.join(folder, 'broker'));
+  fleet.started({ broker: await startMosquitto(path.join(folder, 'broker')) });
   return folder;
 }
 
 async function startAggregator(folder: string, districts: unknown[]): Promise<string> {
-  const cityFile = await writeSiteConfig(folder, 'city.yaml', { broker: { url: broker!.url, clientId: 'city', reconnectSeconds: 0.2 }, stateDir: 'city', feed: { port: 0 }, districts });
-  aggregator = startVeil(['aggregate', '--config', cityFile], { home: folder });
+  const cityFile = await writeSiteConfig(folder, 'city.yaml', { broker: { url: fleet.broker().url, clientId: 'city', reconnectSeconds: 0.2 }, stateDir: 'city', feed: { port: 0 }, districts });
+  const aggregator = startVeil(['aggregate', '--config', cityFile], { home: folder });
+  fleet.started({ aggregator });
   const url = await aggregator.listening(60);
-  await eventually('the aggregator to subscribe', 30, () => aggregator!.log().some((entry) => entry.message === 'connected to the broker'));
+  await eventually('the aggregator to subscribe', 30, () => aggregator.log().some((entry) => entry.message === 'connected to the broker'));
   return url;
 }
 
@@ -71,11 +59,11 @@ const sample = async (url: string, family: string, labels: Record<string, string
   (await fetchMetrics(url, FEED_TOKEN)).get(family)?.samples.find((s) => Object.entries(labels).every(([key, value]) => s.labels[key] === value))?.value;
 
 /** The `mosquitto_pub` command docs/fleet.md ("Retiring a box") gives to clear a retained topic, on the test's broker. */
-const clearRetained = (topic: string) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker!.port), '-r', '-n', '-t', topic]);
+const clearRetained = (topic: string) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(fleet.broker().port), '-r', '-n', '-t', topic]);
 
 /** The `mosquitto_sub` listing of what box `box` left retained, as docs/fleet.md gives it: "topic payload" lines. */
 async function retainedOf(box: string): Promise<string[]> {
-  const args = ['-h', '127.0.0.1', '-p', String(broker!.port), '-v', '--retained-only', '-W', '2', '-t', `veil/v1/${box}/+/+`, '-t', `veil/v1/+/secagg/+/settings/${box}`];
+  const args = ['-h', '127.0.0.1', '-p', String(fleet.broker().port), '-v', '--retained-only', '-W', '2', '-t', `veil/v1/${box}/+/+`, '-t', `veil/v1/+/secagg/+/settings/${box}`];
   // -W ends the listing after 2 s with exit code 27 ("Timed out"), which is how it always ends here.
   const output = await run('mosquitto_sub', args).catch((error: { code?: number; stdout?: string }) => {
     if (error.code !== 27) throw error;
@@ -107,8 +95,8 @@ describe('fleet problems a new user found', () => {
     expect(problem!.message).toContain('two boxes may publish as mqtt.site "south" — a copied site.yaml? Give each box its own mqtt.site');
     expect(await sample(url, 'veil_fleet_messages_total', { kind: 'window', outcome: 'conflict' })).toBe(WINDOWS);
     // The store's warning per window, and one error for the camera, not one per window.
-    expect(aggregator!.log().filter((entry) => entry.message.startsWith('window rejected'))).toHaveLength(WINDOWS);
-    expect(aggregator!.log().filter((entry) => entry.level === 'error')).toMatchObject([{ camera: 'south/road', site: 'south' }]);
+    expect(fleet.aggregator().log().filter((entry) => entry.message.startsWith('window rejected'))).toHaveLength(WINDOWS);
+    expect(fleet.aggregator().log().filter((entry) => entry.level === 'error')).toMatchObject([{ camera: 'south/road', site: 'south' }]);
   }, 120_000);
 
   it('a retired box: health counts only the cameras city.yaml names, its retained status and settings are said once, and a cleared status leaves at once', async () => {
@@ -126,26 +114,26 @@ describe('fleet problems a new user found', () => {
     const url = await startAggregator(folder, [{ name: 'old town', cameras: ['north/gate'], secureAggregation: district }]);
 
     await eventually('north/gate in /healthz', 30, async () => (await fetchHealth(url, FEED_TOKEN)).health.cameras.length === 1);
-    await eventually('south\'s settings heard', 30, () => aggregator!.log().some((entry) => entry.box === 'south'));
+    await eventually('south\'s settings heard', 30, () => fleet.aggregator().log().some((entry) => entry.box === 'south'));
     const { health } = await fetchHealth(url, FEED_TOKEN);
     expect(health.status).toBe('ok');
     expect(health.cameras.map((camera) => camera.camera)).toEqual(['north/gate']);
     expect(health.fleetProblems).toEqual([]);
     // Two connections (the camera's and the settings'): either may speak first.
-    const said = () => aggregator!.log().filter((entry) => entry.camera === 'south/road' || entry.box === 'south');
+    const said = () => fleet.aggregator().log().filter((entry) => entry.camera === 'south/road' || entry.box === 'south');
     const [status, settings] = [said().find((entry) => entry.camera), said().find((entry) => entry.box)];
     expect(said()).toHaveLength(2);
     expect(status).toMatchObject({ level: 'warn', camera: 'south/road', state: 'stopped', topic: 'veil/v1/south/road/status' });
     expect(status!.message).toContain('mosquitto_pub -h BROKER -r -n -t veil/v1/south/road/status');
     expect(settings).toMatchObject({ level: 'warn', box: 'south', topic: 'veil/v1/city/secagg/centre/settings/south' });
     expect(settings!.message).toContain('box "south" is not in district "centre"\'s boxes');
-    expect(aggregator!.log().filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(fleet.aggregator().log().filter((entry) => entry.level === 'error')).toEqual([]);
 
     // A broker restart: the settings connection (a clean session) subscribes again and gets south's retained settings
     // again, and south's status comes a second time: nothing new is said.
-    await broker!.kill();
-    await broker!.restart();
-    await eventually('the aggregator back on the broker', 30, () => aggregator!.log().filter((entry) => entry.message === 'connected to the broker').length === 2);
+    await fleet.broker().kill();
+    await fleet.broker().restart();
+    await eventually('the aggregator back on the broker', 30, () => fleet.aggregator().log().filter((entry) => entry.message === 'connected to the broker').length === 2);
     await eventually('south\'s settings delivered again', 30, async () => (await sample(url, 'veil_fleet_messages_total', { kind: 'settings', outcome: 'accepted' })) === 2);
     await southStopped();
     await eventually('south\'s status counted again', 30, async () => (await sample(url, 'veil_fleet_messages_total', { kind: 'status', outcome: 'unknown' })) === 2);
@@ -164,7 +152,7 @@ describe('fleet problems a new user found', () => {
     await clearRetained('veil/v1/south/road/status');
     await clearRetained('veil/v1/city/secagg/centre/settings/south');
     expect(await retainedOf('south')).toEqual([]);
-    expect(aggregator!.log().filter((entry) => entry.level === 'error')).toEqual([]);
-    expect(aggregator!.child.running()).toBe(true);
+    expect(fleet.aggregator().log().filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(fleet.aggregator().child.running()).toBe(true);
   }, 180_000);
 });
