@@ -18,7 +18,7 @@ import { FEED_CLOSE_CODES, startFeedServer, type FleetProblem } from '../streams
 import { mqttClientOptions, openMqttClient, reportBrokerProblems, sideClientId } from '../streams/mqtt/connection.ts';
 import { parseFleetMessage, type FleetMessage } from '../streams/mqtt/fleetIntake.ts';
 import { SecureAggregationAggregatorClient } from '../streams/mqtt/secureAggregationAggregator.ts';
-import { kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
+import { cameraTopic, kindFilter, parseCameraTopic, SECURE_AGGREGATION_SETTINGS_FILTER } from '../streams/mqtt/topics.ts';
 import { DEFAULT_AGGREGATOR_CLIENT_ID, readAggregateConfig, type AggregateConfig } from './aggregateConfig.ts';
 import { choiceFlag, parseFlags, UsageError } from './args.ts';
 import { createDistrictSettingsCheck } from './districtSettingsCheck.ts';
@@ -29,6 +29,7 @@ import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from '../streams/metrics.ts';
 import { roundParameters } from './secureAggregationDistrict.ts';
+import { createWindowConflicts, type WindowConflicts } from './windowConflicts.ts';
 
 export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
 
@@ -80,7 +81,17 @@ interface Intake {
   snapshot(): ServerMessage[];
 }
 
-function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, send: (message: ServerMessage) => void, log: Logger): Intake {
+/**
+ * The cameras city.yaml names, as "site/camera": its districts' cameras, and every camera of a box (an `mqtt.site`)
+ * that a securely aggregated district lists in its `boxes`. Only these count in /healthz.
+ */
+function namedCameras(city: AggregateConfig): (camera: string) => boolean {
+  const cameras = new Set(city.districts.flatMap((district) => district.cameras.map((member) => member.camera)));
+  const boxes = new Set(city.districts.flatMap((district) => district.secureAggregation?.boxes ?? []));
+  return (camera) => cameras.has(camera) || boxes.has(camera.slice(0, camera.indexOf('/')));
+}
+
+function createIntake(city: AggregateConfig, store: AggregateStore, states: CameraStateRegistry, conflicts: WindowConflicts, send: (message: ServerMessage) => void, log: Logger): Intake {
   const districtsOf = new Map<string, District[]>();
   for (const district of city.districts) {
     for (const member of district.cameras) districtsOf.set(member.camera, [...(districtsOf.get(member.camera) ?? []), district]);
@@ -89,6 +100,9 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
   const total = (district: District, span: { windowSeconds: number; startSeconds: number }) =>
     districtWindow(district, store.windowsAt(span, members(district)));
   const accuracy = (): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'accuracy', cameras: store.evals() });
+  const named = namedCameras(city);
+  /** Cameras city.yaml does not name whose status was reported: a retained status comes at every reconnection. */
+  const unknownReported = new Set<string>();
 
   return {
     accept(message) {
@@ -101,6 +115,7 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
         }
         if (outcome === 'conflict') {
           log.warn('window rejected: a different window with this id is stored already; the first one is kept', { camera: window.camera, window_s: window.windowSeconds, start: window.startSeconds });
+          conflicts.record(window.camera, window.windowSeconds);
           return 'conflict';
         }
         send({ v: FEED_PROTOCOL_VERSION, type: 'window', window });
@@ -110,6 +125,20 @@ function createIntake(city: AggregateConfig, store: AggregateStore, states: Came
           if (totalNow.complete) log.info('district window complete', { district: district.name, window_s: totalNow.windowSeconds, start: totalNow.startSeconds, withheld: totalNow.cameras.withheld.length });
         }
         return 'stored';
+      }
+      if (message.kind === 'status' && !named(message.camera)) {
+        if (!unknownReported.has(message.camera)) {
+          unknownReported.add(message.camera);
+          const [site, camera] = message.camera.split('/') as [string, string];
+          const topic = cameraTopic(site, camera, 'status');
+          log.warn(`status of camera ${message.camera}, which city.yaml names in no district: an unknown camera, not counted in /healthz. If its box was retired, clear its retained status: mosquitto_pub -h BROKER -r -n -t ${topic} (docs/fleet.md, "Retiring a box"); if it belongs to the city, add it to a district's cameras`, { camera: message.camera, state: message.state, topic });
+        }
+        return 'unknown';
+      }
+      if (message.kind === 'cleared' && message.of === 'status') {
+        unknownReported.delete(message.camera);
+        if (states.remove(message.camera)) log.info('a camera\'s retained status was cleared from the broker: it is no longer in /healthz', { camera: message.camera });
+        return 'accepted';
       }
       if (message.kind === 'status') {
         states.set(message.camera, message.state, message.detail);
@@ -257,7 +286,8 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     // The feed replays the intake's snapshot and the intake sends on the feed: it gets the feed once that exists,
     // before the broker connection that brings it anything to send.
     let send: (message: ServerMessage) => void = () => {};
-    const intake = createIntake(city, store, states, (message) => send(message), log);
+    const conflicts = createWindowConflicts({ log, metrics: fleetMetrics });
+    const intake = createIntake(city, store, states, conflicts, (message) => send(message), log);
     const secure = startSecureDistricts(city, values.config, store, (message) => send(message), fleetMetrics, log);
     running.push(() => secure.close());
     const feed = await startFeedServer({
@@ -266,7 +296,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
       metrics,
       cameraStates: states,
       snapshot: () => [...intake.snapshot(), ...secure.recent()],
-      fleetProblems: () => secure.problems(),
+      fleetProblems: () => [...secure.problems(), ...conflicts.problems()],
       log,
     });
     running.push(() => feed.close(FEED_CLOSE_CODES.goingAway));

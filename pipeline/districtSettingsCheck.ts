@@ -10,8 +10,10 @@
  *   check.problems();                     // one entry per box and field that differ, for /healthz
  *
  * A box is heard under its own district's topic; one that writes another `district` or `fleet` than city.yaml
- * publishes under another topic, so it is matched by its box id among the city's districts. A box's settings
- * cleared from the broker (an empty retained message) are forgotten, with their problems.
+ * publishes under another topic, so it is matched by its box id among the city's districts. A box the district's
+ * `boxes` do not list (a retired one whose settings are still retained) is not compared: the log says so once, with
+ * the topic to clear. A box's settings cleared from the broker (an empty retained message) are forgotten, with their
+ * problems.
  */
 import type { FleetProblem } from '../streams/feedServer.ts';
 import { decodeMessage } from '../streams/mqtt/secureAggregationWire.ts';
@@ -56,6 +58,8 @@ interface Checked {
   cityField: string;
   /** By box: the fields its latest settings differ in ([] when they match). */
   boxes: Map<string, SettingsDifference[]>;
+  /** Boxes heard on this district's topic that its `boxes` do not list (a retired box), each said once. */
+  notListed: Set<string>;
 }
 
 /**
@@ -65,7 +69,7 @@ interface Checked {
 export function createDistrictSettingsCheck(options: DistrictSettingsCheckOptions): DistrictSettingsCheck {
   const { cityFile, log, metrics } = options;
   const checked = new Map<string, Checked>(
-    options.districts.map((district) => [district.name, { city: districtSettings(district.settings), cityField: `config ${cityFile}, districts[${district.index}].secureAggregation`, boxes: new Map() }]),
+    options.districts.map((district) => [district.name, { city: districtSettings(district.settings), cityField: `config ${cityFile}, districts[${district.index}].secureAggregation`, boxes: new Map(), notListed: new Set() }]),
   );
 
   /** The city's districts a box's message is about: its topic's district, else those that list the box. */
@@ -91,6 +95,18 @@ export function createDistrictSettingsCheck(options: DistrictSettingsCheckOption
     }
   };
 
+  /**
+   * A box the district does not list — retired, its settings still retained on the broker — has no settings to
+   * compare: comparing would blame its `boxes` and send the operator to a site config that is gone. Said once, with
+   * the way to clear them.
+   */
+  const notListed = (name: string, box: string, topic: string) => {
+    const entry = checked.get(name)!;
+    if (entry.notListed.has(box)) return;
+    entry.notListed.add(box);
+    log.warn(`secure aggregation: box "${box}" is not in district "${entry.city.district}"'s boxes (${entry.cityField}.boxes: ${entry.city.boxes.join(', ')}), so its settings retained on the broker are not compared. If the box was retired, clear them: mosquitto_pub -h BROKER -r -n -t ${topic}; if it should take part, add it to boxes in city.yaml and in every box's site config`, { district: name, box, topic });
+  };
+
   return {
     receive(topic, payload) {
       const parsed = parseSecureAggregationSettingsTopic(topic);
@@ -99,6 +115,7 @@ export function createDistrictSettingsCheck(options: DistrictSettingsCheckOption
       if (names.length === 0) return undefined;
       if (payload.length === 0) {
         for (const name of names) {
+          checked.get(name)!.notListed.delete(parsed.box);
           if (!checked.get(name)!.boxes.delete(parsed.box)) continue;
           metrics.settingsDiffer.remove({ district: name, box: parsed.box });
           log.info('secure aggregation: the box\'s district settings were cleared from the broker; it is no longer checked', { district: name, box: parsed.box });
@@ -114,7 +131,11 @@ export function createDistrictSettingsCheck(options: DistrictSettingsCheckOption
       const { box, settings } = decoded.message;
       if (box !== parsed.box) return reject(`settings naming box "${box}": a box speaks only for itself, on its own topic`);
       if (settings.fleet !== parsed.site || settings.district !== parsed.district) return reject(`settings of district "${settings.fleet}/${settings.district}" on another district's topic`);
-      for (const name of names) record(name, box, districtSettingsDifferences(checked.get(name)!.city, settings));
+      for (const name of names) {
+        const { city } = checked.get(name)!;
+        if (city.boxes.includes(box)) record(name, box, districtSettingsDifferences(city, settings));
+        else notListed(name, box, topic);
+      }
       return 'accepted';
     },
     keptOut(district, box) {

@@ -67,6 +67,7 @@ export type CameraStateListener = (state: Readonly<CameraState>) => void;
 export class CameraStateRegistry {
   private readonly statesByCamera = new Map<string, CameraState>();
   private readonly listeners = new Set<CameraStateListener>();
+  private readonly removalListeners = new Set<(camera: string) => void>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -111,6 +112,16 @@ export class CameraStateRegistry {
     this.statesByCamera.set(camera, { ...current, drift });
   }
 
+  /**
+   * Forgets a camera, e.g. one whose retained status a city cleared from its broker (a retired box): it leaves all()
+   * and /healthz. Returns whether it was known; removal listeners hear a camera that was.
+   */
+  remove(camera: string): boolean {
+    if (!this.statesByCamera.delete(camera)) return false;
+    for (const listener of this.removalListeners) listener(camera);
+    return true;
+  }
+
   get(camera: string): CameraState | undefined {
     return this.statesByCamera.get(camera);
   }
@@ -124,5 +135,11 @@ export class CameraStateRegistry {
   onChange(listener: CameraStateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** `listener` hears each camera remove() forgets; returns the function that removes the listener. */
+  onRemove(listener: (camera: string) => void): () => void {
+    this.removalListeners.add(listener);
+    return () => this.removalListeners.delete(listener);
   }
 }

@@ -518,6 +518,8 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       log.error('camera status not sent on the feed', { camera: state.camera, error: (error as Error).message });
     }
   });
+  // A camera the registry forgets (a city clearing a retired box's status) leaves /metrics too, not stuck at 0.
+  const stopListeningRemovals = cameraStates.onRemove((camera) => metrics.cameraUp.remove({ camera }));
   updateClientGauge();
 
   const port = (server.address() as AddressInfo).port;
@@ -543,6 +545,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     async close(code = FEED_CLOSE_CODES.goingAway) {
       clearInterval(heartbeat);
       stopListening();
+      stopListeningRemovals();
       const closed = [...wss.clients].map(
         (ws) =>
           new Promise<void>((resolve) => {

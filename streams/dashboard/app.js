@@ -10,7 +10,7 @@
  *
  * On `veil aggregate`'s feed it also shows districts (the latest total of each district, window length and method,
  * whose figures come with their s.d. already summed; a total by secure aggregation is marked as such), the fleet
- * accuracy table, and from /healthz the fleet's problems (a box whose district settings differ from city.yaml).
+ * accuracy table, and from /healthz the fleet's problems (a box whose district settings differ from city.yaml, two boxes publishing one camera).
  */
 
 /* global uPlot */
@@ -278,7 +278,10 @@ async function pollHealth(token) {
   setTimeout(() => pollHealth(sessionStorage.getItem(TOKEN_STORAGE_KEY) ?? token), HEALTH_POLL_MS);
 }
 
-/** `veil aggregate`'s fleet problems, one line each saying what differs and where to fix it; hidden when none. */
+/**
+ * `veil aggregate`'s fleet problems (district settings that differ, window conflicts on a camera), one line each
+ * saying what is wrong and how to fix it; hidden when none.
+ */
 function showFleetProblems(problems) {
   const section = document.getElementById('fleet-problems');
   section.hidden = problems.length === 0;
@@ -287,6 +290,7 @@ function showFleetProblems(problems) {
     item.textContent = problem.message;
     item.dataset.box = problem.box ?? '';
     item.dataset.field = problem.field ?? '';
+    item.dataset.camera = problem.camera ?? '';
     return item;
   });
   section.querySelector('ul').replaceChildren(...items);

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CAMERA_STATES, type CameraStateName } from '../cameraState.ts';
 import { evalMessageSchema, statusMessageSchema, windowMessageSchema, type EvalFigures } from '../feedMessages.ts';
-import { parseCameraTopic } from './topics.ts';
+import { parseCameraTopic, type TopicKind } from './topics.ts';
 
 /**
  * A window with a few zones and lines is 1–3 KiB, one with 150 zones ~60 KiB; past this a payload is not a Veil
@@ -29,8 +29,11 @@ export type FleetMessage =
   | { kind: 'window'; camera: string; window: ReleasedWindow }
   | { kind: 'status'; camera: string; state: CameraStateName; detail?: string }
   | { kind: 'eval'; camera: string; figures: EvalFigures }
-  /** An empty retained message: the publisher cleared the topic's retained message. Nothing to store. */
-  | { kind: 'cleared'; camera: string };
+  /**
+   * An empty retained message: someone cleared the topic's retained message (`of`: a status, an eval), e.g. of a
+   * retired box's camera. Nothing to store; a cleared status takes the camera out of the aggregator's view.
+   */
+  | { kind: 'cleared'; camera: string; of: TopicKind };
 
 export type FleetParse = { ok: true; message: FleetMessage } | { ok: false; problem: string };
 
@@ -50,7 +53,7 @@ export function parseFleetMessage(topic: string, payload: Buffer): FleetParse {
   const parts = parseCameraTopic(topic);
   if (!parts) return { ok: false, problem: 'not a Veil fleet topic (veil/v1/{site}/{camera}/{window|status|eval})' };
   const camera = fleetCameraId(parts.site, parts.camera);
-  if (payload.length === 0) return { ok: true, message: { kind: 'cleared', camera } };
+  if (payload.length === 0) return { ok: true, message: { kind: 'cleared', camera, of: parts.kind } };
   if (payload.length > MAX_FLEET_PAYLOAD_BYTES) {
     return { ok: false, problem: `payload of ${payload.length} bytes is over the ${MAX_FLEET_PAYLOAD_BYTES} a Veil message may have` };
   }

@@ -26,6 +26,7 @@ import { cameraStatusMessage, encodeServerMessage, FEED_PROTOCOL_VERSION, OFFLIN
 import type { ReleaseStore } from '../releaseStore.ts';
 import type { SinkLogger, WindowSink } from '../sinks/sink.ts';
 import { openMqttClient, reportBrokerProblems, type MqttConnection } from './connection.ts';
+import { reportTakeovers } from './takeoverWatch.ts';
 import { cameraTopic } from './topics.ts';
 
 /**
@@ -125,6 +126,9 @@ class CameraPublisher {
     this.client.on('connect', () => this.onConnect());
     this.client.on('close', () => this.onClose());
     reportBrokerProblems(this.client, options.where, (problem) => options.log.error('MQTT broker unreachable or refusing this box', { camera, problem }));
+    reportTakeovers(this.client, { reconnectSeconds: options.connection.reconnectSeconds, clientId, where: options.where, site: options.site }, (problem) =>
+      options.log.error(`MQTT connection of camera "${camera}" taken over: ${problem}`, { camera, client_id: clientId }),
+    );
     this.stopWatchingStates = options.cameraStates.onChange((state) => {
       if (state.camera === camera) this.publishState();
     });

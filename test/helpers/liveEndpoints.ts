@@ -104,9 +104,17 @@ const healthSchema = z.strictObject({
       measured: z.array(z.strictObject({ tier: z.string(), msPerFrame: z.number().positive(), capacityFps: z.number().positive() })),
     })
     .optional(),
-  /** `veil aggregate`'s fleet problems: a box whose district settings differ from city.yaml, one entry per field. */
+  /**
+   * `veil aggregate`'s fleet problems: a box whose district settings differ from city.yaml (one entry per field), a
+   * camera with window conflicts (pipeline/windowConflicts.ts).
+   */
   fleetProblems: z
-    .array(z.strictObject({ message: z.string(), district: z.string(), box: z.string(), field: z.string(), boxValue: z.string(), cityValue: z.string() }))
+    .array(
+      z.union([
+        z.strictObject({ message: z.string(), district: z.string(), box: z.string(), field: z.string(), boxValue: z.string(), cityValue: z.string() }),
+        z.strictObject({ message: z.string(), camera: z.string(), conflicts: z.string(), since: z.iso.datetime() }),
+      ]),
+    )
     .optional(),
 });
 export type Health = z.infer<typeof healthSchema>;

@@ -8,19 +8,18 @@
  * matches, nothing is reported and all three are summed. The sums are added up by the test from the values it gave the boxes.
  */
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { districtSettingsMessage, publishDistrictSettings } from '../../pipeline/districtSettings.ts';
 import { districtSecureAggregationSchema, roundParameters } from '../../pipeline/secureAggregationDistrict.ts';
 import { secureAggregationRoundId } from '../../stages/privacy/secureAggregationMessages.ts';
 import type { DistrictWindow } from '../../streams/feedMessages.ts';
 import { SecureAggregationBoxClient, type BoxRoundOutcome } from '../../streams/mqtt/secureAggregationBox.ts';
 import { secureAggregationSettingsTopic } from '../../streams/mqtt/topics.ts';
+import { useFleetPerTest } from '../helpers/fleetPerTest.ts';
 import { useLiveSandbox } from '../helpers/liveChildren.ts';
 import { FeedTestClient, fetchHealth, fetchMetrics } from '../helpers/liveEndpoints.ts';
 import { FEED_TOKEN, type VeilRun } from '../helpers/liveVeil.ts';
 import { eventually } from '../helpers/liveWait.ts';
-import type { Broker } from '../helpers/mosquitto.ts';
 import { startCity } from '../helpers/secureAggregationCity.ts';
 
 const sandbox = useLiveSandbox('veil-district-settings-');
@@ -35,34 +34,19 @@ const ROUND = secureAggregationRoundId('crossings', 1_764_460_800, 900);
 const AGGREGATOR_PHASE_SECONDS = 10;
 const BOX_PHASE_MS = 30_000;
 
-let broker: Broker | undefined;
-let aggregator: VeilRun | undefined;
-let connections: MqttClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(connections.map((client) => client.endAsync(true)));
-  connections = [];
-  await aggregator?.child.kill();
-  await broker?.stop();
-});
-
-async function connect(clientId: string): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(broker!.url, { clientId, clean: true, reconnectPeriod: 0 });
-  connections.push(client);
-  return client;
-}
+const fleet = useFleetPerTest();
 
 /** A broker and a `veil aggregate` of its own in folder `name` of the sandbox: nothing retained from another test. */
 async function startAggregator(name: string, city: Record<string, unknown> = {}): Promise<{ aggregator: VeilRun; url: string; feed: FeedTestClient }> {
   const started = await startCity(path.join(sandbox(), name), { ...DISTRICT, ...city, phaseSeconds: AGGREGATOR_PHASE_SECONDS });
-  ({ broker, aggregator } = started);
+  fleet.started(started);
   return started;
 }
 
 /** A box as `veil run` starts contributing: its settings published (retained), then its rounds' client subscribed. */
 async function startBox(box: string, written: Record<string, unknown>): Promise<SecureAggregationBoxClient> {
   const district = districtSecureAggregationSchema.parse({ ...DISTRICT, ...written });
-  const client = await connect(`box-${box}`);
+  const client = await fleet.connect(`box-${box}`);
   await publishDistrictSettings(client, box, district);
   return SecureAggregationBoxClient.open({ client, site: district.fleet, box, parameters: roundParameters(district), phaseTimeoutMs: BOX_PHASE_MS, log: () => {} });
 }
@@ -101,7 +85,7 @@ describe('each box\'s district settings, compared with city.yaml before any roun
     // East's settings with a count slipped in, on its topic (not retained: east's own stay): refused and counted, as
     // every malformed fleet message is.
     const withCount = { ...districtSettingsMessage('east', districtSecureAggregationSchema.parse(DISTRICT)), counted: 12 };
-    await (await connect('intruder')).publishAsync(secureAggregationSettingsTopic('city', 'centre', 'east'), JSON.stringify(withCount), { qos: 1 });
+    await (await fleet.connect('intruder')).publishAsync(secureAggregationSettingsTopic('city', 'centre', 'east'), JSON.stringify(withCount), { qos: 1 });
     const rejected = await eventually('the malformed settings refused', 20, () => aggregator.log().find((entry) => entry.level === 'warn' && entry.message.includes('settings rejected')));
     expect(rejected).toMatchObject({ topic: 'veil/v1/city/secagg/centre/settings/east', problem: 'message: Unrecognized key: "counted"' });
 

@@ -1,7 +1,7 @@
 /**
  * The aggregator's bookkeeping of its boxes' settings, message by message, with the real logger and a real metrics
  * registry: what it says once and not again, which box speaks for which, a box heard under another district's
- * topic, and settings cleared from the broker. Messages are built as a box builds them.
+ * topic, a retired box the district no longer lists, and settings cleared from the broker. Messages are built as a box builds them.
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -15,12 +15,13 @@ import { secureAggregationSettingsTopic } from '../../streams/mqtt/topics.ts';
 const CITY = { district: 'centre', boxes: ['east', 'north', 'south'], dropoutsTolerated: 1, windowSeconds: 900, epsilon: 0.5 };
 const district = (fields: Record<string, unknown> = {}) => districtSecureAggregationSchema.parse({ ...CITY, ...fields });
 
-function setUp() {
+/** The check of a city whose district is CITY with `cityFields` written over it. */
+function setUp(cityFields: Record<string, unknown> = {}) {
   const lines: Array<Record<string, unknown>> = [];
   const log = createLogger('json', (line) => lines.push(JSON.parse(line)));
   const registry = new Registry();
   const metrics = createFleetMetrics(registry);
-  const check = createDistrictSettingsCheck({ districts: [{ name: 'old town', index: 2, settings: district() }], cityFile: 'city.yaml', log, metrics });
+  const check = createDistrictSettingsCheck({ districts: [{ name: 'old town', index: 2, settings: district(cityFields) }], cityFile: 'city.yaml', log, metrics });
   const send = (box: string, fields: Record<string, unknown> = {}, topicDistrict = 'centre') =>
     check.receive(secureAggregationSettingsTopic('city', topicDistrict, box), Buffer.from(JSON.stringify(districtSettingsMessage(box, district(fields)))));
   const differ = async () => Object.fromEntries(((await registry.getSingleMetric('veil_secure_aggregation_settings_differ')!.get()).values).map((value) => [value.labels.box, value.value]));
@@ -77,6 +78,28 @@ describe('the aggregator\'s check of its boxes\' settings', () => {
       'not JSON (8 bytes)',
     ]);
     expect(check.problems()).toEqual([]);
+  });
+
+  it('a retired box the district no longer lists is no mismatch: said once, with the topic to clear, and not counted as differing', async () => {
+    // South was retired: city.yaml lists east and north only; south's last settings (listing all three) stay retained.
+    const { lines, check, send, differ } = setUp({ boxes: ['east', 'north'] });
+    expect(send('south')).toBe('accepted');
+    expect(send('south')).toBe('accepted');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'warn', district: 'old town', box: 'south', topic: 'veil/v1/city/secagg/centre/settings/south' });
+    expect(lines[0]!.message).toContain('box "south" is not in district "centre"\'s boxes (config city.yaml, districts[2].secureAggregation.boxes: east, north)');
+    expect(lines[0]!.message).toContain('mosquitto_pub -h BROKER -r -n -t veil/v1/city/secagg/centre/settings/south');
+    expect(lines[0]!.message).not.toContain('site config (mqtt.secureAggregation');
+    expect(check.problems()).toEqual([]);
+    expect(check.keptOut('old town', 'south')).toBeUndefined();
+    expect(await differ()).toEqual({});
+    // The listed boxes are still compared.
+    send('east', { boxes: ['east', 'north'] });
+    expect(lines.at(-1)).toMatchObject({ level: 'info', box: 'east', message: 'secure aggregation: the box\'s district settings match city.yaml' });
+    // Cleared, then published again (the box brought back without being listed): said again.
+    check.receive(secureAggregationSettingsTopic('city', 'centre', 'south'), Buffer.alloc(0));
+    send('south');
+    expect(lines.filter((line) => line.box === 'south')).toHaveLength(2);
   });
 
   it('settings cleared from the broker (an empty retained message) are forgotten with their problems', async () => {

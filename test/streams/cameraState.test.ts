@@ -43,6 +43,22 @@ describe('camera state registry', () => {
     expect(states.all().map((s) => `${s.camera}:${s.state}`)).toEqual(['gate:stopped', 'yard:starting']);
   });
 
+  it('forgets a removed camera, telling the removal listeners once; a camera it never knew is no removal', () => {
+    const states = new CameraStateRegistry();
+    const removed: string[] = [];
+    const stop = states.onRemove((camera) => removed.push(camera));
+    states.set('south/road', 'stopped');
+    states.set('north/gate', 'streaming');
+    expect(states.remove('south/road')).toBe(true);
+    expect(states.remove('south/road')).toBe(false);
+    expect(states.remove('east/quay')).toBe(false);
+    expect(states.all().map((s) => s.camera)).toEqual(['north/gate']);
+    expect(states.get('south/road')).toBeUndefined();
+    stop();
+    states.remove('north/gate');
+    expect(removed).toEqual(['south/road']);
+  });
+
   it('never keeps a password from a source URL', () => {
     const states = new CameraStateRegistry();
     states.set('gate', 'failed', 'rtsp://admin:hunter2@10.0.0.7:554/s1 and http://u:p@cam.local/x: 401');

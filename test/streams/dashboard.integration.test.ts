@@ -4,8 +4,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { districtWindow, secureDistrictWindow } from '../../pipeline/districtTotals.ts';
+import { createFleetMetrics } from '../../pipeline/fleetMetrics.ts';
+import { createLogger } from '../../pipeline/log.ts';
+import { createWindowConflicts } from '../../pipeline/windowConflicts.ts';
 import type { ReleasedWindow } from '../../stages/released.ts';
 import { CameraStateRegistry } from '../../streams/cameraState.ts';
 import type { FeedServer } from '../../streams/feedServer.ts';
@@ -228,10 +232,16 @@ describe('dashboard', () => {
     const round = `crossings-${1_764_460_800}-${CROSSINGS_WINDOW_SECONDS}`;
     const secure = secureDistrictWindow('centre', settings, { type: 'result', status: 'released', round, sum: ['3', '4', '17', '2'], boxes: ['east', 'north'] }, [{ box: 'south', reason: 'settings differ: epsilon' }]);
     const problem = { message: 'district "centre": box "south" runs with epsilon 0.6, the city with 0.5: write the same in both', district: 'centre', box: 'south', field: 'epsilon', boxValue: '0.6', cityValue: '0.5' };
-    feed = (await startTestFeed({ snapshot: () => [{ v: 1, type: 'district', district: secure }], fleetProblems: () => [problem] })).feed;
+    // Two boxes publishing as site "south": the aggregator's own problem for it, from a conflict it recorded.
+    const conflicts = createWindowConflicts({ log: createLogger('json', () => {}), metrics: createFleetMetrics(new Registry()) });
+    conflicts.record('south/road', 60);
+    const [conflict] = conflicts.problems();
+    feed = (await startTestFeed({ snapshot: () => [{ v: 1, type: 'district', district: secure }], fleetProblems: () => [problem, conflict!] })).feed;
     const dashboard = await openPage(`${feed.url}/?token=${FEED_TOKEN}`);
     await shows(dashboard.locator('#fleet-problems li[data-box="south"][data-field="epsilon"]'));
-    expect(await dashboard.locator('#fleet-problems li').allTextContents()).toEqual([problem.message]);
+    await shows(dashboard.locator('#fleet-problems li[data-camera="south/road"]'));
+    expect(await dashboard.locator('#fleet-problems li').allTextContents()).toEqual([problem.message, conflict!.message]);
+    expect(conflict!.message).toContain('two boxes may publish as mqtt.site "south"');
     const members = dashboard.locator('#districts tbody td').nth(7);
     await shows(members);
     expect(await members.textContent()).toBe('2 boxes in the sum, without south (settings differ: epsilon)');

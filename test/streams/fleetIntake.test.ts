@@ -37,6 +37,6 @@ describe('fleet intake', () => {
     expect(parseFleetMessage('veil/v1/north/gate/status', json(status))).toEqual({ ok: true, message: { kind: 'status', camera: 'north/gate', state: 'streaming' } });
     const failed = { ...status, state: 'failed', detail: 'gave up after 3 attempts' };
     expect(parseFleetMessage('veil/v1/north/gate/status', json(failed))).toEqual({ ok: true, message: { kind: 'status', camera: 'north/gate', state: 'failed', detail: 'gave up after 3 attempts' } });
-    expect(parseFleetMessage('veil/v1/north/gate/status', Buffer.alloc(0))).toEqual({ ok: true, message: { kind: 'cleared', camera: 'north/gate' } });
+    expect(parseFleetMessage('veil/v1/north/gate/status', Buffer.alloc(0))).toEqual({ ok: true, message: { kind: 'cleared', camera: 'north/gate', of: 'status' } });
   });
 });

@@ -132,3 +132,58 @@ describe('the MQTT publisher with a real mosquitto', () => {
     await broker.stop();
   });
 });
+
+describe('two boxes with one config (a copied site.yaml) on a real mosquitto', () => {
+  it('each says once that another client may be using its client id, naming mqtt.site and mqtt.clientId', async () => {
+    const broker = await startMosquitto(path.join(sandbox(), 'copied-config-broker'));
+    // The same mqtt section on both boxes: the same site, so both connect as veil-south.road.
+    const connection = mqttConnectionSchema.parse({ url: broker.url, reconnectSeconds: 0.2, keepaliveSeconds: 5 });
+    const boxes = ['box-a', 'box-b'].map((name) => {
+      const store = openReleaseStore(path.join(sandbox(), name, 'releases.sqlite'));
+      const log = recordingLogger();
+      const mqtt = startMqttPublisher({ connection, site: 'south', cameras: ['road'], store, cameraStates: new CameraStateRegistry(), metrics: createVeilMetrics(), log, where: 'config site.yaml, mqtt' });
+      return { store, log, mqtt };
+    });
+    const takenOver = (log: ReturnType<typeof recordingLogger>) => log.lines.filter((line) => line.message.startsWith('MQTT connection of camera "road" taken over'));
+    const lost = (log: ReturnType<typeof recordingLogger>) => log.lines.filter((line) => line.message.startsWith('MQTT broker connection lost'));
+    // Each takes the id from the other at every reconnection; well past the third loss, still one error each.
+    await eventually('both boxes to lose their connection ten times', 60, () => boxes.every((box) => lost(box.log).length >= 10));
+    for (const box of boxes) {
+      expect(takenOver(box.log)).toHaveLength(1);
+      expect(takenOver(box.log)[0]).toMatchObject({ level: 'error' });
+      const { message } = takenOver(box.log)[0]!;
+      expect(message).toContain('client id "veil-south.road"');
+      expect(message).toContain('config site.yaml, mqtt.site "south"');
+      expect(message).toContain('config site.yaml, mqtt.clientId');
+    }
+    for (const box of boxes) {
+      await box.mqtt.close();
+      box.store.close();
+    }
+    await broker.stop();
+  });
+
+  it('one box alone, through three broker outages in a row, says nothing of the kind', async () => {
+    const broker = await startMosquitto(path.join(sandbox(), 'lone-box-broker'));
+    const connection = mqttConnectionSchema.parse({ url: broker.url, reconnectSeconds: 0.2, keepaliveSeconds: 5 });
+    const store = openReleaseStore(path.join(sandbox(), 'lone-box', 'releases.sqlite'));
+    const log = recordingLogger();
+    const metrics = createVeilMetrics();
+    const mqtt = startMqttPublisher({ connection, site: 'south', cameras: ['road'], store, cameraStates: new CameraStateRegistry(), metrics, log, where: 'config site.yaml, mqtt' });
+    for (let restart = 0; restart < 3; restart += 1) {
+      await eventually('the box connected', 20, async () => (await gauge(metrics.mqttConnected, 'road')) === 1);
+      await broker.kill();
+      await eventually('the box to notice the broker is gone', 20, async () => (await gauge(metrics.mqttConnected, 'road')) === 0);
+      // Each connection lasted well under a second, as a taken-over one does; what tells them apart is the
+      // reconnection that fails while the broker is away (a takeover's succeeds at once).
+      await eventually('a reconnection refused', 20, () => log.lines.filter((line) => line.message.startsWith('MQTT broker unreachable')).length === restart + 1);
+      await broker.restart();
+    }
+    await eventually('the box connected again', 20, async () => (await gauge(metrics.mqttConnected, 'road')) === 1);
+    expect(log.lines.filter((line) => line.message.startsWith('MQTT broker connection lost'))).toHaveLength(3);
+    expect(log.lines.filter((line) => line.message.includes('taken over'))).toEqual([]);
+    await mqtt.close();
+    store.close();
+    await broker.stop();
+  });
+});
