@@ -28,6 +28,7 @@ import { districtRelease, type StatisticRelease } from '../stages/privacy/settin
 import { MAX_CROSSINGS_PER_TRACK_PER_LINE } from '../stages/lines.ts';
 import { openMqttClient, reportBrokerProblems, sideClientId, type MqttConnection } from '../streams/mqtt/connection.ts';
 import { SecureAggregationBoxClient } from '../streams/mqtt/secureAggregationBox.ts';
+import { reportTakeovers } from '../streams/mqtt/takeoverWatch.ts';
 import { ConfigError } from './config.ts';
 import { publishDistrictSettings } from './districtSettings.ts';
 import type { Logger } from './log.ts';
@@ -98,6 +99,7 @@ export function startDistrictContributions(options: DistrictContributionOptions)
   const connectionWhere = where.replace(/\.secureAggregation$/, '');
   const client: MqttClient = openMqttClient({ ...options.connection, clientId, persistentSession: false }, { clientId, where: connectionWhere });
   reportBrokerProblems(client, connectionWhere, (problem) => log.error('secure aggregation: broker unreachable or refusing this box', { problem }));
+  reportTakeovers(client, { reconnectSeconds: options.connection.reconnectSeconds, clientId, where: connectionWhere, site: box }, (problem) => log.error('secure aggregation: connection taken over', { problem }));
   // At every connection: a broker that lost its retained messages (restarted without persistence) gets them again.
   client.on('connect', () => {
     publishDistrictSettings(client, box, district).catch((error: Error) =>
