@@ -119,6 +119,8 @@ export function roundWindow(round: string): { startSeconds: number; windowSecond
 export function districtProblem(district: DistrictSecureAggregation): string | undefined {
   // An id the schema refused is reported at its own field; judging the round on it would blame another field for it.
   if (![district.district, ...district.boxes].every((name) => ID_PATTERN.test(name))) return undefined;
+  // Fewer than 2 boxes: the schema says so at `boxes`; a threshold of a lone box would only add a wrong second fix.
+  if (district.boxes.length < 2) return undefined;
   const mostDropouts = survivableDropouts(district);
   if (district.dropoutsTolerated > mostDropouts && district.dropoutsTolerated < district.boxes.length) {
     const threshold = districtThreshold(district);

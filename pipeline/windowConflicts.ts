@@ -58,7 +58,7 @@ const siteOf = (camera: string) => camera.slice(0, camera.indexOf('/'));
 function problemText(camera: string, episode: Episode): string {
   const site = siteOf(camera);
   const times = episode.count === 1 ? '1 window' : `${episode.count} windows`;
-  return `window conflicts on camera ${camera}: ${times} since ${new Date(episode.sinceMs).toISOString()} came with an id stored already but other values (the first one is kept): two boxes may publish as mqtt.site "${site}" — a copied site.yaml? Give each box its own mqtt.site (and mqtt.clientId, if set)`;
+  return `window conflicts on camera ${camera}: ${times} since ${new Date(episode.sinceMs).toISOString()} came with an id stored already but other values (the first one is kept): two boxes may publish as mqtt.site "${site}" — a copied site.yaml? Give each box its own mqtt.site (and mqtt.clientId, if set; a box in a secure-aggregation district is renamed in its boxes too, in city.yaml and every box's site.yaml)`;
 }
 
 /** The watch with no conflict seen. Throws nothing. */

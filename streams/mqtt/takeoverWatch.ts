@@ -86,7 +86,7 @@ export function reportTakeovers(client: MqttClient, context: TakeoverContext, re
   const { clientId, where, site } = context;
   client.on('connect', () => {
     if (!watch.connected()) return;
-    report(`the broker closed this connection ${TAKEN_OVER_AFTER} times in a row within seconds of connecting, as it does when another client connects under the same client id "${clientId}". Another box may be running with this box's config (the same ${where}.site "${site}" — a copied site.yaml?): give each box its own ${where}.site, or its own ${where}.clientId. Until then the two take the connection from each other at every reconnection`);
+    report(`the broker closed this connection ${TAKEN_OVER_AFTER} times in a row within seconds of connecting, as it does when another client connects under the same client id "${clientId}". Another box may be running with a copy of this box's config (${where}.site "${site}" — a copied site.yaml?): give the other box a mqtt.site of its own (and where it takes part in secure aggregation, rename it in the district's boxes, in city.yaml and every box's site.yaml), or a different ${where}.clientId on each. Until then the two take the connection from each other at every reconnection`);
   });
   client.on('error', () => watch.failed());
   client.on('close', () => watch.closed());

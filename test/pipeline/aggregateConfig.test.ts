@@ -56,6 +56,17 @@ describe('city config', () => {
     expect(() => parse(extra)).toThrow(problem);
   });
 
+  it('says of a district left with one box only that it needs two, with no dropout advice (a retired box\'s partner)', () => {
+    let message = '';
+    try {
+      parse({ districts: [{ name: 'old town', secureAggregation: { ...secure, boxes: ['east'], dropoutsTolerated: 0 } }] });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('districts[0].secureAggregation.boxes: secure aggregation needs at least 2 boxes');
+    expect(message).not.toContain('dropoutsTolerated');
+  });
+
   it('blames a malformed district id on that field alone, not on the boxes', () => {
     let message = '';
     try {
