@@ -262,7 +262,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
   const { values } = parseFlags(argv, FLAGS, 'aggregate');
   if (!values.config) throw new UsageError('--config FILE is required: the city config with the broker and districts. See `veil aggregate --help`.');
   const city = await readAggregateConfig(values.config);
-  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? city.logFormat);
+  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? city.logFormat, undefined, { timestamps: true });
   prepareWritableDir(city.stateDir, `stateDir (config ${values.config})`);
   const store = openAggregateStore(path.join(city.stateDir, AGGREGATE_STORE_FILE));
   if (values.accuracy) {

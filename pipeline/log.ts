@@ -15,10 +15,22 @@ export interface Logger {
 /** Unix seconds as an ISO 8601 UTC time, the form log fields give a window's bounds in. */
 export const isoTime = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString();
 
-export function createLogger(format: LogFormat, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export interface LoggerOptions {
+  /**
+   * Text lines start with the UTC time to the second ("2026-11-30T10:51:05Z veil: …"): for the commands that run for
+   * months (`veil run`, `veil aggregate`), whose log is read after the fact. JSON lines always carry `time`.
+   */
+  timestamps?: boolean;
+  /** The clock, for tests; Date.now by default. */
+  now?: () => number;
+}
+
+/** A logger writing `format` lines through `write` (standard error by default). */
+export function createLogger(format: LogFormat, write: (line: string) => void = (line) => process.stderr.write(line), options: LoggerOptions = {}): Logger {
+  const now = options.now ?? Date.now;
   const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (format === 'json') {
-      write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+      write(`${JSON.stringify({ time: new Date(now()).toISOString(), level, message, ...fields })}\n`);
       return;
     }
     const details = Object.entries(fields)
@@ -26,7 +38,8 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
       .map(([key, value]) => `${key}=${value}`)
       .join(' ');
     const prefix = level === 'info' ? 'veil' : `veil ${level.toUpperCase()}`;
-    write(`${prefix}: ${message}${details ? ` (${details})` : ''}\n`);
+    const time = options.timestamps ? `${new Date(now()).toISOString().slice(0, 19)}Z ` : '';
+    write(`${time}${prefix}: ${message}${details ? ` (${details})` : ''}\n`);
   };
   return {
     info: (message, fields) => emit('info', message, fields),

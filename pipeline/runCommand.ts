@@ -112,7 +112,7 @@ export async function runCommand(argv: string[], stop: AbortSignal): Promise<num
       weights: `detector.weights (config ${values.config})`,
     },
   );
-  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat);
+  const log = createLogger(choiceFlag(values['log-format'], 'log-format', ['text', 'json']) ?? site.logFormat, undefined, { timestamps: true });
   const feedOptions = feedSettings(site.feed, values);
   const stateDir = site.stateDir ?? defaultStateDir();
   const stateDirSetting = site.stateDir ? `stateDir (config ${values.config})` : 'the state directory ($XDG_STATE_HOME/veil)';
