@@ -3,14 +3,15 @@
  * per zone (mean as a line, peak dashed) and vehicles crossing each line (bars per direction), or vehicles per zone
  * when there is no line — each value drawn with its 95% interval (± 1.96 s.d. of that value: a band around lines
  * (lighter for peaks), a whisker on bars), on a scale that goes below 0 when noised values do (released values are unbiased,
- * not clamped). Series of different window lengths (e.g. occupancy per 60 s, crossings per 900 s) get their own
+ * not clamped). A value noise alone could explain (withinNoise, the summary's own judgement) is drawn hollow: a
+ * hollow point, an outlined bar, so that noise on a street with no vehicles does not read as traffic. Series of different window lengths (e.g. occupancy per 60 s, crossings per 900 s) get their own
  * panels, since their values are not comparable. Withheld windows are shaded. Plain SVG (opens in any browser),
  * plus a PNG rendered from it by sharp for places that show only images.
  */
 import path from 'node:path';
 import sharp from 'sharp';
 import { classesOf } from '../models/detection.ts';
-import type { Figure } from '../stages/privacy/figures.ts';
+import { withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
 import { clockLabel, crossingsReading, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
@@ -64,6 +65,9 @@ function runs(figures: ReadonlyArray<Figure | undefined>): Array<Array<{ index: 
   return out.filter((run) => run.length > 0);
 }
 
+/** Names a drawn value's series and window, so a reader of the SVG (or a test) can tell which value a mark is. */
+const markOf = (s: PlottedSeries, window: ReleasedWindow) => `data-series="${escapeXml(s.label)}" data-window-start="${window.startSeconds}"`;
+
 function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: PlottedSeries[], recordedAt?: string): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -98,7 +102,8 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
         if (!item) return;
         const left = x(i) - slot * 0.4 + offset * barWidth;
         const [from, to] = [y(Math.max(0, item.value)), y(Math.min(0, item.value))];
-        parts.push(`<rect x="${left}" y="${from}" width="${Math.max(1, barWidth - 2)}" height="${to - from}" fill="${s.colour}" rx="2"/>`);
+        const paint = withinNoise(item) ? `fill="${s.colour}" fill-opacity="0.15" stroke="${s.colour}" stroke-width="1.5" class="bar within-noise"` : `fill="${s.colour}" class="bar"`;
+        parts.push(`<rect x="${left}" y="${from}" width="${Math.max(1, barWidth - 2)}" height="${to - from}" ${paint} rx="2" ${markOf(s, windows[i]!)}/>`);
         whisker(left + Math.max(1, barWidth - 2) / 2, item);
       });
     } else {
@@ -110,7 +115,10 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
         }
         const dash = s.style === 'dashed' ? ' stroke-dasharray="6 4"' : '';
         parts.push(`<polyline points="${run.map(({ index: i, item }) => `${x(i)},${y(item.value)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="${s.style === 'line' ? 2.5 : 1.5}"${dash}/>`);
-        for (const { index: i, item } of run) parts.push(`<circle cx="${x(i)}" cy="${y(item.value)}" r="${s.style === 'line' ? 3 : 2}" fill="${s.colour}"/>`);
+        for (const { index: i, item } of run) {
+          const paint = withinNoise(item) ? `fill="#ffffff" stroke="${s.colour}" stroke-width="1.5" class="point within-noise"` : `fill="${s.colour}" class="point"`;
+          parts.push(`<circle cx="${x(i)}" cy="${y(item.value)}" r="${s.style === 'line' ? 3.5 : 2.5}" ${paint} ${markOf(s, windows[i]!)}/>`);
+        }
       }
     }
     const legendY = top + MARGIN.top + 14 + index * 20;
@@ -121,6 +129,15 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
     );
     parts.push(`<text x="${WIDTH - MARGIN.right + 34}" y="${legendY}" class="legend">${escapeXml(s.label)}</text>`);
   });
+  const noiseLegendY = top + MARGIN.top + 14 + series.length * 20 + 6;
+  const drawnWithinNoise = series.some((s) => s.figures.some((item) => item !== undefined && withinNoise(item)));
+  if (drawnWithinNoise) {
+    const swatch = barSeries.length
+      ? `<rect x="${WIDTH - MARGIN.right + 16}" y="${noiseLegendY - 10}" width="12" height="12" fill="#6b7280" fill-opacity="0.15" stroke="#6b7280" stroke-width="1.5" rx="2"/>`
+      : `<circle cx="${WIDTH - MARGIN.right + 22}" cy="${noiseLegendY - 4}" r="3.5" fill="#ffffff" stroke="#6b7280" stroke-width="1.5"/>`;
+    parts.push(swatch, `<text x="${WIDTH - MARGIN.right + 34}" y="${noiseLegendY}" class="legend" data-legend="within-noise">hollow: within the noise</text>`);
+    parts.push(`<text x="${WIDTH - MARGIN.right + 34}" y="${noiseLegendY + 14}" class="tick">(&lt; 2 s.d. from 0)</text>`);
+  }
   if (!series.length) parts.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${top + MARGIN.top + plotHeight / 2}" class="tick" text-anchor="middle">nothing configured to show</text>`);
   return parts.join('\n');
 }
@@ -192,6 +209,7 @@ export function renderChartSvg(report: Report): string {
         `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.budget.epsilonPerEvent ?? 'n/a'} per track visit.` +
           (report.windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget spent).' : ''),
         'Bands and whiskers: 95% interval (± 1.96 s.d.) of each value. Values are unbiased and may fall below 0.',
+        'Hollow points and bars: within the noise, less than 2 s.d. from 0 (as the summary marks them): there may be none at all.',
       ]
     : ['NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.'];
   const body = panels.length

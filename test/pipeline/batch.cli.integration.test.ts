@@ -13,6 +13,7 @@ import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts
 import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
+import { chartMarks, chartTexts } from '../helpers/chartMarks.ts';
 import { unlistedLeaves } from '../helpers/reportShape.ts';
 import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, writtenFolders, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
@@ -208,6 +209,38 @@ describe('veil batch: the summary says which figures are within the noise', () =
       );
     }
     expect(run.stdout).toContain('"within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all');
+  });
+});
+
+describe('veil batch: the chart draws the summary\'s judgement', () => {
+  it('on the bundled sample (people, no vehicles): every point noise alone could explain is hollow, every other solid', async () => {
+    const run = await runVeil(['batch', '--fps', '2', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    const svg = await readFile(path.join(sandbox.cwd, 'out', 'report.svg'), 'utf8');
+    const windows = report.windows.filter((window) => window.status === 'released');
+    expect(windows).toHaveLength(4);
+    const marks = chartMarks(svg);
+    // The rule the summary states (docs/report.md): a value less than 2 s.d. from 0 could be noise alone.
+    const withinNoise = (value: number, standardDeviation: number) => Math.abs(value) < 2 * standardDeviation;
+    let hollow = 0;
+    for (const window of windows) {
+      const { person, vehicle } = window.zones.frame!.classes;
+      const sd = window.privacy.statistics;
+      for (const [series, value, standardDeviation] of [
+        ['frame mean', person!.meanOccupancy!, sd.meanOccupancy!.standardDeviation],
+        ['frame peak', person!.peakOccupancy!, sd.peakOccupancy!.standardDeviation],
+        // Vehicles per zone: the mean of the vehicle category, the only vehicle statistic drawn.
+        ['frame', vehicle!.meanOccupancy!, sd.meanOccupancy!.standardDeviation],
+      ] as const) {
+        const drawn = marks.filter((mark) => mark.series === series && mark.windowStartSeconds === window.startSeconds);
+        expect(drawn, `${series} at ${window.startSeconds} s`).toHaveLength(1);
+        expect(drawn[0]!.classes.includes('within-noise'), `${series} at ${window.startSeconds} s: ${value} ± ${standardDeviation}`).toBe(withinNoise(value, standardDeviation));
+        if (withinNoise(value, standardDeviation)) hollow += 1;
+      }
+    }
+    expect(marks).toHaveLength(3 * windows.length);
+    expect(chartTexts(svg).includes('hollow: within the noise')).toBe(hollow > 0);
   });
 });
 
