@@ -13,12 +13,14 @@ import { classesOf } from '../models/detection.ts';
 import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
-import { coveredSeconds, isPartial, type Report } from '../streams/report.ts';
+import type { Report } from '../streams/report.ts';
 import type { InferenceCounts } from '../stages/motion.ts';
 import {
   clockLabel,
+  coveredSeconds,
   crossingsReading,
   largestWindow,
+  isPartial,
   meanOccupancyReading,
   peakReading,
   periodTotals,
@@ -135,7 +137,7 @@ function leastNoisy(series: ReleaseSeries[], statistic: Statistic, figure: 'tota
   return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
 }
 
-/** Seconds of footage the released windows cover, to the millisecond (streams/report.ts, coveredSeconds). */
+/** Seconds of footage the released windows cover, to the millisecond (streams/reportFigures.ts, coveredSeconds). */
 function releasedCoverage(windows: readonly ReleasedWindow[]): number {
   return Number(windows.filter((window) => window.status === 'released').reduce((sum, window) => sum + coveredSeconds(window), 0).toFixed(3));
 }
