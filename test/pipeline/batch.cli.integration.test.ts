@@ -13,7 +13,7 @@ import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts
 import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
-import { chartMarks, chartTexts } from '../helpers/chartMarks.ts';
+import { chartMarks, chartTexts, svgElements } from '../helpers/chartMarks.ts';
 import { unlistedLeaves } from '../helpers/reportShape.ts';
 import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, writtenFolders, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
@@ -265,6 +265,24 @@ describe('veil batch: a window the clip covers only in part', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.split(',').slice(0, 4)).toEqual(['0', '6', '60', '6']);
     expect(run.stdout).toContain('released peak occupancy and mean occupancy per 60 s (1 window; 1 partial, where the clip starts or ends: 6 of its 60 s from 08:00:00Z)');
+  });
+
+  it('a 6 s excerpt from 10 s in, crossings per 900 s: the chart hatches the one bar\'s window and labels it "6 of 900 s"', async () => {
+    const config = await input('overpass.yaml', 'lines:\n  - { name: gate, from: [0, 0.625], to: [1, 0.625] }\n');
+    const placed = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger'];
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--start', '10', '--duration', '6', '--fps', '2', '--config', config, ...placed, '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    expect(report.windows).toHaveLength(1);
+    const [window] = report.windows;
+    expect(window).toMatchObject({ startSeconds: 10, endSeconds: 16, windowSeconds: 900, status: 'released' });
+    const elements = svgElements(await readFile(path.join(sandbox.cwd, 'out', 'report.svg'), 'utf8'));
+    const ofWindow = (name: string) => elements.filter((element) => element.classes.includes(name) && element.attributes['data-window-start'] === '10');
+    expect(ofWindow('partial')).toHaveLength(1);
+    expect(ofWindow('partial-label').map((element) => element.text)).toEqual([`${window!.endSeconds - window!.startSeconds} of ${window!.windowSeconds} s`]);
+    expect(elements.map((element) => element.text)).toContain('hatched: partial');
+    // The two bars drawn (forward, backward) are that window's.
+    expect(elements.filter((element) => element.attributes['data-series']?.startsWith('gate ')).map((element) => element.attributes['data-window-start'])).toEqual(['10', '10']);
   });
 });
 

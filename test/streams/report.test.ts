@@ -9,7 +9,7 @@ import { reportCsv, reportSchema, writeReport, type Report } from '../../streams
 import { reportSink } from '../../streams/sinks/reportSink.ts';
 import { objectPaths, withExtraKey, type Json } from '../helpers/extraKeys.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
-import { chartMarks, chartTexts } from '../helpers/chartMarks.ts';
+import { chartMarks, chartTexts, svgElements } from '../helpers/chartMarks.ts';
 import { leafPaths, unlistedLeaves } from '../helpers/reportShape.ts';
 
 let dir: string;
@@ -325,6 +325,32 @@ describe('the report chart', () => {
     expect(chartMarks(svg).length).toBeGreaterThan(0);
     expect(chartMarks(svg).filter((mark) => mark.classes.includes('within-noise'))).toEqual([]);
     expect(chartTexts(svg)).not.toContain('hollow: within the noise');
+  });
+
+  it('hatches each window the clip covers only in part and labels the seconds it covers; a whole window is not marked', () => {
+    // 1000 s: crossings per 900 s in [0, 900) and [900, 1000), occupancy per 60 s ending with [960, 1000).
+    const report = releaseClip({ privacy: { epsilon: 1 }, zones, lines: ['gate'], durationSeconds: 1000, exact, ledger });
+    const svg = renderChartSvg(report);
+    const elements = svgElements(svg);
+    const partial = report.windows.filter((window) => window.endSeconds - window.startSeconds < window.windowSeconds);
+    expect(partial.map((window) => [window.startSeconds, window.endSeconds, window.windowSeconds])).toEqual([
+      [960, 1000, 60],
+      [900, 1000, 900],
+    ]);
+    for (const window of report.windows) {
+      const at = (element: { attributes: Record<string, string> }) => element.attributes['data-window-start'] === String(window.startSeconds);
+      const hatched = elements.filter((element) => element.classes.includes('partial') && at(element));
+      const labels = elements.filter((element) => element.classes.includes('partial-label') && at(element)).map((element) => element.text);
+      // Windows of the two series may start at the same second (0, 900): each panel marks its own.
+      const isPartial = partial.includes(window);
+      const sameStartPartial = partial.filter((other) => other.startSeconds === window.startSeconds).length;
+      expect(hatched, `window ${window.startSeconds}–${window.endSeconds} of ${window.windowSeconds} s`).toHaveLength(sameStartPartial);
+      if (isPartial) expect(labels).toContain(`${window.endSeconds - window.startSeconds} of ${window.windowSeconds} s`);
+    }
+    expect(chartTexts(svg)).toEqual(expect.arrayContaining(['hatched: partial', 'Hatched windows: the clip covers only part of them (e.g. 40 of 60 s); their values count those seconds only.']));
+    const whole = renderChartSvg(privateReport());
+    expect(svgElements(whole).filter((element) => element.classes.some((name) => name.startsWith('partial')))).toEqual([]);
+    expect(chartTexts(whole)).not.toContain('hatched: partial');
   });
 
   it('escapes a clip name that looks like markup', () => {
