@@ -25,9 +25,14 @@ export const reportSchema = z.strictObject({
   clip: z.strictObject({
     input: z.string(),
     durationSeconds: z.number().nonnegative().optional(),
-    /** Private runs: the camera the footage came from and when it starts (ISO), which place it in the ledger. */
+    /**
+     * Private runs: the camera the footage came from and when its recording starts (ISO), which place it in the
+     * ledger: a window's clip seconds count from recordedAt, the analysed footage from startSeconds after it.
+     */
     camera: z.string().min(1).optional(),
     recordedAt: z.iso.datetime({ offset: true }).optional(),
+    /** Where the analysed footage starts, in clip seconds: --start, 0 for the whole clip. */
+    startSeconds: z.number().nonnegative().optional(),
   }),
   settings: z.strictObject({
     fps: z.number(),

@@ -157,7 +157,8 @@ describe('veil batch on real footage', () => {
     // Exact inference counts follow how much the footage moved: the terminal gets them, a private report does not.
     expect(report.inferences).toBeUndefined();
     expect(run.stdout).toMatch(/detector ran on \d+ of \d+ frames/);
-    expect(report.clip).toMatchObject({ camera: 'overpass', recordedAt: '2026-11-29T08:00:00.000Z' });
+    expect(report.clip).toMatchObject({ camera: 'overpass', recordedAt: '2026-11-29T08:00:00.000Z', startSeconds: 0 });
+    expect(run.stdout).toContain('(camera overpass, recording from 2026-11-29T08:00:00.000Z)');
     expect(report.windows).toHaveLength(2);
     for (const window of report.windows) {
       expect(window.status).toBe('released');
@@ -267,7 +268,7 @@ describe('veil batch: a window the clip covers only in part', () => {
     expect(run.stdout).toContain('released peak occupancy and mean occupancy per 60 s (1 window; 1 partial, where the clip starts or ends: 6 of its 60 s from 08:00:00Z)');
   });
 
-  it('a 6 s excerpt from 10 s in, crossings per 900 s: the chart hatches the one bar\'s window and labels it "6 of 900 s"', async () => {
+  it('a 6 s excerpt from 10 s in, crossings per 900 s: the chart hatches the one bar\'s window and labels it "6 of 900 s"; the header says the footage analysed starts at 08:00:10', async () => {
     const config = await input('overpass.yaml', 'lines:\n  - { name: gate, from: [0, 0.625], to: [1, 0.625] }\n');
     const placed = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger'];
     const run = await runVeil(['batch', FOOTAGE.overpass, '--start', '10', '--duration', '6', '--fps', '2', '--config', config, ...placed, '--out', 'out'], sandbox);
@@ -283,6 +284,9 @@ describe('veil batch: a window the clip covers only in part', () => {
     expect(elements.map((element) => element.text)).toContain('hatched: partial');
     // The two bars drawn (forward, backward) are that window's.
     expect(elements.filter((element) => element.attributes['data-series']?.startsWith('gate ')).map((element) => element.attributes['data-window-start'])).toEqual(['10', '10']);
+    // The header places the footage analysed, 10 s after the recording's start, in the summary as in report.json.
+    expect(report.clip).toMatchObject({ recordedAt: '2026-11-29T08:00:00.000Z', startSeconds: 10 });
+    expect(run.stdout).toContain('Veil report — traffic_overpass_cars-trucks_320x240.avi (camera overpass, analysed from 2026-11-29T08:00:10.000Z, 10 s into the recording from 2026-11-29T08:00:00.000Z)');
   });
 });
 
