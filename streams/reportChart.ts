@@ -87,7 +87,9 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   parts.push(`<text transform="translate(16 ${top + MARGIN.top + plotHeight / 2}) rotate(-90)" class="tick" text-anchor="middle">${escapeXml(unit)}</text>`);
   const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
   windows.forEach((window, i) => {
-    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${clockLabel(window.startSeconds, window.clock, recordedAt, window.windowSeconds < 60)}</text>`);
+    // To the second where minutes would blur it: short windows, and one an excerpt starts off the minute (08:00:10Z).
+    const toTheSecond = window.windowSeconds < 60 || window.startSeconds % 60 !== 0;
+    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${clockLabel(window.startSeconds, window.clock, recordedAt, toTheSecond)}</text>`);
     if (window.status === 'withheld') parts.push(`<rect x="${x(i) - slot / 2}" y="${top + MARGIN.top}" width="${slot}" height="${plotHeight}" class="withheld"/>`);
     else if (isPartial(window)) {
       const where = `data-window-start="${window.startSeconds}"`;

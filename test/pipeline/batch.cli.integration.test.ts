@@ -282,6 +282,8 @@ describe('veil batch: a window the clip covers only in part', () => {
     expect(ofWindow('partial')).toHaveLength(1);
     expect(ofWindow('partial-label').map((element) => element.text)).toEqual([`${window!.endSeconds - window!.startSeconds} of ${window!.windowSeconds} s`]);
     expect(elements.map((element) => element.text)).toContain('hatched: partial');
+    // Its time on the axis is the footage's own, 10 s after 08:00:00Z, not the minute it falls in.
+    expect(elements.map((element) => element.text)).toContain('08:00:10Z');
     // The two bars drawn (forward, backward) are that window's.
     expect(elements.filter((element) => element.attributes['data-series']?.startsWith('gate ')).map((element) => element.attributes['data-window-start'])).toEqual(['10', '10']);
     // The header places the footage analysed, 10 s after the recording's start, in the summary as in report.json.
