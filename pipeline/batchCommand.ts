@@ -145,7 +145,12 @@ async function analyseClip(argv: string[], createdFolders: string[]): Promise<nu
     const report = reportSink(outDir, () => ({
       veilVersion,
       private: release.private,
-      clip: { input: redactCredentials(input), durationSeconds, ...(placement && { camera: placement.camera, recordedAt: placement.recordedAt.toISOString() }) },
+      clip: {
+        input: redactCredentials(input),
+        durationSeconds,
+        ...(placement && { camera: placement.camera, recordedAt: placement.recordedAt.toISOString() }),
+        startSeconds: excerpt.startSeconds ?? 0,
+      },
       settings: {
         fps: config.fps,
         releases: release.plan.statistics.map(({ statistic, windowSeconds }) => ({ statistic, windowSeconds })),

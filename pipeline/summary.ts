@@ -13,12 +13,14 @@ import { classesOf } from '../models/detection.ts';
 import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
-import { coveredSeconds, isPartial, type Report } from '../streams/report.ts';
+import type { Report } from '../streams/report.ts';
 import type { InferenceCounts } from '../stages/motion.ts';
 import {
   clockLabel,
+  coveredSeconds,
   crossingsReading,
   largestWindow,
+  isPartial,
   meanOccupancyReading,
   peakReading,
   periodTotals,
@@ -135,7 +137,7 @@ function leastNoisy(series: ReleaseSeries[], statistic: Statistic, figure: 'tota
   return series.reduce<ReleaseSeries | undefined>((best, next) => (!best || spread(next) < spread(best) ? next : best), undefined);
 }
 
-/** Seconds of footage the released windows cover, to the millisecond (streams/report.ts, coveredSeconds). */
+/** Seconds of footage the released windows cover, to the millisecond (streams/reportFigures.ts, coveredSeconds). */
 function releasedCoverage(windows: readonly ReleasedWindow[]): number {
   return Number(windows.filter((window) => window.status === 'released').reduce((sum, window) => sum + coveredSeconds(window), 0).toFixed(3));
 }
@@ -285,13 +287,24 @@ function partialWindowsText(report: Report, windows: readonly ReleasedWindow[], 
 }
 
 /**
+ * When the analysed footage starts: the recording's start (--recorded-at), or for an excerpt (--start) that many
+ * seconds later, saying both, e.g. "analysed from 2026-11-29T08:00:10.000Z, 10 s into the recording from
+ * 2026-11-29T08:00:00.000Z".
+ */
+function placedFrom(recordedAt: string, startSeconds: number): string {
+  if (startSeconds <= 0) return `recording from ${recordedAt}`;
+  const analysedFrom = new Date(Date.parse(recordedAt) + startSeconds * 1000).toISOString();
+  return `analysed from ${analysedFrom}, ${startSeconds} s into the recording from ${recordedAt}`;
+}
+
+/**
  * Prints the summary. `inferences`, when given, adds the detector's work (describeInferences): exact counts for the
  * operator's terminal, which a private report leaves out (docs/frugality.md).
  */
 export function printSummary(report: Report, files: string[], out: NodeJS.WritableStream, inferences?: InferenceCounts): void {
   const figures = summaryFigures(report);
   const withheld = report.windows.filter((window) => window.status === 'withheld').length;
-  const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, from ${report.clip.recordedAt})` : '';
+  const placed = report.clip.camera && report.clip.recordedAt ? ` (camera ${report.clip.camera}, ${placedFrom(report.clip.recordedAt, report.clip.startSeconds ?? 0)})` : '';
   const releasedIn = (windows: readonly ReleasedWindow[]) => windows.filter((window) => window.status === 'released').length;
   const series = seriesOf(report).map(
     (entry) => `${entry.statistics.map((statistic) => STATISTIC_NAMES[statistic]).join(' and ')} per ${entry.windowSeconds} s (${windowsText(releasedIn(entry.windows))}${partialWindowsText(report, entry.windows, entry.windowSeconds)})`,

@@ -13,23 +13,7 @@ import { STATISTICS, type Statistic } from '../stages/privacy/settings.ts';
 import { releasedWindowSchema, type ReleasedWindow } from '../stages/released.ts';
 import { zoneSchema } from '../stages/zones.ts';
 import { renderChartSvg, svgToPng } from './reportChart.ts';
-
-/** Ends within a microsecond of a window's bounds are its bounds (clip seconds are sums of frame intervals). */
-const COVERAGE_TOLERANCE_SECONDS = 1e-6;
-
-/**
- * The seconds of footage a window covers, endSeconds − startSeconds, to the millisecond. Less than windowSeconds when
- * the clip, or the excerpt of it, starts or ends inside the window: its values then describe only those seconds (a
- * mean over them, a peak or a count in them), while its noise and its charge to the budget are a whole window's.
- */
-export function coveredSeconds(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds'>): number {
-  return Number((window.endSeconds - window.startSeconds).toFixed(3));
-}
-
-/** Whether a window covers less footage than its length (see coveredSeconds). */
-export function isPartial(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds' | 'windowSeconds'>): boolean {
-  return window.endSeconds - window.startSeconds < window.windowSeconds - COVERAGE_TOLERANCE_SECONDS;
-}
+import { coveredSeconds, isPartial } from './reportFigures.ts';
 
 /** A window of the report: as released, plus, on a partial one, the seconds of footage it covers. */
 const reportWindowSchema = releasedWindowSchema.extend({ coveredSeconds: z.number().positive().optional() });
@@ -41,9 +25,14 @@ export const reportSchema = z.strictObject({
   clip: z.strictObject({
     input: z.string(),
     durationSeconds: z.number().nonnegative().optional(),
-    /** Private runs: the camera the footage came from and when it starts (ISO), which place it in the ledger. */
+    /**
+     * Private runs: the camera the footage came from and when its recording starts (ISO), which place it in the
+     * ledger: a window's clip seconds count from recordedAt, the analysed footage from startSeconds after it.
+     */
     camera: z.string().min(1).optional(),
     recordedAt: z.iso.datetime({ offset: true }).optional(),
+    /** Where the analysed footage starts, in clip seconds: --start, 0 for the whole clip. */
+    startSeconds: z.number().nonnegative().optional(),
   }),
   settings: z.strictObject({
     fps: z.number(),

@@ -3,21 +3,25 @@
  * per zone (mean as a line, peak dashed) and vehicles crossing each line (bars per direction), or vehicles per zone
  * when there is no line — each value drawn with its 95% interval (± 1.96 s.d. of that value: a band around lines
  * (lighter for peaks), a whisker on bars), on a scale that goes below 0 when noised values do (released values are unbiased,
- * not clamped). Series of different window lengths (e.g. occupancy per 60 s, crossings per 900 s) get their own
+ * not clamped). A value noise alone could explain (withinNoise, the summary's own judgement) is drawn hollow: a
+ * hollow point, an outlined bar, so that noise on a street with no vehicles does not read as traffic. A window the
+ * clip covers only in part (isPartial) is hatched and labelled with the seconds it covers ("6 of 900 s"): its values
+ * count those seconds only, under a title that says "per 900 s window". Series of different window lengths (e.g. occupancy per 60 s, crossings per 900 s) get their own
  * panels, since their values are not comparable. Withheld windows are shaded. Plain SVG (opens in any browser),
  * plus a PNG rendered from it by sharp for places that show only images.
  */
 import path from 'node:path';
 import sharp from 'sharp';
 import { classesOf } from '../models/detection.ts';
-import type { Figure } from '../stages/privacy/figures.ts';
+import { withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
-import { clockLabel, crossingsReading, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
+import { clockLabel, coveredSeconds, crossingsReading, isPartial, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 260;
-const FOOTER_HEIGHT = 86;
+/** Below the panels: the notes, 16 px a line, then the run's settings. */
+const footerHeight = (notes: number) => 38 + 16 * notes;
 const MARGIN = { left: 64, right: 180, top: 44, bottom: 40 };
 const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4b5563'];
 /** A normal's two-sided 95% quantile: the intervals drawn are value ± 1.96 s.d. */
@@ -64,6 +68,9 @@ function runs(figures: ReadonlyArray<Figure | undefined>): Array<Array<{ index: 
   return out.filter((run) => run.length > 0);
 }
 
+/** Names a drawn value's series and window, so a reader of the SVG (or a test) can tell which value a mark is. */
+const markOf = (s: PlottedSeries, window: ReleasedWindow) => `data-series="${escapeXml(s.label)}" data-window-start="${window.startSeconds}"`;
+
 function panel(title: string, unit: string, top: number, windows: readonly ReleasedWindow[], series: PlottedSeries[], recordedAt?: string): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -80,8 +87,15 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
   parts.push(`<text transform="translate(16 ${top + MARGIN.top + plotHeight / 2}) rotate(-90)" class="tick" text-anchor="middle">${escapeXml(unit)}</text>`);
   const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
   windows.forEach((window, i) => {
-    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${clockLabel(window.startSeconds, window.clock, recordedAt, window.windowSeconds < 60)}</text>`);
+    // To the second where minutes would blur it: short windows, and one an excerpt starts off the minute (08:00:10Z).
+    const toTheSecond = window.windowSeconds < 60 || window.startSeconds % 60 !== 0;
+    if (i % labelEvery === 0) parts.push(`<text x="${x(i)}" y="${top + PANEL_HEIGHT - 18}" class="tick" text-anchor="middle">${clockLabel(window.startSeconds, window.clock, recordedAt, toTheSecond)}</text>`);
     if (window.status === 'withheld') parts.push(`<rect x="${x(i) - slot / 2}" y="${top + MARGIN.top}" width="${slot}" height="${plotHeight}" class="withheld"/>`);
+    else if (isPartial(window)) {
+      const where = `data-window-start="${window.startSeconds}"`;
+      parts.push(`<rect x="${x(i) - slot / 2}" y="${top + MARGIN.top}" width="${slot}" height="${plotHeight}" class="partial" fill="url(#partial-hatch)" ${where}/>`);
+      parts.push(`<text x="${x(i)}" y="${top + MARGIN.top + 12}" class="partial-label" text-anchor="middle" ${where}>${coveredSeconds(window)} of ${window.windowSeconds} s</text>`);
+    }
   });
   const barSeries = series.filter((s) => s.style === 'bars');
   const barWidth = (slot * 0.8) / Math.max(1, barSeries.length);
@@ -98,7 +112,8 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
         if (!item) return;
         const left = x(i) - slot * 0.4 + offset * barWidth;
         const [from, to] = [y(Math.max(0, item.value)), y(Math.min(0, item.value))];
-        parts.push(`<rect x="${left}" y="${from}" width="${Math.max(1, barWidth - 2)}" height="${to - from}" fill="${s.colour}" rx="2"/>`);
+        const paint = withinNoise(item) ? `fill="${s.colour}" fill-opacity="0.15" stroke="${s.colour}" stroke-width="1.5" class="bar within-noise"` : `fill="${s.colour}" class="bar"`;
+        parts.push(`<rect x="${left}" y="${from}" width="${Math.max(1, barWidth - 2)}" height="${to - from}" ${paint} rx="2" ${markOf(s, windows[i]!)}/>`);
         whisker(left + Math.max(1, barWidth - 2) / 2, item);
       });
     } else {
@@ -110,7 +125,10 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
         }
         const dash = s.style === 'dashed' ? ' stroke-dasharray="6 4"' : '';
         parts.push(`<polyline points="${run.map(({ index: i, item }) => `${x(i)},${y(item.value)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="${s.style === 'line' ? 2.5 : 1.5}"${dash}/>`);
-        for (const { index: i, item } of run) parts.push(`<circle cx="${x(i)}" cy="${y(item.value)}" r="${s.style === 'line' ? 3 : 2}" fill="${s.colour}"/>`);
+        for (const { index: i, item } of run) {
+          const paint = withinNoise(item) ? `fill="#ffffff" stroke="${s.colour}" stroke-width="1.5" class="point within-noise"` : `fill="${s.colour}" class="point"`;
+          parts.push(`<circle cx="${x(i)}" cy="${y(item.value)}" r="${s.style === 'line' ? 3.5 : 2.5}" ${paint} ${markOf(s, windows[i]!)}/>`);
+        }
       }
     }
     const legendY = top + MARGIN.top + 14 + index * 20;
@@ -121,6 +139,26 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
     );
     parts.push(`<text x="${WIDTH - MARGIN.right + 34}" y="${legendY}" class="legend">${escapeXml(s.label)}</text>`);
   });
+  // Below the series: what hollow marks and hatched windows mean, for the panels that draw them.
+  let legendY = top + MARGIN.top + 14 + series.length * 20 + 6;
+  const legendX = WIDTH - MARGIN.right;
+  if (series.some((s) => s.figures.some((item) => item !== undefined && withinNoise(item)))) {
+    parts.push(
+      barSeries.length
+        ? `<rect x="${legendX + 16}" y="${legendY - 10}" width="12" height="12" fill="#6b7280" fill-opacity="0.15" stroke="#6b7280" stroke-width="1.5" rx="2"/>`
+        : `<circle cx="${legendX + 22}" cy="${legendY - 4}" r="3.5" fill="#ffffff" stroke="#6b7280" stroke-width="1.5"/>`,
+      `<text x="${legendX + 34}" y="${legendY}" class="legend">hollow: within the noise</text>`,
+      `<text x="${legendX + 34}" y="${legendY + 14}" class="tick">(&lt; 2 s.d. from 0)</text>`,
+    );
+    legendY += 40;
+  }
+  if (windows.some((window) => window.status === 'released' && isPartial(window))) {
+    parts.push(
+      `<rect x="${legendX + 16}" y="${legendY - 10}" width="12" height="12" fill="url(#partial-hatch)" stroke="#9ca3af"/>`,
+      `<text x="${legendX + 34}" y="${legendY}" class="legend">hatched: partial</text>`,
+      `<text x="${legendX + 34}" y="${legendY + 14}" class="tick">(clip covers only part)</text>`,
+    );
+  }
   if (!series.length) parts.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${top + MARGIN.top + plotHeight / 2}" class="tick" text-anchor="middle">nothing configured to show</text>`);
   return parts.join('\n');
 }
@@ -185,24 +223,31 @@ function panelsOf(report: Report, release: ReleaseSeries): PanelSpec[] {
 export function renderChartSvg(report: Report): string {
   const releases = seriesOf(report);
   const panels = releases.flatMap((release) => panelsOf(report, release).map((spec) => ({ spec, windows: release.windows })));
-  const height = PANEL_HEIGHT * Math.max(1, panels.length) + FOOTER_HEIGHT;
   const first = report.windows.find((w) => w.status === 'released') ?? report.windows[0];
   const privacyNotes = report.private
     ? [
         `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.budget.epsilonPerEvent ?? 'n/a'} per track visit.` +
           (report.windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget spent).' : ''),
         'Bands and whiskers: 95% interval (± 1.96 s.d.) of each value. Values are unbiased and may fall below 0.',
+        'Hollow points and bars: within the noise, less than 2 s.d. from 0 (as the summary marks them): there may be none at all.',
       ]
     : ['NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.'];
+  const partial = report.windows.find((window) => window.status === 'released' && isPartial(window));
+  const notes = [
+    ...privacyNotes,
+    ...(partial ? [`Hatched windows: the clip covers only part of them (e.g. ${coveredSeconds(partial)} of ${partial.windowSeconds} s); their values count those seconds only.`] : []),
+  ];
+  const height = PANEL_HEIGHT * Math.max(1, panels.length) + footerHeight(notes.length);
   const body = panels.length
     ? panels.map(({ spec, windows }, index) => panel(index === 0 ? `${spec.title} — ${path.basename(report.clip.input)}` : spec.title, spec.unit, index * PANEL_HEIGHT, windows, spec.series, report.clip.recordedAt))
     : [panel(`${path.basename(report.clip.input)}`, '', 0, [], [])];
   const settings = releases.map((release) => `${release.statistics.join(', ')} per ${release.windowSeconds} s`).join('; ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-<style>.title{font-size:16px;font-weight:600;fill:#111827}.tick{font-size:11px;fill:#6b7280}.legend{font-size:12px;fill:#374151}.grid{stroke:#e5e7eb}.zero{stroke:#6b7280}.withheld{fill:#9ca3af;opacity:0.25}.band{opacity:0.15}.band.light{opacity:0.07}.interval{stroke:#111827;stroke-width:1.2;fill:none;opacity:0.8}.note{font-size:12px;fill:${report.private ? '#374151' : '#b91c1c'};font-weight:${report.private ? 400 : 700}}</style>
+<style>.title{font-size:16px;font-weight:600;fill:#111827}.tick{font-size:11px;fill:#6b7280}.legend{font-size:12px;fill:#374151}.grid{stroke:#e5e7eb}.zero{stroke:#6b7280}.withheld{fill:#9ca3af;opacity:0.25}.partial{opacity:0.35}.partial-label{font-size:11px;font-weight:600;fill:#4b5563}.band{opacity:0.15}.band.light{opacity:0.07}.interval{stroke:#111827;stroke-width:1.2;fill:none;opacity:0.8}.note{font-size:12px;fill:${report.private ? '#374151' : '#b91c1c'};font-weight:${report.private ? 400 : 700}}</style>
+<defs><pattern id="partial-hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="8" stroke="#9ca3af" stroke-width="3"/></pattern></defs>
 <rect width="100%" height="100%" fill="#ffffff"/>
 ${body.join('\n')}
-${privacyNotes.map((text, i) => `<text x="${MARGIN.left}" y="${height - 56 + i * 16}" class="note">${escapeXml(text)}</text>`).join('\n')}
+${notes.map((text, i) => `<text x="${MARGIN.left}" y="${height - 8 - 16 * (notes.length - i)}" class="note">${escapeXml(text)}</text>`).join('\n')}
 <text x="${MARGIN.left}" y="${height - 8}" class="tick">${escapeXml(`Veil ${report.veilVersion} · ${settings} · ${report.settings.fps} frames/s analysed · ${report.framesAnalysed} frames`)}</text>
 </svg>
 `;

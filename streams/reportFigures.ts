@@ -40,6 +40,23 @@ export function seriesOf(report: ReleasesOwner, statistic?: Statistic): ReleaseS
     .filter((series) => statistic === undefined || series.statistics.includes(statistic));
 }
 
+/** Ends within a microsecond of a window's bounds are its bounds (clip seconds are sums of frame intervals). */
+const COVERAGE_TOLERANCE_SECONDS = 1e-6;
+
+/**
+ * The seconds of footage a window covers, endSeconds − startSeconds, to the millisecond. Less than windowSeconds when
+ * the clip, or the excerpt of it, starts or ends inside the window: its values then describe only those seconds (a
+ * mean over them, a peak or a count in them), while its noise and its charge to the budget are a whole window's.
+ */
+export function coveredSeconds(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds'>): number {
+  return Number((window.endSeconds - window.startSeconds).toFixed(3));
+}
+
+/** Whether a window covers less footage than its length (see coveredSeconds). */
+export function isPartial(window: Pick<ReleasedWindow, 'startSeconds' | 'endSeconds' | 'windowSeconds'>): boolean {
+  return window.endSeconds - window.startSeconds < window.windowSeconds - COVERAGE_TOLERANCE_SECONDS;
+}
+
 /** One figure per window: undefined when the window was withheld or does not hold the value. */
 export type Reading = (window: ReleasedWindow) => Figure | undefined;
 

@@ -21,7 +21,7 @@ const STATISTICS = ['crossings', 'peakOccupancy', 'meanOccupancy'];
 
 /** Every leaf docs/report.md allows in report.json. */
 export const REPORT_LEAF_PATHS: ReadonlySet<string> = new Set([
-  'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'clip.camera', 'clip.recordedAt', 'framesAnalysed',
+  'veilVersion', 'private', 'clip.input', 'clip.durationSeconds', 'clip.camera', 'clip.recordedAt', 'clip.startSeconds', 'framesAnalysed',
   'settings.fps', 'settings.releases[].statistic', 'settings.releases[].windowSeconds', 'settings.maxWidth', 'settings.scoreThreshold', 'settings.classes[]',
   'settings.zones[].name', 'settings.zones[].polygon[][]', 'settings.zones[].areaSquareMetres',
   'settings.lines[].name', 'settings.lines[].from[]', 'settings.lines[].to[]',

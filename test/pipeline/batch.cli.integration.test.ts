@@ -13,6 +13,7 @@ import { FFMPEG_MISSING_HELP, locateFfmpeg } from '../../streams/ffmpegBinary.ts
 import { reportSchema, type Report } from '../../streams/report.ts';
 import { packageInstalled } from '../helpers/packages.ts';
 import { FOOTAGE } from '../helpers/paths.ts';
+import { chartMarks, chartTexts, svgElements } from '../helpers/chartMarks.ts';
 import { unlistedLeaves } from '../helpers/reportShape.ts';
 import { createSandbox, listFiles, runVeil, STACK_FRAME_LINE, writtenFiles, writtenFolders, type Sandbox, type VeilRun } from '../helpers/veilCli.ts';
 
@@ -156,7 +157,8 @@ describe('veil batch on real footage', () => {
     // Exact inference counts follow how much the footage moved: the terminal gets them, a private report does not.
     expect(report.inferences).toBeUndefined();
     expect(run.stdout).toMatch(/detector ran on \d+ of \d+ frames/);
-    expect(report.clip).toMatchObject({ camera: 'overpass', recordedAt: '2026-11-29T08:00:00.000Z' });
+    expect(report.clip).toMatchObject({ camera: 'overpass', recordedAt: '2026-11-29T08:00:00.000Z', startSeconds: 0 });
+    expect(run.stdout).toContain('(camera overpass, recording from 2026-11-29T08:00:00.000Z)');
     expect(report.windows).toHaveLength(2);
     for (const window of report.windows) {
       expect(window.status).toBe('released');
@@ -211,6 +213,38 @@ describe('veil batch: the summary says which figures are within the noise', () =
   });
 });
 
+describe('veil batch: the chart draws the summary\'s judgement', () => {
+  it('on the bundled sample (people, no vehicles): every point noise alone could explain is hollow, every other solid', async () => {
+    const run = await runVeil(['batch', '--fps', '2', '--new-ledger', '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    const svg = await readFile(path.join(sandbox.cwd, 'out', 'report.svg'), 'utf8');
+    const windows = report.windows.filter((window) => window.status === 'released');
+    expect(windows).toHaveLength(4);
+    const marks = chartMarks(svg);
+    // The rule the summary states (docs/report.md): a value less than 2 s.d. from 0 could be noise alone.
+    const withinNoise = (value: number, standardDeviation: number) => Math.abs(value) < 2 * standardDeviation;
+    let hollow = 0;
+    for (const window of windows) {
+      const { person, vehicle } = window.zones.frame!.classes;
+      const sd = window.privacy.statistics;
+      for (const [series, value, standardDeviation] of [
+        ['frame mean', person!.meanOccupancy!, sd.meanOccupancy!.standardDeviation],
+        ['frame peak', person!.peakOccupancy!, sd.peakOccupancy!.standardDeviation],
+        // Vehicles per zone: the mean of the vehicle category, the only vehicle statistic drawn.
+        ['frame', vehicle!.meanOccupancy!, sd.meanOccupancy!.standardDeviation],
+      ] as const) {
+        const drawn = marks.filter((mark) => mark.series === series && mark.windowStartSeconds === window.startSeconds);
+        expect(drawn, `${series} at ${window.startSeconds} s`).toHaveLength(1);
+        expect(drawn[0]!.classes.includes('within-noise'), `${series} at ${window.startSeconds} s: ${value} ± ${standardDeviation}`).toBe(withinNoise(value, standardDeviation));
+        if (withinNoise(value, standardDeviation)) hollow += 1;
+      }
+    }
+    expect(marks).toHaveLength(3 * windows.length);
+    expect(chartTexts(svg).includes('hollow: within the noise')).toBe(hollow > 0);
+  });
+});
+
 describe('veil batch: a window the clip covers only in part', () => {
   it('a 6 s excerpt in the default 60 s windows: JSON, CSV and summary say it covers 6 s; it is noised and charged as a whole window', async () => {
     const run = await runVeil(['batch', FOOTAGE.overpass, '--duration', '6', '--fps', '2', '--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger', '--out', 'out'], sandbox);
@@ -232,6 +266,29 @@ describe('veil batch: a window the clip covers only in part', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.split(',').slice(0, 4)).toEqual(['0', '6', '60', '6']);
     expect(run.stdout).toContain('released peak occupancy and mean occupancy per 60 s (1 window; 1 partial, where the clip starts or ends: 6 of its 60 s from 08:00:00Z)');
+  });
+
+  it('a 6 s excerpt from 10 s in, crossings per 900 s: the chart hatches the one bar\'s window and labels it "6 of 900 s"; the header says the footage analysed starts at 08:00:10', async () => {
+    const config = await input('overpass.yaml', 'lines:\n  - { name: gate, from: [0, 0.625], to: [1, 0.625] }\n');
+    const placed = ['--camera', 'overpass', '--recorded-at', '2026-11-29T08:00:00Z', '--new-ledger'];
+    const run = await runVeil(['batch', FOOTAGE.overpass, '--start', '10', '--duration', '6', '--fps', '2', '--config', config, ...placed, '--out', 'out'], sandbox);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = await readReport(path.join(sandbox.cwd, 'out'));
+    expect(report.windows).toHaveLength(1);
+    const [window] = report.windows;
+    expect(window).toMatchObject({ startSeconds: 10, endSeconds: 16, windowSeconds: 900, status: 'released' });
+    const elements = svgElements(await readFile(path.join(sandbox.cwd, 'out', 'report.svg'), 'utf8'));
+    const ofWindow = (name: string) => elements.filter((element) => element.classes.includes(name) && element.attributes['data-window-start'] === '10');
+    expect(ofWindow('partial')).toHaveLength(1);
+    expect(ofWindow('partial-label').map((element) => element.text)).toEqual([`${window!.endSeconds - window!.startSeconds} of ${window!.windowSeconds} s`]);
+    expect(elements.map((element) => element.text)).toContain('hatched: partial');
+    // Its time on the axis is the footage's own, 10 s after 08:00:00Z, not the minute it falls in.
+    expect(elements.map((element) => element.text)).toContain('08:00:10Z');
+    // The two bars drawn (forward, backward) are that window's.
+    expect(elements.filter((element) => element.attributes['data-series']?.startsWith('gate ')).map((element) => element.attributes['data-window-start'])).toEqual(['10', '10']);
+    // The header places the footage analysed, 10 s after the recording's start, in the summary as in report.json.
+    expect(report.clip).toMatchObject({ recordedAt: '2026-11-29T08:00:00.000Z', startSeconds: 10 });
+    expect(run.stdout).toContain('Veil report — traffic_overpass_cars-trucks_320x240.avi (camera overpass, analysed from 2026-11-29T08:00:10.000Z, 10 s into the recording from 2026-11-29T08:00:00.000Z)');
   });
 });
 

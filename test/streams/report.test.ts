@@ -9,6 +9,7 @@ import { reportCsv, reportSchema, writeReport, type Report } from '../../streams
 import { reportSink } from '../../streams/sinks/reportSink.ts';
 import { objectPaths, withExtraKey, type Json } from '../helpers/extraKeys.ts';
 import { occupancy, releaseClip, vehicleCrossings, type WindowSpan } from '../helpers/releasedReport.ts';
+import { chartMarks, chartTexts, svgElements } from '../helpers/chartMarks.ts';
 import { leafPaths, unlistedLeaves } from '../helpers/reportShape.ts';
 
 let dir: string;
@@ -284,6 +285,72 @@ describe('the report chart', () => {
     const ys = [...svg.matchAll(/ (?:y|cy|y1|y2)="(-?[\d.]+)"/g)].map((match) => Number(match[1]));
     expect(Math.min(...ys)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...ys)).toBeLessThanOrEqual(height);
+  });
+
+  it('draws a value noise alone could explain hollow, as the summary marks it, and a real one solid, with a legend saying so', () => {
+    const report = privateReport();
+    // No backward traffic at all: 0 is released as 0, within the noise whatever the s.d.; forward, 30 cars per window.
+    for (const window of report.windows) if (window.windowSeconds === 900) window.lines.gate!.classes.vehicle!.backward = 0;
+    const marks = chartMarks(renderChartSvg(report));
+    // The summary's rule written out: |value| < 2 s.d. of that value (docs/report.md).
+    const expected = (value: number, standardDeviation: number) => Math.abs(value) < 2 * standardDeviation;
+    const cases = report.windows.flatMap((window) => {
+      const terms = window.privacy.statistics;
+      if (window.windowSeconds === 900) {
+        const { forward, backward } = window.lines.gate!.classes.vehicle!;
+        return [
+          { series: 'gate forward', start: window.startSeconds, within: expected(forward, terms.crossings!.standardDeviation) },
+          { series: 'gate backward', start: window.startSeconds, within: expected(backward, terms.crossings!.standardDeviation) },
+        ];
+      }
+      const person = window.zones.door!.classes.person!;
+      return [
+        { series: 'door mean', start: window.startSeconds, within: expected(person.meanOccupancy!, terms.meanOccupancy!.standardDeviation) },
+        { series: 'door peak', start: window.startSeconds, within: expected(person.peakOccupancy!, terms.peakOccupancy!.standardDeviation) },
+      ];
+    });
+    expect(cases.filter((c) => c.series === 'gate forward').map((c) => c.within)).toEqual([false, false]);
+    expect(cases.filter((c) => c.series === 'gate backward').map((c) => c.within)).toEqual([true, true]);
+    for (const { series, start, within } of cases) {
+      const drawn = marks.filter((mark) => mark.series === series && mark.windowStartSeconds === start);
+      expect(drawn, `${series} at ${start} s`).toHaveLength(1);
+      expect(drawn[0]!.classes.includes('within-noise'), `${series} at ${start} s`).toBe(within);
+    }
+    expect(marks).toHaveLength(cases.length);
+    expect(chartTexts(renderChartSvg(report))).toEqual(expect.arrayContaining(['hollow: within the noise', '(< 2 s.d. from 0)']));
+  });
+
+  it('marks nothing as within the noise in a calibration report (exact values have no noise)', () => {
+    const svg = renderChartSvg(calibrationReport());
+    expect(chartMarks(svg).length).toBeGreaterThan(0);
+    expect(chartMarks(svg).filter((mark) => mark.classes.includes('within-noise'))).toEqual([]);
+    expect(chartTexts(svg)).not.toContain('hollow: within the noise');
+  });
+
+  it('hatches each window the clip covers only in part and labels the seconds it covers; a whole window is not marked', () => {
+    // 1000 s: crossings per 900 s in [0, 900) and [900, 1000), occupancy per 60 s ending with [960, 1000).
+    const report = releaseClip({ privacy: { epsilon: 1 }, zones, lines: ['gate'], durationSeconds: 1000, exact, ledger });
+    const svg = renderChartSvg(report);
+    const elements = svgElements(svg);
+    const partial = report.windows.filter((window) => window.endSeconds - window.startSeconds < window.windowSeconds);
+    expect(partial.map((window) => [window.startSeconds, window.endSeconds, window.windowSeconds])).toEqual([
+      [960, 1000, 60],
+      [900, 1000, 900],
+    ]);
+    for (const window of report.windows) {
+      const at = (element: { attributes: Record<string, string> }) => element.attributes['data-window-start'] === String(window.startSeconds);
+      const hatched = elements.filter((element) => element.classes.includes('partial') && at(element));
+      const labels = elements.filter((element) => element.classes.includes('partial-label') && at(element)).map((element) => element.text);
+      // Windows of the two series may start at the same second (0, 900): each panel marks its own.
+      const isPartial = partial.includes(window);
+      const sameStartPartial = partial.filter((other) => other.startSeconds === window.startSeconds).length;
+      expect(hatched, `window ${window.startSeconds}–${window.endSeconds} of ${window.windowSeconds} s`).toHaveLength(sameStartPartial);
+      if (isPartial) expect(labels).toContain(`${window.endSeconds - window.startSeconds} of ${window.windowSeconds} s`);
+    }
+    expect(chartTexts(svg)).toEqual(expect.arrayContaining(['hatched: partial', 'Hatched windows: the clip covers only part of them (e.g. 40 of 60 s); their values count those seconds only.']));
+    const whole = renderChartSvg(privateReport());
+    expect(svgElements(whole).filter((element) => element.classes.some((name) => name.startsWith('partial')))).toEqual([]);
+    expect(chartTexts(whole)).not.toContain('hatched: partial');
   });
 
   it('escapes a clip name that looks like markup', () => {
