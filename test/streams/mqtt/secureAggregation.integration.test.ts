@@ -174,11 +174,14 @@ describe('secure aggregation over mosquitto', () => {
     const copy = await SecureAggregationBoxClient.open({ client: copyClient, site: SITE, box: 'gate-2', parameters: district.parameters, phaseTimeoutMs: BOX_PHASE_MS, log: (line) => district.boxLog.push(line) });
     const round = secureAggregationRoundId('crossings', 1_764_463_500, 900);
     const values = noisedValues();
-    const [outcomes] = await Promise.all([runRound(district, round, values), copy.contribute(round, values.get('gate-2')!.map((value) => value + 1000n))]);
+    const [outcomes, copyOutcome] = await Promise.all([runRound(district, round, values), copy.contribute(round, values.get('gate-2')!.map((value) => value + 1000n))]);
     const others = ['gate-1', 'market-1', 'station-1'];
     const expected: ResultMessage = { type: 'result', status: 'released', round, sum: sumOf(values, others), boxes: others };
     expect(district.results).toEqual([expected]);
     for (const box of others) expect(outcomes.get(box)).toEqual(expected);
     expect(district.copied).toEqual([`gate-2 in ${round}`]);
+    // Neither copy takes the result for its own: both leave the round.
+    expect(outcomes.get('gate-2')).toMatchObject({ type: 'abandoned' });
+    expect(copyOutcome).toMatchObject({ type: 'abandoned' });
   });
 });
