@@ -121,6 +121,7 @@ export class SecureAggregationAggregator {
 
   /** Keeps a box out when `message` is a second advertisement of it with other keys, in whatever phase it comes. */
   private refuseCopies(message: AdvertiseMessage): void {
+    if (this.phase === 'done') return;
     const answered = this.answered.get(message.box);
     const earlier = this.keys.get(message.box) ?? (answered?.type === 'advertise' ? answered : undefined);
     if (!earlier || sameAdvertisement(earlier, message)) return;
