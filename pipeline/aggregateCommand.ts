@@ -29,6 +29,7 @@ import { prepareWritableDir } from './fsProblems.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createVeilMetrics } from '../streams/metrics.ts';
 import { roundParameters } from './secureAggregationDistrict.ts';
+import { createCopiedBoxes } from './copiedBoxes.ts';
 import { createWindowConflicts, type WindowConflicts } from './windowConflicts.ts';
 
 export const AGGREGATE_HELP = `Usage: veil aggregate --config city.yaml [options]
@@ -200,8 +201,9 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
  * session (a persistent one would replay old rounds' advertisements after a restart), and sends each round's result
  * on the feed as a district total, after storing it (a round's total is computed once, when it ends, and could not
  * be rebuilt after a restart). Each box's published district settings are compared with city.yaml
- * (pipeline/districtSettingsCheck.ts); a box whose settings differ is kept out of the rounds. Returns what the feed
- * replays to a new client (each district's latest stored totals), the settings problems now, and how to stop.
+ * (pipeline/districtSettingsCheck.ts); a box whose settings differ is kept out of the rounds, and so is, round by
+ * round, a box id two boxes advertise as (pipeline/copiedBoxes.ts). Returns what the feed replays to a new client
+ * (each district's latest stored totals), the settings and copied-box problems now, and how to stop.
  */
 function startSecureDistricts(city: AggregateConfig, cityFile: string, store: AggregateStore, send: (message: ServerMessage) => void, fleetMetrics: FleetMetrics, log: Logger): { recent(): ServerMessage[]; problems(): FleetProblem[]; close(): Promise<void> } {
   const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
@@ -211,6 +213,7 @@ function startSecureDistricts(city: AggregateConfig, cityFile: string, store: Ag
   const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where });
   reportBrokerProblems(client, where, (problem) => log.error('secure aggregation: broker unreachable or refusing the aggregator', { problem }));
   const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });
+  const copies = createCopiedBoxes({ log });
   client.on('message', (topic, payload) => {
     const outcome = check.receive(topic, payload);
     if (outcome) fleetMetrics.messages.inc({ kind: 'settings', outcome });
@@ -227,10 +230,11 @@ function startSecureDistricts(city: AggregateConfig, cityFile: string, store: Ag
       phaseTimeoutMs: settings.phaseSeconds * 1000,
       log: (line) => log.warn(line),
       keptOut: (box) => check.keptOut(district.name, box),
-      onResult: (result, keptOut) => {
+      onCopiedBox: (box) => copies.record(district.name, box, settings.windowSeconds),
+      onResult: (result, keptOut, missing) => {
         let total: DistrictWindow;
         try {
-          total = secureDistrictWindow(district.name, settings, result, keptOut);
+          total = secureDistrictWindow(district.name, settings, result, keptOut, missing);
         } catch (error) {
           log.warn('secure aggregation: a round that is no window of the district', { district: district.name, round: result.round, error: (error as Error).message });
           return;
@@ -248,7 +252,7 @@ function startSecureDistricts(city: AggregateConfig, cityFile: string, store: Ag
   log.info('running secure aggregation', { districts: districts.map((district) => district.name).join(', '), client_id: clientId });
   return {
     recent: () => districts.flatMap((district) => store.secureTotals(district.name, city.districtReplayWindows).map((total): ServerMessage => ({ v: FEED_PROTOCOL_VERSION, type: 'district', district: total }))),
-    problems: () => check.problems(),
+    problems: () => [...check.problems(), ...copies.problems()],
     async close() {
       await listening;
       for (const rounds of await Promise.all(opened)) await rounds?.close();

@@ -11,8 +11,9 @@
  *
  * A box with several contributing cameras contributes a window only once all of them have closed it (streamed
  * through it whole). When one has not by the time any of them closes a later window, it was down or cut into: the box
- * sits that round out, logged with the cameras missing, rather than send a total that silently lacks a camera (to the
- * district the box is a dropout, named missing on the total). Cameras of one box share its clock and never build a
+ * sits that round out rather than send a total that silently lacks a camera (to the district the box is a dropout,
+ * named missing on the total). A camera that stays down would have it sit out every round: the log says so when an
+ * episode starts (with the cameras missing, again if they change) and once when every camera is back. Cameras of one box share its clock and never build a
  * backlog, so a camera that streamed through a window has closed it long before the next one ends.
  *
  * Rounds run in the background: a slow or failing round never holds up the cameras' frames or their own releases.
@@ -119,6 +120,8 @@ export function startDistrictContributions(options: DistrictContributionOptions)
   const latestEnd = new Map<string, number>();
   // Windows some but not yet all cameras have handed over: start → camera → its window.
   const pending = new Map<number, Map<string, WindowAggregate>>();
+  // The episode of rounds this box sits out: the cameras missing ("road,bridge") and how many rounds so far.
+  let sittingOut: { missing: string; rounds: number } | undefined;
   const roundOf = (startSeconds: number) => secureAggregationRoundId(CROSSINGS_ROUND_STATISTIC, startSeconds, district.windowSeconds);
 
   /** Charges every camera for the window (all or none) and hands the noised sum of their vectors to its round. */
@@ -161,8 +164,13 @@ export function startDistrictContributions(options: DistrictContributionOptions)
       for (const [startSeconds, windows] of pending) {
         if (startSeconds >= aggregate.startSeconds) continue;
         pending.delete(startSeconds);
-        const missing = cameras.filter(({ id }) => !windows.has(id)).map(({ id }) => id);
-        log.warn('district contribution withheld: a contributing camera did not stream through the window; this box sits the round out', { round: roundOf(startSeconds), missing: missing.join(',') });
+        const missing = cameras.filter(({ id }) => !windows.has(id)).map(({ id }) => id).join(',');
+        if (sittingOut?.missing === missing) {
+          sittingOut.rounds += 1;
+          continue;
+        }
+        sittingOut = { missing, rounds: 1 };
+        log.warn('district contribution withheld: a contributing camera did not stream through the window; this box sits the round out, and every round until it does', { round: roundOf(startSeconds), missing });
       }
       const windows = pending.get(aggregate.startSeconds) ?? new Map<string, WindowAggregate>();
       windows.set(camera, aggregate);
@@ -171,6 +179,10 @@ export function startDistrictContributions(options: DistrictContributionOptions)
         return;
       }
       pending.delete(aggregate.startSeconds);
+      if (sittingOut) {
+        log.info('district contribution resumed: every contributing camera streamed through the window again', { round: roundOf(aggregate.startSeconds), rounds_sat_out: sittingOut.rounds });
+        sittingOut = undefined;
+      }
       submit(windows, aggregate.startSeconds, aggregate.endSeconds);
     },
     async close() {

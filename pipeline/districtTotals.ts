@@ -105,15 +105,17 @@ export function districtWindow(district: District, windows: readonly ReleasedWin
  * back onto `classes` × [forward, backward] (the vector's layout, stages/privacy/secureAggregationContribution.ts),
  * each value with the s.d. of the sum of the noise shares it holds, √(inputs · v) (distributedNoise.ts). A withheld
  * round gives a total with no crossings and the reason. `keptOut`: the boxes the round refused and why, stated on
- * the total. Throws when the round id is not a crossings window's.
+ * the total. `missing`: the boxes a withheld round went without (kept out or silent), named under `cameras.missing`,
+ * the others under `withheld`; a released total names as missing every box whose input the sum lacks. Throws when
+ * the round id is not a crossings window's.
  */
-export function secureDistrictWindow(name: string, district: DistrictSecureAggregation, result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }> = []): DistrictWindow {
+export function secureDistrictWindow(name: string, district: DistrictSecureAggregation, result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }> = [], missing: readonly string[] = []): DistrictWindow {
   const window = roundWindow(result.round);
   if (!window) throw new Error(`district "${name}": round "${result.round}" is not a crossings window's`);
   const stated = { round: result.round, epsilon: district.epsilon, delta: district.delta, ...(keptOut.length > 0 ? { keptOut: keptOut.map((entry) => ({ ...entry })) } : {}) };
   const common = { district: name, startSeconds: window.startSeconds, endSeconds: window.startSeconds + window.windowSeconds, windowSeconds: window.windowSeconds, clock: 'wall' as const, complete: true, peakOccupancy: {}, meanOccupancy: {} };
   if (result.status === 'withheld') {
-    return { ...common, cameras: { released: [], withheld: [...district.boxes], missing: [] }, crossings: {}, secureAggregation: { ...stated, status: 'withheld', withheldReason: result.reason } };
+    return { ...common, cameras: { released: [], withheld: district.boxes.filter((box) => !missing.includes(box)), missing: district.boxes.filter((box) => missing.includes(box)) }, crossings: {}, secureAggregation: { ...stated, status: 'withheld', withheldReason: result.reason } };
   }
   const standardDeviation = sumStandardDeviation(districtNoise(district), result.boxes.length);
   const value = (index: number) => ({ value: Number(result.sum[index]), standardDeviation });

@@ -10,20 +10,13 @@
  *   conflicts.record('south/road', 60);   // after the store refused a window of 60 s as a conflict
  *   conflicts.problems();                 // [{ message: 'window conflicts on camera south/road: …', camera, … }]
  *
- * **When it clears.** While two boxes publish one camera, every window length of its plan brings a conflict at each
- * of its windows (both boxes release every window), so conflicts recur at least once per window length. A camera's
- * problem clears once none came for two of its longest conflicting window lengths, and at least
- * CONFLICT_QUIET_MINIMUM_SECONDS: then one of the two boxes stopped or publishes under a site of its own. The floor
- * rides out what pauses both boxes at once without mending anything — a broker restart, reconnections (two boxes
- * taking one client id from each other wait `reconnectSeconds`, 5 s by default, between turns) — and equals the
- * default plan's crossings window, so windows of a few seconds cannot make the problem flicker.
+ * A camera's problem clears after the quiet spell pipeline/recurringProblems.ts sets out (two of its longest
+ * conflicting window lengths, at least 15 minutes): then one of the two boxes stopped or publishes under a site of
+ * its own.
  */
-import type { FleetProblem } from '../streams/feedServer.ts';
 import type { FleetMetrics } from './fleetMetrics.ts';
 import type { Logger } from './log.ts';
-
-/** The shortest quiet spell that clears a camera's conflicts: the default crossings window (15 minutes). */
-export const CONFLICT_QUIET_MINIMUM_SECONDS = 900;
+import { createRecurringProblems, type Episode, type RecurringProblems } from './recurringProblems.ts';
 
 export interface WindowConflictsOptions {
   log: Logger;
@@ -32,25 +25,8 @@ export interface WindowConflictsOptions {
   nowMs?: () => number;
 }
 
-export interface WindowConflicts {
-  /** One conflict of `camera` ("site/camera") on a window of `windowSeconds`: the first of an episode is logged. */
-  record(camera: string, windowSeconds: number): void;
-  /** One problem per camera whose conflicts have not cleared yet, by camera name; clears (and logs) the others. */
-  problems(): FleetProblem[];
-}
-
-interface Episode {
-  count: number;
-  sinceMs: number;
-  lastMs: number;
-  /** The longest window length that conflicted in this episode, in seconds. */
-  longestWindowSeconds: number;
-}
-
-/** How long a camera must go without a conflict before its problem clears, in ms (see the module's comment). */
-function quietMs(episode: Episode): number {
-  return Math.max(2 * episode.longestWindowSeconds, CONFLICT_QUIET_MINIMUM_SECONDS) * 1000;
-}
+/** `record(camera, windowSeconds)`: one conflict of `camera` ("site/camera") on a window of `windowSeconds`. */
+export type WindowConflicts = RecurringProblems;
 
 /** The camera's "site" part: the box's `mqtt.site`. */
 const siteOf = (camera: string) => camera.slice(0, camera.indexOf('/'));
@@ -63,41 +39,14 @@ function problemText(camera: string, episode: Episode): string {
 
 /** The watch with no conflict seen. Throws nothing. */
 export function createWindowConflicts(options: WindowConflictsOptions): WindowConflicts {
-  const { log, metrics } = options;
-  const now = options.nowMs ?? Date.now;
-  const episodes = new Map<string, Episode>();
-
-  const clearQuiet = (nowMs: number) => {
-    for (const [camera, episode] of episodes) {
-      if (nowMs - episode.lastMs < quietMs(episode)) continue;
-      episodes.delete(camera);
-      metrics.windowConflicts.set({ camera }, 0);
-      log.info('window conflicts stopped: the camera\'s windows come from one box again', { camera, conflicts: episode.count, quiet_s: quietMs(episode) / 1000 });
-    }
-  };
-
-  return {
-    record(camera, windowSeconds) {
-      const nowMs = now();
-      clearQuiet(nowMs);
-      const episode = episodes.get(camera);
-      if (episode) {
-        episode.count += 1;
-        episode.lastMs = nowMs;
-        episode.longestWindowSeconds = Math.max(episode.longestWindowSeconds, windowSeconds);
-      } else {
-        const started: Episode = { count: 1, sinceMs: nowMs, lastMs: nowMs, longestWindowSeconds: windowSeconds };
-        episodes.set(camera, started);
-        // Once per episode: the store's own warning names every conflicting window.
-        log.error(problemText(camera, started), { camera, site: siteOf(camera) });
-      }
-      metrics.windowConflicts.set({ camera }, episodes.get(camera)!.count);
-    },
-    problems() {
-      clearQuiet(now());
-      return [...episodes]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([camera, episode]) => ({ message: problemText(camera, episode), camera, conflicts: String(episode.count), since: new Date(episode.sinceMs).toISOString() }));
-    },
-  };
+  return createRecurringProblems({
+    log: options.log,
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+    describe: problemText,
+    names: (camera) => ({ camera }),
+    startFields: (camera) => ({ site: siteOf(camera) }),
+    countField: 'conflicts',
+    cleared: 'window conflicts stopped: the camera\'s windows come from one box again',
+    onCount: (camera, count) => options.metrics.windowConflicts.set({ camera }, count),
+  });
 }

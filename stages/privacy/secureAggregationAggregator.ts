@@ -17,10 +17,15 @@
  * pipeline/districtSettingsCheck.ts); one whose masked vector has another length than the district's is kept out
  * from then on (it shared its keys already, so to the unmasking it is a dropout). Either way the round goes on
  * without it by the same rules, and `keptOut()` names it with the reason.
+ *
+ * Two advertisements with different keys under one box id mean two boxes run as that box (a copied site.yaml): the
+ * aggregator cannot tell which is the district's, so it keeps the box out of the round (CopiedBoxError), in whatever
+ * phase the second one arrives — a dropout from then on, or a withheld round once its input is among the survivors.
+ * A box that did not answer a phase it was expected in is named by `missing()` and in a withheld round's reason.
  */
 import { combine } from 'shamir-secret-sharing';
 import { addScaled, centred, decodeWords, WORD_BYTES, expandMask, importPrivateKey, importPublicKey, publicKeyOf, sameBytes, seedCommitment, signedPairwiseMask } from './secureAggregationCrypto.ts';
-import { checkParameters, MAX_REASON_CHARS, SecureAggregationError, type AdvertiseMessage, type AggregatorMessage, type BoxMessage, type ResultMessage, type SecureAggregationParameters } from './secureAggregationMessages.ts';
+import { checkParameters, MAX_REASON_CHARS, sameAdvertisement, SecureAggregationError, type AdvertiseMessage, type AggregatorMessage, type BoxMessage, type ResultMessage, type SecureAggregationParameters } from './secureAggregationMessages.ts';
 
 /** A masked vector's length for a reason: "3 values", or its bytes when they are no whole number of values. */
 function maskedLength(values: string): string {
@@ -28,6 +33,16 @@ function maskedLength(values: string): string {
   if (bytes % WORD_BYTES !== 0) return `${bytes} bytes`;
   return bytes / WORD_BYTES === 1 ? '1 value' : `${bytes / WORD_BYTES} values`;
 }
+
+/** Refusal of a second, different advertisement under one box id: the box is kept out of the round from then on. */
+export class CopiedBoxError extends SecureAggregationError {
+  constructor(readonly box: string, round: string) {
+    super(`box "${box}" advertised two different sets of keys in round "${round}": two boxes run as "${box}"; it is kept out of the round`);
+  }
+}
+
+/** The reason a box advertised twice is kept out, as the total and a withheld round state it. */
+export const copiedBoxReason = (box: string) => `two boxes advertise as "${box}"`;
 
 type Phase = 'advertise' | 'shares' | 'masked' | 'unmask' | 'done';
 const EXPECTED_TYPE: Record<Phase, BoxMessage['type'] | undefined> = { advertise: 'advertise', shares: 'shares', masked: 'masked', unmask: 'unmask', done: undefined };
@@ -45,6 +60,8 @@ export class SecureAggregationAggregator {
   private sharers: string[] = [];
   private readonly masked = new Map<string, bigint[]>();
   private readonly keptOutReasons: Map<string, string>;
+  /** Boxes that did not answer a phase they were expected in. */
+  private readonly silent = new Set<string>();
 
   /**
    * Throws an Error when the parameters cannot run a round (checkParameters). `keptOut`: boxes of the district that
@@ -63,14 +80,25 @@ export class SecureAggregationAggregator {
   }
 
   /**
+   * The district's boxes whose input is not in the round, sorted: kept out, or silent in a phase they were expected
+   * in (a box of U1 that does not answer the unmasking is among them though its input is summed).
+   */
+  missing(): string[] {
+    return this.parameters.boxes.filter((box) => this.keptOutReasons.has(box) || this.silent.has(box)).sort();
+  }
+
+  /**
    * Takes one box's message for the current phase. Throws SecureAggregationError — and keeps nothing of it — for a
    * message of another round or phase, from a box kept out or not expected now, a second message from one box, or a
-   * masked vector of the wrong length (which keeps its box out from then on). The transport logs it; the round goes on.
+   * masked vector of the wrong length (which keeps its box out from then on). Throws CopiedBoxError for a second
+   * advertisement with other keys under one box id (the box is kept out from then on). The transport logs it; the
+   * round goes on.
    */
   receive(message: BoxMessage): void {
     if (message.round !== this.round) throw new SecureAggregationError(`a message of round "${message.round}" reached round "${this.round}"`);
     const keptOut = this.keptOutReasons.get(message.box);
     if (keptOut !== undefined) throw new SecureAggregationError(`box "${message.box}" is kept out of round "${this.round}": ${keptOut}`);
+    if (message.type === 'advertise') this.refuseCopies(message);
     if (message.type !== EXPECTED_TYPE[this.phase]) throw new SecureAggregationError(`box "${message.box}" sent "${message.type}" during phase "${this.phase}" of round "${this.round}"`);
     if (!this.expected.has(message.box)) throw new SecureAggregationError(`box "${message.box}" is not expected in phase "${this.phase}" of round "${this.round}"`);
     if (this.answered.has(message.box)) throw new SecureAggregationError(`box "${message.box}" already answered phase "${this.phase}" of round "${this.round}"`);
@@ -91,6 +119,20 @@ export class SecureAggregationAggregator {
     this.answered.set(message.box, message);
   }
 
+  /** Keeps a box out when `message` is a second advertisement of it with other keys, in whatever phase it comes. */
+  private refuseCopies(message: AdvertiseMessage): void {
+    if (this.phase === 'done') return;
+    const answered = this.answered.get(message.box);
+    const earlier = this.keys.get(message.box) ?? (answered?.type === 'advertise' ? answered : undefined);
+    if (!earlier || sameAdvertisement(earlier, message)) return;
+    this.keptOutReasons.set(message.box, copiedBoxReason(message.box));
+    this.expected = new Set([...this.expected].filter((box) => box !== message.box));
+    this.answered.delete(message.box);
+    // Once the survivors are announced its input is in the sum for good: the unmasking withholds the round.
+    if (this.phase !== 'unmask') this.masked.delete(message.box);
+    throw new CopiedBoxError(message.box, this.round);
+  }
+
   /** Whether every box expected in this phase has answered, so the phase can close before its timeout. */
   phaseComplete(): boolean {
     return this.phase !== 'done' && this.answered.size === this.expected.size;
@@ -105,9 +147,12 @@ export class SecureAggregationAggregator {
     const phase = this.phase;
     if (phase === 'done') throw new SecureAggregationError(`round "${this.round}" is already done`);
     const needed = phase === 'masked' ? Math.max(this.parameters.threshold, this.parameters.minimumInputs) : this.parameters.threshold;
+    const unanswered = [...this.expected].filter((box) => !this.answered.has(box)).sort();
+    for (const box of unanswered) this.silent.add(box);
     if (answered.length < needed) {
       const keptOut = this.keptOut().map(({ box, reason }) => `${box} (${reason})`);
-      return this.finish({ status: 'withheld', reason: `${answered.length} of ${this.expected.size} boxes answered phase "${phase}"; ${needed} needed${keptOut.length > 0 ? `; kept out: ${keptOut.join(', ')}` : ''}` });
+      const noAnswer = unanswered.length > 0 ? `; no answer from ${unanswered.join(', ')}` : '';
+      return this.finish({ status: 'withheld', reason: `${answered.length} of ${this.expected.size} boxes answered phase "${phase}"; ${needed} needed${noAnswer}${keptOut.length > 0 ? `; kept out: ${keptOut.join(', ')}` : ''}` });
     }
     const messages = [...this.answered.values()];
     this.answered.clear();
@@ -138,6 +183,8 @@ export class SecureAggregationAggregator {
 
   private async unmaskedSum(responses: BoxMessage[]): Promise<RoundOutcome> {
     const inputs = [...this.masked.keys()].sort();
+    const copied = inputs.filter((box) => this.keptOutReasons.has(box));
+    if (copied.length > 0) return { status: 'withheld', reason: `kept out after their input was masked in: ${copied.map((box) => `${box} (${this.keptOutReasons.get(box)})`).join(', ')}` };
     const dropped = this.sharers.filter((box) => !this.masked.has(box));
     const sum = new Array<bigint>(this.parameters.coordinates).fill(0n);
     for (const box of inputs) addScaled(sum, this.masked.get(box)!, 1n);

@@ -18,7 +18,7 @@
 import { split } from 'shamir-secret-sharing';
 import type { KeyObject } from 'node:crypto';
 import { addScaled, encodeWords, expandMask, generateX25519KeyPair, importPublicKey, open, pairwiseKey, randomSeed, seal, seedCommitment, signedPairwiseMask, type X25519KeyPair } from './secureAggregationCrypto.ts';
-import { checkMembership, checkParameters, MAX_BOX_VALUE, SecureAggregationError, type AdvertiseMessage, type MaskedMessage, type RosterMessage, type SecureAggregationParameters, type SharersMessage, type SharesMessage, type SurvivorsMessage, type UnmaskMessage } from './secureAggregationMessages.ts';
+import { checkMembership, checkParameters, MAX_BOX_VALUE, sameAdvertisement, SecureAggregationError, type AdvertiseMessage, type MaskedMessage, type RosterMessage, type SecureAggregationParameters, type SharersMessage, type SharesMessage, type SurvivorsMessage, type UnmaskMessage } from './secureAggregationMessages.ts';
 
 // A share from shamir-secret-sharing is the 32 secret bytes' polynomial values plus one byte of x-coordinate.
 const SHARE_BYTES = 33;
@@ -29,10 +29,6 @@ function shareContext(round: string, from: string, to: string): string {
 }
 
 type Phase = 'new' | 'advertised' | 'shared' | 'masked' | 'unmasked';
-
-function sameAdvertisement(a: AdvertiseMessage, b: AdvertiseMessage): boolean {
-  return a.shareKey === b.shareKey && a.maskKey === b.maskKey && a.selfMaskCommitment === b.selfMaskCommitment;
-}
 
 export class SecureAggregationBox {
   private readonly parameters: SecureAggregationParameters;

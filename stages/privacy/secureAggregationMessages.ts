@@ -148,6 +148,11 @@ export type ResultMessage = z.infer<typeof resultSchema>;
 export type BoxMessage = z.infer<typeof boxMessageSchema>;
 export type AggregatorMessage = z.infer<typeof aggregatorMessageSchema>;
 
+/** Whether two advertisements carry the same keys and commitment (a copy resent, not another box's). */
+export function sameAdvertisement(a: AdvertiseMessage, b: AdvertiseMessage): boolean {
+  return a.shareKey === b.shareKey && a.maskKey === b.maskKey && a.selfMaskCommitment === b.selfMaskCommitment;
+}
+
 /** A protocol rule broken by a message: the round goes on without it (or is withheld), and the reason is logged. */
 export class SecureAggregationError extends Error {
   override name = 'SecureAggregationError';

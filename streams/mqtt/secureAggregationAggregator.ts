@@ -9,10 +9,11 @@
  * A round starts with the first box's `advertise` for a round id it has not seen. Every message is checked (topic,
  * schema, the box it names, the phase); one that fails is logged and dropped, and the round goes on without it.
  * Boxes that `keptOut` names when a round starts (their settings differ from the city's) are not waited for, and
- * their messages are refused with the reason; the result comes with every box kept out and why.
+ * their messages are refused with the reason; the result comes with every box kept out and why, and the boxes the
+ * round went without. A box id two boxes advertise as in one round is kept out of it and reported (`onCopiedBox`).
  */
 import type { MqttClient } from 'mqtt';
-import { SecureAggregationAggregator } from '../../stages/privacy/secureAggregationAggregator.ts';
+import { CopiedBoxError, SecureAggregationAggregator } from '../../stages/privacy/secureAggregationAggregator.ts';
 import { boxMessageSchema, checkParameters, type AggregatorMessage, type ResultMessage, type SecureAggregationParameters } from '../../stages/privacy/secureAggregationMessages.ts';
 import { parseSecureAggregationTopic, secureAggregationAggregatorTopic, secureAggregationFilter, SECURE_AGGREGATION_BOX_KINDS } from './topics.ts';
 import { decodeMessage, publishMessage } from './secureAggregationWire.ts';
@@ -36,8 +37,13 @@ export interface SecureAggregationAggregatorOptions {
    * undefined; asked once per box as each round starts. Left out: every box may.
    */
   keptOut?: (box: string) => string | undefined;
-  /** Each round's result, released or withheld, as published, and the boxes kept out of it with the reason. */
-  onResult: (result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }>) => void;
+  /**
+   * Each round's result, released or withheld, as published, the boxes kept out of it with the reason, and the
+   * district's boxes whose input it lacks (kept out, or silent in a phase), sorted.
+   */
+  onResult: (result: ResultMessage, keptOut: ReadonlyArray<{ box: string; reason: string }>, missing: readonly string[]) => void;
+  /** A box id that two boxes advertised as in `round` (a copied site.yaml): the round went on without it. */
+  onCopiedBox?: (box: string, round: string) => void;
 }
 
 interface OpenRound {
@@ -114,7 +120,9 @@ export class SecureAggregationAggregatorClient {
       try {
         open.machine.receive(message);
       } catch (error) {
-        log(`secure aggregation: refused box "${message.box}"'s "${message.type}": ${(error as Error).message}`);
+        if (error instanceof CopiedBoxError && this.options.onCopiedBox) this.options.onCopiedBox(error.box, message.round);
+        else log(`secure aggregation: refused box "${message.box}"'s "${message.type}": ${(error as Error).message}`);
+        if (open.machine.phaseComplete()) await this.closePhase(open);
         return;
       }
       if (open.machine.phaseComplete()) await this.closePhase(open);
@@ -146,6 +154,6 @@ export class SecureAggregationAggregatorClient {
     this.finished.push(round.machine.round);
     if (this.finished.length > FINISHED_ROUNDS_REMEMBERED) this.finished.shift();
     if (message.status === 'withheld') this.options.log(`secure aggregation: round "${message.round}" of district "${parameters.district}" withheld: ${message.reason}`);
-    this.options.onResult(message, round.machine.keptOut());
+    this.options.onResult(message, round.machine.keptOut(), round.machine.missing());
   }
 }

@@ -106,13 +106,15 @@ const healthSchema = z.strictObject({
     .optional(),
   /**
    * `veil aggregate`'s fleet problems: a box whose district settings differ from city.yaml (one entry per field), a
-   * camera with window conflicts (pipeline/windowConflicts.ts).
+   * camera with window conflicts (pipeline/windowConflicts.ts), a box id two boxes advertise as in a district's rounds
+   * (pipeline/copiedBoxes.ts).
    */
   fleetProblems: z
     .array(
       z.union([
         z.strictObject({ message: z.string(), district: z.string(), box: z.string(), field: z.string(), boxValue: z.string(), cityValue: z.string() }),
         z.strictObject({ message: z.string(), camera: z.string(), conflicts: z.string(), since: z.iso.datetime() }),
+        z.strictObject({ message: z.string(), district: z.string(), box: z.string(), rounds: z.string(), since: z.iso.datetime() }),
       ]),
     )
     .optional(),

@@ -5,7 +5,9 @@
  * the aggregator's log, /healthz and /metrics name that box, the field and both values, and the round goes on
  * without it as docs/fleet.md says for a box missing from a round (3 boxes, one dropout tolerated: released by the
  * other two; with no dropout tolerated, withheld), the total naming the box kept out and why. When every box
- * matches, nothing is reported and all three are summed. The sums are added up by the test from the values it gave the boxes.
+ * matches, nothing is reported and all three are summed. When a second box runs as east (a copied site.yaml), the
+ * round sums neither copy, and the aggregator's log and /healthz name east. The sums are added up by the test from
+ * the values it gave the boxes.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,9 +46,9 @@ async function startAggregator(name: string, city: Record<string, unknown> = {})
 }
 
 /** A box as `veil run` starts contributing: its settings published (retained), then its rounds' client subscribed. */
-async function startBox(box: string, written: Record<string, unknown>): Promise<SecureAggregationBoxClient> {
+async function startBox(box: string, written: Record<string, unknown>, clientId = `box-${box}`): Promise<SecureAggregationBoxClient> {
   const district = districtSecureAggregationSchema.parse({ ...DISTRICT, ...written });
-  const client = await fleet.connect(`box-${box}`);
+  const client = await fleet.connect(clientId);
   await publishDistrictSettings(client, box, district);
   return SecureAggregationBoxClient.open({ client, site: district.fleet, box, parameters: roundParameters(district), phaseTimeoutMs: BOX_PHASE_MS, log: () => {} });
 }
@@ -143,5 +145,28 @@ describe('each box\'s district settings, compared with city.yaml before any roun
     expect(total.crossings.person!.forward.value).toBe(crossingsOf(BOXES).person[0]);
     expect(aggregator.log().filter((entry) => entry.level !== 'info')).toEqual([]);
     expect(feed.problems).toEqual([]);
+  }, 120_000);
+});
+
+describe('two boxes running as one box id', () => {
+  it('a copy of east (a copied site.yaml): neither east is summed, north\'s and south\'s round is released, the log and /healthz name east', async () => {
+    const { aggregator, url, feed } = await startAggregator('copied-box');
+    const boxes = new Map<string, SecureAggregationBoxClient>();
+    for (const box of BOXES) boxes.set(box, await startBox(box, {}));
+    const copy = await startBox('east', {}, 'box-east-copy');
+    await eventually('every box\'s settings noted', 20, () => aggregator.log().filter((entry) => entry.message.includes('settings match city.yaml')).length >= 3);
+    // The copy's counts differ from east's, as another site's would.
+    const [{ total }] = await Promise.all([runRound(boxes, feed), copy.contribute(ROUND, VALUES.get('south')!)]);
+    expect(total.secureAggregation).toMatchObject({ status: 'released', keptOut: [{ box: 'east', reason: 'two boxes advertise as "east"' }] });
+    expect(total.cameras).toEqual({ released: ['north', 'south'], withheld: [], missing: ['east'] });
+    const expected = crossingsOf(['north', 'south']);
+    expect([total.crossings.person!.forward.value, total.crossings.person!.backward.value]).toEqual(expected.person);
+    expect([total.crossings.vehicle!.forward.value, total.crossings.vehicle!.backward.value]).toEqual(expected.vehicle);
+    const errors = aggregator.log().filter((entry) => entry.level === 'error');
+    expect(errors).toEqual([expect.objectContaining({ district: 'old town', box: 'east', message: expect.stringContaining('two boxes advertise as "east" in district "old town"') })]);
+    expect(errors[0]!.message).toContain('A copied site.yaml? Give each its own mqtt.site, and rename it in every district\'s boxes');
+    const { health } = await fetchHealth(url, FEED_TOKEN);
+    expect(health.status).toBe('degraded');
+    expect(health.fleetProblems).toEqual([{ message: errors[0]!.message, district: 'old town', box: 'east', rounds: '1', since: expect.any(String) }]);
   }, 120_000);
 });

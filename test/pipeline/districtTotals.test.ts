@@ -87,6 +87,12 @@ describe('district totals by secure aggregation', () => {
     expect(total.secureAggregation).toEqual({ round: 'crossings-1764460800-60', status: 'withheld', epsilon: 0.5, delta: 1e-6, withheldReason: '1 of 3 boxes answered phase "advertise"; 2 needed' });
   });
 
+  it('names the boxes a withheld round went without as missing, the others as withheld', () => {
+    const reason = '1 of 3 boxes answered phase "advertise"; 2 needed; no answer from east, south';
+    const total = secureDistrictWindow('old town', settings, { type: 'result', status: 'withheld', round: 'crossings-1764460800-60', reason }, [], ['east', 'south']);
+    expect(total.cameras).toEqual({ released: [], withheld: ['north'], missing: ['east', 'south'] });
+  });
+
   it('names the boxes the round kept out and why, released or withheld, in a total the feed\'s schema accepts', () => {
     const keptOut = [{ box: 'east', reason: 'settings differ: epsilon' }];
     const released = secureDistrictWindow('old town', settings, { type: 'result', status: 'released', round: 'crossings-1764460800-60', sum: ['3', '4', '-1', '2'], boxes: ['north', 'south'] }, keptOut);

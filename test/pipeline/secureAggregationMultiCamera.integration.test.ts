@@ -34,6 +34,7 @@ const DISTRICT_OF_THREE = { ...DISTRICT, boxes: ['junction', 'north', 'south'], 
 const FIRST = 1_764_460_800;
 const SECOND = FIRST + WINDOW_SECONDS;
 const THIRD = SECOND + WINDOW_SECONDS;
+const FOURTH = THIRD + WINDOW_SECONDS;
 // ε 3 per event at δ 1e-6 is ρ ≈ 0.147; the district's ε 2 is ρ ≈ 0.068 (a share of 0.46), and the cameras' own
 // crossings take 0.3: together under the whole ε.
 const PRIVACY = { mechanism: 'discrete-gaussian', epsilon: 3, delta: DELTA, releases: [{ statistic: 'crossings', windowSeconds: WINDOW_SECONDS, share: 0.3 }] };
@@ -176,5 +177,25 @@ describe('a box that contributes several cameras to one district total', () => {
     expect(total.cameras).toEqual({ released: ['north', 'south'], withheld: [], missing: ['junction'] });
     const [forward] = sumOf(['gate/in', 'gate/in'], 'person');
     expect(Math.abs(total.crossings.person!.forward.value - forward)).toBeLessThanOrEqual(6 * total.secureAggregation!.standardDeviation!);
+    // Bridge stays down for the third window too: junction sits that round out without saying it again; bridge back
+    // for the fourth, junction contributes and says so once, with the two rounds it sat out.
+    junction.close('road', FOURTH);
+    junction.close('bridge', FOURTH);
+    expect(junction.log.filter((entry) => entry.message.includes('sits the round out'))).toHaveLength(1);
+    expect(junction.log.filter((entry) => entry.message.startsWith('district contribution resumed'))).toEqual([expect.objectContaining({ level: 'info', round: `crossings-${FOURTH}-${WINDOW_SECONDS}`, rounds_sat_out: 2 })]);
+  }, 120_000);
+
+  it('a round withheld because junction sat it out names junction missing, and the reason says it did not answer', async () => {
+    city = await startCity(path.join(sandbox(), 'city-of-two'), { ...DISTRICT, phaseSeconds: 5 });
+    const junction = await startBox('junction', DISTRICT, JUNCTION_CAMERAS, JUNCTION_SUMS);
+    const north = await startBox('north', DISTRICT, { gate: ['in'] }, {});
+    await boxesListening(2);
+    north.close('gate', SECOND);
+    junction.close('road', SECOND);
+    junction.close('road', THIRD);
+    const total = await totalOf(SECOND);
+    // No dropout tolerated: north alone is too few, so the round is withheld; north answered, junction never did.
+    expect(total.cameras).toEqual({ released: [], withheld: ['north'], missing: ['junction'] });
+    expect(total.secureAggregation).toMatchObject({ status: 'withheld', withheldReason: '1 of 2 boxes answered phase "advertise"; 2 needed; no answer from junction' });
   }, 120_000);
 });

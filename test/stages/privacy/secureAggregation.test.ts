@@ -104,7 +104,7 @@ describe('secure aggregation: the sum', () => {
 
   it('withholds the round when more boxes drop out than the noise allows, and releases nothing', async () => {
     const { result } = await runRoundInMemory(PARAMETERS, 'w-5', INPUTS, { dropAfterSharing: ['gate-1', 'gate-2'] });
-    expect(result).toMatchObject({ status: 'withheld', reason: '2 of 4 boxes answered phase "masked"; 3 needed' });
+    expect(result).toMatchObject({ status: 'withheld', reason: '2 of 4 boxes answered phase "masked"; 3 needed; no answer from gate-1, gate-2' });
   });
 });
 

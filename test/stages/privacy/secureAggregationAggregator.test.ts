@@ -3,7 +3,7 @@
  * complete, and how many answers each phase needs (t, or max(t, minimumInputs) for the masked inputs).
  */
 import { describe, expect, it } from 'vitest';
-import { SecureAggregationAggregator } from '../../../stages/privacy/secureAggregationAggregator.ts';
+import { CopiedBoxError, SecureAggregationAggregator } from '../../../stages/privacy/secureAggregationAggregator.ts';
 import { SecureAggregationBox } from '../../../stages/privacy/secureAggregationBox.ts';
 import { SecureAggregationError, type AdvertiseMessage, type SecureAggregationParameters, type UnmaskMessage } from '../../../stages/privacy/secureAggregationMessages.ts';
 import { runRoundInMemory } from './secureAggregationInMemory.ts';
@@ -51,7 +51,7 @@ describe('the aggregator refuses, word for word, and keeps nothing of what it re
 
   it('any phase once the round is done', async () => {
     const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
-    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '0 of 4 boxes answered phase "advertise"; 3 needed' });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '0 of 4 boxes answered phase "advertise"; 3 needed; no answer from gate-1, gate-2, market-1, station-1' });
     await expect(aggregator.closePhase()).rejects.toThrow(refusal('round "w-1" is already done'));
     expect(aggregator.phaseComplete()).toBe(false);
   });
@@ -74,7 +74,7 @@ describe('when a phase may close, and with how many answers', () => {
     expect(await aggregator.closePhase()).toMatchObject({ type: 'roster', boxes: advertisements.slice(0, 3) });
     // The next phase expects the three of the roster: two answers are one fewer than t.
     for (const box of ['gate-1', 'gate-2']) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
-    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 3 boxes answered phase "shares"; 3 needed' });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 3 boxes answered phase "shares"; 3 needed; no answer from market-1' });
   });
 
   it('the masked inputs need max(t, minimumInputs): 3 of 4 is not enough when the noise needs 4', async () => {
@@ -82,7 +82,7 @@ describe('when a phase may close, and with how many answers', () => {
     for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
     expect(await aggregator.closePhase()).toEqual({ type: 'sharers', round: 'w-1', boxes: BOXES });
     for (const box of BOXES.slice(0, 3)) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
-    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 4 boxes answered phase "masked"; 4 needed' });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '3 of 4 boxes answered phase "masked"; 4 needed; no answer from station-1' });
   });
 
   it('the other phases need t, even when the noise needs more inputs: 3 of 4 advertisements make a roster', async () => {
@@ -117,7 +117,7 @@ describe('when a phase may close, and with how many answers', () => {
     for (const box of BOXES) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
     expect(await aggregator.closePhase()).toEqual({ type: 'survivors', round: 'w-1', boxes: BOXES });
     for (const box of ['gate-1', 'gate-2']) aggregator.receive({ type: 'unmask', round: 'w-1', box, maskKeyShares: [], selfMaskShares: [] });
-    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 4 boxes answered phase "unmask"; 3 needed' });
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '2 of 4 boxes answered phase "unmask"; 3 needed; no answer from market-1, station-1' });
   });
 });
 
@@ -180,6 +180,72 @@ describe('a box kept out: its settings differ, or its vector has another length'
     await aggregator.closePhase();
     expect(() => aggregator.receive({ type: 'masked', round: 'w-1', box: 'gate-1', values: Buffer.alloc(9).toString('base64') })).toThrow(SecureAggregationError);
     expect(aggregator.keptOut()).toEqual([{ box: 'gate-1', reason: 'vector length differs: 9 bytes, the district\'s 2 (secureAggregation.classes)' }]);
+  });
+});
+
+describe('a box that does not answer is named', () => {
+  it('in a withheld round\'s reason and as missing: the two-box district whose "junction" sat the round out', async () => {
+    const parameters: SecureAggregationParameters = { district: 'old-town', boxes: ['junction', 'north'], threshold: 2, coordinates: 2, minimumInputs: 2 };
+    const aggregator = new SecureAggregationAggregator(parameters, 'w-1');
+    aggregator.receive(new SecureAggregationBox(parameters, 'north', 'w-1').advertise());
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: '1 of 2 boxes answered phase "advertise"; 2 needed; no answer from junction' });
+    expect(aggregator.missing()).toEqual(['junction']);
+  });
+
+  it('as missing in a released round too, with the boxes kept out, from whichever phase it fell silent in', async () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1', new Map([['gate-2', 'settings differ: epsilon']]));
+    for (const box of ['gate-1', 'market-1', 'station-1']) aggregator.receive(new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise());
+    await aggregator.closePhase();
+    for (const box of ['gate-1', 'market-1']) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    // Two sharers are one fewer than t = 3.
+    expect(await aggregator.closePhase()).toMatchObject({ status: 'withheld', reason: '2 of 3 boxes answered phase "shares"; 3 needed; no answer from station-1; kept out: gate-2 (settings differ: epsilon)' });
+    expect(aggregator.missing()).toEqual(['gate-2', 'station-1']);
+  });
+});
+
+describe('two boxes advertising as one box id (a copied site.yaml)', () => {
+  const advertise = (box: string) => new SecureAggregationBox(PARAMETERS, box, 'w-1').advertise();
+
+  it('keeps that box out of the round at the second advertisement; the round no longer waits for it', async () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    for (const box of ['gate-1', 'gate-2', 'market-1']) aggregator.receive(advertise(box));
+    const copy = advertise('gate-2');
+    expect(() => aggregator.receive(copy)).toThrow(new CopiedBoxError('gate-2', 'w-1'));
+    expect(() => aggregator.receive(copy)).toThrow(refusal('box "gate-2" is kept out of round "w-1": two boxes advertise as "gate-2"'));
+    expect(aggregator.keptOut()).toEqual([{ box: 'gate-2', reason: 'two boxes advertise as "gate-2"' }]);
+    aggregator.receive(advertise('station-1'));
+    expect(aggregator.phaseComplete()).toBe(true);
+    // Neither copy's keys reach the other boxes.
+    expect(await aggregator.closePhase()).toMatchObject({ type: 'roster', boxes: [{ box: 'gate-1' }, { box: 'market-1' }, { box: 'station-1' }] });
+    expect(aggregator.missing()).toEqual(['gate-2']);
+  });
+
+  it('the same advertisement twice (a redelivery) is one box: refused as answered already, not kept out', () => {
+    const aggregator = new SecureAggregationAggregator(PARAMETERS, 'w-1');
+    const once = advertise('gate-2');
+    aggregator.receive(once);
+    expect(() => aggregator.receive({ ...once })).toThrow(refusal('box "gate-2" already answered phase "advertise" of round "w-1"'));
+    expect(aggregator.keptOut()).toEqual([]);
+  });
+
+  it('a copy heard after the roster makes the box a dropout: the others\' sum is released without its input', async () => {
+    const inputs = new Map(BOXES.map((box, index) => [box, [BigInt(index + 1), 10n]]));
+    const { result, boxErrors } = await runRoundInMemory(PARAMETERS, 'w-1', inputs, { copiedAfterRoster: ['gate-2'] });
+    expect(boxErrors.get('gate-2')).toBeInstanceOf(CopiedBoxError);
+    // gate-1, market-1, station-1: 1 + 3 + 4, and 10 each.
+    expect(result).toEqual({ type: 'result', status: 'released', round: 'w-1', sum: ['8', '30'], boxes: ['gate-1', 'market-1', 'station-1'] });
+  });
+
+  it('a copy heard once its input is among the survivors withholds the round: that input cannot be taken out', async () => {
+    const { aggregator } = await afterRoster();
+    for (const box of BOXES) aggregator.receive({ type: 'shares', round: 'w-1', box, sealed: [] });
+    await aggregator.closePhase();
+    for (const box of BOXES) aggregator.receive({ type: 'masked', round: 'w-1', box, values: Buffer.alloc(16).toString('base64') });
+    await aggregator.closePhase();
+    expect(() => aggregator.receive(advertise('gate-2'))).toThrow(CopiedBoxError);
+    for (const box of ['gate-1', 'market-1', 'station-1']) aggregator.receive({ type: 'unmask', round: 'w-1', box, maskKeyShares: [], selfMaskShares: [] });
+    expect(aggregator.phaseComplete()).toBe(true);
+    expect(await aggregator.closePhase()).toEqual({ type: 'result', status: 'withheld', round: 'w-1', reason: 'kept out after their input was masked in: gate-2 (two boxes advertise as "gate-2")' });
   });
 });
 

@@ -17,6 +17,11 @@ export interface InMemoryRoundOptions {
   alterUnmask?: (message: UnmaskMessage) => UnmaskMessage;
   /** Boxes of the district the aggregator keeps out from the start, with the reason (they are not in `inputs`). */
   keptOut?: ReadonlyMap<string, string>;
+  /**
+   * Box ids a second box advertises as (other keys) once the roster is out: the aggregator's refusal is the
+   * original box's error in `boxErrors`, and that box sends nothing more.
+   */
+  copiedAfterRoster?: string[];
 }
 
 export interface InMemoryRound {
@@ -48,6 +53,13 @@ export async function runRoundInMemory(parameters: SecureAggregationParameters, 
   for (const advertisement of advertisements) aggregator.receive(advertisement);
   for (const box of boxes) for (const advertisement of advertisements) if (advertisement.box !== box.box) box.noteAdvertisement(advertisement);
   const roster = (await aggregator.closePhase()) as RosterMessage;
+  for (const id of options.copiedAfterRoster ?? []) {
+    try {
+      aggregator.receive(new SecureAggregationBox(parameters, id, round).advertise());
+    } catch (error) {
+      boxErrors.set(id, error as Error);
+    }
+  }
   const shares: SharesMessage[] = [];
   for (const box of alive()) {
     const message = await attempt(box, () => box.shareKeys(roster));

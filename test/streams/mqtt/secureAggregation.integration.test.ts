@@ -56,6 +56,8 @@ interface District {
   results: ResultMessage[];
   /** What the aggregator logged, and what the boxes logged. */
   log: string[];
+  /** Each box id the aggregator found two boxes advertising as, with the round. */
+  copied: string[];
   boxLog: string[];
 }
 
@@ -65,13 +67,14 @@ async function startDistrict(name: string, inProcess: string[] = BOXES): Promise
   const log: string[] = [];
   const boxLog: string[] = [];
   const results: ResultMessage[] = [];
-  await SecureAggregationAggregatorClient.open({ client: await connect(`${name}-aggregator`), site: SITE, parameters, phaseTimeoutMs: AGGREGATOR_PHASE_MS, log: (line) => log.push(line), onResult: (result) => results.push(result) });
+  const copied: string[] = [];
+  await SecureAggregationAggregatorClient.open({ client: await connect(`${name}-aggregator`), site: SITE, parameters, phaseTimeoutMs: AGGREGATOR_PHASE_MS, log: (line) => log.push(line), onResult: (result) => results.push(result), onCopiedBox: (box, round) => copied.push(`${box} in ${round}`) });
   const boxes = new Map<string, { client: MqttClient; rounds: SecureAggregationBoxClient }>();
   for (const box of inProcess) {
     const client = await connect(`${name}-${box}`);
     boxes.set(box, { client, rounds: await SecureAggregationBoxClient.open({ client, site: SITE, box, parameters, phaseTimeoutMs: BOX_PHASE_MS, log: (line) => boxLog.push(line) }) });
   }
-  return { parameters, boxes, results, log, boxLog };
+  return { parameters, boxes, results, log, boxLog, copied };
 }
 
 /** Each box's counts (box i, coordinate c: 10·i + c) plus its real noise share. */
@@ -157,10 +160,28 @@ describe('secure aggregation over mosquitto', () => {
     await afterSharing(district, ['gate-2', 'station-1'], 'withheld-observer', (box) => district.boxes.get(box)!.client.end(true));
     const round = secureAggregationRoundId('crossings', 1_764_462_600, 900);
     const outcomes = await runRound(district, round, noisedValues());
-    const expected: ResultMessage = { type: 'result', status: 'withheld', round, reason: '2 of 4 boxes answered phase "masked"; 3 needed' };
+    const expected: ResultMessage = { type: 'result', status: 'withheld', round, reason: '2 of 4 boxes answered phase "masked"; 3 needed; no answer from gate-2, station-1' };
     expect(district.results).toEqual([expected]);
     expect(outcomes.get('gate-1')).toEqual(expected);
     expect(outcomes.get('market-1')).toEqual(expected);
-    expect(district.log).toContain(`secure aggregation: round "${round}" of district "withheld" withheld: 2 of 4 boxes answered phase "masked"; 3 needed`);
+    expect(district.log).toContain(`secure aggregation: round "${round}" of district "withheld" withheld: 2 of 4 boxes answered phase "masked"; 3 needed; no answer from gate-2, station-1`);
+  });
+
+  it('two boxes running as gate-2 (a copied site.yaml): neither copy\'s input is summed, the others\' is released, the copy is reported', async () => {
+    const district = await startDistrict('copied');
+    // A second box with gate-2's id on a connection of its own, as a copied site.yaml with another client id.
+    const copyClient = await connect('copied-gate-2-copy');
+    const copy = await SecureAggregationBoxClient.open({ client: copyClient, site: SITE, box: 'gate-2', parameters: district.parameters, phaseTimeoutMs: BOX_PHASE_MS, log: (line) => district.boxLog.push(line) });
+    const round = secureAggregationRoundId('crossings', 1_764_463_500, 900);
+    const values = noisedValues();
+    const [outcomes, copyOutcome] = await Promise.all([runRound(district, round, values), copy.contribute(round, values.get('gate-2')!.map((value) => value + 1000n))]);
+    const others = ['gate-1', 'market-1', 'station-1'];
+    const expected: ResultMessage = { type: 'result', status: 'released', round, sum: sumOf(values, others), boxes: others };
+    expect(district.results).toEqual([expected]);
+    for (const box of others) expect(outcomes.get(box)).toEqual(expected);
+    expect(district.copied).toEqual([`gate-2 in ${round}`]);
+    // Neither copy takes the result for its own: both leave the round.
+    expect(outcomes.get('gate-2')).toMatchObject({ type: 'abandoned' });
+    expect(copyOutcome).toMatchObject({ type: 'abandoned' });
   });
 });
