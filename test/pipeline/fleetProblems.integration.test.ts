@@ -81,21 +81,23 @@ describe('fleet problems a new user found', () => {
     const [first] = releaseCameras(path.join(folder, 'box-a'), [camera], PRIVACY, WINDOWS * WINDOW_SECONDS, { zones: ['square'], lines: ['main'] });
     const [copy] = releaseCameras(path.join(folder, 'box-b'), [camera], PRIVACY, WINDOWS * WINDOW_SECONDS, { zones: ['square'], lines: ['main'] });
     const differing = copy!.windows.filter((window, index) => JSON.stringify(window) !== JSON.stringify(first!.windows[index])).length;
-    expect(differing).toBe(WINDOWS);
+    // Noise may make a window come out the same on both boxes (then it is a redelivery, stored once): what conflicts is
+    // the windows whose values differ, nearly always all of them.
+    expect(differing).toBeGreaterThan(0);
     await publishWindows(await connect('box-a'), 'south', first!.windows);
     await publishWindows(await connect('box-b'), 'south', copy!.windows);
 
-    await eventually('every conflict counted', 30, async () => (await sample(url, 'veil_fleet_window_conflicts', { camera: 'south/road' })) === WINDOWS);
+    await eventually('every conflict counted', 30, async () => (await sample(url, 'veil_fleet_window_conflicts', { camera: 'south/road' })) === differing);
     const { httpStatus, health } = await fetchHealth(url, FEED_TOKEN);
     expect(httpStatus).toBe(200);
     expect(health.status).toBe('degraded');
-    expect(health.fleetProblems).toEqual([{ message: expect.any(String), camera: 'south/road', conflicts: String(WINDOWS), since: expect.any(String) }]);
+    expect(health.fleetProblems).toEqual([{ message: expect.any(String), camera: 'south/road', conflicts: String(differing), since: expect.any(String) }]);
     const [problem] = health.fleetProblems!;
-    expect(problem!.message).toContain(`window conflicts on camera south/road: ${WINDOWS} windows since`);
+    expect(problem!.message).toContain(`window conflicts on camera south/road: ${differing === 1 ? '1 window' : `${differing} windows`} since`);
     expect(problem!.message).toContain('two boxes may publish as mqtt.site "south" — a copied site.yaml? Give each box its own mqtt.site');
-    expect(await sample(url, 'veil_fleet_messages_total', { kind: 'window', outcome: 'conflict' })).toBe(WINDOWS);
+    expect(await sample(url, 'veil_fleet_messages_total', { kind: 'window', outcome: 'conflict' })).toBe(differing);
     // The store's warning per window, and one error for the camera, not one per window.
-    expect(fleet.aggregator().log().filter((entry) => entry.message.startsWith('window rejected'))).toHaveLength(WINDOWS);
+    expect(fleet.aggregator().log().filter((entry) => entry.message.startsWith('window rejected'))).toHaveLength(differing);
     expect(fleet.aggregator().log().filter((entry) => entry.level === 'error')).toMatchObject([{ camera: 'south/road', site: 'south' }]);
   }, 120_000);
 
@@ -114,13 +116,13 @@ describe('fleet problems a new user found', () => {
     const url = await startAggregator(folder, [{ name: 'old town', cameras: ['north/gate'], secureAggregation: district }]);
 
     await eventually('north/gate in /healthz', 30, async () => (await fetchHealth(url, FEED_TOKEN)).health.cameras.length === 1);
-    await eventually('south\'s settings heard', 30, () => fleet.aggregator().log().some((entry) => entry.box === 'south'));
+    // Two connections (the camera's and the settings'): either may speak first.
+    const said = () => fleet.aggregator().log().filter((entry) => entry.camera === 'south/road' || entry.box === 'south');
+    await eventually('south\'s status and settings heard', 30, () => said().some((entry) => entry.camera) && said().some((entry) => entry.box));
     const { health } = await fetchHealth(url, FEED_TOKEN);
     expect(health.status).toBe('ok');
     expect(health.cameras.map((camera) => camera.camera)).toEqual(['north/gate']);
     expect(health.fleetProblems).toEqual([]);
-    // Two connections (the camera's and the settings'): either may speak first.
-    const said = () => fleet.aggregator().log().filter((entry) => entry.camera === 'south/road' || entry.box === 'south');
     const [status, settings] = [said().find((entry) => entry.camera), said().find((entry) => entry.box)];
     expect(said()).toHaveLength(2);
     expect(status).toMatchObject({ level: 'warn', camera: 'south/road', state: 'stopped', topic: 'veil/v1/south/road/status' });
@@ -152,7 +154,8 @@ describe('fleet problems a new user found', () => {
     await clearRetained('veil/v1/south/road/status');
     await clearRetained('veil/v1/city/secagg/centre/settings/south');
     expect(await retainedOf('south')).toEqual([]);
-    expect(fleet.aggregator().log().filter((entry) => entry.level === 'error')).toEqual([]);
+    // The broker's restart may meet a reconnection attempt while it is down: that error is the broker's, not south's.
+    expect(fleet.aggregator().log().filter((entry) => entry.level === 'error' && !entry.message.includes('broker unreachable'))).toEqual([]);
     expect(fleet.aggregator().child.running()).toBe(true);
   }, 180_000);
 });
