@@ -205,11 +205,10 @@ function consume(client: MqttClient, intake: Intake, metrics: FleetMetrics, log:
  * round, a box id two boxes advertise as (pipeline/copiedBoxes.ts). Returns what the feed replays to a new client
  * (each district's latest stored totals), the settings and copied-box problems now, and how to stop.
  */
-function startSecureDistricts(city: AggregateConfig, cityFile: string, store: AggregateStore, send: (message: ServerMessage) => void, fleetMetrics: FleetMetrics, log: Logger): { recent(): ServerMessage[]; problems(): FleetProblem[]; close(): Promise<void> } {
+function startSecureDistricts(city: AggregateConfig, cityFile: string, where: string, store: AggregateStore, send: (message: ServerMessage) => void, fleetMetrics: FleetMetrics, log: Logger): { recent(): ServerMessage[]; problems(): FleetProblem[]; close(): Promise<void> } {
   const districts = city.districts.flatMap((district, index) => (district.secureAggregation ? [{ name: district.name, index, settings: district.secureAggregation }] : []));
   if (districts.length === 0) return { recent: () => [], problems: () => [], close: async () => {} };
   const clientId = sideClientId(city.broker, DEFAULT_AGGREGATOR_CLIENT_ID, 'secagg');
-  const where = `config ${cityFile}, broker`;
   const client = openMqttClient({ ...city.broker, clientId, persistentSession: false }, { clientId, where });
   reportBrokerProblems(client, where, (problem) => log.error('secure aggregation: broker unreachable or refusing the aggregator', { problem }));
   const check = createDistrictSettingsCheck({ districts, cityFile, log, metrics: fleetMetrics });
@@ -292,7 +291,7 @@ export async function aggregateCommand(argv: string[], stop: AbortSignal): Promi
     let send: (message: ServerMessage) => void = () => {};
     const conflicts = createWindowConflicts({ log, metrics: fleetMetrics });
     const intake = createIntake(city, store, states, conflicts, (message) => send(message), log);
-    const secure = startSecureDistricts(city, values.config, store, (message) => send(message), fleetMetrics, log);
+    const secure = startSecureDistricts(city, values.config, where, store, (message) => send(message), fleetMetrics, log);
     running.push(() => secure.close());
     const feed = await startFeedServer({
       ...feedOptions,
