@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { classesOf } from '../models/detection.ts';
-import { formatFigure, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
+import { formatFigure, NOISE_BAND_STANDARD_DEVIATIONS, scaleFigure, sumFigures, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import { describeProtectedEvent, type Statistic } from '../stages/privacy/settings.ts';
 import { RELEASED_CLASSES, type ReleasedClass, type ReleasedWindow } from '../stages/released.ts';
 import type { Report } from '../streams/report.ts';
@@ -323,7 +323,7 @@ export function printSummary(report: Report, files: string[], out: NodeJS.Writab
   if (report.private) {
     lines.push(
       '  each figure: value ± 1 s.d. of that figure (95% interval ≈ ± 2 s.d.); sums use the unbiased values, shown clamped at 0',
-      '  "within the noise": less than 2 s.d. from 0 (the largest of n windows or hours: 2 + ln n / √2 s.d.), so there may be none at all',
+      `  "within the noise": less than ${NOISE_BAND_STANDARD_DEVIATIONS} s.d. from 0 (the largest of n windows or hours: ${NOISE_BAND_STANDARD_DEVIATIONS} + ln n / √2 s.d.), so there may be none at all`,
     );
   }
   for (const line of figures.lines) lines.push(...lineSummary(report, line));

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { classesOf } from '../models/detection.ts';
-import { withinNoise, type Figure } from '../stages/privacy/figures.ts';
+import { NOISE_BAND_STANDARD_DEVIATIONS, withinNoise, type Figure } from '../stages/privacy/figures.ts';
 import type { ReleasedClass, ReleasedWindow } from '../stages/released.ts';
 import type { Report } from './report.ts';
 import { clockLabel, coveredSeconds, crossingsReading, isPartial, meanOccupancyReading, peakReading, seriesOf, type Reading, type ReleaseSeries } from './reportFigures.ts';
@@ -148,7 +148,7 @@ function panel(title: string, unit: string, top: number, windows: readonly Relea
         ? `<rect x="${legendX + 16}" y="${legendY - 10}" width="12" height="12" fill="#6b7280" fill-opacity="0.15" stroke="#6b7280" stroke-width="1.5" rx="2"/>`
         : `<circle cx="${legendX + 22}" cy="${legendY - 4}" r="3.5" fill="#ffffff" stroke="#6b7280" stroke-width="1.5"/>`,
       `<text x="${legendX + 34}" y="${legendY}" class="legend">hollow: within the noise</text>`,
-      `<text x="${legendX + 34}" y="${legendY + 14}" class="tick">(&lt; 2 s.d. from 0)</text>`,
+      `<text x="${legendX + 34}" y="${legendY + 14}" class="tick">(&lt; ${NOISE_BAND_STANDARD_DEVIATIONS} s.d. from 0)</text>`,
     );
     legendY += 40;
   }
@@ -229,7 +229,7 @@ export function renderChartSvg(report: Report): string {
         `Differentially private: ${first?.privacy.mechanism ?? 'n/a'}, ε = ${first?.privacy.budget.epsilonPerEvent ?? 'n/a'} per track visit.` +
           (report.windows.some((w) => w.status === 'withheld') ? ' Shaded windows were withheld (privacy budget spent).' : ''),
         'Bands and whiskers: 95% interval (± 1.96 s.d.) of each value. Values are unbiased and may fall below 0.',
-        'Hollow points and bars: within the noise, less than 2 s.d. from 0 (as the summary marks them): there may be none at all.',
+        `Hollow points and bars: within the noise, less than ${NOISE_BAND_STANDARD_DEVIATIONS} s.d. from 0 (as the summary marks them): there may be none at all.`,
       ]
     : ['NOT PRIVATE — calibration run (--epsilon off): exact counts, never publish this chart.'];
   const partial = report.windows.find((window) => window.status === 'released' && isPartial(window));

@@ -43,7 +43,7 @@ export function displayValue(item: Figure, decimals = 0): number {
 }
 
 /** A single noised value of a true 0 lies within ± 2 s.d. about 95 % of the time (the summary's stated interval). */
-const NOISE_BAND_STANDARD_DEVIATIONS = 2;
+export const NOISE_BAND_STANDARD_DEVIATIONS = 2;
 
 /**
  * Whether a figure could be noise alone, its true value 0: |value| < 2 s.d. (a Laplace draw passes 2σ either way
